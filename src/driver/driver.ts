@@ -1,0 +1,62 @@
+/**
+ * The driver seam: the only place the engine touches a Redis client library. A driver makes
+ * connections; a connection runs commands and batches and reports its own end exactly once.
+ * Contract for implementations:
+ * - connections never reconnect, queue offline or resend by themselves (the pool replaces them);
+ * - every rejection is a redpool error: {@link ReplyError} for error replies, or an error with
+ *   `outcome` 'not-sent' (never written) or 'unknown' (written, no reply);
+ * - `onClose` listeners run once, after which every pending command has been rejected.
+ */
+import type { TlsOptions } from '../options.js';
+
+/** Everything a driver needs to open one connection. */
+export interface ConnectSpec {
+  readonly host: string;
+  readonly port: number;
+  readonly path: string | undefined;
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  readonly db: number;
+  readonly tls: TlsOptions | undefined;
+  /** Covers TCP, TLS and the handshake (AUTH, SELECT, SETNAME), in milliseconds. */
+  readonly connectTimeoutMs: number;
+  /** TCP keepalive initial delay in milliseconds; 0 disables it. */
+  readonly keepAliveMs: number;
+  /** Sent with CLIENT SETNAME so the server can list our connections. */
+  readonly connectionName: string;
+  readonly autoPipelining: boolean;
+  /** Human-readable, credential-free endpoint for error messages. */
+  readonly endpoint: string;
+}
+
+/** A batch entry: command name followed by its arguments. */
+export type BatchCommand = [name: string, ...args: unknown[]];
+/** Per-command results of a batch: `[error, reply]` pairs, as ioredis returns them. */
+export type BatchResult = Array<[Error | null, unknown]>;
+
+/** One open connection. */
+export interface DriverConnection {
+  /** Runs one command; `buffer` asks for Buffer replies. */
+  command(name: string, args: readonly unknown[], buffer: boolean): Promise<unknown>;
+  /**
+   * Writes `commands` in one go. `atomic` wraps them in MULTI/EXEC; then `null` means a
+   * WATCHed key changed and nothing ran.
+   */
+  batch(commands: BatchCommand[], atomic: boolean): Promise<BatchResult | null>;
+  /** Registers a listener for the end of this connection (called once, with the cause if any). */
+  onClose(listener: (cause?: Error) => void): void;
+  /** Graceful: QUIT after pending replies, then close. Resolves when closed. */
+  close(): Promise<void>;
+  /** Immediate: drop the socket; pending commands reject with outcome 'unknown'. */
+  destroy(): void;
+  /** The underlying client object, for escape hatches (`lease.client`). */
+  readonly raw: unknown;
+}
+
+/** A connection factory. */
+export interface Driver {
+  /** Driver name for logs and stats, e.g. 'ioredis'. */
+  readonly name: string;
+  /** Opens a ready connection or rejects with a typed error (connect, auth, TLS, timeout). */
+  connect(spec: ConnectSpec): Promise<DriverConnection>;
+}

@@ -1,0 +1,29 @@
+/**
+ * redpool: production-grade Redis connection management for Node.js.
+ * Public surface only; everything else is internal.
+ */
+export { createPool, Pool } from './pool/pool.js';
+export type { HealthReport, CloseOptions, SharedCommands } from './pool/pool.js';
+export type { AcquireOptions, CallOptions, PoolState } from './pool/engine.js';
+export { Lease } from './pool/lease.js';
+export { Batch } from './commands/batch.js';
+export type { PoolEvents } from './pool/events.js';
+export type { PoolStats, HealthStatus, DestroyReason, ErrorKind } from './pool/stats.js';
+export type { ConnState } from './pool/pooled-connection.js';
+export { parseRedisUrl, redactUrl, resolveOptions } from './options.js';
+export type { PoolOptions, ResolvedOptions, TlsOptions, Credentials, Logger, OnUnavailable } from './options.js';
+export * from './errors.js';
+export {
+  constantBackoff,
+  exponentialBackoff,
+  fullJitterBackoff,
+  decorrelatedJitterBackoff,
+  equalJitterBackoff,
+} from './resilience/backoff.js';
+export type { BackoffStrategy, Random } from './resilience/backoff.js';
+export { retryDecision, NOT_EXECUTED_REPLIES } from './resilience/classify.js';
+export type { RetryDecision, RetryInput } from './resilience/classify.js';
+export { ioredisDriver } from './driver/ioredis-driver.js';
+export type { Driver, DriverConnection, ConnectSpec, BatchCommand, BatchResult } from './driver/driver.js';
+export type { Clock, TimerHandle } from './internal/clock.js';
+export { systemClock } from './internal/clock.js';

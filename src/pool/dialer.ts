@@ -1,0 +1,128 @@
+/**
+ * Opens connections and keeps the pool's health: one state value (healthy → degraded →
+ * unavailable and back) moved through a transition table, driven by connect outcomes.
+ * After a failure the next dial waits for the reconnect backoff; after `failureThreshold`
+ * consecutive failures the pool is unavailable: callers fail fast and only one background
+ * probe dials (no connection storm) until one succeeds.
+ */
+import type { Driver, DriverConnection, ConnectSpec } from '../driver/driver.js';
+import { AuthError, ConnectionError, RedpoolError, TlsError } from '../errors.js';
+import type { ResolvedOptions } from '../options.js';
+import type { BackoffStrategy } from '../resilience/backoff.js';
+import { debug } from '../internal/debug.js';
+import type { Counters, HealthStatus } from './stats.js';
+
+/** Allowed health moves. */
+export const HEALTH_TRANSITIONS: { readonly [S in HealthStatus]: readonly HealthStatus[] } = {
+  healthy: ['degraded', 'unavailable'],
+  degraded: ['healthy', 'unavailable'],
+  unavailable: ['degraded', 'healthy'],
+};
+
+export interface DialerHooks {
+  onHealth(from: HealthStatus, to: HealthStatus, cause: Error | undefined): void;
+}
+
+export class Dialer {
+  readonly #o: ResolvedOptions;
+  readonly #driver: Driver;
+  readonly #counters: Counters;
+  readonly #backoff: BackoffStrategy;
+  readonly #hooks: DialerHooks;
+  #health: HealthStatus = 'healthy';
+  #failures = 0;
+  #nextDialAt = 0;
+  #seq = 0;
+  /** Last connect error, redacted by construction (our errors never carry secrets). */
+  lastError: RedpoolError | undefined;
+
+  constructor(o: ResolvedOptions, driver: Driver, counters: Counters, backoff: BackoffStrategy, hooks: DialerHooks) {
+    this.#o = o;
+    this.#driver = driver;
+    this.#counters = counters;
+    this.#backoff = backoff;
+    this.#hooks = hooks;
+  }
+
+  get health(): HealthStatus {
+    return this.#health;
+  }
+
+  get consecutiveFailures(): number {
+    return this.#failures;
+  }
+
+  /** Earliest time (pool clock) the next ordinary dial may start. */
+  get nextDialAt(): number {
+    return this.#nextDialAt;
+  }
+
+  /** Whether an ordinary dial may start now. While unavailable only the probe dials. */
+  mayDial(now: number): boolean {
+    return this.#health !== 'unavailable' && now >= this.#nextDialAt;
+  }
+
+  /** Whether the background probe may dial now (unavailable and its backoff has passed). */
+  mayProbe(now: number): boolean {
+    return this.#health === 'unavailable' && now >= this.#nextDialAt;
+  }
+
+  setHealth(next: HealthStatus, cause?: Error): void {
+    const prev = this.#health;
+    if (prev === next) return;
+    if (!HEALTH_TRANSITIONS[prev].includes(next)) throw new Error(`redpool invariant: health ${prev} -> ${next}`);
+    this.#health = next;
+    debug('health: %s -> %s', prev, next);
+    this.#hooks.onHealth(prev, next, cause);
+  }
+
+  /** Opens one connection. Settles exactly once; updates health and counters. */
+  async dial(now: () => number): Promise<DriverConnection> {
+    const o = this.#o;
+    const started = now();
+    let username = o.username;
+    let password = o.password;
+    try {
+      if (o.credentials) {
+        const c = await o.credentials();
+        if (c.username !== undefined) username = c.username;
+        if (c.password !== undefined) password = c.password;
+      }
+      const spec: ConnectSpec = {
+        host: o.host,
+        port: o.port,
+        path: o.path,
+        username,
+        password,
+        db: o.db,
+        tls: o.tls,
+        connectTimeoutMs: o.connectTimeoutMs,
+        keepAliveMs: o.keepAliveMs,
+        connectionName: `redpool:${o.name}:${++this.#seq}`,
+        autoPipelining: o.autoPipelining,
+        endpoint: o.endpoint,
+      };
+      const conn = await this.#driver.connect(spec);
+      this.#counters.created++;
+      this.#counters.connectMsTotal += now() - started;
+      this.#failures = 0;
+      this.#nextDialAt = 0;
+      this.lastError = undefined;
+      return conn;
+    } catch (err) {
+      const e =
+        err instanceof RedpoolError
+          ? err
+          : new ConnectionError(`connect to ${o.endpoint} failed`, 'not-sent', { cause: err });
+      this.#failures++;
+      this.lastError = e;
+      this.#counters.error(e instanceof AuthError ? 'auth' : e instanceof TlsError ? 'tls' : e.code === 'ERR_CONNECT_TIMEOUT' ? 'timeout' : 'connect');
+      // Auth and TLS failures will not fix themselves in milliseconds: back off as if many had failed.
+      const attempt = e instanceof AuthError || e instanceof TlsError ? Math.max(this.#failures, 6) : this.#failures;
+      this.#nextDialAt = now() + this.#backoff.delay(attempt);
+      const next: HealthStatus = this.#failures >= o.failureThreshold ? 'unavailable' : 'degraded';
+      if (this.#health !== 'unavailable' || next === 'unavailable') this.setHealth(next, e);
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * Pool statistics: a plain snapshot object, cheap enough to build per request. Gauges describe
+ * now; counters only ever grow (monotonic since the pool was created).
+ */
+
+/** Why a connection was destroyed (the `destroyed` counter is broken down by these). */
+export type DestroyReason =
+  | 'idle'        // idle longer than idleTimeoutMs above `min`
+  | 'lifetime'    // older than maxLifetimeMs
+  | 'error'       // socket error or closed by the server
+  | 'timeout'     // a reply was overdue and the probe failed
+  | 'validation'  // failed validate-on-borrow or a health ping
+  | 'dirty'       // a lease came back in a state that cannot be reset
+  | 'discarded'   // lease.destroy() by the caller
+  | 'close';      // pool close/destroy
+
+/** Error kinds counted in `errorsByKind`. */
+export type ErrorKind = 'connect' | 'auth' | 'tls' | 'timeout' | 'connection' | 'reply' | 'unavailable';
+
+/** Health of the pool as a whole. */
+export type HealthStatus = 'healthy' | 'degraded' | 'unavailable';
+
+/** Returned by `pool.stats()`. Gauges are current values; counters are totals since creation. */
+export interface PoolStats {
+  /** Pool name (option `name`). */
+  name: string;
+  /** Lifecycle state: 'created' | 'open' | 'closing' | 'closed'. */
+  state: string;
+  /** Health: healthy, degraded (some failures) or unavailable (failing fast). */
+  health: HealthStatus;
+  /** Option `max`. */
+  max: number;
+  /** Option `min`. */
+  min: number;
+  // ---- gauges ----
+  /** Open connections plus those being created. Never exceeds `max`. */
+  total: number;
+  /** Lease connections open and unused. */
+  idle: number;
+  /** Connections doing work: lanes with commands in flight plus leased connections. */
+  busy: number;
+  /** Shared lanes that are open (routable or being probed). */
+  lanes: number;
+  /** Connections held by exclusive leases. */
+  leased: number;
+  /** Callers waiting for a lease or for a lane. */
+  pending: number;
+  /** Connections being opened. */
+  connecting: number;
+  /** Commands in flight on shared lanes. */
+  inflight: number;
+  /** busy / max, 0..1. */
+  utilization: number;
+  // ---- counters ----
+  /** Leases granted. */
+  acquires: number;
+  /** Leases granted at once from an idle connection. */
+  hits: number;
+  /** Leases that had to wait (no idle connection). */
+  misses: number;
+  /** Acquire timeouts (leases and lane waits). */
+  acquireTimeouts: number;
+  /** Command deadlines missed. */
+  commandTimeouts: number;
+  /** Times a caller found no capacity and had to queue or was refused. */
+  exhausted: number;
+  /** Shared-lane commands completed (success or error reply). */
+  commands: number;
+  /** Retries made by the retry policy. */
+  retries: number;
+  /** Connections created successfully. */
+  created: number;
+  /** Connections destroyed, all reasons. */
+  destroyed: number;
+  /** Connections destroyed, by reason. */
+  destroyedBy: Record<DestroyReason, number>;
+  /** Errors, all kinds. */
+  errors: number;
+  /** Errors by kind. */
+  errorsBy: Record<ErrorKind, number>;
+  /** Total milliseconds callers spent waiting for a connection. */
+  waitMsTotal: number;
+  /** Number of waits included in `waitMsTotal`. */
+  waits: number;
+  /** Total milliseconds leases were held. */
+  leaseMsTotal: number;
+  /** Total milliseconds spent creating connections. */
+  connectMsTotal: number;
+}
+
+/** Mutable counters kept by the engine; copied into every snapshot. */
+export class Counters {
+  acquires = 0;
+  hits = 0;
+  misses = 0;
+  acquireTimeouts = 0;
+  commandTimeouts = 0;
+  exhausted = 0;
+  commands = 0;
+  retries = 0;
+  created = 0;
+  destroyed = 0;
+  destroyedBy: Record<DestroyReason, number> = { idle: 0, lifetime: 0, error: 0, timeout: 0, validation: 0, dirty: 0, discarded: 0, close: 0 };
+  errors = 0;
+  errorsBy: Record<ErrorKind, number> = { connect: 0, auth: 0, tls: 0, timeout: 0, connection: 0, reply: 0, unavailable: 0 };
+  waitMsTotal = 0;
+  waits = 0;
+  leaseMsTotal = 0;
+  connectMsTotal = 0;
+
+  error(kind: ErrorKind): void {
+    this.errors++;
+    this.errorsBy[kind]++;
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * A scriptable in-memory driver for unit tests of code that uses a pool: no sockets. Commands
+ * are answered by a handler (default: a tiny key/value store); connects can be made to fail,
+ * hang or succeed on demand; connections can be killed to simulate a lost server.
+ */
+import type { BatchCommand, BatchResult, ConnectSpec, Driver, DriverConnection } from '../driver/driver.js';
+import { ConnectionError, ReplyError } from '../errors.js';
+
+/** Answers one command. Return a value, a promise, or throw a redpool error. */
+export type FakeHandler = (name: string, args: readonly unknown[], conn: FakeConnection) => unknown;
+
+export class FakeConnection implements DriverConnection {
+  readonly id: number;
+  readonly spec: ConnectSpec;
+  readonly raw: unknown = null;
+  readonly #driver: FakeDriver;
+  #closed = false;
+  #listeners: Array<(cause?: Error) => void> = [];
+  #pending = new Set<(e: Error) => void>();
+  /** Commands received, in order (name and args). */
+  readonly log: Array<[string, ...unknown[]]> = [];
+
+  constructor(id: number, spec: ConnectSpec, driver: FakeDriver) {
+    this.id = id;
+    this.spec = spec;
+    this.#driver = driver;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  command(name: string, args: readonly unknown[]): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new ConnectionError(`${name.toUpperCase()}: connection not writable`, 'not-sent'));
+    this.log.push([name, ...args]);
+    return new Promise((resolve, reject) => {
+      const fail = (e: Error): void => reject(e);
+      this.#pending.add(fail);
+      Promise.resolve()
+        .then(() => this.#driver.handler(name, args, this))
+        .then(
+          (v) => {
+            if (this.#pending.delete(fail)) resolve(v);
+          },
+          (e: unknown) => {
+            if (this.#pending.delete(fail)) reject(e);
+          },
+        );
+    });
+  }
+
+  async batch(commands: BatchCommand[], atomic: boolean): Promise<BatchResult | null> {
+    const out: BatchResult = [];
+    if (atomic) this.log.push(['multi']);
+    for (const [name, ...args] of commands) {
+      try {
+        out.push([null, await this.command(name.replace(/Buffer$/, ''), args)]);
+      } catch (e) {
+        if (e instanceof ConnectionError) throw e;
+        out.push([e as Error, null]);
+      }
+    }
+    if (atomic) this.log.push(['exec']);
+    return out;
+  }
+
+  onClose(listener: (cause?: Error) => void): void {
+    if (this.#closed) listener();
+    else this.#listeners.push(listener);
+  }
+
+  /** Simulates the socket ending: pending commands fail with outcome 'unknown'. */
+  kill(cause?: Error): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const fail of this.#pending) fail(new ConnectionError('connection lost', 'unknown'));
+    this.#pending.clear();
+    this.#driver.open.delete(this);
+    const ls = this.#listeners;
+    this.#listeners = [];
+    queueMicrotask(() => {
+      for (const l of ls) l(cause);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.kill();
+  }
+
+  destroy(): void {
+    this.kill();
+  }
+}
+
+/** Controls for the next connects. */
+export type ConnectBehaviour = 'ok' | 'fail' | 'hang';
+
+export class FakeDriver implements Driver {
+  readonly name = 'fake';
+  readonly open = new Set<FakeConnection>();
+  readonly all: FakeConnection[] = [];
+  #seq = 0;
+  /** What connects do; `fail` rejects with a ConnectionError. */
+  behaviour: ConnectBehaviour = 'ok';
+  /** Connect attempts made. */
+  attempts = 0;
+  /** Resolvers for hanging connects, to release them from a test. */
+  readonly hanging: Array<{ ok: () => void; fail: (e: Error) => void }> = [];
+  readonly store = new Map<string, unknown>();
+  handler: FakeHandler = (name, args) => {
+    switch (name) {
+      case 'ping': return 'PONG';
+      case 'get': return this.store.get(String(args[0])) ?? null;
+      case 'set': this.store.set(String(args[0]), String(args[1])); return 'OK';
+      case 'del': return this.store.delete(String(args[0])) ? 1 : 0;
+      case 'incr': {
+        const v = Number(this.store.get(String(args[0])) ?? 0) + 1;
+        this.store.set(String(args[0]), String(v));
+        return v;
+      }
+      case 'select': case 'watch': case 'unwatch': case 'discard': case 'multi': return 'OK';
+      case 'blpop': return new Promise(() => undefined); // blocks until killed
+      default: throw new ReplyError(`ERR unknown command '${name}'`, name.toUpperCase());
+    }
+  };
+
+  connect(spec: ConnectSpec): Promise<DriverConnection> {
+    this.attempts++;
+    const make = (): FakeConnection => {
+      const c = new FakeConnection(++this.#seq, spec, this);
+      this.open.add(c);
+      this.all.push(c);
+      return c;
+    };
+    switch (this.behaviour) {
+      case 'ok': return Promise.resolve().then(make);
+      case 'fail': return Promise.reject(new ConnectionError(`connect to ${spec.endpoint} failed: ECONNREFUSED`, 'not-sent'));
+      case 'hang':
+        return new Promise((resolve, reject) => {
+          this.hanging.push({ ok: () => resolve(make()), fail: reject });
+        });
+    }
+  }
+
+  /** Kills every open connection (server went away). */
+  killAll(): void {
+    for (const c of [...this.open]) c.kill(new Error('server closed the connection'));
+  }
+}
