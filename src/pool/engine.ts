@@ -27,6 +27,7 @@ import { WaiterQueue, type QueueNode } from '../internal/waiter-queue.js';
 import type { ResolvedOptions } from '../options.js';
 import { defaultBackoff, defaultReconnectBackoff, type BackoffStrategy } from '../resilience/backoff.js';
 import { retryDecision } from '../resilience/classify.js';
+import { channels, publish, type AcquireMessage, type CommandMessage } from '../observability/diagnostics.js';
 import { Dialer } from './dialer.js';
 import { Lease } from './lease.js';
 import type { PoolEvents } from './events.js';
@@ -218,6 +219,7 @@ export class Engine {
         this.counters.commands++;
         if (!op.settled) {
           op.settled = true;
+          if (channels.command.hasSubscribers) this.#publishCommand(op, 'lane', undefined);
           op.resolve(value);
         }
         if (lane.inflight === 0 && lane.state === ConnState.Closing) this.#finishDrain(lane);
@@ -257,7 +259,12 @@ export class Engine {
     }
     op.settled = true;
     this.counters.error(e.code === 'ERR_REPLY' ? 'reply' : e.code === 'ERR_UNAVAILABLE' ? 'unavailable' : 'connection');
+    if (channels.command.hasSubscribers) this.#publishCommand(op, 'lane', e.code);
     op.reject(e);
+  }
+
+  #publishCommand(op: { name: string; started: number }, via: 'lane' | 'lease', error: string | undefined): void {
+    channels.command.publish({ pool: this.o.name, command: op.name, durationMs: this.clock.now() - op.started, via, error } satisfies CommandMessage);
   }
 
   /** Called by the sweep (in flight) or the waiter timer (queued) when the deadline passed. */
@@ -269,6 +276,7 @@ export class Engine {
     this.counters.commandTimeouts++;
     this.counters.error('timeout');
     const lane = op.lane;
+    if (channels.command.hasSubscribers) this.#publishCommand(op, 'lane', 'ERR_COMMAND_TIMEOUT');
     op.reject(new CommandTimeoutError(op.name.toUpperCase(), op.timeoutMs, lane ? 'unknown' : 'not-sent', this.snapshot()));
     if (lane && lane.state === ConnState.Lane) this.#probe(lane);
   }
@@ -435,6 +443,7 @@ export class Engine {
     this.counters.acquires++;
     this.counters.waits++;
     this.counters.waitMsTotal += now - started;
+    publish(channels.acquire, () => ({ pool: this.o.name, waitedMs: now - started }) satisfies AcquireMessage);
   }
 
   #serveLeaseWaiter(pc: PooledConnection): boolean {
@@ -505,13 +514,26 @@ export class Engine {
   #onLease<T>(pc: PooledConnection, name: string, extraMs: number, call: CallOptions | undefined, run: (conn: DriverConnection) => Promise<T>): Promise<T> {
     const conn = pc.conn as DriverConnection;
     const timeoutMs = (call?.timeoutMs ?? this.o.commandTimeoutMs) + extraMs;
-    if (!Number.isFinite(timeoutMs)) return run(conn);
+    const started = this.clock.now();
+    const publish = (error: string | undefined): void => {
+      if (channels.command.hasSubscribers) this.#publishCommand({ name, started }, 'lease', error);
+    };
+    if (!Number.isFinite(timeoutMs)) {
+      return run(conn).then(
+        (v) => (publish(undefined), v),
+        (e: unknown) => {
+          publish((e as RedpoolError).code);
+          throw e;
+        },
+      );
+    }
     return new Promise<T>((resolve, reject) => {
       const op: InflightOp = {
-        deadline: this.clock.now() + timeoutMs,
+        deadline: started + timeoutMs,
         settled: false,
         expire: () => {
           op.settled = true;
+          publish('ERR_COMMAND_TIMEOUT');
           this.counters.commandTimeouts++;
           this.counters.error('timeout');
           reject(new CommandTimeoutError(name.toUpperCase(), timeoutMs, 'unknown', this.snapshot()));
@@ -526,6 +548,7 @@ export class Engine {
           pc.untrack(true);
           if (!op.settled) {
             op.settled = true;
+            publish(undefined);
             resolve(v);
           }
         },
@@ -533,6 +556,7 @@ export class Engine {
           pc.untrack(true);
           if (!op.settled) {
             op.settled = true;
+            publish((e as RedpoolError).code);
             reject(e);
           }
         },
@@ -662,7 +686,7 @@ export class Engine {
     const life = this.o.maxLifetimeMs;
     // Up to 10 % jitter so connections made together do not all retire together.
     const expiresAt = life > 0 ? now + life - Math.random() * life * 0.1 : Infinity;
-    const pc = new PooledConnection(role, now, expiresAt);
+    const pc = new PooledConnection(this.o.name, role, now, expiresAt);
     this.#all.add(pc);
     this.dialer.dial(() => this.clock.now()).then(
       (conn) => this.#connected(pc, conn),

@@ -4,6 +4,7 @@
  * ordinary commands → least-loaded lane; blocking commands → a lease, automatically;
  * commands that change connection state → refused with {@link LeaseRequiredError}.
  */
+import type { Channel } from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import { inspect } from 'node:util';
 import type { RedisCommander } from 'ioredis';
@@ -19,6 +20,7 @@ import {
   RedpoolError,
 } from '../errors.js';
 import { optionWarnings, resolveOptions, type PoolOptions, type ResolvedOptions } from '../options.js';
+import { channels } from '../observability/diagnostics.js';
 import { Engine, type AcquireOptions, type CallOptions } from './engine.js';
 import type { PoolEvents } from './events.js';
 import { Housekeeper } from './housekeeper.js';
@@ -64,6 +66,15 @@ KIND.set('client', 1);
 for (const name of ['blpop', 'brpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop', 'xread', 'xreadgroup', 'wait', 'waitaof'])
   KIND.set(name, 2);
 
+const EVENT_CHANNELS: Partial<Record<keyof PoolEvents, Channel>> = {
+  'connection:created': channels.connectionCreated,
+  'connection:closed': channels.connectionClosed,
+  'connection:error': channels.connectionError,
+  health: channels.health,
+  'pool:exhausted': channels.exhausted,
+  'lease:leak': channels.leak,
+};
+
 type EventArgs = { [K in keyof PoolEvents]: [PoolEvents[K]] };
 
 /** A pool of Redis connections. Create with {@link createPool}. */
@@ -88,6 +99,8 @@ export class Pool extends EventEmitter<EventArgs> {
   }
 
   #onEvent<K extends keyof PoolEvents>(event: K, payload: PoolEvents[K]): void {
+    const ch = EVENT_CHANNELS[event];
+    if (ch?.hasSubscribers) ch.publish({ pool: this.#o.name, ...payload });
     const log = this.#o.logger;
     if (log) {
       const base = { pool: this.#o.name, endpoint: this.#o.endpoint };

@@ -5,6 +5,7 @@
  */
 import type { DriverConnection } from '../driver/driver.js';
 import { debug } from '../internal/debug.js';
+import { channels } from '../observability/diagnostics.js';
 
 /** Connection states, as seen by the pool. */
 export const ConnState = {
@@ -75,7 +76,11 @@ export class PooledConnection {
   /** Ops whose deadline is not the default one (the sweep must look past the head). */
   custom = 0;
 
-  constructor(role: Role, now: number, expiresAt: number) {
+  /** Pool name, for diagnostics. */
+  readonly pool: string;
+
+  constructor(pool: string, role: Role, now: number, expiresAt: number) {
+    this.pool = pool;
     this.role = role;
     this.createdAt = now;
     this.lastUsedAt = now;
@@ -91,6 +96,7 @@ export class PooledConnection {
     if (!CONN_TRANSITIONS[prev].includes(next)) throw new Error(`redpool invariant: connection ${this.id} ${prev} -> ${next}`);
     this.#state = next;
     debug('conn %d (%s): %s -> %s', this.id, this.role, prev, next);
+    if (channels.connectionState.hasSubscribers) channels.connectionState.publish({ pool: this.pool, id: this.id, role: this.role, prev, next });
   }
 
   /** Adds an op to the in-flight FIFO. */
