@@ -3,7 +3,7 @@
  * Public surface only; everything else is internal.
  */
 export { createPool, Pool } from './pool/pool.js';
-export type { HealthReport, CloseOptions, SharedCommands } from './pool/pool.js';
+export type { HealthReport, CloseOptions, SharedCommands, ServerFacts } from './pool/pool.js';
 export type { AcquireOptions, CallOptions, PoolState } from './pool/engine.js';
 export { Lease } from './pool/lease.js';
 export { Batch } from './commands/batch.js';

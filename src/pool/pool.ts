@@ -52,6 +52,16 @@ export interface HealthReport {
   lastError: { code: string; message: string } | null;
 }
 
+/** Server settings read at `ready()` (CONFIG GET), when permitted. */
+export interface ServerFacts {
+  /** Server `maxclients`. */
+  maxclients?: number;
+  /** Server idle `timeout` in seconds (0 = never). */
+  timeout?: number;
+  /** True when CONFIG GET was refused (ACL, renamed command, managed service). */
+  configDenied?: boolean;
+}
+
 /** Options of {@link Pool.close}. */
 export interface CloseOptions {
   /** After this many ms, in-flight work is abandoned and sockets destroyed. @default 10000 */
@@ -85,6 +95,7 @@ export class Pool extends EventEmitter<EventArgs> {
   readonly #housekeeper: Housekeeper;
   readonly #o: ResolvedOptions;
   #ready: Promise<HealthStatus> | undefined;
+  #server: ServerFacts = {};
 
   constructor(options?: PoolOptions | string) {
     super();
@@ -251,12 +262,50 @@ export class Pool extends EventEmitter<EventArgs> {
         if (v !== 'ok') throw new RedpoolError('ERR_CONNECTION', `write/read probe returned ${String(v)}`);
       }
       await this.#settleConnecting();
+      await this.#learnServer();
       return this.#engine.dialer.health;
     } catch (err) {
       this.#ready = undefined; // a later ready() may try again
       if (o.onUnavailable === 'degrade') return this.#engine.dialer.health === 'healthy' ? 'degraded' : this.#engine.dialer.health;
       throw this.#engine.dialer.lastError ?? err;
     }
+  }
+
+  /**
+   * Reads `maxclients` and `timeout` (when CONFIG is permitted) and warns about settings the
+   * server will defeat: a pool larger than the server admits, or an idle timeout longer than the
+   * server's (the server would close our idle connections first).
+   */
+  async #learnServer(): Promise<void> {
+    const facts: ServerFacts = {};
+    for (const key of ['maxclients', 'timeout'] as const) {
+      try {
+        const reply = (await this.#engine.shared('config', ['GET', key], false, { timeoutMs: 1_000 })) as string[];
+        const v = Number(reply?.[1]);
+        if (Number.isFinite(v)) facts[key] = v;
+      } catch {
+        // CONFIG may be disabled or denied by ACL; the checks below just do not run.
+        facts.configDenied = true;
+      }
+    }
+    this.#server = facts;
+    const o = this.#o;
+    if (facts.maxclients !== undefined && o.max > facts.maxclients)
+      this.#onEvent('warning', { message: `max (${o.max}) is above the server's maxclients (${facts.maxclients}): connections beyond it will be refused` });
+    else if (facts.maxclients !== undefined && o.max > facts.maxclients * 0.8)
+      this.#onEvent('warning', { message: `max (${o.max}) is above 80% of the server's maxclients (${facts.maxclients}); other clients and processes share that limit` });
+    if (facts.timeout !== undefined && facts.timeout > 0) {
+      const serverMs = facts.timeout * 1000;
+      if (o.idleTimeoutMs === 0 || o.idleTimeoutMs >= serverMs)
+        this.#onEvent('warning', { message: `idleTimeoutMs (${o.idleTimeoutMs}) is not below the server's timeout (${facts.timeout}s): the server will close idle connections first` });
+      if (o.healthCheckIntervalMs === 0 || o.healthCheckIntervalMs >= serverMs)
+        this.#onEvent('warning', { message: `healthCheckIntervalMs (${o.healthCheckIntervalMs}) is not below the server's timeout (${facts.timeout}s): idle lanes will be closed by the server` });
+    }
+  }
+
+  /** What `ready()` learnt about the server (empty before ready or when CONFIG is denied). */
+  get server(): Readonly<ServerFacts> {
+    return this.#server;
   }
 
   /** Resolves when no connection is still being opened (bounded by connectTimeoutMs). */
