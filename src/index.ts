@@ -27,3 +27,7 @@ export { ioredisDriver } from './driver/ioredis-driver.js';
 export type { Driver, DriverConnection, ConnectSpec, BatchCommand, BatchResult } from './driver/driver.js';
 export type { Clock, TimerHandle } from './internal/clock.js';
 export { systemClock } from './internal/clock.js';
+export { adviseFromStats, summarizeAdvice, DEFAULT_THRESHOLDS } from './health/advice.js';
+export type { Advice, AdviceLevel, AdviceOptions, AdviceThresholds, ServerLimits } from './health/advice.js';
+export { recommendPoolSize, presetFromEnv, POOL_PRESETS } from './health/sizing.js';
+export type { PoolPreset, PoolSizeInput, PoolSizeRecommendation } from './health/sizing.js';

@@ -45,15 +45,15 @@ export class Housekeeper {
     const o = e.o;
     debug('housekeeper: before %o', e.snapshot());
     let total = e.snapshot().total;
-    for (const pc of [...e.idleConnections()]) {
+    for (const pc of [...e.leasing.idle]) {
       if (pc.expiresAt <= now) {
-        e.evict(pc, 'lifetime');
+        e.retire(pc, 'lifetime');
         total--;
       } else if (o.idleTimeoutMs > 0 && now - pc.lastUsedAt > o.idleTimeoutMs && total > o.min) {
-        e.evict(pc, 'idle');
+        e.retire(pc, 'idle');
         total--;
       } else if (o.healthCheckIntervalMs > 0 && now - pc.lastUsedAt > o.healthCheckIntervalMs) {
-        e.healthPing(pc);
+        e.leasing.validate(pc);
       }
     }
     let retiredLane = false;
@@ -61,14 +61,14 @@ export class Housekeeper {
       if (pc.state !== ConnState.Lane) continue;
       // One lane per pass, so lanes made together do not all leave at once.
       if (!retiredLane && pc.expiresAt <= now) {
-        e.evict(pc, 'lifetime');
+        e.retire(pc, 'lifetime');
         retiredLane = true;
       } else if (o.healthCheckIntervalMs > 0 && pc.inflight === 0 && now - pc.lastUsedAt > o.healthCheckIntervalMs) {
         e.checkLane(pc);
       }
     }
     if (o.leakDetectionMs > 0) {
-      for (const lease of e.leases()) {
+      for (const lease of e.leasing.leases) {
         const held = now - lease.acquiredAt;
         if (held > o.leakDetectionMs && !this.#reported.has(lease)) {
           this.#reported.add(lease);

@@ -99,7 +99,7 @@ export class Lease {
     this.#track(name, args);
     const block = blockTimeMs(name, args);
     const extra = block === undefined ? 0 : Number.isNaN(block) ? 0 : block;
-    return this.#engine.leaseCommand(this.#pc, name, args, buffer, extra, this.#call);
+    return this.#engine.leasing.command(this.#pc, name, args, buffer, extra, this.#call);
   }
 
   /** Records a pipeline to run on this connection. */
@@ -118,7 +118,7 @@ export class Lease {
     if (this.#released) return Promise.reject(new LeaseReleasedError());
     for (const [n, ...a] of cmds) this.#track(n.replace(/Buffer$/, ''), a);
     if (atomic) this.#watching = false; // EXEC always unwatches
-    return this.#engine.leaseBatch(this.#pc, cmds, atomic, this.#call) as Promise<BatchResult | null>;
+    return this.#engine.leasing.batch(this.#pc, cmds, atomic, this.#call);
   }
 
   /**
@@ -133,14 +133,14 @@ export class Lease {
     if (this.#watching) reset.push(['unwatch']);
     if (Number.isNaN(this.#db)) this.#poisoned ??= 'dirty';
     else if (this.#db !== this.#engine.o.db) reset.push(['select', this.#engine.o.db]);
-    this.#engine.releaseLease(this, this.#pc, reset, this.#poisoned);
+    this.#engine.leasing.release(this, this.#pc, reset, this.#poisoned);
   }
 
   /** Closes the connection instead of returning it (use when its state is unknown). Idempotent. */
   destroy(): void {
     if (this.#released) return;
     this.#released = true;
-    this.#engine.discardLease(this, this.#pc);
+    this.#engine.leasing.discard(this, this.#pc);
   }
 
   /** `await using lease = await pool.acquire()` releases at the end of the block (no-op if already released). */

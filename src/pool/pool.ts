@@ -20,6 +20,7 @@ import {
   RedpoolError,
 } from '../errors.js';
 import { optionWarnings, resolveOptions, type PoolOptions, type ResolvedOptions } from '../options.js';
+import { adviseFromStats, type Advice, type AdviceOptions, type ServerLimits } from '../health/advice.js';
 import { channels } from '../observability/diagnostics.js';
 import { Engine, type AcquireOptions, type CallOptions } from './engine.js';
 import type { PoolEvents } from './events.js';
@@ -170,12 +171,12 @@ export class Pool extends EventEmitter<EventArgs> {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#engine.shared(name, args, buffer, call);
+    return this.#engine.lanes.command(name, args, buffer, call);
   }
 
   async #blocking(name: string, args: unknown[], buffer: boolean, call: CallOptions | undefined): Promise<unknown> {
     const waitMs = Math.min(this.#o.acquireTimeoutMs, call?.timeoutMs ?? this.#o.commandTimeoutMs);
-    const lease = await this.#engine.acquireLease({ timeoutMs: waitMs }, call);
+    const lease = await this.#engine.leasing.acquireLease({ timeoutMs: waitMs }, call);
     try {
       return await lease[kDispatch](name, args, buffer);
     } finally {
@@ -195,7 +196,7 @@ export class Pool extends EventEmitter<EventArgs> {
   }
 
   #batch(atomic: boolean, commands: unknown[][] | undefined, call: CallOptions | undefined): Batch {
-    return new Batch((cmds, isAtomic) => this.#engine.sharedBatch(cmds, isAtomic, call), atomic, true, commands);
+    return new Batch((cmds, isAtomic) => this.#engine.lanes.batch(cmds, isAtomic, call), atomic, true, commands);
   }
 
   /** Records a pipeline; `exec()` writes it in one go on one lane. */
@@ -214,13 +215,13 @@ export class Pool extends EventEmitter<EventArgs> {
    * AcquireAbortedError, UnavailableError or PoolClosedError.
    */
   acquire(opts?: AcquireOptions): Promise<Lease> {
-    return this.#engine.acquireLease(opts);
+    return this.#engine.leasing.acquireLease(opts);
   }
 
   /** Returns a lease. Throws ForeignLeaseError for a lease of another pool, LeaseReleasedError on double release. */
   release(lease: Lease): void {
     if (!(lease instanceof Lease)) throw new ForeignLeaseError();
-    if (!this.#engine.owns(lease)) {
+    if (!this.#engine.leasing.owns(lease)) {
       if (lease.released) throw new LeaseReleasedError();
       throw new ForeignLeaseError();
     }
@@ -232,7 +233,7 @@ export class Pool extends EventEmitter<EventArgs> {
    * synchronously). If `fn` leaves commands in flight, the connection is destroyed, not reused.
    */
   async withConnection<T>(fn: (lease: Lease) => T | Promise<T>, opts?: AcquireOptions): Promise<T> {
-    const lease = await this.#engine.acquireLease(opts);
+    const lease = await this.#engine.leasing.acquireLease(opts);
     try {
       return await fn(lease);
     } finally {
@@ -253,12 +254,12 @@ export class Pool extends EventEmitter<EventArgs> {
   async #warm(): Promise<HealthStatus> {
     const o = this.#o;
     try {
-      await this.#engine.shared('ping', [], false, { timeoutMs: Math.max(o.connectTimeoutMs, o.acquireTimeoutMs) });
+      await this.#engine.lanes.command('ping', [], false, { timeoutMs: Math.max(o.connectTimeoutMs, o.acquireTimeoutMs) });
       if (o.validateWrites) {
         const key = `redpool:probe:${process.pid}:${Math.random().toString(36).slice(2)}`;
-        await this.#engine.shared('set', [key, 'ok', 'PX', 10_000], false);
-        const v = await this.#engine.shared('get', [key], false);
-        await this.#engine.shared('del', [key], false);
+        await this.#engine.lanes.command('set', [key, 'ok', 'PX', 10_000], false);
+        const v = await this.#engine.lanes.command('get', [key], false);
+        await this.#engine.lanes.command('del', [key], false);
         if (v !== 'ok') throw new RedpoolError('ERR_CONNECTION', `write/read probe returned ${String(v)}`);
       }
       await this.#settleConnecting();
@@ -280,7 +281,7 @@ export class Pool extends EventEmitter<EventArgs> {
     const facts: ServerFacts = {};
     for (const key of ['maxclients', 'timeout'] as const) {
       try {
-        const reply = (await this.#engine.shared('config', ['GET', key], false, { timeoutMs: 1_000 })) as string[];
+        const reply = (await this.#engine.lanes.command('config', ['GET', key], false, { timeoutMs: 1_000 })) as string[];
         const v = Number(reply?.[1]);
         if (Number.isFinite(v)) facts[key] = v;
       } catch {
@@ -339,7 +340,7 @@ export class Pool extends EventEmitter<EventArgs> {
     let latencyMs: number | null = null;
     let failure: RedpoolError | undefined;
     try {
-      await this.#engine.shared('ping', [], false, { timeoutMs });
+      await this.#engine.lanes.command('ping', [], false, { timeoutMs });
       latencyMs = clock.now() - start;
     } catch (err) {
       failure = err instanceof RedpoolError ? err : new RedpoolError('ERR_CONNECTION', String(err));
@@ -362,6 +363,16 @@ export class Pool extends EventEmitter<EventArgs> {
       stats,
       lastError: last ? { code: last.code, message: last.message } : null,
     };
+  }
+
+  /**
+   * Recommendations from the numbers this pool has seen (utilization, exhaustion, waits,
+   * timeouts) and what `ready()` learnt about the server (maxclients, idle timeout). Pass an
+   * earlier `stats()` as `previous` to judge only what happened since. Rules: docs/observability.md.
+   */
+  advice(opts?: Omit<AdviceOptions, 'pool'> & { server?: ServerLimits }): Advice[] {
+    const server: ServerLimits = { ...this.#server, ...opts?.server };
+    return adviseFromStats(this.#engine.stats(), server, { ...opts, pool: this.#o });
   }
 
   /** A fresh statistics snapshot; cheap enough to call per request. */

@@ -1,0 +1,256 @@
+/**
+ * Shared lanes: the hot path. Ordinary commands go to the routable lane with the fewest
+ * commands in flight and pipeline there; callers queue only while no lane is routable. A lane
+ * whose reply is overdue leaves routing and is PINGed; a late PING destroys it. Failures go
+ * through the one retry decision (resilience/classify.ts) and keep their original deadline.
+ *
+ * Invariant: a lane is in `#routable` iff its state is `lane`. Every caller's promise settles
+ * exactly once (`op.settled` guards the reply, the error, the timeout and the close paths).
+ */
+import type { BatchCommand, BatchResult, DriverConnection } from '../driver/driver.js';
+import {
+  AcquireTimeoutError,
+  CommandTimeoutError,
+  PoolClosedError,
+  PoolExhaustedError,
+  RedpoolError,
+} from '../errors.js';
+import { WaiterQueue } from '../internal/waiter-queue.js';
+import { channels, type CommandMessage } from '../observability/diagnostics.js';
+import { retryDecision } from '../resilience/classify.js';
+import type { CallOptions, Engine } from './engine.js';
+import { ConnState, type PooledConnection } from './pooled-connection.js';
+import { SharedOp } from './shared-op.js';
+
+export class Lanes {
+  readonly #e: Engine;
+  /** Routable lanes (state `lane`). */
+  #routable: PooledConnection[] = [];
+  readonly #waiters = new WaiterQueue<SharedOp>();
+
+  constructor(engine: Engine) {
+    this.#e = engine;
+  }
+
+  /** Routable lanes right now. */
+  get routable(): number {
+    return this.#routable.length;
+  }
+
+  /** Callers waiting for a lane. */
+  get waiting(): number {
+    return this.#waiters.size;
+  }
+
+  /** Commands in flight on routable lanes. */
+  inflight(): number {
+    let n = 0;
+    for (const l of this.#routable) n += l.inflight;
+    return n;
+  }
+
+  /** Runs one command on the least-loaded lane. */
+  command(name: string, args: readonly unknown[], buffer: boolean, call?: CallOptions): Promise<unknown> {
+    const e = this.#e;
+    if (e.state !== 'open') return Promise.reject(new PoolClosedError());
+    const timeoutMs = call?.timeoutMs ?? e.o.commandTimeoutMs;
+    const custom = call?.timeoutMs !== undefined;
+    const idempotent = call?.idempotent === true;
+    const now = e.clock.now();
+    return new Promise((resolve, reject) => {
+      this.#route(new SharedOp(this, name, args, buffer, now, timeoutMs, custom, idempotent, resolve, reject));
+    });
+  }
+
+  /** Runs a pipeline or MULTI/EXEC batch on one lane (one write, so it cannot interleave). */
+  batch(cmds: BatchCommand[], atomic: boolean, call?: CallOptions): Promise<BatchResult | null> {
+    const e = this.#e;
+    if (e.state !== 'open') return Promise.reject(new PoolClosedError());
+    const timeoutMs = call?.timeoutMs ?? e.o.commandTimeoutMs;
+    const now = e.clock.now();
+    return new Promise((resolve, reject) => {
+      const op = new SharedOp(this, atomic ? 'exec' : 'pipeline', [], false, now, timeoutMs, call?.timeoutMs !== undefined, call?.idempotent === true, resolve as (v: unknown) => void, reject);
+      op.batch = cmds;
+      op.atomic = atomic;
+      this.#route(op);
+    });
+  }
+
+  /** A lane finished its handshake (or passed its probe): make it routable and serve waiters. */
+  add(lane: PooledConnection): void {
+    this.#routable.push(lane);
+    this.serveWaiters();
+  }
+
+  /** Takes a lane out of routing (closing, destroyed, probing). */
+  remove(lane: PooledConnection): void {
+    const i = this.#routable.indexOf(lane);
+    if (i >= 0) this.#routable.splice(i, 1);
+  }
+
+  /** Hands queued callers to routable lanes. Called by the pump. */
+  serveWaiters(): void {
+    if (this.#waiters.size === 0 || this.#routable.length === 0) return;
+    const e = this.#e;
+    const now = e.clock.now();
+    while (this.#waiters.size > 0 && this.#routable.length > 0) {
+      const op = this.#waiters.shift()!;
+      op.node = undefined;
+      if (op.timer) e.clock.clearTimeout(op.timer);
+      op.timer = undefined;
+      e.counters.waits++;
+      e.counters.waitMsTotal += now - op.started;
+      this.#send(this.#pick()!, op);
+    }
+  }
+
+  /** Fails every queued caller with `err` (close, destroy, unavailable). */
+  failWaiters(err: RedpoolError): void {
+    for (const op of this.#waiters.drain()) {
+      if (op.timer) this.#e.clock.clearTimeout(op.timer);
+      op.settled = true;
+      if (err.code === 'ERR_UNAVAILABLE') this.#e.counters.error('unavailable');
+      op.reject(err);
+    }
+  }
+
+  /** Forgets every lane (destroy). */
+  clear(): void {
+    this.#routable = [];
+  }
+
+  #pick(): PooledConnection | undefined {
+    const lanes = this.#routable;
+    let best = lanes[0];
+    for (let i = 1; i < lanes.length; i++) if (lanes[i]!.inflight < best!.inflight) best = lanes[i];
+    return best;
+  }
+
+  #route(op: SharedOp): void {
+    const lane = this.#pick();
+    if (lane) this.#send(lane, op);
+    else this.#wait(op);
+  }
+
+  #send(lane: PooledConnection, op: SharedOp): void {
+    const e = this.#e;
+    op.lane = lane;
+    lane.track(op, op.custom);
+    e.ensureSweep();
+    const conn = lane.conn as DriverConnection;
+    (op.batch ? conn.batch(op.batch, op.atomic) : conn.command(op.name, op.args, op.buffer)).then(
+      (value) => {
+        lane.untrack(op.custom);
+        e.counters.commands++;
+        if (!op.settled) {
+          op.settled = true;
+          if (channels.command.hasSubscribers) this.#publish(op, undefined);
+          op.resolve(value);
+        }
+        if (lane.inflight === 0 && lane.state === ConnState.Closing) e.finishDrain(lane);
+      },
+      (err: unknown) => {
+        lane.untrack(op.custom);
+        // A connection error means this lane is gone or going: take it out before a retry
+        // can be routed back to it.
+        if ((err as RedpoolError).code === 'ERR_CONNECTION' && lane.state === ConnState.Lane) e.destroyConn(lane, 'error');
+        this.#failed(op, err);
+        if (lane.inflight === 0 && lane.state === ConnState.Closing) e.finishDrain(lane);
+      },
+    );
+  }
+
+  #failed(op: SharedOp, err: unknown): void {
+    if (op.settled) return;
+    const e = this.#e;
+    const error = err instanceof RedpoolError ? err : new RedpoolError('ERR_CONNECTION', String(err), { cause: err });
+    if (error.code === 'ERR_REPLY') e.counters.commands++;
+    const decision = retryDecision({ command: op.name, error, idempotent: op.idempotent });
+    const remaining = op.deadline - e.clock.now();
+    if (decision !== 'no' && op.attempt < e.o.retries && remaining > 0 && e.state === 'open') {
+      op.attempt++;
+      op.lane = undefined;
+      e.counters.retries++;
+      // A retry keeps the original deadline, so it no longer sorts with fresh ops.
+      op.custom = true;
+      if (decision === 'now') this.#route(op);
+      else {
+        op.timer = e.clock.setTimeout(() => {
+          op.timer = undefined;
+          if (!op.settled) this.#route(op);
+        }, Math.min(e.backoff.delay(op.attempt), remaining));
+      }
+      return;
+    }
+    op.settled = true;
+    e.counters.error(error.code === 'ERR_REPLY' ? 'reply' : error.code === 'ERR_UNAVAILABLE' ? 'unavailable' : 'connection');
+    if (channels.command.hasSubscribers) this.#publish(op, error.code);
+    op.reject(error);
+  }
+
+  #publish(op: SharedOp, error: string | undefined): void {
+    const e = this.#e;
+    channels.command.publish({ pool: e.o.name, command: op.name, durationMs: e.clock.now() - op.started, via: 'lane', error } satisfies CommandMessage);
+  }
+
+  /** The deadline passed: by the sweep (in flight) or the waiter timer (queued). */
+  expire(op: SharedOp): void {
+    if (op.settled) return;
+    const e = this.#e;
+    op.settled = true;
+    if (op.node) this.#waiters.remove(op.node);
+    if (op.timer) e.clock.clearTimeout(op.timer);
+    e.counters.commandTimeouts++;
+    e.counters.error('timeout');
+    const lane = op.lane;
+    if (channels.command.hasSubscribers) this.#publish(op, 'ERR_COMMAND_TIMEOUT');
+    op.reject(new CommandTimeoutError(op.name.toUpperCase(), op.timeoutMs, lane ? 'unknown' : 'not-sent', e.snapshot()));
+    if (lane && lane.state === ConnState.Lane) this.#probe(lane);
+  }
+
+  #wait(op: SharedOp): void {
+    const e = this.#e;
+    if (e.dialer.health === 'unavailable') {
+      op.settled = true;
+      e.counters.error('unavailable');
+      op.reject(e.unavailable());
+      return;
+    }
+    if (e.waiting() >= e.o.maxWaiting) {
+      op.settled = true;
+      e.counters.exhausted++;
+      op.reject(new PoolExhaustedError(e.o.maxWaiting, e.snapshot()));
+      return;
+    }
+    op.node = this.#waiters.push(op);
+    const waitMs = Math.min(op.deadline - e.clock.now(), e.o.acquireTimeoutMs);
+    op.timer = e.clock.setTimeout(() => {
+      op.timer = undefined;
+      if (op.settled) return;
+      if (op.deadline <= e.clock.now()) return this.expire(op);
+      op.settled = true;
+      this.#waiters.remove(op.node!);
+      e.counters.acquireTimeouts++;
+      e.counters.error('timeout');
+      op.reject(new AcquireTimeoutError(e.o.acquireTimeoutMs, e.snapshot(), e.dialer.lastError));
+    }, Math.max(0, waitMs));
+    e.pump();
+  }
+
+  /** A lane's reply is overdue: stop routing to it and PING it; destroy it if the PING is late too. */
+  #probe(lane: PooledConnection): void {
+    const e = this.#e;
+    lane.moveTo(ConnState.Probing);
+    this.remove(lane);
+    const t = e.o.commandTimeoutMs;
+    const probeMs = Math.min(2_000, Math.max(100, Number.isFinite(t) ? t : 2_000));
+    void e.ping(lane, probeMs).then((ok) => {
+      if (lane.state !== ConnState.Probing) return;
+      if (ok) {
+        lane.moveTo(ConnState.Lane);
+        this.add(lane);
+      } else e.destroyConn(lane, 'timeout');
+    });
+    e.pump();
+  }
+}
