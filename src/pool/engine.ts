@@ -19,7 +19,7 @@ import { Dialer } from './dialer.js';
 import type { PoolEvents } from './events.js';
 import { Lanes } from './lanes.js';
 import { Leasing } from './leasing.js';
-import { ConnState, PooledConnection, type Role } from './pooled-connection.js';
+import { ConnState, newTally, PooledConnection, type Role, type Tally } from './pooled-connection.js';
 import { Counters, type DestroyReason, type PoolStats } from './stats.js';
 
 /** Pool lifecycle. `closing` drains; `closed` is final. */
@@ -59,6 +59,8 @@ export class Engine {
   readonly emit: Emit;
   #state: PoolState = 'open';
   readonly #all = new Set<PooledConnection>();
+  /** Live connections by role and state (closed ones leave `#all`; their tally row is unused). */
+  readonly #tally: Tally = newTally();
   readonly #closeReasons = new Map<PooledConnection, DestroyReason>();
   #sweepTimer: TimerHandle | undefined;
   #dialTimer: TimerHandle | undefined;
@@ -144,17 +146,19 @@ export class Engine {
 
   // ---------------------------------------------------------------- the pump
 
+  /** Live (not closing) connections of `role`, connecting ones included. */
+  #live(role: Role): number {
+    const t = this.#tally[role];
+    return t.connecting + t.idle + t.lane + t.probing + t.leased + t.validating + t.resetting;
+  }
+
   /** Lease connections that count against the lease budget. */
   leaseConnections(): number {
-    let n = 0;
-    for (const pc of this.#all) if (pc.role === 'lease' && pc.state !== ConnState.Closing) n++;
-    return n;
+    return this.#live('lease');
   }
 
   #activeLanes(): number {
-    let n = 0;
-    for (const pc of this.#all) if (pc.role === 'lane' && pc.state !== ConnState.Closing) n++;
-    return n;
+    return this.#live('lane');
   }
 
   /**
@@ -172,8 +176,7 @@ export class Engine {
     const o = this.o;
     for (let lanes = this.#activeLanes(); lanes < o.lanes && this.#all.size < o.max; lanes++) this.#spawn('lane');
     let leases = this.leaseConnections();
-    let opening = 0;
-    for (const pc of this.#all) if (pc.role === 'lease' && (pc.state === ConnState.Connecting || pc.state === ConnState.Validating)) opening++;
+    const opening = this.#tally.lease.connecting + this.#tally.lease.validating;
     for (let uncovered = this.leasing.waiting - opening; uncovered > 0 && leases < this.leasing.cap && this.#all.size < o.max; uncovered--, leases++)
       this.#spawn('lease');
     for (; this.#all.size < o.min && leases < this.leasing.cap; leases++) this.#spawn('lease');
@@ -203,7 +206,7 @@ export class Engine {
     const life = this.o.maxLifetimeMs;
     // Up to 10 % jitter so connections made together do not all retire together.
     const expiresAt = life > 0 ? now + life - Math.random() * life * 0.1 : Infinity;
-    const pc = new PooledConnection(this.o.name, role, now, expiresAt);
+    const pc = new PooledConnection(this.o.name, role, now, expiresAt, this.#tally);
     this.#all.add(pc);
     this.dialer.dial(() => this.clock.now()).then(
       (conn) => this.#connected(pc, conn),
@@ -357,17 +360,17 @@ export class Engine {
   // ---------------------------------------------------------------- stats
 
   snapshot(): PoolSnapshot {
-    let idle = 0, lanes = 0, leased = 0, connecting = 0, busy = 0;
-    for (const pc of this.#all) {
-      switch (pc.state) {
-        case ConnState.Idle: case ConnState.Validating: idle++; break;
-        case ConnState.Lane: case ConnState.Probing: lanes++; if (pc.inflight > 0) busy++; break;
-        case ConnState.Leased: case ConnState.Resetting: leased++; busy++; break;
-        case ConnState.Connecting: connecting++; break;
-        default: break;
-      }
-    }
-    return { total: this.#all.size, idle, busy, lanes, leased, connecting, pending: this.waiting() };
+    const { lane, lease } = this.#tally;
+    const leased = lease.leased + lease.resetting;
+    return {
+      total: this.#all.size,
+      idle: lease.idle + lease.validating,
+      busy: this.lanes.busy() + leased,
+      lanes: lane.lane + lane.probing,
+      leased,
+      connecting: lane.connecting + lease.connecting,
+      pending: this.waiting(),
+    };
   }
 
   stats(): PoolStats {

@@ -42,6 +42,13 @@ export class Lanes {
     return this.#waiters.size;
   }
 
+  /** Routable lanes with at least one command in flight. */
+  busy(): number {
+    let n = 0;
+    for (const l of this.#routable) if (l.inflight > 0) n++;
+    return n;
+  }
+
   /** Commands in flight on routable lanes. */
   inflight(): number {
     let n = 0;

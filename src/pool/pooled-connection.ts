@@ -56,6 +56,20 @@ export interface InflightOp {
   expire(now: number): void;
 }
 
+/**
+ * Connections per role and state, kept up to date by every move, so the pump and stats read
+ * counts in O(1) instead of scanning the pool.
+ */
+export type Tally = { [R in Role]: { [S in ConnState]: number } };
+
+/** A zeroed tally. */
+export function newTally(): Tally {
+  const zero = (): { [S in ConnState]: number } => ({
+    connecting: 0, idle: 0, lane: 0, probing: 0, leased: 0, validating: 0, resetting: 0, closing: 0, closed: 0,
+  });
+  return { lane: zero(), lease: zero() };
+}
+
 let nextId = 1;
 
 export class PooledConnection {
@@ -78,9 +92,12 @@ export class PooledConnection {
 
   /** Pool name, for diagnostics. */
   readonly pool: string;
+  readonly #tally: Tally;
 
-  constructor(pool: string, role: Role, now: number, expiresAt: number) {
+  constructor(pool: string, role: Role, now: number, expiresAt: number, tally: Tally) {
     this.pool = pool;
+    this.#tally = tally;
+    tally[role].connecting++;
     this.role = role;
     this.createdAt = now;
     this.lastUsedAt = now;
@@ -95,6 +112,9 @@ export class PooledConnection {
     const prev = this.#state;
     if (!CONN_TRANSITIONS[prev].includes(next)) throw new Error(`redpool invariant: connection ${this.id} ${prev} -> ${next}`);
     this.#state = next;
+    const t = this.#tally[this.role];
+    t[prev]--;
+    t[next]++;
     debug('conn %d (%s): %s -> %s', this.id, this.role, prev, next);
     if (channels.connectionState.hasSubscribers) channels.connectionState.publish({ pool: this.pool, id: this.id, role: this.role, prev, next });
   }
