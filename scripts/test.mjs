@@ -13,6 +13,10 @@ const chosen = suites.length ? suites : ALL;
 if (!process.env.SKIP_BUILD) {
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
 }
+// Lint only for the full run (no suite named): type-aware promise rules catch floating promises.
+if (suites.length === 0 && !process.env.SKIP_LINT) {
+  execFileSync(process.execPath, ['node_modules/eslint/bin/eslint.js', '.'], { stdio: 'inherit' });
+}
 
 function walk(dir) {
   if (!existsSync(dir)) return [];
