@@ -231,7 +231,8 @@ function typeName(v: unknown): string {
   return typeof v;
 }
 
-function checkValue(name: string, spec: Spec, value: unknown): void {
+/** `name` is what errors say (e.g. `url.query.max`); `key` is the option it stands for. */
+function checkValue(name: string, spec: Spec, value: unknown, key: string = name): void {
   switch (spec.kind) {
     case 'string':
       if (typeof value !== 'string') throw new ConfigError(name, `expected a string, got ${typeName(value)}`);
@@ -258,7 +259,7 @@ function checkValue(name: string, spec: Spec, value: unknown): void {
     case 'ms': {
       if (typeof value !== 'number') throw new ConfigError(name, `expected a number, got ${typeName(value)}`);
       if (Number.isNaN(value)) throw new ConfigError(name, 'must not be NaN');
-      if (value === Infinity && INFINITE_OK.has(name)) return;
+      if (value === Infinity && INFINITE_OK.has(key)) return;
       if (!Number.isFinite(value)) throw new ConfigError(name, 'must be finite');
       if (spec.kind === 'int' && !Number.isInteger(value))
         throw new ConfigError(name, `must be an integer, got ${value}`);
@@ -359,7 +360,10 @@ export function parseRedisUrl(url: string): ParsedUrl {
     out.tls = scheme === 'rediss';
     if (!u.hostname) throw new ConfigError('url.host', 'is missing');
     out.host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
-    if (u.port) out.port = Number(u.port);
+    if (u.port) {
+      out.port = Number(u.port);
+      if (out.port < 1 || out.port > 65535) throw new ConfigError('url.port', `must be 1..65535, got ${out.port}`);
+    }
     const segments = u.pathname.split('/').filter(Boolean);
     if (segments.length > 1) throw new ConfigError('url.path', `expected at most one path segment (the db), got ${segments.length}`);
     if (segments.length === 1) out.db = parseDb('url.path', segments[0]!);
@@ -374,7 +378,7 @@ export function parseRedisUrl(url: string): ParsedUrl {
     const spec = (SPECS as Record<string, Spec | undefined>)[key];
     if (!spec || !spec.query) throw new ConfigError(`url.query.${key}`, 'unknown option');
     const value = coerceQuery(key, spec, raw);
-    checkValue(`url.query.${key}`, spec, value);
+    checkValue(`url.query.${key}`, spec, value, key);
     out.query[key] = value;
   }
   return out;
@@ -392,8 +396,31 @@ export function redactUrl(url: string): string {
   }
 }
 
-function hideSecret<T extends object>(obj: T, key: string, value: unknown): void {
-  Object.defineProperty(obj, key, { value, enumerable: false, writable: false, configurable: false });
+/**
+ * Secrets are own, non-enumerable accessor properties whose value lives in a closure: JSON,
+ * spread and `Object.keys` skip them, and `util.inspect(…, { showHidden: true })` prints
+ * `[Getter]`, never the value — yet `options.password` works for code that needs it.
+ */
+function withSecrets<T extends object>(visible: T, secrets: Record<string, unknown>): T {
+  for (const [key, value] of Object.entries(secrets)) {
+    if (value === undefined) continue;
+    Object.defineProperty(visible, key, { get: () => value, enumerable: false, configurable: false });
+  }
+  return visible;
+}
+
+/** Strategy objects are checked for the methods the engine calls, so a mistake fails here. */
+const METHODS: Partial<Record<keyof PoolOptions, readonly string[]>> = {
+  backoff: ['delay'],
+  reconnectBackoff: ['delay'],
+  logger: ['info', 'warn', 'error'],
+  driver: ['connect'],
+  clock: ['now', 'setTimeout', 'clearTimeout'],
+};
+function checkMethods(name: string, value: object): void {
+  for (const m of METHODS[name as keyof PoolOptions] ?? []) {
+    if (typeof (value as Record<string, unknown>)[m] !== 'function') throw new ConfigError(name, `must have a ${m}() method`);
+  }
 }
 
 const DEFAULTS = {
@@ -447,11 +474,15 @@ export function resolveOptions(input: PoolOptions | string | undefined, env: Nod
     if (!spec) throw new ConfigError(key, 'unknown option');
     const value = (given as Record<string, unknown>)[key];
     if (value !== undefined) checkValue(key, spec, value);
+    if (value !== undefined && spec.kind === 'object') checkMethods(key, value as object);
   }
   if (typeof given.tls === 'object') checkTls(given.tls);
-  const url = given.url ?? (given.host === undefined && given.path === undefined ? env.REDIS_URL : undefined) ?? undefined;
-  const parsed: ParsedUrl = url ? parseRedisUrl(url) : { query: {} };
+  // An explicit url is parsed even when empty (and refused); an empty REDIS_URL counts as unset.
+  const envUrl = given.host === undefined && given.path === undefined && env.REDIS_URL ? env.REDIS_URL : undefined;
+  const url = given.url !== undefined ? given.url : envUrl;
+  const parsed: ParsedUrl = url !== undefined ? parseRedisUrl(url) : { query: {} };
   if (parsed.tls === false && given.tls) throw new ConfigError('tls', `"tls" is set but the URL ${redactUrl(url!)} is redis:// (use rediss://)`);
+  if (parsed.tls === true && given.tls === false) throw new ConfigError('tls', `is false but the URL ${redactUrl(url!)} is rediss:// (never a silent downgrade to plaintext)`);
   const pick = <K extends keyof PoolOptions>(k: K): PoolOptions[K] | undefined =>
     given[k] !== undefined ? given[k] : (parsed.query[k] as PoolOptions[K] | undefined);
   const num = (k: keyof typeof DEFAULTS & keyof PoolOptions): number => (pick(k) as number | undefined) ?? (DEFAULTS[k] as number);
@@ -465,14 +496,11 @@ export function resolveOptions(input: PoolOptions | string | undefined, env: Nod
   let tls: TlsOptions | undefined;
   if (given.tls === true || (given.tls === undefined && parsed.tls)) tls = {};
   else if (typeof given.tls === 'object') tls = { ...given.tls };
-  if (tls && given.path !== undefined) throw new ConfigError('tls', 'is not supported with a unix socket path');
+  if (tls && (given.path !== undefined || (given.host === undefined && parsed.path !== undefined)))
+    throw new ConfigError('tls', 'is not supported with a unix socket path');
   if (tls) {
-    const key = tls.key;
-    const passphrase = tls.passphrase;
-    delete tls.key;
-    delete tls.passphrase;
-    if (key !== undefined) hideSecret(tls, 'key', key);
-    if (passphrase !== undefined) hideSecret(tls, 'passphrase', passphrase);
+    const { key, passphrase, ...visible } = tls;
+    tls = withSecrets(visible, { key, passphrase }) as TlsOptions;
   }
 
   const host = given.host ?? parsed.host ?? DEFAULTS.host;
@@ -484,7 +512,7 @@ export function resolveOptions(input: PoolOptions | string | undefined, env: Nod
   const cred = username !== undefined || (given.password ?? parsed.password) !== undefined ? '***@' : '';
   const endpoint = path ? `unix://${cred}${path}${db ? `?db=${db}` : ''}` : `${scheme}://${cred}${host.includes(':') ? `[${host}]` : host}:${port}${db ? `/${db}` : ''}`;
 
-  const resolved = {
+  const visible = {
     host,
     port,
     path,
@@ -518,7 +546,7 @@ export function resolveOptions(input: PoolOptions | string | undefined, env: Nod
     driver: given.driver,
     clock: given.clock ?? systemClock,
     endpoint,
-  } as Omit<ResolvedOptions, 'password'> as ResolvedOptions;
-  hideSecret(resolved, 'password', given.password ?? parsed.password);
+  };
+  const resolved = withSecrets(visible as Omit<ResolvedOptions, 'password'>, { password: given.password ?? parsed.password }) as ResolvedOptions;
   return Object.freeze(resolved);
 }

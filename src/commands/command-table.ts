@@ -13,7 +13,7 @@ export const COMMAND_NAMES: readonly string[] = commands.list.filter((c) => c !=
  * every other caller of the lane, so they are refused there (use a lease).
  */
 export const STATE_CHANGING = new Set([
-  'select', 'watch', 'unwatch', 'exec', 'discard', 'subscribe', 'psubscribe', 'ssubscribe',
+  'select', 'watch', 'unwatch', 'multi', 'exec', 'discard', 'subscribe', 'psubscribe', 'ssubscribe',
   'unsubscribe', 'punsubscribe', 'sunsubscribe', 'monitor', 'auth', 'hello', 'reset', 'quit',
   'readonly', 'readwrite', 'asking', 'swapdb',
 ]);

@@ -8,7 +8,7 @@
 import type { Driver, DriverConnection, ConnectSpec } from '../driver/driver.js';
 import { AuthError, ConnectionError, RedpoolError, TlsError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
-import type { BackoffStrategy } from '../resilience/backoff.js';
+import { safeDelay, type BackoffStrategy } from '../resilience/backoff.js';
 import { debug } from '../internal/debug.js';
 import type { Counters, HealthStatus } from './stats.js';
 
@@ -119,7 +119,7 @@ export class Dialer {
       this.#counters.error(e instanceof AuthError ? 'auth' : e instanceof TlsError ? 'tls' : e.code === 'ERR_CONNECT_TIMEOUT' ? 'timeout' : 'connect');
       // Auth and TLS failures will not fix themselves in milliseconds: back off as if many had failed.
       const attempt = e instanceof AuthError || e instanceof TlsError ? Math.max(this.#failures, 6) : this.#failures;
-      this.#nextDialAt = now() + this.#backoff.delay(attempt);
+      this.#nextDialAt = now() + safeDelay(this.#backoff, attempt, 1_000);
       const next: HealthStatus = this.#failures >= o.failureThreshold ? 'unavailable' : 'degraded';
       if (this.#health !== 'unavailable' || next === 'unavailable') this.setHealth(next, e);
       throw e;

@@ -17,6 +17,7 @@ import {
 } from '../errors.js';
 import { WaiterQueue } from '../internal/waiter-queue.js';
 import { channels, type CommandMessage } from '../observability/diagnostics.js';
+import { safeDelay } from '../resilience/backoff.js';
 import { retryDecision } from '../resilience/classify.js';
 import type { CallOptions, Engine } from './engine.js';
 import { ConnState, type PooledConnection } from './pooled-connection.js';
@@ -185,7 +186,7 @@ export class Lanes {
         op.timer = e.clock.setTimeout(() => {
           op.timer = undefined;
           if (!op.settled) this.#route(op);
-        }, Math.min(e.backoff.delay(op.attempt), remaining));
+        }, Math.min(safeDelay(e.backoff, op.attempt, 100), remaining));
       }
       return;
     }

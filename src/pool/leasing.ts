@@ -13,6 +13,7 @@ import {
   AcquireAbortedError,
   AcquireTimeoutError,
   CommandTimeoutError,
+  ConnectionError,
   NoLeaseCapacityError,
   PoolClosedError,
   PoolExhaustedError,
@@ -296,7 +297,10 @@ export class Leasing {
 
   #run<T>(pc: PooledConnection, name: string, extraMs: number, call: CallOptions | undefined, run: (conn: DriverConnection) => Promise<T>): Promise<T> {
     const e = this.#e;
+    // After close/destroy (or once the socket died) nothing may be written or timed.
+    if (e.state === 'closed') return Promise.reject(new PoolClosedError());
     const conn = pc.conn as DriverConnection;
+    if (pc.state === ConnState.Closed) return Promise.reject(new ConnectionError(`${name.toUpperCase()}: the lease's connection is closed`, 'not-sent'));
     const timeoutMs = (call?.timeoutMs ?? e.o.commandTimeoutMs) + extraMs;
     const started = e.clock.now();
     const report = (error: string | undefined): void => {

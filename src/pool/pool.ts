@@ -15,6 +15,7 @@ import { installCommands, kDispatch } from '../commands/surface.js';
 import { ioredisDriver } from '../driver/ioredis-driver.js';
 import {
   ForeignLeaseError,
+  PoolClosedError,
   LeaseReleasedError,
   LeaseRequiredError,
   RedpoolError,
@@ -247,6 +248,7 @@ export class Pool extends EventEmitter<EventArgs> {
    * Redis cannot be reached, with 'degrade' resolves 'unavailable' and keeps recovering.
    */
   ready(): Promise<HealthStatus> {
+    if (this.#engine.state !== 'open') return Promise.reject(new PoolClosedError(`pool is ${this.#engine.state}`));
     this.#ready ??= this.#warm();
     return this.#ready;
   }

@@ -63,3 +63,17 @@ export function equalJitterBackoff(baseMs = 50, capMs = 5_000, random: Random = 
 
 /** The default reconnect backoff: 50 ms → 5 s, equal jitter. */
 export const defaultReconnectBackoff = (): BackoffStrategy => equalJitterBackoff(50, 5_000);
+
+/**
+ * Reads a strategy defensively: a delay that is not a finite number >= 0 (a buggy custom
+ * strategy) becomes `fallbackMs`, so a bad strategy can slow recovery but never stop it.
+ */
+export function safeDelay(strategy: BackoffStrategy, attempt: number, fallbackMs: number): number {
+  let d: number;
+  try {
+    d = Number(strategy.delay(attempt));
+  } catch {
+    return fallbackMs;
+  }
+  return Number.isFinite(d) && d >= 0 ? d : fallbackMs;
+}
