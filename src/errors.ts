@@ -146,10 +146,11 @@ export class NoLeaseCapacityError extends RedpoolError {
 export class LeaseRequiredError extends RedpoolError {
   readonly outcome: CommandOutcome = 'not-sent';
   readonly command: string;
-  constructor(command: string) {
+  /** `why`: 'state' (changes connection state) or 'blocking' (would stall a shared lane). */
+  constructor(command: string, why: 'state' | 'blocking' = 'state') {
     super(
       'ERR_LEASE_REQUIRED',
-      `${command} changes connection state and cannot run on a shared lane; ` +
+      `${command} ${why === 'blocking' ? 'blocks the connection and would stall a shared pipeline' : 'changes connection state and cannot run on a shared lane'}; ` +
         `use pool.withConnection(async (c) => { … }) or pool.acquire()`,
     );
     this.command = command;

@@ -371,7 +371,7 @@ export function parseRedisUrl(url: string): ParsedUrl {
   for (const [key, raw] of u.searchParams) {
     if (key === 'db') {
       const db = parseDb('url.query.db', raw);
-      if (out.db !== undefined && out.db !== db) throw new ConfigError('url.query.db', 'conflicts with the db in the path');
+      if (out.db !== undefined && out.db !== db) throw new ConfigError('url.query.db', 'is given twice, or conflicts with the db in the path');
       out.db = db;
       continue;
     }
@@ -477,6 +477,9 @@ export function resolveOptions(input: PoolOptions | string | undefined, env: Nod
     if (value !== undefined && spec.kind === 'object') checkMethods(key, value as object);
   }
   if (typeof given.tls === 'object') checkTls(given.tls);
+  if (given.host !== undefined && given.path !== undefined) throw new ConfigError('path', 'cannot be combined with "host" (a unix socket or a TCP host, not both)');
+  if (given.host === '') throw new ConfigError('host', 'must not be empty');
+  if (given.path === '') throw new ConfigError('path', 'must not be empty');
   // An explicit url is parsed even when empty (and refused); an empty REDIS_URL counts as unset.
   const envUrl = given.host === undefined && given.path === undefined && env.REDIS_URL ? env.REDIS_URL : undefined;
   const url = given.url !== undefined ? given.url : envUrl;

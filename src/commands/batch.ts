@@ -8,7 +8,7 @@ import type { BatchCommand, BatchResult } from '../driver/driver.js';
 import { LeaseRequiredError, RedpoolError } from '../errors.js';
 import { checkArgs } from './arguments.js';
 import { blockTimeMs, refusedOnShared } from './command-table.js';
-import { installCommands, kDispatch } from './surface.js';
+import { installCommands, kDispatch, kFail } from './surface.js';
 
 /** Runs a finished batch; supplied by the pool (shared lane) or a lease (its connection). */
 export type BatchRunner = (commands: BatchCommand[], atomic: boolean) => Promise<BatchResult | null>;
@@ -38,12 +38,18 @@ export class Batch {
     return this.#commands.length;
   }
 
+  [kFail](err: Error): this {
+    this.#error ??= err as RedpoolError;
+    return this;
+  }
+
   [kDispatch](name: string, args: unknown[], buffer: boolean): this {
     if (this.#error) return this;
     try {
       if (this.#shared) {
-        const refused = refusedOnShared(name, args) ?? (blockTimeMs(name, args) !== undefined ? name.toUpperCase() : undefined);
+        const refused = refusedOnShared(name, args);
         if (refused) throw new LeaseRequiredError(refused);
+        if (blockTimeMs(name, args) !== undefined) throw new LeaseRequiredError(name.toUpperCase(), 'blocking');
       }
       checkArgs(name, args);
       this.#commands.push([buffer ? `${name}Buffer` : name, ...args]);

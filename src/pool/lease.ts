@@ -10,7 +10,7 @@ import { LeaseReleasedError, RedpoolError } from '../errors.js';
 import { checkArgs } from '../commands/arguments.js';
 import { Batch } from '../commands/batch.js';
 import { blockTimeMs, POISONING_CLIENT_SUBCOMMANDS, POISONS_CONNECTION } from '../commands/command-table.js';
-import { installCommands, kDispatch } from '../commands/surface.js';
+import { installCommands, kDispatch, kFail } from '../commands/surface.js';
 import type { BatchCommand, BatchResult, DriverConnection } from '../driver/driver.js';
 import type { CallOptions, Engine } from './engine.js';
 import type { PooledConnection } from './pooled-connection.js';
@@ -87,6 +87,10 @@ export class Lease {
       default:
         if (POISONS_CONNECTION.has(name)) this.#poisoned = 'dirty';
     }
+  }
+
+  [kFail](err: Error): Promise<never> {
+    return Promise.reject(err);
   }
 
   [kDispatch](name: string, args: unknown[], buffer: boolean): Promise<unknown> {

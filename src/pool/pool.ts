@@ -11,7 +11,7 @@ import type { RedisCommander } from 'ioredis';
 import { checkArgs } from '../commands/arguments.js';
 import { Batch } from '../commands/batch.js';
 import { blockTimeMs, COMMAND_NAMES, refusedOnShared, STATE_CHANGING } from '../commands/command-table.js';
-import { installCommands, kDispatch } from '../commands/surface.js';
+import { installCommands, kDispatch, kFail } from '../commands/surface.js';
 import { ioredisDriver } from '../driver/ioredis-driver.js';
 import {
   ForeignLeaseError,
@@ -150,6 +150,10 @@ export class Pool extends EventEmitter<EventArgs> {
   /** Lifecycle state: 'open' | 'closing' | 'closed'. */
   get state(): string {
     return this.#engine.state;
+  }
+
+  [kFail](err: Error): Promise<never> {
+    return Promise.reject(err);
   }
 
   [kDispatch](name: string, args: unknown[], buffer: boolean): Promise<unknown> {
@@ -417,6 +421,9 @@ class PoolView {
   declare batch: (atomic: boolean, commands: unknown[][] | undefined) => Batch;
   [kDispatch](name: string, args: unknown[], buffer: boolean): Promise<unknown> {
     return this.dispatch(name, args, buffer);
+  }
+  [kFail](err: Error): Promise<never> {
+    return Promise.reject(err);
   }
   pipeline(commands?: unknown[][]): Batch {
     return this.batch(false, commands);
