@@ -10,18 +10,21 @@ export type TimerHandle = { readonly __timer: unique symbol } | object;
 export interface Clock {
   /** Monotonic milliseconds (fractional allowed). Only differences are meaningful. */
   now(): number;
-  /** Run `fn` once after `ms` milliseconds. Timers never keep the process alive. */
-  setTimeout(fn: () => void, ms: number): TimerHandle;
+  /**
+   * Run `fn` once after `ms` milliseconds. A timer keeps the process alive (a caller is
+   * waiting on it) unless `background` is set (housekeeping, sweeps, probes).
+   */
+  setTimeout(fn: () => void, ms: number, background?: boolean): TimerHandle;
   /** Cancel a timer; cancelling twice or after it fired is a no-op. */
   clearTimeout(handle: TimerHandle): void;
 }
 
-/** The real clock: `performance.now()` and unref'd Node timers. */
+/** The real clock: `performance.now()` and Node timers (background ones unref'd). */
 export const systemClock: Clock = {
   now: () => performance.now(),
-  setTimeout(fn, ms) {
+  setTimeout(fn, ms, background) {
     const t = setTimeout(fn, ms);
-    t.unref();
+    if (background) t.unref();
     return t;
   },
   clearTimeout(handle) {

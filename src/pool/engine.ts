@@ -106,7 +106,7 @@ export class Engine {
 
   /** Arms the deadline sweep if it is not armed. Cheap: called per command. */
   ensureSweep(): void {
-    if (this.#sweepTimer === undefined) this.#sweepTimer = this.clock.setTimeout(() => this.#sweep(), this.#sweepMs);
+    if (this.#sweepTimer === undefined) this.#sweepTimer = this.clock.setTimeout(() => this.#sweep(), this.#sweepMs, true);
   }
 
   /** Expires overdue ops on every busy connection; re-arms itself while work is in flight. */
@@ -129,7 +129,7 @@ export class Engine {
     const conn = pc.conn;
     if (!conn) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const timer = this.clock.setTimeout(() => resolve(false), timeoutMs);
+      const timer = this.clock.setTimeout(() => resolve(false), timeoutMs, true);
       conn.command('ping', [], false).then(
         () => {
           this.clock.clearTimeout(timer);
@@ -198,7 +198,7 @@ export class Engine {
         return;
       }
       this.pump();
-    }, Math.max(0, delayMs));
+    }, Math.max(0, delayMs), true);
   }
 
   #spawn(role: Role): void {

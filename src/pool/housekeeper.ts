@@ -23,7 +23,7 @@ export class Housekeeper {
 
   start(): void {
     if (this.#timer !== undefined || this.#stopped) return;
-    this.#timer = this.#engine.clock.setTimeout(() => this.#tick(), this.#engine.o.housekeepingIntervalMs);
+    this.#timer = this.#engine.clock.setTimeout(() => this.#tick(), this.#engine.o.housekeepingIntervalMs, true);
   }
 
   stop(): void {
