@@ -27,6 +27,8 @@ export interface ConnectSpec {
   readonly autoPipelining: boolean;
   /** Human-readable, credential-free endpoint for error messages. */
   readonly endpoint: string;
+  /** Aborted when the pool closes mid-connect: stop and reject promptly (any error will do). */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** A batch entry: command name followed by its arguments. */

@@ -6,7 +6,7 @@
  * probe dials (no connection storm) until one succeeds.
  */
 import type { Driver, DriverConnection, ConnectSpec } from '../driver/driver.js';
-import { AuthError, ConnectionError, RedpoolError, TlsError } from '../errors.js';
+import { AuthError, ConnectionError, PoolClosedError, RedpoolError, TlsError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
 import { safeDelay, type BackoffStrategy } from '../resilience/backoff.js';
 import { debug } from '../internal/debug.js';
@@ -77,7 +77,7 @@ export class Dialer {
   }
 
   /** Opens one connection. Settles exactly once; updates health and counters. */
-  async dial(now: () => number): Promise<DriverConnection> {
+  async dial(now: () => number, signal?: AbortSignal): Promise<DriverConnection> {
     const o = this.#o;
     const started = now();
     let username = o.username;
@@ -101,8 +101,14 @@ export class Dialer {
         connectionName: `redpool:${o.name}:${++this.#seq}`,
         autoPipelining: o.autoPipelining,
         endpoint: o.endpoint,
+        signal,
       };
       const conn = await this.#driver.connect(spec);
+      if (signal?.aborted) {
+        // The pool closed while this connection was being made (a driver that ignores the signal).
+        conn.destroy();
+        throw new PoolClosedError('pool closed while connecting');
+      }
       this.#counters.created++;
       this.#counters.connectMsTotal += now() - started;
       this.#failures = 0;
@@ -110,6 +116,8 @@ export class Dialer {
       this.lastError = undefined;
       return conn;
     } catch (err) {
+      // An aborted dial is the pool's own doing (close/destroy), not a failure of Redis.
+      if (signal?.aborted) throw err instanceof RedpoolError ? err : new PoolClosedError('pool closed while connecting');
       const e =
         err instanceof RedpoolError
           ? err

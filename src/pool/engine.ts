@@ -62,6 +62,8 @@ export class Engine {
   /** Live connections by role and state (closed ones leave `#all`; their tally row is unused). */
   readonly #tally: Tally = newTally();
   readonly #closeReasons = new Map<PooledConnection, DestroyReason>();
+  /** Dials in progress; close/destroy abort them instead of waiting up to connectTimeoutMs. */
+  readonly #dials = new Map<PooledConnection, AbortController>();
   #sweepTimer: TimerHandle | undefined;
   #dialTimer: TimerHandle | undefined;
   #closeTimer: TimerHandle | undefined;
@@ -208,12 +210,18 @@ export class Engine {
     const expiresAt = life > 0 ? now + life - Math.random() * life * 0.1 : Infinity;
     const pc = new PooledConnection(this.o.name, role, now, expiresAt, this.#tally);
     this.#all.add(pc);
-    this.dialer.dial(() => this.clock.now()).then(
-      (conn) => this.#connected(pc, conn),
+    const dial = new AbortController();
+    this.#dials.set(pc, dial);
+    this.dialer.dial(() => this.clock.now(), dial.signal).then(
+      (conn) => {
+        this.#dials.delete(pc);
+        this.#connected(pc, conn);
+      },
       (err: unknown) => {
+        this.#dials.delete(pc);
         this.#all.delete(pc);
         pc.moveTo(ConnState.Closed);
-        this.emit('connection:error', { id: pc.id, role, error: err as Error });
+        if (this.#state === 'open') this.emit('connection:error', { id: pc.id, role, error: err as Error });
         this.#afterForget();
         this.pump();
       },
@@ -233,12 +241,13 @@ export class Engine {
     this.dialer.setHealth('healthy');
     const now = this.clock.now();
     pc.lastUsedAt = now;
-    this.emit('connection:created', { id: pc.id, role: pc.role, connectMs: now - pc.createdAt });
+    // Move out of `connecting` before telling anyone: listeners (ready()) read the counts.
     if (pc.role === 'lane') {
       pc.moveTo(ConnState.Lane);
       this.lanes.add(pc);
-      this.pump();
     } else this.leasing.toIdle(pc);
+    this.emit('connection:created', { id: pc.id, role: pc.role, connectMs: now - pc.createdAt });
+    this.pump();
   }
 
   /** The socket ended (our close/destroy or the server's doing). Final for this record. */
@@ -323,6 +332,7 @@ export class Engine {
     this.#closed = new Promise<void>((resolve) => (this.#resolveClosed = resolve));
     this.#moveTo('closing');
     this.#failAllWaiters(new PoolClosedError('pool is closing'));
+    this.#abortDials();
     for (const pc of this.leasing.takeAllIdle()) this.retire(pc, 'close');
     for (const pc of [...this.#all]) if (pc.state === ConnState.Lane || pc.state === ConnState.Probing) this.retire(pc, 'close');
     if (Number.isFinite(timeoutMs)) this.#closeTimer = this.clock.setTimeout(() => void this.destroy(), timeoutMs);
@@ -335,11 +345,17 @@ export class Engine {
     this.#closed ??= new Promise<void>((resolve) => (this.#resolveClosed = resolve));
     if (this.#state === 'open') this.#moveTo('closing');
     this.#failAllWaiters(new PoolClosedError('pool was destroyed'));
+    this.#abortDials();
     this.leasing.takeAllIdle();
     this.lanes.clear();
     for (const pc of [...this.#all]) this.destroyConn(pc, 'close');
     this.#afterForget();
     return this.#closed;
+  }
+
+  /** Connections still being opened serve nobody once closing: stop dialling them. */
+  #abortDials(): void {
+    for (const dial of this.#dials.values()) dial.abort();
   }
 
   #failAllWaiters(err: PoolClosedError): void {

@@ -146,7 +146,14 @@ export class Lanes {
     lane.track(op, op.custom);
     e.ensureSweep();
     const conn = lane.conn as DriverConnection;
-    (op.batch ? conn.batch(op.batch, op.atomic) : conn.command(op.name, op.args, op.buffer)).then(
+    let pending: Promise<unknown>;
+    try {
+      pending = op.batch ? conn.batch(op.batch, op.atomic) : conn.command(op.name, op.args, op.buffer);
+    } catch (err) {
+      // A driver that throws instead of rejecting must not strand a tracked op.
+      pending = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    pending.then(
       (value) => {
         lane.untrack(op.custom);
         e.counters.commands++;

@@ -324,7 +324,13 @@ export class Leasing {
       // An infinite deadline (BLPOP 0 with no command timeout) is tracked but never expires.
       pc.track(op, true);
       if (Number.isFinite(timeoutMs)) e.ensureSweep();
-      run(conn).then(
+      let pending: Promise<T>;
+      try {
+        pending = run(conn);
+      } catch (err) {
+        pending = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+      pending.then(
         (v) => {
           pc.untrack(true);
           if (op.settled) return;

@@ -137,7 +137,14 @@ export class FakeDriver implements Driver {
       case 'fail': return Promise.reject(new ConnectionError(`connect to ${spec.endpoint} failed: ECONNREFUSED`, 'not-sent'));
       case 'hang':
         return new Promise((resolve, reject) => {
-          this.hanging.push({ ok: () => resolve(make()), fail: reject });
+          const entry = { ok: () => resolve(make()), fail: reject };
+          this.hanging.push(entry);
+          // An aborted connect (pool closing) is withdrawn: a test can no longer complete it.
+          spec.signal?.addEventListener('abort', () => {
+            const i = this.hanging.indexOf(entry);
+            if (i >= 0) this.hanging.splice(i, 1);
+            reject(new ConnectionError('connect aborted', 'not-sent'));
+          }, { once: true });
         });
     }
   }
