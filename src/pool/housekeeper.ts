@@ -4,7 +4,7 @@
  * the health-check interval (half-open sockets), report leaked leases once each, and refill.
  */
 import type { TimerHandle } from '../internal/clock.js';
-import { debug } from '../internal/debug.js';
+import { debug, debugEnabled } from '../internal/debug.js';
 import type { Engine } from './engine.js';
 import type { Lease } from './lease.js';
 import { ConnState } from './pooled-connection.js';
@@ -43,7 +43,7 @@ export class Housekeeper {
   run(now: number): void {
     const e = this.#engine;
     const o = e.o;
-    debug('housekeeper: before %o', e.snapshot());
+    if (debugEnabled) debug('housekeeper: before %o', e.snapshot());
     let total = e.snapshot().total;
     for (const pc of [...e.leasing.idle]) {
       if (pc.expiresAt <= now) {
@@ -77,6 +77,6 @@ export class Housekeeper {
       }
     }
     e.pump();
-    debug('housekeeper: after %o', e.snapshot());
+    if (debugEnabled) debug('housekeeper: after %o', e.snapshot());
   }
 }

@@ -4,7 +4,7 @@
  * lifetime; `closed` is final and a replacement is a new record.
  */
 import type { DriverConnection } from '../driver/driver.js';
-import { debug } from '../internal/debug.js';
+import { debug, debugEnabled } from '../internal/debug.js';
 import { channels } from '../observability/diagnostics.js';
 
 /** Connection states, as seen by the pool. */
@@ -115,7 +115,7 @@ export class PooledConnection {
     const t = this.#tally[this.role];
     t[prev]--;
     t[next]++;
-    debug('conn %d (%s): %s -> %s', this.id, this.role, prev, next);
+    if (debugEnabled) debug('conn %d (%s): %s -> %s', this.id, this.role, prev, next);
     if (channels.connectionState.hasSubscribers) channels.connectionState.publish({ pool: this.pool, id: this.id, role: this.role, prev, next });
   }
 
