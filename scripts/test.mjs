@@ -26,6 +26,13 @@ function walk(dir) {
   });
 }
 
+// `npm run test:faults -- --report [--quick]`: the reliability report instead of the fault tests.
+if (process.argv.includes('--report')) {
+  const rest = process.argv.slice(2).filter((a) => a.startsWith('-') && a !== '--report');
+  const r = spawnSync(process.execPath, ['build/test/fault/report.js', ...rest], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
+
 const only = process.env.TEST_ONLY;
 const files = chosen.flatMap((s) => walk(join('build', 'test', s)).sort()).filter((f) => !only || f.includes(only));
 if (files.length === 0) {

@@ -178,10 +178,12 @@ export class CommandTimeoutError extends RedpoolError {
   readonly command: string;
   readonly timeoutMs: number;
   readonly snapshot: PoolSnapshot;
-  constructor(command: string, timeoutMs: number, outcome: CommandOutcome, snapshot: PoolSnapshot) {
+  /** `cause`: for a command that was never sent, the last connect error (why no connection was there). */
+  constructor(command: string, timeoutMs: number, outcome: CommandOutcome, snapshot: PoolSnapshot, cause?: unknown) {
     super(
       'ERR_COMMAND_TIMEOUT',
       `${command} timed out after ${timeoutMs}ms (${outcome === 'not-sent' ? 'not sent' : 'outcome unknown: it may have run'}; ${describe(snapshot)})`,
+      cause === undefined ? undefined : { cause },
     );
     this.command = command;
     this.timeoutMs = timeoutMs;

@@ -115,7 +115,11 @@ export interface PoolOptions {
   keepAliveMs?: number;
   /** Let ioredis auto-pipeline commands issued in the same tick on a lane. @default false */
   autoPipelining?: boolean;
-  /** How many times a retryable failure is retried within the deadline. @default 3 */
+  /**
+   * Immediate retries of a command that was not sent (or is read-only / marked idempotent),
+   * within its deadline. "Not executed" replies (LOADING, TRYAGAIN, …) are retried with
+   * `backoff` until the deadline regardless. @default 3
+   */
   retries?: number;
   /** Delay between retries and between reconnect attempts. @default exponential 8ms→512ms, full jitter */
   backoff?: BackoffStrategy;

@@ -6,8 +6,8 @@
  * probe dials (no connection storm) until one succeeds.
  */
 import type { Driver, DriverConnection, ConnectSpec } from '../driver/driver.js';
-import { AuthError, ConnectionError, PoolClosedError, RedpoolError, TlsError } from '../errors.js';
-import type { ResolvedOptions } from '../options.js';
+import { AuthError, ConnectionError, ConnectTimeoutError, PoolClosedError, RedpoolError, TlsError } from '../errors.js';
+import type { Credentials, ResolvedOptions } from '../options.js';
 import { safeDelay, type BackoffStrategy } from '../resilience/backoff.js';
 import { debug } from '../internal/debug.js';
 import type { Counters, HealthStatus } from './stats.js';
@@ -76,6 +76,34 @@ export class Dialer {
     this.#hooks.onHealth(prev, next, cause);
   }
 
+  /**
+   * Calls the credentials provider under the connect deadline: a provider that never settles
+   * must not pin a connection slot (or keep close() waiting) forever.
+   */
+  #credentials(signal: AbortSignal | undefined): Promise<Credentials> {
+    const o = this.#o;
+    return new Promise<Credentials>((resolve, reject) => {
+      const timer = o.clock.setTimeout(() => {
+        reject(new ConnectTimeoutError(`${o.endpoint} (credentials provider)`, o.connectTimeoutMs));
+      }, o.connectTimeoutMs);
+      const onAbort = (): void => reject(new PoolClosedError('pool closed while connecting'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      Promise.resolve()
+        .then(() => o.credentials!())
+        .then(
+          (c) => {
+            if (typeof c !== 'object' || c === null) throw new TypeError('credentials provider must return { username?, password? }');
+            resolve(c);
+          },
+        )
+        .catch((err: unknown) => reject(err instanceof RedpoolError ? err : new ConnectionError('credentials provider failed', 'not-sent', { cause: err })))
+        .finally(() => {
+          o.clock.clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+        });
+    });
+  }
+
   /** Opens one connection. Settles exactly once; updates health and counters. */
   async dial(now: () => number, signal?: AbortSignal): Promise<DriverConnection> {
     const o = this.#o;
@@ -84,7 +112,7 @@ export class Dialer {
     let password = o.password;
     try {
       if (o.credentials) {
-        const c = await o.credentials();
+        const c = await this.#credentials(signal);
         if (c.username !== undefined) username = c.username;
         if (c.password !== undefined) password = c.password;
       }

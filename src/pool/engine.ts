@@ -187,9 +187,9 @@ export class Engine {
   /** Arms one timer for when dialling is allowed again (backoff) or for the unavailable probe. */
   #scheduleDial(delayMs: number, probe: boolean): void {
     if (this.#dialTimer !== undefined) return;
-    const wanted = probe
-      ? this.#activeLanes() === 0 || this.waiting() > 0
-      : this.#activeLanes() < this.o.lanes || this.leasing.waiting > 0 || this.#all.size < this.o.min;
+    // While unavailable the probe always runs: it is how the pool learns Redis is back, even
+    // when a lane still lives and nobody waits (leases fail fast until then).
+    const wanted = probe || this.#activeLanes() < this.o.lanes || this.leasing.waiting > 0 || this.#all.size < this.o.min;
     if (!wanted) return;
     this.#dialTimer = this.clock.setTimeout(() => {
       this.#dialTimer = undefined;

@@ -182,7 +182,10 @@ export class Lanes {
     if (error.code === 'ERR_REPLY') e.counters.commands++;
     const decision = retryDecision({ command: op.name, error, idempotent: op.idempotent });
     const remaining = op.deadline - e.clock.now();
-    if (decision !== 'no' && op.attempt < e.o.retries && remaining > 0 && e.state === 'open') {
+    // "Not executed" replies (LOADING, TRYAGAIN, …) are retried with backoff until the deadline:
+    // they provably did not run, and a restart or failover outlasts a few quick retries.
+    const withinBudget = decision === 'backoff' || op.attempt < e.o.retries;
+    if (decision !== 'no' && withinBudget && remaining > 0 && e.state === 'open') {
       op.attempt++;
       op.lane = undefined;
       e.counters.retries++;
@@ -219,7 +222,8 @@ export class Lanes {
     e.counters.error('timeout');
     const lane = op.lane;
     if (channels.command.hasSubscribers) this.#publish(op, 'ERR_COMMAND_TIMEOUT');
-    op.reject(new CommandTimeoutError(op.name.toUpperCase(), op.timeoutMs, lane ? 'unknown' : 'not-sent', e.snapshot()));
+    // A command that never reached a lane timed out because no lane was there: say why.
+    op.reject(new CommandTimeoutError(op.name.toUpperCase(), op.timeoutMs, lane ? 'unknown' : 'not-sent', e.snapshot(), lane ? undefined : e.dialer.lastError));
     if (lane && lane.state === ConnState.Lane) this.#probe(lane);
   }
 
@@ -238,17 +242,20 @@ export class Lanes {
       return;
     }
     op.node = this.#waiters.push(op);
-    const waitMs = Math.min(op.deadline - e.clock.now(), e.o.acquireTimeoutMs);
+    const queuedAt = e.clock.now();
+    const untilDeadline = op.deadline - queuedAt;
+    // Decided now, not when the timer fires: timer and clock may disagree by a fraction of a ms.
+    const deadlineFirst = untilDeadline <= e.o.acquireTimeoutMs;
     op.timer = e.clock.setTimeout(() => {
       op.timer = undefined;
       if (op.settled) return;
-      if (op.deadline <= e.clock.now()) return this.expire(op);
+      if (deadlineFirst) return this.expire(op);
       op.settled = true;
       this.#waiters.remove(op.node!);
       e.counters.acquireTimeouts++;
       e.counters.error('timeout');
-      op.reject(new AcquireTimeoutError(e.o.acquireTimeoutMs, e.snapshot(), e.dialer.lastError));
-    }, Math.max(0, waitMs));
+      op.reject(new AcquireTimeoutError(e.clock.now() - queuedAt, e.snapshot(), e.dialer.lastError));
+    }, Math.max(0, deadlineFirst ? untilDeadline : e.o.acquireTimeoutMs));
     e.pump();
   }
 

@@ -234,20 +234,39 @@ void describe('retries', () => {
     assert.equal(fp.pool.stats().retries, 2);
   });
 
-  void test('retries stop at `retries`; the last error reply is surfaced', async (t) => {
-    const fp = fakePool(t, { max: 2, lanes: 1, min: 1, retries: 2 });
+  void test('"not executed" replies are retried with backoff until the deadline; then the last reply is surfaced', async (t) => {
+    // LOADING provably did not run, and a restart's load outlasts a few quick retries, so
+    // `retries` does not cap these: the command's deadline does.
+    const fp = fakePool(t, { max: 2, lanes: 1, min: 1, retries: 2, commandTimeoutMs: 50 });
     await fp.pool.ready();
     fp.script.on('get', () => {
       throw new ReplyError('LOADING Redis is loading the dataset in memory', 'GET');
     });
     const p = track(fp.pool.get('k'));
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 20 && !p.settled; i++) {
       await flush();
       fp.clock.advance(5);
     }
     await flush();
     const err = await rejectsWith(p.promise, 'ERR_REPLY', 'ReplyError');
     assert.equal(err.prefix, 'LOADING');
+    assert.ok(fp.script.count('get') > 3, `retried past \`retries\` (${fp.script.count('get')} tries)`);
+    assert.ok(fp.script.count('get') <= 1 + 50 / 5 + 1, 'but only within the 50 ms deadline');
+  });
+
+  void test('`retries` caps immediate retries of commands that were not sent', async (t) => {
+    const fp = fakePool(t, { max: 2, lanes: 1, min: 1, retries: 2 });
+    await fp.pool.ready();
+    fp.script.on('get', () => {
+      throw new ConnectionError('GET: connection not writable', 'not-sent');
+    });
+    const p = track(fp.pool.get('k'));
+    for (let i = 0; i < 10 && !p.settled; i++) {
+      await flush();
+      fp.clock.advance(5);
+    }
+    await flush();
+    await rejectsWith(p.promise, 'ERR_CONNECTION', 'ConnectionError');
     assert.equal(fp.script.count('get'), 3, 'first try + 2 retries');
   });
 
