@@ -139,15 +139,21 @@ export interface PoolOptions {
   clock?: Clock;
 }
 
-/** Options after defaults and validation. */
-export interface ResolvedOptions {
+/** Where and as whom to connect, resolved: shared by the options and a driver's connect spec. */
+export interface ResolvedEndpoint {
   readonly host: string;
   readonly port: number;
+  /** Unix socket path; when set, host and port are unused. */
   readonly path: string | undefined;
   readonly username: string | undefined;
+  /** Never printed: a non-enumerable getter on resolved options. */
   readonly password: string | undefined;
   readonly db: number;
   readonly tls: TlsOptions | undefined;
+}
+
+/** Options after defaults and validation. */
+export interface ResolvedOptions extends ResolvedEndpoint {
   readonly credentials: (() => Credentials | Promise<Credentials>) | undefined;
   readonly name: string;
   readonly max: number;

@@ -7,17 +7,10 @@
  *   `outcome` 'not-sent' (never written) or 'unknown' (written, no reply);
  * - `onClose` listeners run once, after which every pending command has been rejected.
  */
-import type { TlsOptions } from '../options.js';
+import type { ResolvedEndpoint } from '../options.js';
 
-/** Everything a driver needs to open one connection. */
-export interface ConnectSpec {
-  readonly host: string;
-  readonly port: number;
-  readonly path: string | undefined;
-  readonly username: string | undefined;
-  readonly password: string | undefined;
-  readonly db: number;
-  readonly tls: TlsOptions | undefined;
+/** Everything a driver needs to open one connection (the endpoint, with fresh credentials). */
+export interface ConnectSpec extends ResolvedEndpoint {
   /** Covers TCP, TLS and the handshake (AUTH, SELECT, SETNAME), in milliseconds. */
   readonly connectTimeoutMs: number;
   /** TCP keepalive initial delay in milliseconds; 0 disables it. */
