@@ -1,0 +1,171 @@
+/**
+ * `redpool health [URL]`: one health check through a pool plus the server's facts from INFO.
+ * Exit 0 healthy, 1 degraded, 2 unavailable. Every step has a deadline and the whole command a
+ * hard one, so a frozen server (SIGSTOP, blackholed network) answers 2 quickly, never hangs.
+ */
+import { adviseFromStats, type Advice, type HealthReport, type HealthStatus, type Pool } from '../index.js';
+import { infoNumber, openToolPool, readInfo, type InfoFields } from '../load/server-info.js';
+import { EXIT, num, parse, target } from './args.js';
+import { print, printJson } from './output.js';
+
+export const HEALTH_HELP = `Usage: redpool health [URL] [options]
+
+Connects with a one-connection pool, runs a health check (PING with a deadline) and reads
+server facts: version, mode, role, connected clients, maxclients (CONFIG GET, if permitted).
+The URL defaults to $REDIS_URL, then redis://127.0.0.1:6379.
+
+Options:
+  --url URL          Redis URL (instead of the argument)
+  --timeout MS       deadline of each step in milliseconds (default 2000)
+  --json             print the report as JSON
+  -h, --help         show this help
+
+Exit codes: 0 healthy, 1 degraded (answers, but with problems: loading, replica link down,
+clients near maxclients, recent connect failures), 2 unavailable (or bad arguments).`;
+
+const HEALTH_OPTIONS = {
+  url: { type: 'string' },
+  timeout: { type: 'string', short: 't' },
+  json: { type: 'boolean' },
+} as const;
+
+/** What `redpool health --json` prints. */
+export interface HealthOutput {
+  command: 'health';
+  target: string;
+  status: HealthStatus;
+  latencyMs: number | null;
+  message: string;
+  /** Why the status is not healthy, one line each. */
+  problems: string[];
+  server: {
+    version: string | null;
+    mode: string | null;
+    role: string | null;
+    uptimeSec: number | null;
+    connectedClients: number | null;
+    blockedClients: number | null;
+    maxclients: number | null;
+    /** Where maxclients came from: CONFIG GET, INFO, or null when unknown. */
+    maxclientsSource: 'config' | 'info' | null;
+    usedMemoryHuman: string | null;
+    rejectedConnections: number | null;
+  } | null;
+  pool: { total: number; lanes: number; idle: number; busy: number; pending: number; connecting: number } | null;
+}
+
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]).finally(() => clearTimeout(timer));
+}
+
+async function maxclientsFromConfig(pool: Pool): Promise<number | null> {
+  try {
+    const reply = (await pool.config('GET', 'maxclients')) as unknown;
+    const raw = Array.isArray(reply) ? reply[1] : (reply as Record<string, unknown> | null)?.['maxclients'];
+    const n = Number(raw);
+    return raw !== undefined && Number.isFinite(n) ? n : null;
+  } catch {
+    return null; // CONFIG is often disabled (managed Redis, ACLs)
+  }
+}
+
+function serverFacts(info: InfoFields, configMax: number | null): NonNullable<HealthOutput['server']> {
+  const infoMax = infoNumber(info, 'maxclients');
+  return {
+    version: info['redis_version'] ?? null,
+    mode: info['redis_mode'] ?? null,
+    role: info['role'] ?? null,
+    uptimeSec: infoNumber(info, 'uptime_in_seconds'),
+    connectedClients: infoNumber(info, 'connected_clients'),
+    blockedClients: infoNumber(info, 'blocked_clients'),
+    maxclients: configMax ?? infoMax,
+    maxclientsSource: configMax !== null ? 'config' : infoMax !== null ? 'info' : null,
+    usedMemoryHuman: info['used_memory_human'] ?? null,
+    rejectedConnections: infoNumber(info, 'rejected_connections'),
+  };
+}
+
+/** Runs the check. Never rejects; an unreachable server gives status 'unavailable'. */
+export async function checkHealth(url: string | undefined, display: string, timeoutMs: number): Promise<HealthOutput> {
+  const pool = openToolPool(url ?? {}, timeoutMs);
+  const out: HealthOutput = { command: 'health', target: display, status: 'unavailable', latencyMs: null, message: '', problems: [], server: null, pool: null };
+  try {
+    await withDeadline(pool.ready().catch(() => undefined), timeoutMs * 2);
+    const report: HealthReport | undefined = await withDeadline(pool.health({ timeoutMs }), timeoutMs * 2);
+    if (!report) {
+      out.message = `no answer within ${timeoutMs} ms`;
+      return out;
+    }
+    out.status = report.status;
+    out.latencyMs = report.latencyMs === null ? null : Math.round(report.latencyMs * 1000) / 1000;
+    out.message = report.status === 'unavailable' && report.lastError ? report.lastError.message : report.message;
+    const st = report.stats;
+    out.pool = { total: st.total, lanes: st.lanes, idle: st.idle, busy: st.busy, pending: st.pending, connecting: st.connecting };
+    if (report.status === 'unavailable') return out;
+    if (report.status === 'degraded') out.problems.push(report.message);
+    const [info, configMax] = await Promise.all([
+      withDeadline(readInfo(pool).catch(() => undefined), timeoutMs),
+      withDeadline(maxclientsFromConfig(pool), timeoutMs),
+    ]);
+    if (!info) {
+      out.status = 'degraded';
+      out.problems.push('INFO failed or timed out');
+      return out;
+    }
+    out.server = serverFacts(info, configMax ?? null);
+    if (info['loading'] === '1') out.problems.push('the server is loading its dataset');
+    if (info['role'] === 'slave' && info['master_link_status'] !== 'up') out.problems.push(`replica link to the primary is ${info['master_link_status'] ?? 'unknown'}`);
+    const limits = { ...(out.server.maxclients !== null ? { maxclients: out.server.maxclients } : {}), ...(out.server.connectedClients !== null ? { connectedClients: out.server.connectedClients } : {}) };
+    const serverAdvice = adviseFromStats(pool.stats(), limits).filter((a: Advice) => a.metric.startsWith('server.'));
+    for (const a of serverAdvice) out.problems.push(a.message);
+    if (out.problems.length > 0 && out.status === 'healthy') out.status = 'degraded';
+    return out;
+  } finally {
+    await pool.destroy();
+  }
+}
+
+function uptime(sec: number | null): string {
+  if (sec === null) return '?';
+  if (sec < 120) return `${sec}s`;
+  if (sec < 7200) return `${Math.round(sec / 60)}m`;
+  if (sec < 172800) return `${Math.round(sec / 3600)}h`;
+  return `${Math.round(sec / 86400)}d`;
+}
+
+/** Text rendering of a health report. */
+export function healthText(h: HealthOutput): string {
+  const lines = [`${h.target}  ${h.status}  ${h.message}`];
+  const s = h.server;
+  if (s) {
+    lines.push(`  server   redis ${s.version ?? '?'} (${s.mode ?? '?'}), role ${s.role ?? '?'}, up ${uptime(s.uptimeSec)}, memory ${s.usedMemoryHuman ?? '?'}`);
+    const share = s.maxclients && s.connectedClients !== null ? ` (${((s.connectedClients / s.maxclients) * 100).toFixed(1)} %)` : '';
+    const max = s.maxclients === null ? 'maxclients unknown' : `maxclients ${s.maxclients}${s.maxclientsSource === 'info' ? ' (from INFO; CONFIG GET not permitted)' : ''}`;
+    lines.push(`  clients  ${s.connectedClients ?? '?'} connected / ${max}${share}, ${s.blockedClients ?? '?'} blocked, ${s.rejectedConnections ?? '?'} rejected since start`);
+  }
+  if (h.pool) lines.push(`  pool     total ${h.pool.total}, lanes ${h.pool.lanes}, idle ${h.pool.idle}, busy ${h.pool.busy}, pending ${h.pool.pending}`);
+  for (const p of h.problems) lines.push(`  problem  ${p}`);
+  return lines.join('\n');
+}
+
+/** Runs `redpool health`; resolves with the exit code. */
+export async function healthCommand(argv: string[]): Promise<number> {
+  const p = parse(argv, HEALTH_OPTIONS, 1);
+  if (p.values['help']) {
+    print(HEALTH_HELP);
+    return EXIT.ok;
+  }
+  const t = target(p);
+  const timeoutMs = num(p, 'timeout', 2_000, { min: 10, max: 600_000, integer: true });
+  // A hard stop on top of the per-step deadlines: the answer comes within about 3 × timeout.
+  const hardMs = timeoutMs * 3 + 1_000;
+  const fallback: HealthOutput = {
+    command: 'health', target: t.display, status: 'unavailable', latencyMs: null,
+    message: `no answer within ${hardMs} ms`, problems: [], server: null, pool: null,
+  };
+  const h = (await withDeadline(checkHealth(t.url, t.display, timeoutMs), hardMs)) ?? fallback;
+  if (p.values['json']) printJson(h);
+  else print(healthText(h));
+  return h.status === 'healthy' ? EXIT.ok : h.status === 'degraded' ? EXIT.failure : 2;
+}

@@ -1,0 +1,70 @@
+/**
+ * Output helpers of the CLI. Everything printed goes through {@link print} / {@link printErr},
+ * which scrub URL credentials as a last line of defence (commands already print only redacted
+ * URLs). Tables are plain aligned text so they read the same in a terminal and in a CI log.
+ */
+import { scrub } from './args.js';
+
+/** Writes a line (or lines) to stdout. */
+export function print(text = ''): void {
+  process.stdout.write(`${scrub(text)}\n`);
+}
+
+/** Writes a line to stderr. */
+export function printErr(text: string): void {
+  process.stderr.write(`${scrub(text)}\n`);
+}
+
+/** Prints `value` as pretty JSON on stdout. */
+export function printJson(value: unknown): void {
+  print(JSON.stringify(value, null, 2));
+}
+
+/**
+ * Formats rows as an aligned table: the first column left-aligned, the others right-aligned.
+ * @param header - Column titles.
+ * @param rows - Cells, already formatted.
+ */
+export function table(header: string[], rows: string[][]): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]): string =>
+    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  return all.map(line).join('\n');
+}
+
+/**
+ * A progress reporter on stderr: on a TTY one line rewritten in place; otherwise a plain line
+ * at most every `plainEveryMs`. `done()` ends the live line.
+ */
+export class Progress {
+  readonly #tty: boolean;
+  readonly #enabled: boolean;
+  readonly #plainEveryMs: number;
+  #lastPlain = -Infinity;
+  #live = false;
+
+  constructor(enabled: boolean, plainEveryMs = 1_000) {
+    this.#tty = process.stderr.isTTY === true;
+    this.#enabled = enabled;
+    this.#plainEveryMs = plainEveryMs;
+  }
+
+  /** Shows `text` (one line). */
+  update(text: string, elapsedMs: number): void {
+    if (!this.#enabled) return;
+    if (this.#tty) {
+      process.stderr.write(`\r\x1b[2K${scrub(text)}`);
+      this.#live = true;
+    } else if (elapsedMs - this.#lastPlain >= this.#plainEveryMs) {
+      this.#lastPlain = elapsedMs;
+      printErr(text);
+    }
+  }
+
+  /** Clears the live line, if any. */
+  done(): void {
+    if (this.#live) process.stderr.write('\r\x1b[2K');
+    this.#live = false;
+  }
+}
