@@ -5,7 +5,9 @@
  * - connections never reconnect, queue offline or resend by themselves (the pool replaces them);
  * - every rejection is a redpool error: {@link ReplyError} for error replies, or an error with
  *   `outcome` 'not-sent' (never written) or 'unknown' (written, no reply);
- * - `onClose` listeners run once, after which every pending command has been rejected.
+ * - `onClose` listeners run once, after which every pending command has been rejected, and
+ *   never synchronously inside `close()`/`destroy()` (the engine may be mid-loop).
+ * - `spec.signal` aborts a connect in progress: reject promptly and leave no socket behind.
  */
 import type { ResolvedEndpoint } from '../options.js';
 

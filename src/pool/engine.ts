@@ -47,6 +47,8 @@ export interface AcquireOptions {
 }
 
 type Emit = <K extends keyof PoolEvents>(event: K, payload: PoolEvents[K]) => void;
+/** Whether anyone (listener, logger, diagnostics subscriber) would see `event`. */
+type Observed = (event: keyof PoolEvents) => boolean;
 
 export class Engine {
   readonly o: ResolvedOptions;
@@ -57,6 +59,8 @@ export class Engine {
   readonly lanes: Lanes;
   readonly leasing: Leasing;
   readonly emit: Emit;
+  /** Hot paths (lease acquire/release) build event payloads only when this says someone looks. */
+  readonly observed: Observed;
   #state: PoolState = 'open';
   readonly #all = new Set<PooledConnection>();
   /** Live connections by role and state (closed ones leave `#all`; their tally row is unused). */
@@ -71,10 +75,11 @@ export class Engine {
   #resolveClosed: (() => void) | undefined;
   readonly #sweepMs: number;
 
-  constructor(o: ResolvedOptions, driver: Driver, emit: Emit) {
+  constructor(o: ResolvedOptions, driver: Driver, emit: Emit, observed: Observed = () => true) {
     this.o = o;
     this.clock = o.clock;
     this.emit = emit;
+    this.observed = observed;
     this.backoff = o.backoff ?? defaultBackoff();
     this.lanes = new Lanes(this);
     this.leasing = new Leasing(this);
@@ -168,9 +173,8 @@ export class Engine {
    * does either. Order: lane waiters, lease waiters, then dial lanes, leases for uncovered
    * waiters, and up to `min`.
    */
-  pump(): void {
+  pump(now: number = this.clock.now()): void {
     if (this.#state !== 'open') return;
-    const now = this.clock.now();
     this.lanes.serveWaiters();
     this.leasing.serveWaiters(now);
     if (this.dialer.health === 'unavailable') return this.#scheduleDial(this.dialer.mayProbe(now) ? 0 : this.dialer.nextDialAt - now, true);
@@ -331,11 +335,12 @@ export class Engine {
     if (this.#closed) return this.#closed;
     this.#closed = new Promise<void>((resolve) => (this.#resolveClosed = resolve));
     this.#moveTo('closing');
+    // Armed first: a driver may report a close synchronously, finishing close() inside the loop.
+    if (Number.isFinite(timeoutMs)) this.#closeTimer = this.clock.setTimeout(() => void this.destroy(), timeoutMs);
     this.#failAllWaiters(new PoolClosedError('pool is closing'));
     this.#abortDials();
     for (const pc of this.leasing.takeAllIdle()) this.retire(pc, 'close');
     for (const pc of [...this.#all]) if (pc.state === ConnState.Lane || pc.state === ConnState.Probing) this.retire(pc, 'close');
-    if (Number.isFinite(timeoutMs)) this.#closeTimer = this.clock.setTimeout(() => void this.destroy(), timeoutMs);
     this.#afterForget();
     return this.#closed;
   }

@@ -83,18 +83,17 @@ export class Leasing {
       if (pc) {
         e.counters.hits++;
         this.#grant(pc, started, started);
-        return Promise.resolve(this.#wrap(pc, started, stack, call));
+        return Promise.resolve(this.#wrap(pc, started, started, stack, call));
       }
     }
-    return this.#acquire(opts).then((pc) => this.#wrap(pc, started, stack, call));
+    return this.#acquire(opts).then((pc) => this.#wrap(pc, started, e.clock.now(), stack, call));
   }
 
-  #wrap(pc: PooledConnection, started: number, stack: string | undefined, call: CallOptions | undefined): Lease {
+  #wrap(pc: PooledConnection, started: number, now: number, stack: string | undefined, call: CallOptions | undefined): Lease {
     const e = this.#e;
-    const now = e.clock.now();
     const lease = new Lease(e, pc, now, stack, call);
     this.#leases.add(lease);
-    e.emit('lease:acquired', { id: pc.id, waitedMs: now - started });
+    if (e.observed('lease:acquired')) e.emit('lease:acquired', { id: pc.id, waitedMs: now - started });
     return lease;
   }
 
@@ -186,16 +185,16 @@ export class Leasing {
     while (this.#waiters.size > 0) {
       const pc = this.#takeIdle(now);
       if (!pc) return;
-      this.#serveOne(pc);
+      this.#serveOne(pc, now);
     }
   }
 
-  #serveOne(pc: PooledConnection): boolean {
+  #serveOne(pc: PooledConnection, now: number): boolean {
     const w = this.#waiters.shift();
     if (!w) return false;
     if (w.timer) this.#e.clock.clearTimeout(w.timer);
     w.cleanup?.();
-    this.#grant(pc, w.started, this.#e.clock.now());
+    this.#grant(pc, w.started, now);
     w.resolve(pc);
     return true;
   }
@@ -223,12 +222,12 @@ export class Leasing {
   }
 
   /** A lease connection is free: give it to the oldest waiter, or keep it idle. */
-  toIdle(pc: PooledConnection): void {
+  toIdle(pc: PooledConnection, now: number = this.#e.clock.now()): void {
     const e = this.#e;
     if (e.state !== 'open') return e.retire(pc, 'close');
     pc.moveTo(ConnState.Idle);
-    if (!this.#serveOne(pc)) this.#idle.push(pc);
-    e.pump();
+    if (!this.#serveOne(pc, now)) this.#idle.push(pc);
+    e.pump(now);
   }
 
   /** Removes `pc` from the idle stack if it is there. */
@@ -254,13 +253,13 @@ export class Leasing {
     const now = e.clock.now();
     const heldMs = now - lease.acquiredAt;
     e.counters.leaseMsTotal += heldMs;
-    e.emit('lease:released', { id: pc.id, heldMs, destroyed: poisoned !== undefined });
-    if (pc.state !== ConnState.Leased) return e.pump(); // died while leased; already forgotten
+    if (e.observed('lease:released')) e.emit('lease:released', { id: pc.id, heldMs, destroyed: poisoned !== undefined });
+    if (pc.state !== ConnState.Leased) return e.pump(now); // died while leased; already forgotten
     pc.lastUsedAt = now;
     if (poisoned || pc.inflight > 0) return e.destroyConn(pc, poisoned ?? 'dirty');
     if (e.state !== 'open') return e.retire(pc, 'close');
     if (pc.expiresAt <= now) return e.retire(pc, 'lifetime');
-    if (reset.length === 0) return this.toIdle(pc);
+    if (reset.length === 0) return this.toIdle(pc, now);
     pc.moveTo(ConnState.Resetting);
     (pc.conn as DriverConnection).batch(reset, false).then(
       (res) => {

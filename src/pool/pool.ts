@@ -87,6 +87,9 @@ const EVENT_CHANNELS: Partial<Record<keyof PoolEvents, Channel>> = {
   'lease:leak': channels.leak,
 };
 
+/** Events the logger hook writes a line for (see #onEvent). */
+const LOGGED: ReadonlySet<keyof PoolEvents> = new Set(['connection:created', 'connection:closed', 'connection:error', 'health', 'lease:leak', 'warning']);
+
 type EventArgs = { [K in keyof PoolEvents]: [PoolEvents[K]] };
 
 /** A pool of Redis connections. Create with {@link createPool}. */
@@ -102,7 +105,12 @@ export class Pool extends EventEmitter<EventArgs> {
   constructor(options?: PoolOptions | string) {
     super();
     this.#o = resolveOptions(options);
-    this.#engine = new Engine(this.#o, this.#o.driver ?? ioredisDriver(), (event, payload) => this.#onEvent(event, payload));
+    this.#engine = new Engine(
+      this.#o,
+      this.#o.driver ?? ioredisDriver(),
+      (event, payload) => this.#onEvent(event, payload),
+      (event) => this.listenerCount(event) > 0 || (EVENT_CHANNELS[event]?.hasSubscribers ?? false) || (this.#o.logger !== undefined && LOGGED.has(event)),
+    );
     this.#housekeeper = new Housekeeper(this.#engine, (lease, heldMs) => {
       const stack = lease.acquireStack ?? '';
       this.#onEvent('lease:leak', { id: lease.id, heldMs, stack });

@@ -1,0 +1,359 @@
+/**
+ * A driver on node-redis v5 (`redis` package, an optional peer dependency): one client per
+ * connection, raw `sendCommand` with ioredis-shaped arguments and replies (see replies.ts), so
+ * the pool's typed API behaves as with the default ioredis driver. node-redis never reconnects,
+ * queues offline or resends here (`reconnectStrategy: false`, `disableOfflineQueue: true`).
+ *
+ * node-redis facts this file relies on (v5.12):
+ * - a socket lost after `ready` emits 'error' (twice) but not 'end'; `destroy()`/`close()` emit
+ *   'end'; pending commands are rejected synchronously right after the first 'error' emit;
+ * - commands are written in a `setImmediate`, FIFO, through `queue.commandsToWrite()` — hooked
+ *   to learn which commands reached the socket (outcome 'unknown') and which never did ('not-sent');
+ * - `connectTimeout` covers TCP/TLS only: the handshake deadline is ours.
+ */
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
+import { createClient, ErrorReply, RESP_TYPES } from 'redis';
+import {
+  AuthError,
+  ConnectionError,
+  ConnectTimeoutError,
+  ReplyError,
+  RedpoolError,
+  TlsError,
+} from '../../errors.js';
+import type { TlsOptions } from '../../options.js';
+import type { BatchCommand, BatchResult, ConnectSpec, Driver, DriverConnection } from '../driver.js';
+import { buffersToStrings, redactReply, shapeReply, toWire, type WireArg } from './replies.js';
+
+export { toWire, pairsToObject, shapeReply, redactReply } from './replies.js';
+
+type Client = ReturnType<typeof createClient>;
+type Send = (args: readonly WireArg[], options?: { typeMapping?: object }) => Promise<unknown>;
+
+/** ioredis `…Buffer` methods return Buffers for bulk and simple strings; integers stay numbers. */
+const BUFFER_OPTS = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.SIMPLE_STRING]: Buffer } };
+
+const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|CERT_|EPROTO$)/;
+
+const isErrorReply = (v: unknown): v is Error => v instanceof ErrorReply;
+
+/** Translates a command failure. `written`: did the command reach the socket? */
+export function commandError(err: unknown, command: string, written: boolean): RedpoolError {
+  if (err instanceof RedpoolError) return err;
+  if (err instanceof ErrorReply) {
+    // WRONGPASS/NOAUTH concern the connection's identity; NOPERM is a per-command ACL refusal.
+    if (/^(WRONGPASS|NOAUTH)/.test(err.message)) return new AuthError(err.message);
+    return new ReplyError(redactReply(err.message), command);
+  }
+  const e = err as { message?: unknown; code?: unknown } | undefined;
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  return new ConnectionError(`${command}: ${message}`, written ? 'unknown' : 'not-sent', { cause: err });
+}
+
+/** Translates a failed connect (TCP, TLS or handshake); never names a credential. */
+export function connectError(spec: Pick<ConnectSpec, 'endpoint' | 'connectTimeoutMs' | 'tls'>, err: unknown): RedpoolError {
+  if (err instanceof RedpoolError) return err;
+  if (err instanceof ErrorReply) {
+    if (/^(WRONGPASS|NOAUTH|NOPERM)/.test(err.message)) return new AuthError(`authentication to ${spec.endpoint} failed: ${err.message}`);
+    // e.g. "ERR max number of clients reached": refused, nothing ran. The reply is not a cause: it is ours to describe.
+    return new ConnectionError(`connect to ${spec.endpoint} refused by the server: ${redactReply(err.message)}`, 'not-sent');
+  }
+  const e = err as { name?: string; message?: string; code?: string; constructor?: { name?: string } } | undefined;
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  if (code !== undefined && TLS_CODES.test(code)) {
+    const hint = /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|RECORD_LAYER_FAILURE/.test(code) ? ' (is the server speaking TLS on this port?)' : '';
+    const reason = /SSL routines:[^:]*:([^:]+):/.exec(message)?.[1] ?? message.trim();
+    return new TlsError(`TLS to ${spec.endpoint} failed: ${reason} [${code}]${hint}`, { cause: err });
+  }
+  if (code === 'ETIMEDOUT' || e?.constructor?.name === 'ConnectionTimeoutError') {
+    const t = new ConnectTimeoutError(spec.endpoint, spec.connectTimeoutMs);
+    t.message += spec.tls ? ' (TCP connect or TLS handshake did not complete)' : ' (TCP connect did not complete)';
+    return t;
+  }
+  const hint = /Socket closed unexpectedly|ECONNRESET|EPIPE/.test(`${message} ${code ?? ''}`)
+    ? ` (the server closed the connection during the handshake: ${spec.tls ? 'client certificate missing or rejected, or maxclients reached' : 'maxclients reached, or a TLS-only port (use rediss://)'}?)`
+    : '';
+  return new ConnectionError(`connect to ${spec.endpoint} failed: ${message}${code && !message.includes(code) ? ` [${code}]` : ''}${hint}`, 'not-sent', { cause: err });
+}
+
+function tlsOptions(spec: ConnectSpec, tls: TlsOptions): ConnectionOptions {
+  const out: ConnectionOptions = { rejectUnauthorized: tls.insecureSkipVerify !== true };
+  if (tls.ca !== undefined) out.ca = tls.ca;
+  if (tls.cert !== undefined) out.cert = tls.cert;
+  if (tls.key !== undefined) out.key = tls.key;
+  if (tls.passphrase !== undefined) out.passphrase = tls.passphrase;
+  if (tls.minVersion !== undefined) out.minVersion = tls.minVersion;
+  if (tls.ciphers !== undefined) out.ciphers = tls.ciphers;
+  // tls.connect sends no SNI unless told: default it to the host name (not to an IP).
+  const servername = tls.servername ?? (isIP(spec.host) ? undefined : spec.host);
+  if (servername !== undefined) out.servername = servername;
+  return out;
+}
+
+function socketOptions(spec: ConnectSpec): Record<string, unknown> {
+  const common = {
+    connectTimeout: spec.connectTimeoutMs,
+    reconnectStrategy: false as const,
+    noDelay: true,
+    keepAlive: spec.keepAliveMs > 0,
+    ...(spec.keepAliveMs > 0 ? { keepAliveInitialDelay: spec.keepAliveMs } : {}),
+  };
+  if (spec.path) return { ...common, path: spec.path, tls: false };
+  if (spec.tls) return { ...common, host: spec.host, port: spec.port, tls: true, ...tlsOptions(spec, spec.tls) };
+  return { ...common, host: spec.host, port: spec.port };
+}
+
+/** A command's queue position: written iff `seq < written` (see {@link NodeRedisConnection.#written}). */
+class NodeRedisConnection implements DriverConnection {
+  readonly raw: Client;
+  readonly #send: Send;
+  #closed = false;
+  #cause: Error | undefined;
+  #listeners: Array<(cause?: Error) => void> = [];
+  /** Queue entries handed to node-redis since the connection became ready. */
+  #issued = 0;
+  /**
+   * `#issued` when node-redis last started writing its queue: every entry before it reached the
+   * socket. Over-counts only under backpressure (entries left for 'drain'), which errs toward
+   * 'unknown', never toward a false 'not-sent'. Infinity when the queue cannot be observed.
+   */
+  #written = Infinity;
+
+  constructor(client: Client) {
+    this.raw = client;
+    this.#send = client.sendCommand.bind(client) as unknown as Send;
+    client.on('end', () => this.#endSoon());
+  }
+
+  /**
+   * node-redis emits 'end' synchronously inside close()/destroy(), and rejects pending commands
+   * synchronously too. Listeners run a macrotask later, like with ioredis: after every rejection
+   * handler has run, and never re-entrantly inside the caller's close()/destroy().
+   */
+  #endSoon(): void {
+    if (this.#closed || this.#ending) return;
+    this.#ending = true;
+    setImmediate(() => this.#ended());
+  }
+
+  #ending = false;
+
+  /** Called once connected: hooks the write path and starts watching for the socket's end. */
+  ready(): void {
+    const queue = (this.raw as unknown as { _getQueue?: () => { commandsToWrite?: () => unknown } })._getQueue?.();
+    const original = queue?.commandsToWrite;
+    if (queue && typeof original === 'function') {
+      this.#written = 0;
+      queue.commandsToWrite = () => {
+        this.#written = this.#issued;
+        return original.call(queue);
+      };
+    }
+    this.raw.on('error', (err: Error) => {
+      this.#cause ??= err;
+      // Pending commands are rejected right after this emit; tear down after that.
+      process.nextTick(() => this.#teardown());
+    });
+    if (!this.raw.isReady) process.nextTick(() => this.#teardown());
+  }
+
+  /** Records a connect-phase error as the cause (the connect promise reports it). */
+  noteError(err: Error): void {
+    this.#cause ??= err;
+  }
+
+  #teardown(): void {
+    // A parser error leaves the socket open in an unknown state: drop it.
+    if (this.raw.isOpen) {
+      try {
+        this.raw.destroy();
+      } catch {
+        // already closed
+      }
+    }
+    this.#endSoon();
+  }
+
+  #ended(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const cause = this.#cause;
+    const ls = this.#listeners;
+    this.#listeners = [];
+    for (const l of ls) l(cause);
+  }
+
+  command(name: string, args: readonly unknown[], buffer: boolean): Promise<unknown> {
+    if (this.#closed || !this.raw.isReady) return Promise.reject(new ConnectionError(`${name.toUpperCase()}: connection not writable`, 'not-sent'));
+    let wireArgs: WireArg[];
+    try {
+      wireArgs = toWire(name, args);
+    } catch (err) {
+      return Promise.reject(commandError(err, name.toUpperCase(), false));
+    }
+    const seq = this.#issued++;
+    return this.#send(wireArgs, buffer ? BUFFER_OPTS : undefined).then(
+      (reply) => shapeReply(name, reply, isErrorReply),
+      (err: unknown) => {
+        throw commandError(err, name.toUpperCase(), seq < this.#written);
+      },
+    );
+  }
+
+  async batch(commands: BatchCommand[], atomic: boolean): Promise<BatchResult | null> {
+    if (this.#closed || !this.raw.isReady) throw new ConnectionError(`${atomic ? 'EXEC' : 'PIPELINE'}: connection not writable`, 'not-sent');
+    const names: string[] = [];
+    const buffers: boolean[] = [];
+    const wires: WireArg[][] = [];
+    let anyBuffer = false;
+    for (const [raw, ...args] of commands) {
+      const buffer = raw.endsWith('Buffer');
+      const name = buffer ? raw.slice(0, -6) : raw;
+      names.push(name);
+      buffers.push(buffer);
+      anyBuffer ||= buffer;
+      wires.push(toWire(name, args));
+    }
+    const first = this.#issued;
+    // Everything is queued in this turn, so it leaves in one write and nothing interleaves.
+    const sends: Array<Promise<unknown>> = [];
+    if (atomic) sends.push(this.#send(['multi']));
+    for (let i = 0; i < wires.length; i++) sends.push(this.#send(wires[i]!, !atomic && buffers[i] ? BUFFER_OPTS : undefined));
+    // One EXEC reply carries every result: read it in Buffer mode if any command wants Buffers.
+    if (atomic) sends.push(this.#send(['exec'], anyBuffer ? BUFFER_OPTS : undefined));
+    this.#issued += sends.length;
+    const settled = await Promise.allSettled(sends);
+    const lost = settled.find((s) => s.status === 'rejected' && !(s.reason instanceof ErrorReply)) as PromiseRejectedResult | undefined;
+    if (lost) throw commandError(lost.reason, atomic ? 'EXEC' : 'PIPELINE', first < this.#written);
+    if (!atomic) {
+      return settled.map((s, i): [Error | null, unknown] =>
+        s.status === 'fulfilled' ? [null, shapeReply(names[i]!, s.value, isErrorReply)] : [commandError(s.reason, names[i]!.toUpperCase(), true), null],
+      );
+    }
+    const exec = settled[settled.length - 1]!;
+    // EXECABORT (a command was refused while queueing): ioredis rejects the whole transaction.
+    if (exec.status === 'rejected') throw commandError(exec.reason, 'EXEC', true);
+    const replies = exec.value;
+    if (replies === null) return null; // a WATCHed key changed
+    if (!Array.isArray(replies)) throw new ConnectionError(`EXEC: unexpected reply`, 'unknown');
+    return replies.map((r: unknown, i): [Error | null, unknown] => {
+      const name = names[i] ?? '';
+      if (r instanceof ErrorReply) return [commandError(r, name.toUpperCase(), true), null];
+      return [null, shapeReply(name, anyBuffer && !buffers[i] ? buffersToStrings(r) : r, isErrorReply)];
+    });
+  }
+
+  onClose(listener: (cause?: Error) => void): void {
+    if (this.#closed) listener(this.#cause);
+    else this.#listeners.push(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    const ended = new Promise<void>((resolve) => this.onClose(() => resolve()));
+    // node-redis close(): refuse new commands, wait for pending replies, then drop the socket.
+    // If the socket dies meanwhile its promise never settles, so wait for our own end instead.
+    this.raw.close().catch(() => this.destroy());
+    await ended;
+  }
+
+  destroy(): void {
+    if (this.raw.isOpen) {
+      try {
+        this.raw.destroy(); // rejects pending commands, emits 'end'
+        return;
+      } catch {
+        // already closed
+      }
+    }
+    this.#endSoon();
+  }
+}
+
+/**
+ * Creates the node-redis v5 driver. Requires the `redis` package (v5).
+ *
+ * @example
+ *   import { createPool } from 'redpool';
+ *   import { nodeRedisDriver } from 'redpool/node-redis';
+ *   const pool = createPool({ url: 'redis://localhost:6379', driver: nodeRedisDriver() });
+ */
+export function nodeRedisDriver(): Driver {
+  return {
+    name: 'node-redis',
+    async connect(spec: ConnectSpec): Promise<DriverConnection> {
+      const client = createClient({
+        socket: socketOptions(spec) as never,
+        ...(spec.username !== undefined ? { username: spec.username } : {}),
+        ...(spec.password !== undefined ? { password: spec.password } : {}),
+        database: spec.db,
+        name: spec.connectionName,
+        disableOfflineQueue: true,
+        disableClientInfo: true,
+        maintNotifications: 'disabled',
+      });
+      const conn = new NodeRedisConnection(client);
+      let lastError: Error | undefined;
+      // Until ready() takes over, errors only describe the failed connect.
+      const onConnectError = (err: Error): void => {
+        lastError ??= err;
+        conn.noteError(err);
+      };
+      client.on('error', onConnectError);
+      // node-redis' destroy() is a no-op on a socket still dialling (it would connect later and
+      // live on), so a given-up connect is destroyed only once its socket exists.
+      let abandoned = false;
+      let socketUp = false;
+      const drop = (): void => {
+        if (client.isOpen) {
+          try {
+            client.destroy();
+          } catch {
+            // already closed
+          }
+        }
+      };
+      client.on('connect', () => {
+        socketUp = true;
+        if (abandoned) drop();
+      });
+      const connecting = client.connect();
+      connecting.then(
+        () => {
+          if (abandoned) drop();
+        },
+        () => undefined,
+      );
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const err = new ConnectTimeoutError(spec.endpoint, spec.connectTimeoutMs);
+          err.message += socketUp ? ' (the server did not answer the handshake (AUTH/SELECT/SETNAME))' : spec.tls ? ' (TCP connect or TLS handshake did not complete)' : ' (TCP connect did not complete)';
+          reject(err);
+        }, spec.connectTimeoutMs);
+      });
+      let onAbort: (() => void) | undefined;
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => reject(new ConnectionError(`connect to ${spec.endpoint} aborted: the pool is closing`, 'not-sent'));
+        if (spec.signal?.aborted) onAbort();
+        else spec.signal?.addEventListener('abort', onAbort, { once: true });
+      });
+      try {
+        await Promise.race([connecting, timeout, aborted]);
+        client.off('error', onConnectError);
+        conn.ready();
+        return conn;
+      } catch (err) {
+        abandoned = true;
+        if (socketUp) drop();
+        if (err instanceof RedpoolError) throw err;
+        throw connectError(spec, lastError && !(err instanceof ErrorReply) ? lastError : err);
+      } finally {
+        clearTimeout(timer);
+        if (onAbort) spec.signal?.removeEventListener('abort', onAbort);
+      }
+    },
+  };
+}
