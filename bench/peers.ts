@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { createClient, createClientPool } from 'redis';
 import genericPool from 'generic-pool';
 import { createPool } from '../src/index.js';
+import { nodeRedisDriver } from '../src/driver/node-redis/index.js';
 import { perOperationClient, poolClient, type LoadClient } from '../src/load/index.js';
 
 /** Connection budget of every pooled peer. */
@@ -17,9 +18,11 @@ export const POOL_SIZE = 10;
 export const PEERS = [
   'redpool',
   'redpool-autopipe',
+  'redpool-node-redis',
   'ioredis',
   'ioredis-autopipe',
   'node-redis',
+  'node-redis-6',
   'node-redis-pool',
   'generic-pool',
   'valkey-glide',
@@ -31,12 +34,14 @@ export type PeerId = (typeof PEERS)[number];
 export const PEER_INFO: Record<PeerId, { label: string; what: string; singleConnection: boolean }> = {
   redpool: { label: 'redpool', what: `createPool({ max: ${POOL_SIZE} }) defaults: 2 shared lanes, exclusive leases for BLPOP`, singleConnection: false },
   'redpool-autopipe': { label: 'redpool (autoPipelining)', what: `as redpool, with autoPipelining: true on the lanes`, singleConnection: false },
+  'redpool-node-redis': { label: 'redpool (node-redis driver)', what: `as redpool, with driver: nodeRedisDriver() (redpool/node-redis)`, singleConnection: false },
   ioredis: { label: 'ioredis', what: 'one ioredis 6 connection, defaults', singleConnection: true },
   'ioredis-autopipe': { label: 'ioredis (autopipelining)', what: 'one ioredis 6 connection, enableAutoPipelining: true', singleConnection: true },
   'node-redis': { label: 'node-redis', what: 'one node-redis 5 client (createClient)', singleConnection: true },
+  'node-redis-6': { label: 'node-redis 6', what: 'one node-redis 6 client (createClient from redis@6, the current major)', singleConnection: true },
   'node-redis-pool': { label: 'node-redis createClientPool', what: `node-redis 5 createClientPool, maximum ${POOL_SIZE}`, singleConnection: false },
   'generic-pool': { label: 'generic-pool + node-redis', what: `generic-pool 3, max ${POOL_SIZE}, of node-redis 5 clients, pool.use() per op`, singleConnection: false },
-  'valkey-glide': { label: 'valkey-glide', what: 'not installed (see notes)', singleConnection: true },
+  'valkey-glide': { label: 'valkey-glide', what: 'one @valkey/valkey-glide 2 GlideClient (Rust core, native binding)', singleConnection: true },
   'per-op': { label: 'connection per op', what: 'new ioredis connection per operation, QUIT after', singleConnection: false },
 };
 
@@ -82,8 +87,19 @@ async function ioredisPeer(url: string, autoPipeline: boolean, name: string): Pr
   };
 }
 
-function nodeRedisSingle(url: string, name: string): LoadClient & { connect(): Promise<unknown> } {
-  const client = createClient({ url }) as unknown as NodeRedisLike;
+type MakeClient = (options: { url: string }) => unknown;
+
+/** node-redis 6 is installed under the alias `redis6` beside v5, so both run in one suite. */
+async function nodeRedis6(): Promise<MakeClient> {
+  try {
+    return ((await import('redis6')) as unknown as { createClient: MakeClient }).createClient;
+  } catch {
+    throw new PeerUnavailableError('redis6 (npm:redis@6) is not installed');
+  }
+}
+
+function nodeRedisSingle(url: string, name: string, make: MakeClient = createClient as MakeClient): LoadClient & { connect(): Promise<unknown> } {
+  const client = make({ url }) as NodeRedisLike;
   client.on('error', () => undefined);
   const subs: NodeRedisLike[] = [];
   return {
@@ -116,9 +132,11 @@ export async function createPeer(id: PeerId, url: string, opts: { fixedPool?: bo
   const name = PEER_INFO[id].label;
   switch (id) {
     case 'redpool':
-    case 'redpool-autopipe': {
+    case 'redpool-autopipe':
+    case 'redpool-node-redis': {
       const pool = createPool({
         url, max: POOL_SIZE, min: opts.fixedPool ? POOL_SIZE : 1, name: 'bench', autoPipelining: id === 'redpool-autopipe', maxWaiting: 100_000,
+        ...(id === 'redpool-node-redis' ? { driver: nodeRedisDriver() } : {}),
       });
       await pool.ready();
       return { ...poolClient(pool), name };
@@ -126,8 +144,10 @@ export async function createPeer(id: PeerId, url: string, opts: { fixedPool?: bo
     case 'ioredis':
     case 'ioredis-autopipe':
       return ioredisPeer(url, id === 'ioredis-autopipe', name);
-    case 'node-redis': {
-      const c = nodeRedisSingle(url, name);
+    case 'node-redis':
+    case 'node-redis-6': {
+      const make = id === 'node-redis' ? createClient : await nodeRedis6();
+      const c = nodeRedisSingle(url, name, make);
       await c.connect();
       return c;
     }
@@ -193,24 +213,49 @@ export async function createPeer(id: PeerId, url: string, opts: { fixedPool?: bo
         },
       };
     }
-    case 'valkey-glide': {
-      try {
-        createRequire(import.meta.url).resolve('@valkey/valkey-glide');
-      } catch {
-        throw new PeerUnavailableError('@valkey/valkey-glide is not installed');
-      }
-      throw new PeerUnavailableError('valkey-glide adapter not enabled in this suite');
-    }
+    case 'valkey-glide':
+      return glidePeer(url, name);
     case 'per-op':
       return perOperationClient(url);
   }
+}
+
+/** The subset of a valkey-glide GlideClient the workloads use. */
+interface GlideLike {
+  set(key: string, value: string): Promise<unknown>;
+  get(key: string): Promise<unknown>;
+  blpop(keys: string[], timeoutSec: number): Promise<unknown>;
+  publish(message: string, channel: string): Promise<unknown>;
+  close(): void;
+}
+
+async function glidePeer(url: string, name: string): Promise<LoadClient> {
+  let mod: { GlideClient: { createClient(o: unknown): Promise<GlideLike> } };
+  try {
+    mod = (await import('@valkey/valkey-glide')) as unknown as typeof mod;
+  } catch {
+    throw new PeerUnavailableError('@valkey/valkey-glide is not installed (or its native binary is missing)');
+  }
+  const u = new URL(url);
+  // requestTimeout covers the blocking workload's BLPOP (0.1 s) with room to spare.
+  const client = await mod.GlideClient.createClient({ addresses: [{ host: u.hostname, port: Number(u.port) }], requestTimeout: 5_000 });
+  return {
+    name,
+    set: (k, v) => client.set(k, v),
+    get: (k) => client.get(k),
+    blpop: (k, t) => client.blpop([k], t),
+    publish: (c, m) => client.publish(m, c),
+    async close() {
+      client.close();
+    },
+  };
 }
 
 /** Installed versions of the peers' packages ('not installed' when missing). */
 export function peerVersions(): Record<string, string> {
   const require = createRequire(import.meta.url);
   const out: Record<string, string> = {};
-  for (const pkg of ['ioredis', 'redis', '@redis/client', 'generic-pool', '@valkey/valkey-glide']) {
+  for (const pkg of ['ioredis', 'redis', 'redis6', '@redis/client', 'generic-pool', '@valkey/valkey-glide']) {
     try {
       out[pkg] = (require(`${pkg}/package.json`) as { version: string }).version;
     } catch {

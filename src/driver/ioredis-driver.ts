@@ -4,8 +4,7 @@
  * into redpool errors here, and ioredis reply errors are replaced so their `command.args`
  * (which may hold an AUTH password) never escape.
  */
-import { isIP, type Socket } from 'node:net';
-import type { ConnectionOptions } from 'node:tls';
+import type { Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import {
   AuthError,
@@ -15,8 +14,10 @@ import {
   RedpoolError,
   TlsError,
 } from '../errors.js';
-import type { TlsOptions } from '../options.js';
+import { redactReply, TLS_ERROR_CODES, tlsConnectionOptions } from './common.js';
 import type { BatchCommand, BatchResult, ConnectSpec, Driver, DriverConnection } from './driver.js';
+
+export { redactReply } from './common.js';
 
 type AnyFn = (...args: unknown[]) => Promise<unknown>;
 
@@ -24,16 +25,7 @@ type AnyFn = (...args: unknown[]) => Promise<unknown>;
 const VIA_CALL = new Set(['multi', 'exec', 'pipeline']);
 
 const NOT_WRITTEN = /Stream isn't writeable|enableOfflineQueue/;
-const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|CERT_|EPROTO$)/;
 
-/**
- * Redis quotes the first arguments of an unknown command in its reply ("ERR unknown command
- * 'X', with args beginning with: 'hunter2' "); a mistyped command carrying a secret would leak
- * it into logs, so that part is cut.
- */
-export function redactReply(message: string): string {
-  return message.replace(/(, with args beginning with:).*$/s, '$1 <redacted>');
-}
 
 /** Translates an ioredis/Node error into a redpool error. `written`: was the command on the wire? */
 export function translateError(err: unknown, command: string, written: boolean): RedpoolError {
@@ -47,7 +39,7 @@ export function translateError(err: unknown, command: string, written: boolean):
     return new ReplyError(redactReply(message), command);
   }
   if (NOT_WRITTEN.test(message)) return new ConnectionError(`${command}: connection not writable`, 'not-sent');
-  if (typeof e?.code === 'string' && TLS_CODES.test(e.code)) return new TlsError(`TLS: ${message}`, { cause: err });
+  if (typeof e?.code === 'string' && TLS_ERROR_CODES.test(e.code)) return new TlsError(`TLS: ${message}`, { cause: err });
   return new ConnectionError(`${command}: ${message}`, written ? 'unknown' : 'not-sent', { cause: err });
 }
 
@@ -75,7 +67,7 @@ export function connectError(spec: Pick<ConnectSpec, 'endpoint' | 'connectTimeou
     // e.g. "ERR max number of clients reached": the server refused this connection, nothing ran.
     return new ConnectionError(`connect to ${spec.endpoint} refused by the server: ${message}`, 'not-sent', { cause: safeCause(err) });
   }
-  if (code !== undefined && TLS_CODES.test(code)) {
+  if (code !== undefined && TLS_ERROR_CODES.test(code)) {
     const hint = /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|RECORD_LAYER_FAILURE/.test(code) ? ' (is the server speaking TLS on this port?)' : '';
     // OpenSSL messages look like "80FC…:error:0A000418:SSL routines:ssl3_read_bytes:tlsv1 alert unknown ca:…/rec_layer_s3.c:1601:…\n": keep the reason.
     const reason = /SSL routines:[^:]*:([^:]+):/.exec(message)?.[1] ?? message.trim();
@@ -106,19 +98,6 @@ function connectTimeout(spec: ConnectSpec, client: Redis): ConnectTimeoutError {
   return err;
 }
 
-function tlsOptions(spec: ConnectSpec, tls: TlsOptions): ConnectionOptions {
-  const out: ConnectionOptions = { rejectUnauthorized: tls.insecureSkipVerify !== true };
-  if (tls.ca !== undefined) out.ca = tls.ca;
-  if (tls.cert !== undefined) out.cert = tls.cert;
-  if (tls.key !== undefined) out.key = tls.key;
-  if (tls.passphrase !== undefined) out.passphrase = tls.passphrase;
-  if (tls.minVersion !== undefined) out.minVersion = tls.minVersion;
-  if (tls.ciphers !== undefined) out.ciphers = tls.ciphers;
-  // Node's tls.connect does not send SNI unless told (unlike https): default it to the host.
-  const servername = tls.servername ?? (isIP(spec.host) ? undefined : spec.host);
-  if (servername !== undefined) out.servername = servername;
-  return out;
-}
 
 /**
  * Closes an ioredis client's socket now. `client.disconnect()` alone only `end()`s the socket
@@ -249,7 +228,7 @@ export function ioredisDriver(): Driver {
         ...(spec.path ? { path: spec.path } : { host: spec.host, port: spec.port }),
         ...(spec.username !== undefined ? { username: spec.username } : {}),
         ...(spec.password !== undefined ? { password: spec.password } : {}),
-        ...(spec.tls ? { tls: tlsOptions(spec, spec.tls) } : {}),
+        ...(spec.tls ? { tls: tlsConnectionOptions(spec, spec.tls) } : {}),
         db: spec.db,
         lazyConnect: true,
         enableOfflineQueue: false,

@@ -8,7 +8,8 @@ import { describe, test } from 'node:test';
 import { ErrorReply } from 'redis';
 import { AuthError, ConnectionError, ConnectTimeoutError, ReplyError, TlsError } from '../../src/errors.js';
 import { commandError, connectError } from '../../src/driver/node-redis/index.js';
-import { buffersToStrings, pairsToObject, redactReply, shapeReply, toWire, translateNested } from '../../src/driver/node-redis/replies.js';
+import { buffersToStrings, pairsToObject, shapeReply, toWire, translateNested } from '../../src/driver/node-redis/replies.js';
+import { redactReply } from '../../src/driver/common.js';
 
 const isErr = (v: unknown): v is Error => v instanceof ErrorReply;
 const spec = { endpoint: 'redis://127.0.0.1:6379', connectTimeoutMs: 500, tls: undefined };

@@ -11,8 +11,6 @@
  *   to learn which commands reached the socket (outcome 'unknown') and which never did ('not-sent');
  * - `connectTimeout` covers TCP/TLS only: the handshake deadline is ours.
  */
-import { isIP } from 'node:net';
-import type { ConnectionOptions } from 'node:tls';
 import { createClient, ErrorReply, RESP_TYPES } from 'redis';
 import {
   AuthError,
@@ -22,11 +20,12 @@ import {
   RedpoolError,
   TlsError,
 } from '../../errors.js';
-import type { TlsOptions } from '../../options.js';
 import type { BatchCommand, BatchResult, ConnectSpec, Driver, DriverConnection } from '../driver.js';
-import { buffersToStrings, redactReply, shapeReply, toWire, type WireArg } from './replies.js';
+import { redactReply, TLS_ERROR_CODES, tlsConnectionOptions } from '../common.js';
+import { buffersToStrings, shapeReply, toWire, type WireArg } from './replies.js';
 
-export { toWire, pairsToObject, shapeReply, redactReply } from './replies.js';
+export { toWire, pairsToObject, shapeReply } from './replies.js';
+export { redactReply } from '../common.js';
 
 type Client = ReturnType<typeof createClient>;
 type Send = (args: readonly WireArg[], options?: { typeMapping?: object }) => Promise<unknown>;
@@ -34,7 +33,6 @@ type Send = (args: readonly WireArg[], options?: { typeMapping?: object }) => Pr
 /** ioredis `…Buffer` methods return Buffers for bulk and simple strings; integers stay numbers. */
 const BUFFER_OPTS = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.SIMPLE_STRING]: Buffer } };
 
-const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|CERT_|EPROTO$)/;
 
 const isErrorReply = (v: unknown): v is Error => v instanceof ErrorReply;
 
@@ -62,7 +60,7 @@ export function connectError(spec: Pick<ConnectSpec, 'endpoint' | 'connectTimeou
   const e = err as { name?: string; message?: string; code?: string; constructor?: { name?: string } } | undefined;
   const message = typeof e?.message === 'string' ? e.message : String(err);
   const code = typeof e?.code === 'string' ? e.code : undefined;
-  if (code !== undefined && TLS_CODES.test(code)) {
+  if (code !== undefined && TLS_ERROR_CODES.test(code)) {
     const hint = /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|RECORD_LAYER_FAILURE/.test(code) ? ' (is the server speaking TLS on this port?)' : '';
     const reason = /SSL routines:[^:]*:([^:]+):/.exec(message)?.[1] ?? message.trim();
     return new TlsError(`TLS to ${spec.endpoint} failed: ${reason} [${code}]${hint}`, { cause: err });
@@ -78,19 +76,6 @@ export function connectError(spec: Pick<ConnectSpec, 'endpoint' | 'connectTimeou
   return new ConnectionError(`connect to ${spec.endpoint} failed: ${message}${code && !message.includes(code) ? ` [${code}]` : ''}${hint}`, 'not-sent', { cause: err });
 }
 
-function tlsOptions(spec: ConnectSpec, tls: TlsOptions): ConnectionOptions {
-  const out: ConnectionOptions = { rejectUnauthorized: tls.insecureSkipVerify !== true };
-  if (tls.ca !== undefined) out.ca = tls.ca;
-  if (tls.cert !== undefined) out.cert = tls.cert;
-  if (tls.key !== undefined) out.key = tls.key;
-  if (tls.passphrase !== undefined) out.passphrase = tls.passphrase;
-  if (tls.minVersion !== undefined) out.minVersion = tls.minVersion;
-  if (tls.ciphers !== undefined) out.ciphers = tls.ciphers;
-  // tls.connect sends no SNI unless told: default it to the host name (not to an IP).
-  const servername = tls.servername ?? (isIP(spec.host) ? undefined : spec.host);
-  if (servername !== undefined) out.servername = servername;
-  return out;
-}
 
 function socketOptions(spec: ConnectSpec): Record<string, unknown> {
   const common = {
@@ -101,7 +86,7 @@ function socketOptions(spec: ConnectSpec): Record<string, unknown> {
     ...(spec.keepAliveMs > 0 ? { keepAliveInitialDelay: spec.keepAliveMs } : {}),
   };
   if (spec.path) return { ...common, path: spec.path, tls: false };
-  if (spec.tls) return { ...common, host: spec.host, port: spec.port, tls: true, ...tlsOptions(spec, spec.tls) };
+  if (spec.tls) return { ...common, host: spec.host, port: spec.port, tls: true, ...tlsConnectionOptions(spec, spec.tls) };
   return { ...common, host: spec.host, port: spec.port };
 }
 

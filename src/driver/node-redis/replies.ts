@@ -7,6 +7,7 @@
  * bulk and simple strings, as ioredis `…Buffer` methods do.
  */
 import { ReplyError } from '../../errors.js';
+import { redactReply } from '../common.js';
 
 /** A command argument as node-redis writes it. */
 export type WireArg = string | Buffer;
@@ -120,10 +121,3 @@ export function shapeReply(name: string, reply: unknown, isErrorReply: IsErrorRe
   return reply;
 }
 
-/**
- * Redis quotes the first arguments of an unknown command in its reply ("ERR unknown command
- * 'X', with args beginning with: 'hunter2' "); that part is cut so a secret cannot leak.
- */
-export function redactReply(message: string): string {
-  return message.replace(/(, with args beginning with:).*$/s, '$1 <redacted>');
-}

@@ -1,0 +1,39 @@
+/**
+ * What every driver needs the same way: Node TLS options from ours (SNI defaulted to the host
+ * name), the error codes that mean "TLS failed", and redaction of the arguments Redis quotes in
+ * some error replies. One place, so the drivers cannot drift apart on security behaviour.
+ */
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
+import type { TlsOptions } from '../options.js';
+import type { ConnectSpec } from './driver.js';
+
+/** Node/OpenSSL error codes that mean the TLS layer failed (verification, protocol). */
+export const TLS_ERROR_CODES = /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|CERT_|EPROTO$)/;
+
+/**
+ * Node `tls.connect` options for `tls`. Verification stays on unless `insecureSkipVerify`;
+ * `tls.connect` sends no SNI unless told (unlike https), so `servername` defaults to the host
+ * name when the host is not an IP address.
+ */
+export function tlsConnectionOptions(spec: Pick<ConnectSpec, 'host'>, tls: TlsOptions): ConnectionOptions {
+  const out: ConnectionOptions = { rejectUnauthorized: tls.insecureSkipVerify !== true };
+  if (tls.ca !== undefined) out.ca = tls.ca;
+  if (tls.cert !== undefined) out.cert = tls.cert;
+  if (tls.key !== undefined) out.key = tls.key;
+  if (tls.passphrase !== undefined) out.passphrase = tls.passphrase;
+  if (tls.minVersion !== undefined) out.minVersion = tls.minVersion;
+  if (tls.ciphers !== undefined) out.ciphers = tls.ciphers;
+  const servername = tls.servername ?? (isIP(spec.host) ? undefined : spec.host);
+  if (servername !== undefined) out.servername = servername;
+  return out;
+}
+
+/**
+ * Redis quotes the first arguments of an unknown command in its reply ("ERR unknown command
+ * 'X', with args beginning with: 'hunter2' "); a mistyped command carrying a secret would leak
+ * it into logs, so that part is cut.
+ */
+export function redactReply(message: string): string {
+  return message.replace(/(, with args beginning with:).*$/s, '$1 <redacted>');
+}
