@@ -27,8 +27,12 @@ function checkScalar(command: string, index: number, v: unknown): void {
   throw new ArgumentError(command, index, `must be a string, Buffer or finite number, got ${what}`);
 }
 
-/** Throws {@link ArgumentError} for the first argument Redis cannot encode. */
-export function checkArgs(name: string, args: readonly unknown[]): void {
+/**
+ * Throws {@link ArgumentError} for the first argument Redis cannot encode. A top-level typed
+ * array that is not a Buffer is replaced (in `args`, the caller's rest-args copy) by a Buffer
+ * view of the same bytes: ioredis would otherwise send `String(array)` ("1,2,3").
+ */
+export function checkArgs(name: string, args: unknown[]): void {
   for (let i = 0; i < args.length; i++) {
     const v = args[i];
     const t = typeof v;
@@ -43,5 +47,6 @@ export function checkArgs(name: string, args: readonly unknown[]): void {
       continue;
     }
     checkScalar(name.toUpperCase(), i, v);
+    if (ArrayBuffer.isView(v) && !Buffer.isBuffer(v)) args[i] = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
   }
 }

@@ -106,6 +106,17 @@ void describe('typed commands through lanes', () => {
     await pool.del('b:1', 'b:big', 'b:h', 'b:l');
   });
 
+  void test('a Uint8Array argument is sent as its bytes (not as "1,2,3")', async (t) => {
+    const pool = leakGuard(t, server()).pool({ label: 'types' });
+    const bytes = new Uint8Array([0, 1, 2, 13, 10, 255]);
+    // The ioredis types allow only Buffer; JavaScript callers (and casts) can still pass a Uint8Array.
+    await pool.set('types:u8', bytes as unknown as Buffer);
+    assert.deepEqual(await pool.getBuffer('types:u8'), Buffer.from(bytes));
+    const offset = new Uint8Array([9, 9, 7, 8, 9]).subarray(2, 4); // a view with an offset
+    await pool.set('types:u8view', offset as unknown as Buffer);
+    assert.deepEqual(await pool.getBuffer('types:u8view'), Buffer.from([7, 8]));
+  });
+
   void test("pool.call('GET', k) and error replies", async (t) => {
     const pool = leakGuard(t, server()).pool({ label: 'types' });
     await pool.set('c:1', 'v');
