@@ -37,3 +37,54 @@ export function tlsConnectionOptions(spec: Pick<ConnectSpec, 'host'>, tls: TlsOp
 export function redactReply(message: string): string {
   return message.replace(/(, with args beginning with:).*$/s, '$1 <redacted>');
 }
+
+/**
+ * The end of one connection, as the driver contract wants it reported: listeners run exactly
+ * once, with the first recorded cause; a listener added after the end runs at once. Both drivers
+ * keep one of these instead of their own flag, cause and listener list.
+ */
+export class ConnectionEnd {
+  #ended = false;
+  #cause: Error | undefined;
+  #listeners: Array<(cause?: Error) => void> = [];
+
+  /** True once `end()` ran. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** The first error recorded (the socket's or the handshake's), if any. */
+  get cause(): Error | undefined {
+    return this.#cause;
+  }
+
+  /** Records `err` as the cause unless one is already known. */
+  note(err: Error): void {
+    this.#cause ??= err;
+  }
+
+  /** Replaces the cause (ioredis reports the most telling error last). */
+  set(err: Error): void {
+    this.#cause = err;
+  }
+
+  /** Registers `listener` (runs at once if the connection already ended). */
+  onEnd(listener: (cause?: Error) => void): void {
+    if (this.#ended) listener(this.#cause);
+    else this.#listeners.push(listener);
+  }
+
+  /** A promise for the end, for a graceful close() to await. */
+  whenEnded(): Promise<void> {
+    return new Promise((resolve) => this.onEnd(() => resolve()));
+  }
+
+  /** Marks the end and runs every listener once. Idempotent. */
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const ls = this.#listeners;
+    this.#listeners = [];
+    for (const l of ls) l(this.#cause);
+  }
+}

@@ -14,7 +14,7 @@ import {
   RedpoolError,
   TlsError,
 } from '../errors.js';
-import { redactReply, TLS_ERROR_CODES, tlsConnectionOptions } from './common.js';
+import { ConnectionEnd, redactReply, TLS_ERROR_CODES, tlsConnectionOptions } from './common.js';
 import type { BatchCommand, BatchResult, ConnectSpec, Driver, DriverConnection } from './driver.js';
 
 export { redactReply } from './common.js';
@@ -115,30 +115,20 @@ function hardClose(client: Redis): void {
 
 class IoredisConnection implements DriverConnection {
   readonly raw: Redis;
-  #closed = false;
-  #cause: Error | undefined;
-  #listeners: Array<(cause?: Error) => void> = [];
+  readonly #end = new ConnectionEnd();
 
   constructor(client: Redis) {
     this.raw = client;
     // An 'error' event without a listener would crash the process; keep the last one as the cause.
     client.on('error', (err: Error) => {
-      this.#cause = err;
+      this.#end.set(err);
     });
-    client.once('end', () => this.#ended());
+    client.once('end', () => this.#end.end());
   }
 
   /** The last socket/handshake error ioredis emitted (its promises often say only "Connection is closed."). */
   get lastError(): Error | undefined {
-    return this.#cause;
-  }
-
-  #ended(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    const cause = this.#cause;
-    for (const l of this.#listeners) l(cause);
-    this.#listeners = [];
+    return this.#end.cause;
   }
 
   #corked = false;
@@ -198,13 +188,12 @@ class IoredisConnection implements DriverConnection {
   }
 
   onClose(listener: (cause?: Error) => void): void {
-    if (this.#closed) listener(this.#cause);
-    else this.#listeners.push(listener);
+    this.#end.onEnd(listener);
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    const ended = new Promise<void>((resolve) => this.onClose(() => resolve()));
+    if (this.#end.ended) return;
+    const ended = this.#end.whenEnded();
     try {
       await this.raw.quit();
     } catch {

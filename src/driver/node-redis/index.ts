@@ -21,7 +21,7 @@ import {
   TlsError,
 } from '../../errors.js';
 import type { BatchCommand, BatchResult, ConnectSpec, Driver, DriverConnection } from '../driver.js';
-import { redactReply, TLS_ERROR_CODES, tlsConnectionOptions } from '../common.js';
+import { ConnectionEnd, redactReply, TLS_ERROR_CODES, tlsConnectionOptions } from '../common.js';
 import { buffersToStrings, shapeReply, toWire, type WireArg } from './replies.js';
 
 export { toWire, pairsToObject, shapeReply } from './replies.js';
@@ -94,9 +94,7 @@ function socketOptions(spec: ConnectSpec): Record<string, unknown> {
 class NodeRedisConnection implements DriverConnection {
   readonly raw: Client;
   readonly #send: Send;
-  #closed = false;
-  #cause: Error | undefined;
-  #listeners: Array<(cause?: Error) => void> = [];
+  readonly #end = new ConnectionEnd();
   /** Queue entries handed to node-redis since the connection became ready. */
   #issued = 0;
   /**
@@ -118,9 +116,9 @@ class NodeRedisConnection implements DriverConnection {
    * handler has run, and never re-entrantly inside the caller's close()/destroy().
    */
   #endSoon(): void {
-    if (this.#closed || this.#ending) return;
+    if (this.#end.ended || this.#ending) return;
     this.#ending = true;
-    setImmediate(() => this.#ended());
+    setImmediate(() => this.#end.end());
   }
 
   #ending = false;
@@ -137,7 +135,7 @@ class NodeRedisConnection implements DriverConnection {
       };
     }
     this.raw.on('error', (err: Error) => {
-      this.#cause ??= err;
+      this.#end.note(err);
       // Pending commands are rejected right after this emit; tear down after that.
       process.nextTick(() => this.#teardown());
     });
@@ -146,7 +144,7 @@ class NodeRedisConnection implements DriverConnection {
 
   /** Records a connect-phase error as the cause (the connect promise reports it). */
   noteError(err: Error): void {
-    this.#cause ??= err;
+    this.#end.note(err);
   }
 
   #teardown(): void {
@@ -161,17 +159,8 @@ class NodeRedisConnection implements DriverConnection {
     this.#endSoon();
   }
 
-  #ended(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    const cause = this.#cause;
-    const ls = this.#listeners;
-    this.#listeners = [];
-    for (const l of ls) l(cause);
-  }
-
   command(name: string, args: readonly unknown[], buffer: boolean): Promise<unknown> {
-    if (this.#closed || !this.raw.isReady) return Promise.reject(new ConnectionError(`${name.toUpperCase()}: connection not writable`, 'not-sent'));
+    if (this.#end.ended || !this.raw.isReady) return Promise.reject(new ConnectionError(`${name.toUpperCase()}: connection not writable`, 'not-sent'));
     let wireArgs: WireArg[];
     try {
       wireArgs = toWire(name, args);
@@ -188,7 +177,7 @@ class NodeRedisConnection implements DriverConnection {
   }
 
   async batch(commands: BatchCommand[], atomic: boolean): Promise<BatchResult | null> {
-    if (this.#closed || !this.raw.isReady) throw new ConnectionError(`${atomic ? 'EXEC' : 'PIPELINE'}: connection not writable`, 'not-sent');
+    if (this.#end.ended || !this.raw.isReady) throw new ConnectionError(`${atomic ? 'EXEC' : 'PIPELINE'}: connection not writable`, 'not-sent');
     const names: string[] = [];
     const buffers: boolean[] = [];
     const wires: WireArg[][] = [];
@@ -231,13 +220,12 @@ class NodeRedisConnection implements DriverConnection {
   }
 
   onClose(listener: (cause?: Error) => void): void {
-    if (this.#closed) listener(this.#cause);
-    else this.#listeners.push(listener);
+    this.#end.onEnd(listener);
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    const ended = new Promise<void>((resolve) => this.onClose(() => resolve()));
+    if (this.#end.ended) return;
+    const ended = this.#end.whenEnded();
     // node-redis close(): refuse new commands, wait for pending replies, then drop the socket.
     // If the socket dies meanwhile its promise never settles, so wait for our own end instead.
     this.raw.close().catch(() => this.destroy());
