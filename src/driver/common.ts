@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
+import { ConnectionError } from '../errors.js';
 import type { TlsOptions } from '../options.js';
 import type { ConnectSpec } from './driver.js';
 
@@ -86,5 +87,29 @@ export class ConnectionEnd {
     const ls = this.#listeners;
     this.#listeners = [];
     for (const l of ls) l(this.#cause);
+  }
+}
+
+/**
+ * Races a driver's connect against the connect deadline and the pool's abort signal, and cleans
+ * up both whatever wins. `timeoutError` is built when the deadline passes (so it can say which
+ * phase hung). An abort rejects with a `not-sent` ConnectionError.
+ */
+export async function raceConnect<T>(spec: Pick<ConnectSpec, 'endpoint' | 'connectTimeoutMs' | 'signal'>, connecting: Promise<T>, timeoutError: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(timeoutError()), spec.connectTimeoutMs);
+  });
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new ConnectionError(`connect to ${spec.endpoint} aborted: the pool is closing`, 'not-sent'));
+    if (spec.signal?.aborted) onAbort();
+    else spec.signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([connecting, timeout, aborted]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) spec.signal?.removeEventListener('abort', onAbort);
   }
 }

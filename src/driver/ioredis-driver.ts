@@ -14,7 +14,7 @@ import {
   RedpoolError,
   TlsError,
 } from '../errors.js';
-import { ConnectionEnd, redactReply, TLS_ERROR_CODES, tlsConnectionOptions } from './common.js';
+import { ConnectionEnd, raceConnect, redactReply, TLS_ERROR_CODES, tlsConnectionOptions } from './common.js';
 import type { BatchCommand, BatchResult, ConnectSpec, Driver, DriverConnection } from './driver.js';
 
 export { redactReply } from './common.js';
@@ -236,27 +236,14 @@ export function ioredisDriver(): Driver {
         enableAutoPipelining: spec.autoPipelining,
       });
       const conn = new IoredisConnection(client);
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(connectTimeout(spec, client)), spec.connectTimeoutMs);
-      });
-      // The pool closing mid-connect aborts the dial instead of waiting for connectTimeoutMs.
-      let onAbort: (() => void) | undefined;
-      const aborted = new Promise<never>((_, reject) => {
-        onAbort = () => reject(new ConnectionError(`connect to ${spec.endpoint} aborted: the pool is closing`, 'not-sent'));
-        if (spec.signal?.aborted) onAbort();
-        else spec.signal?.addEventListener('abort', onAbort, { once: true });
-      });
       try {
-        await Promise.race([client.connect(), timeout, aborted]);
+        // The pool closing mid-connect aborts the dial instead of waiting for connectTimeoutMs.
+        await raceConnect(spec, client.connect(), () => connectTimeout(spec, client));
         return conn;
       } catch (err) {
         hardClose(client);
         if (err instanceof RedpoolError) throw err;
         throw connectError(spec, conn.lastError ?? err);
-      } finally {
-        clearTimeout(timer);
-        if (onAbort) spec.signal?.removeEventListener('abort', onAbort);
       }
     },
   };

@@ -41,8 +41,3 @@ export const channels = {
   exhausted: diagnostics.channel('redpool:pool:exhausted'),
   leak: diagnostics.channel('redpool:lease:leak'),
 } as const;
-
-/** Publishes `make()` on `ch` only if someone listens. */
-export function publish<T>(ch: diagnostics.Channel, make: () => T): void {
-  if (ch.hasSubscribers) ch.publish(make());
-}

@@ -6,7 +6,7 @@
  * After release every method throws {@link LeaseReleasedError}; release is idempotent.
  */
 import type { Redis, RedisCommander } from 'ioredis';
-import { LeaseReleasedError, RedpoolError } from '../errors.js';
+import { LeaseReleasedError } from '../errors.js';
 import { checkArgs } from '../commands/arguments.js';
 import { Batch } from '../commands/batch.js';
 import { blockTimeMs, POISONING_CLIENT_SUBCOMMANDS, POISONS_CONNECTION } from '../commands/command-table.js';
@@ -154,8 +154,3 @@ export class Lease {
 }
 
 installCommands(Lease.prototype, new Set(['multi', 'pipeline']));
-
-/** True if `err` came from using a lease after release. */
-export function isLeaseReleased(err: unknown): boolean {
-  return err instanceof RedpoolError && err.code === 'ERR_LEASE_RELEASED';
-}

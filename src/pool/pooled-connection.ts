@@ -5,7 +5,7 @@
  */
 import type { DriverConnection } from '../driver/driver.js';
 import { debug, debugEnabled } from '../internal/debug.js';
-import { channels } from '../observability/diagnostics.js';
+import { channels, type ConnectionStateMessage } from '../observability/diagnostics.js';
 
 /** Connection states, as seen by the pool. */
 export const ConnState = {
@@ -116,7 +116,7 @@ export class PooledConnection {
     t[prev]--;
     t[next]++;
     if (debugEnabled) debug('conn %d (%s): %s -> %s', this.id, this.role, prev, next);
-    if (channels.connectionState.hasSubscribers) channels.connectionState.publish({ pool: this.pool, id: this.id, role: this.role, prev, next });
+    if (channels.connectionState.hasSubscribers) channels.connectionState.publish({ pool: this.pool, id: this.id, role: this.role, prev, next } satisfies ConnectionStateMessage);
   }
 
   /** Adds an op to the in-flight FIFO. */

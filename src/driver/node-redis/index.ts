@@ -21,7 +21,7 @@ import {
   TlsError,
 } from '../../errors.js';
 import type { BatchCommand, BatchResult, ConnectSpec, Driver, DriverConnection } from '../driver.js';
-import { ConnectionEnd, redactReply, TLS_ERROR_CODES, tlsConnectionOptions } from '../common.js';
+import { ConnectionEnd, raceConnect, redactReply, TLS_ERROR_CODES, tlsConnectionOptions } from '../common.js';
 import { buffersToStrings, shapeReply, toWire, type WireArg } from './replies.js';
 
 export { toWire, pairsToObject, shapeReply } from './replies.js';
@@ -299,22 +299,13 @@ export function nodeRedisDriver(): Driver {
         },
         () => undefined,
       );
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          const err = new ConnectTimeoutError(spec.endpoint, spec.connectTimeoutMs);
-          err.message += socketUp ? ' (the server did not answer the handshake (AUTH/SELECT/SETNAME))' : spec.tls ? ' (TCP connect or TLS handshake did not complete)' : ' (TCP connect did not complete)';
-          reject(err);
-        }, spec.connectTimeoutMs);
-      });
-      let onAbort: (() => void) | undefined;
-      const aborted = new Promise<never>((_, reject) => {
-        onAbort = () => reject(new ConnectionError(`connect to ${spec.endpoint} aborted: the pool is closing`, 'not-sent'));
-        if (spec.signal?.aborted) onAbort();
-        else spec.signal?.addEventListener('abort', onAbort, { once: true });
-      });
+      const timeoutError = (): Error => {
+        const err = new ConnectTimeoutError(spec.endpoint, spec.connectTimeoutMs);
+        err.message += socketUp ? ' (the server did not answer the handshake (AUTH/SELECT/SETNAME))' : spec.tls ? ' (TCP connect or TLS handshake did not complete)' : ' (TCP connect did not complete)';
+        return err;
+      };
       try {
-        await Promise.race([connecting, timeout, aborted]);
+        await raceConnect(spec, connecting, timeoutError);
         client.off('error', onConnectError);
         conn.ready();
         return conn;
@@ -323,9 +314,6 @@ export function nodeRedisDriver(): Driver {
         if (socketUp) drop();
         if (err instanceof RedpoolError) throw err;
         throw connectError(spec, lastError && !(err instanceof ErrorReply) ? lastError : err);
-      } finally {
-        clearTimeout(timer);
-        if (onAbort) spec.signal?.removeEventListener('abort', onAbort);
       }
     },
   };

@@ -12,6 +12,7 @@ import { createPool, type Pool } from '../../../src/pool/pool.js';
 import type { PoolOptions } from '../../../src/options.js';
 import { commandLabel, registerPoolMetrics } from '../../../src/prometheus/index.js';
 import { FakeDriver, ManualClock } from '../../../src/testing/index.js';
+import { sample } from '../../helpers/prom-text.js';
 
 function fakePool(t: TestContext, over: PoolOptions = {}): Pool {
   const pool = createPool({ driver: new FakeDriver(), clock: new ManualClock(), name: 'unit', max: 4, min: 1, ...over });
@@ -19,18 +20,6 @@ function fakePool(t: TestContext, over: PoolOptions = {}): Pool {
   return pool;
 }
 
-/** The value of one series in Prometheus text, matching every given label. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const got: Record<string, string> = {};
-    for (const kv of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) got[kv[1]!] = kv[2]!;
-    if (Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(m[3]);
-  }
-  return undefined;
-}
 
 void describe('registerPoolMetrics', () => {
   void test('gauges and counters equal pool.stats() at scrape time', async (t) => {
