@@ -54,7 +54,7 @@ export type OnUnavailable = 'fail' | 'degrade';
 export interface PoolOptions {
   /**
    * `redis://[user:pass@]host[:port][/db][?opts]`, `rediss://…` (TLS) or
-   * `unix:///path/to.sock[?db=N]`. Query options use the option names below.
+   * `unix://[user:pass@]/path/to.sock[?db=N]`. Query options use the option names below.
    * @default process.env.REDIS_URL, then redis://127.0.0.1:6379
    */
   url?: string;
@@ -340,9 +340,23 @@ function coerceQuery(name: string, spec: Spec, raw: string): unknown {
 }
 
 /**
- * Parses a `redis://`, `rediss://` or `unix://` URL. Credentials are percent-decoded exactly
- * once. Errors name the URL part at fault and never include the URL itself (it may hold a
- * password).
+ * A unix URL's host is never used, so `unix://user:pass@/run/redis.sock` is the natural way to
+ * put credentials in one — but WHATWG `URL` refuses userinfo followed by an empty host. Such a
+ * URL gets a placeholder host, so its credentials go through the same parser, and the same
+ * single percent-decoding, as a redis:// URL's. Any other string is returned unchanged.
+ */
+function withUnixHost(url: string): string {
+  if (!/^unix:\/\//i.test(url)) return url;
+  const start = 'unix://'.length;
+  const end = url.slice(start).search(/[/?#]/);
+  const hostEnd = end === -1 ? url.length : start + end;
+  return url[hostEnd - 1] === '@' ? `${url.slice(0, hostEnd)}localhost${url.slice(hostEnd)}` : url;
+}
+
+/**
+ * Parses a `redis://`, `rediss://` or `unix://` URL (`unix://[user:pass@]/path.sock[?db=N]`).
+ * Credentials are percent-decoded exactly once. Errors name the URL part at fault and never
+ * include the URL itself (it may hold a password).
  */
 export function parseRedisUrl(url: string): ParsedUrl {
   if (typeof url !== 'string' || url.length === 0) throw new ConfigError('url', 'must be a non-empty string');
@@ -355,7 +369,7 @@ export function parseRedisUrl(url: string): ParsedUrl {
     throw new ConfigError('url', `missing "//" after "${scheme}:"`);
   let u: URL;
   try {
-    u = new URL(url);
+    u = new URL(withUnixHost(url));
   } catch {
     throw new ConfigError('url', 'is malformed');
   }
@@ -394,10 +408,10 @@ export function parseRedisUrl(url: string): ParsedUrl {
   return out;
 }
 
-/** `redis://***@host:port/db`: a URL safe to print (credentials masked, query dropped). */
+/** `redis://***@host:port/db` or `unix://***@/path.sock`: a URL safe to print (credentials masked, query dropped). */
 export function redactUrl(url: string): string {
   try {
-    const u = new URL(url);
+    const u = new URL(withUnixHost(url));
     const cred = u.username || u.password ? '***@' : '';
     const where = u.protocol === 'unix:' ? u.pathname : `${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname}`;
     return `${u.protocol}//${cred}${where}`;

@@ -10,12 +10,12 @@ import { ArgumentError } from '../errors.js';
 /** Commands whose object/Map arguments ioredis expands into field/value pairs. */
 const OBJECT_ARGS = new Set(['hset', 'hmset', 'mset', 'msetnx']);
 
-function checkScalar(command: string, index: number, v: unknown): void {
+function checkScalar(name: string, index: number, v: unknown): void {
   switch (typeof v) {
     case 'string':
       return;
     case 'number':
-      if (!Number.isFinite(v)) throw new ArgumentError(command, index, `is ${v}; send "+inf"/"-inf" as strings`);
+      if (!Number.isFinite(v)) throw new ArgumentError(name.toUpperCase(), index, `is ${v}; send "+inf"/"-inf" as strings`);
       return;
     case 'object':
       if (v !== null && (Buffer.isBuffer(v) || ArrayBuffer.isView(v))) return;
@@ -24,13 +24,26 @@ function checkScalar(command: string, index: number, v: unknown): void {
       break;
   }
   const what = v === null ? 'null' : Array.isArray(v) ? 'a nested array' : typeof v === 'object' ? 'an object' : typeof v;
-  throw new ArgumentError(command, index, `must be a string, Buffer or finite number, got ${what}`);
+  throw new ArgumentError(name.toUpperCase(), index, `must be a string, Buffer or finite number, got ${what}`);
+}
+
+/** A typed array that is not a Buffer: ioredis would send `String(v)` ("1,2,3"), not its bytes. */
+function isBareView(v: unknown): v is ArrayBufferView {
+  return ArrayBuffer.isView(v) && !Buffer.isBuffer(v);
+}
+
+/** A Buffer over the same bytes (no copy). */
+function asBuffer(v: ArrayBufferView): Buffer {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 }
 
 /**
- * Throws {@link ArgumentError} for the first argument Redis cannot encode. A top-level typed
- * array that is not a Buffer is replaced (in `args`, the caller's rest-args copy) by a Buffer
- * view of the same bytes: ioredis would otherwise send `String(array)` ("1,2,3").
+ * Throws {@link ArgumentError} for the first argument Redis cannot encode. A typed array that
+ * is not a Buffer — at the top level, or inside an array argument (which the drivers flatten
+ * one level) — is sent as a Buffer view of the same bytes: ioredis would otherwise send
+ * `String(array)` ("1,2,3"). A top-level one is replaced in `args` (the caller's rest-args
+ * copy); an array holding one is replaced by a converted copy, never edited, because it
+ * belongs to the caller. With no typed array nothing is allocated.
  */
 export function checkArgs(name: string, args: unknown[]): void {
   for (let i = 0; i < args.length; i++) {
@@ -38,15 +51,21 @@ export function checkArgs(name: string, args: unknown[]): void {
     const t = typeof v;
     if (t === 'string' || (t === 'number' && Number.isFinite(v))) continue; // fast path
     if (Array.isArray(v)) {
-      for (const inner of v) checkScalar(name.toUpperCase(), i, inner);
+      let copy: unknown[] | undefined;
+      for (let j = 0; j < v.length; j++) {
+        const inner: unknown = v[j];
+        checkScalar(name, i, inner);
+        if (isBareView(inner)) (copy ??= v.slice())[j] = asBuffer(inner);
+      }
+      if (copy) args[i] = copy;
       continue;
     }
     if (v !== null && t === 'object' && OBJECT_ARGS.has(name) && !Buffer.isBuffer(v) && !ArrayBuffer.isView(v)) {
       const values = v instanceof Map ? [...v.entries()].flat() : Object.values(v as object);
-      for (const inner of values) checkScalar(name.toUpperCase(), i, inner);
+      for (const inner of values) checkScalar(name, i, inner);
       continue;
     }
-    checkScalar(name.toUpperCase(), i, v);
-    if (ArrayBuffer.isView(v) && !Buffer.isBuffer(v)) args[i] = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+    checkScalar(name, i, v);
+    if (isBareView(v)) args[i] = asBuffer(v);
   }
 }

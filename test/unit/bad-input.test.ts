@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import util from 'node:util';
 import { ConfigError, createPool, parseRedisUrl, resolveOptions, type Lease, type PoolOptions } from '../../src/index.js';
+import { checkArgs } from '../../src/commands/arguments.js';
+import { ArgumentError } from '../../src/errors.js';
 import { FakeDriver, ManualClock } from '../../src/testing/index.js';
 import { assertFullyClosed, connOf, fakePool, flush, opaqueDriver, QUIET, rejectsWith, track } from '../helpers/pool-fixtures.js';
 
@@ -268,6 +270,83 @@ void describe('I11: non-string arguments are refused before anything is written'
     assert.equal(await fp.pool.set('n', 42), 'OK');
     assert.equal(await fp.pool.set('b', Buffer.from('x')), 'OK');
     assert.equal(await fp.pool.set('u', new Uint8Array([1]) as unknown as Buffer), 'OK');
+  });
+
+  void test('a typed array inside an array argument is sent as a Buffer of its bytes; the caller’s array is left alone', async (t) => {
+    const fp = fakePool(t, { max: 3, lanes: 1, min: 1 });
+    fp.script.on('rpush', () => 2);
+    fp.script.on('mset', () => 'OK');
+    const bytes = new Uint8Array([1, 2, 13, 10]);
+    const raw = ['a', bytes];
+    // The ioredis types declare no array arguments; JavaScript callers pass them all the same.
+    const list = raw as unknown as string;
+    const sent = (): unknown[] => fp.script.calls.at(-1)!.args as unknown[];
+    const assertSent = (inner: unknown): void => {
+      assert.ok(Array.isArray(inner), 'still one array argument (the driver flattens it)');
+      assert.equal(inner[0], 'a');
+      assert.ok(Buffer.isBuffer(inner[1]), 'the nested Uint8Array became a Buffer');
+      assert.deepEqual([...(inner[1] as Buffer)], [1, 2, 13, 10]);
+      assert.notEqual(inner, raw, 'a converted copy, not the caller’s array');
+      assert.equal(raw[1], bytes, 'the caller’s array still holds its Uint8Array');
+    };
+    assert.equal(await fp.pool.rpush('k', list), 2);
+    assertSent(sent()[1]);
+    assert.equal(await fp.pool.call('RPUSH', 'k', list), 2);
+    assertSent(sent()[1]);
+    assert.equal(await fp.pool.mset(list), 'OK');
+    assertSent(sent()[0]);
+    const lease = await fp.pool.acquire();
+    assert.equal(await lease.rpush('k', list), 2);
+    assertSent(sent()[1]);
+    lease.release();
+    assert.deepEqual(await fp.pool.pipeline().rpush('k', list).exec(), [[null, 2]]);
+    assertSent(sent()[1]);
+  });
+});
+
+void describe('I11: checkArgs on its own', () => {
+  const refuse = (name: string, args: unknown[], index: number, message: RegExp): void => {
+    assert.throws(
+      () => checkArgs(name, args),
+      (e: unknown) => e instanceof ArgumentError && e.code === 'ERR_INVALID_ARGUMENT' && e.command === name.toUpperCase() && e.index === index && message.test(e.message),
+    );
+  };
+
+  void test('nothing is copied or replaced when no typed array needs converting', () => {
+    const inner = ['a', 1, Buffer.from('b')];
+    const args: unknown[] = ['k', inner, Buffer.from('c'), 2];
+    const before = [...args];
+    checkArgs('rpush', args);
+    assert.deepEqual(args, before);
+    assert.equal(args[1], inner, 'the same array object, not a copy');
+  });
+
+  void test('typed arrays at the top level and one level down become Buffers over the same bytes', () => {
+    const backing = new Uint8Array([9, 9, 7, 8, 9]);
+    const offset = backing.subarray(2, 4); // a view with an offset
+    const wide = new Uint16Array([0x0102]);
+    const view = new DataView(new Uint8Array([5, 6]).buffer);
+    const inner = [offset, 'x', wide, view];
+    const args: unknown[] = ['k', inner, new Uint8Array([3])];
+    checkArgs('rpush', args);
+    const out = args[1] as unknown[];
+    assert.notEqual(out, inner);
+    assert.ok(out.every((v) => typeof v === 'string' || Buffer.isBuffer(v)));
+    assert.deepEqual([...(out[0] as Buffer)], [7, 8]);
+    assert.equal(out[1], 'x');
+    assert.deepEqual(out[2], Buffer.from(wide.buffer));
+    assert.deepEqual([...(out[3] as Buffer)], [5, 6]);
+    assert.deepEqual([...(args[2] as Buffer)], [3]);
+    assert.ok(inner[0] === offset && inner[2] === wide && inner[3] === view, 'the caller’s array is untouched');
+    (out[0] as Buffer)[0] = 70;
+    assert.equal(backing[2], 70, 'a view, not a copy of the bytes');
+  });
+
+  void test('values inside an array are refused with the same code, index and wording as top-level ones', () => {
+    refuse('rpush', ['k', [new Uint8Array([1]), null]], 1, /^RPUSH: argument 1 must be a string, Buffer or finite number, got null$/);
+    refuse('rpush', ['k', ['a', [new Uint8Array([1])]]], 1, /got a nested array$/);
+    refuse('mset', [['a', new Uint8Array([1]), 'b', {}]], 0, /got an object$/);
+    refuse('rpush', ['k', [NaN]], 1, /is NaN/);
   });
 });
 
@@ -636,6 +715,9 @@ void describe('secrets never leave', () => {
       `redis:/u:${CANARY}@h`,
       `redis://u:${CANARY}%ZZ@h`,
       `unix://u:${CANARY}@`,
+      `unix://u:${CANARY}@/tmp/r.sock?db=x`,
+      `unix://u:${CANARY}%ZZ@/tmp/r.sock`,
+      { url: `unix://u:${CANARY}@/tmp/r.sock`, tls: true },
       { url: `redis://u:${CANARY}@h`, tls: true },
       { url: `redis://u:${CANARY}@h`, max: 0 },
       { password: CANARY, min: 5, max: 1 },

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseRedisUrl, redactUrl, resolveOptions } from '../../src/index.js';
+import util from 'node:util';
+import { ConfigError, parseRedisUrl, redactUrl, resolveOptions } from '../../src/index.js';
 
 const NO_ENV = {};
 
@@ -95,6 +96,91 @@ void describe('URLs', () => {
     assert.equal(o.path, '/var/run/redis/redis.sock');
     assert.equal(o.db, 2);
     assert.equal(o.endpoint, 'unix:///var/run/redis/redis.sock?db=2');
+  });
+
+  void test('unix:// with user and password before an empty host, and ?db', () => {
+    const o = resolveOptions('unix://alice:s3cret@/var/run/redis/redis.sock?db=2', NO_ENV);
+    assert.equal(o.path, '/var/run/redis/redis.sock');
+    assert.equal(o.username, 'alice');
+    assert.equal(o.password, 's3cret');
+    assert.equal(o.db, 2);
+    assert.equal(o.endpoint, 'unix://***@/var/run/redis/redis.sock?db=2');
+    assert.equal(redactUrl('unix://alice:s3cret@/var/run/redis/redis.sock?db=2'), 'unix://***@/var/run/redis/redis.sock');
+  });
+
+  void test('unix:// with only a password, or only a user', () => {
+    const p = parseRedisUrl('unix://:pw@/tmp/r.sock');
+    assert.equal(p.username, undefined);
+    assert.equal(p.password, 'pw');
+    assert.equal(p.path, '/tmp/r.sock');
+    assert.equal(p.db, undefined);
+    const u = parseRedisUrl('unix://alice@/tmp/r.sock?db=0');
+    assert.equal(u.username, 'alice');
+    assert.equal(u.password, undefined);
+    assert.equal(u.db, 0);
+    assert.equal(parseRedisUrl('UNIX://:pw@/tmp/r.sock').password, 'pw', 'scheme is case-insensitive here too');
+  });
+
+  void test('unix:// credentials are percent-decoded exactly once, like redis:// ones', () => {
+    for (const secret of ['p@ss', 'a:b', 'x/y', '100%', 'h#sh', '@:/%#', 'p%40ss', 'ü ñ', "q?&=+'"]) {
+      const userinfo = `${encodeURIComponent(`u${secret}`)}:${encodeURIComponent(secret)}`;
+      const p = parseRedisUrl(`unix://${userinfo}@/tmp/r%20s.sock?db=3`);
+      const tcp = parseRedisUrl(`redis://${userinfo}@h/3`);
+      assert.equal(p.password, secret);
+      assert.equal(p.username, `u${secret}`);
+      assert.deepEqual([p.username, p.password], [tcp.username, tcp.password]);
+      assert.equal(p.path, '/tmp/r s.sock');
+      assert.equal(p.db, 3);
+    }
+    assert.equal(parseRedisUrl('unix://:p%2540ss@/tmp/r.sock').password, 'p%40ss');
+  });
+
+  void test('a unix:// password is a non-enumerable secret, as from redis://', () => {
+    const secret = 'CANARY-unix-5d1a';
+    const o = resolveOptions(`unix://alice:${secret}@/tmp/r.sock`, NO_ENV);
+    const tcp = resolveOptions(`redis://alice:${secret}@h`, NO_ENV);
+    const shape = (d: PropertyDescriptor | undefined): unknown => d && { get: typeof d.get, set: d.set, enumerable: d.enumerable, configurable: d.configurable };
+    assert.deepEqual(shape(Object.getOwnPropertyDescriptor(o, 'password')), shape(Object.getOwnPropertyDescriptor(tcp, 'password')));
+    assert.equal(Object.getOwnPropertyDescriptor(o, 'password')?.enumerable, false);
+    assert.equal(o.password, secret);
+    assert.ok(!Object.keys(o).includes('password'));
+    for (const out of [JSON.stringify(o), String(o), util.inspect(o, { depth: 10, showHidden: true }), o.endpoint, JSON.stringify({ ...o })])
+      assert.ok(!out.includes(secret), `leaks the password: ${out.slice(0, 200)}`);
+  });
+
+  void test('a unix:// URL with a host still works (the host is not used)', () => {
+    const p = parseRedisUrl('unix://u:p@localhost/tmp/r.sock?db=1');
+    assert.deepEqual([p.path, p.username, p.password, p.db], ['/tmp/r.sock', 'u', 'p', 1]);
+  });
+
+  void test('malformed unix:// URLs with credentials are refused, and no message carries the password', () => {
+    const secret = 'CANARY-unix-77c0';
+    const rows: Array<[string, string]> = [
+      [`unix://u:${secret}@`, 'url.path'],
+      [`unix://u:${secret}@/`, 'url.path'],
+      [`unix://u:${secret}@?db=1`, 'url.path'],
+      [`unix://u:${secret}%ZZ@/tmp/r.sock`, 'url.password'],
+      [`unix://u%E0%A4%A:${secret}@/tmp/r.sock`, 'url.username'],
+      [`unix://u:${secret}@/tmp/r.sock?db=x`, 'url.query.db'],
+      [`unix://u:${secret}@/tmp/r.sock?db=1&db=2`, 'url.query.db'],
+      [`unix://u:${secret}@/tmp/r.sock?bogus=1`, 'url.query.bogus'],
+      [`unix://u:${secret.replace('-', '/')}@/tmp/r.sock`, 'url'], // an unencoded "/" ends the authority early
+      [`unix:/u:${secret}@/tmp/r.sock`, 'url'],
+    ];
+    for (const [url, option] of rows) {
+      for (const input of [url, { url }, { url, tls: true as const }]) {
+        let err: unknown;
+        try {
+          resolveOptions(input, NO_ENV);
+        } catch (e) {
+          err = e;
+        }
+        assert.ok(err instanceof ConfigError, `${option}: should be refused`);
+        if (typeof input === 'string') assert.equal(err.option, option, err.message);
+        for (const out of [err.message, String(err.stack), util.inspect(err, { depth: 10 }), JSON.stringify(err)])
+          assert.ok(!out.includes(secret) && !out.includes(secret.replace('-', '/')), `leak in ${out}`);
+      }
+    }
   });
 
   void test('IPv6 hosts', () => {
