@@ -146,33 +146,41 @@ export class Lanes {
     lane.track(op, op.custom);
     e.ensureSweep();
     const conn = lane.conn as DriverConnection;
-    let pending: Promise<unknown>;
     try {
-      pending = op.batch ? conn.batch(op.batch, op.atomic) : conn.command(op.name, op.args, op.buffer);
+      if (op.batch) conn.batch(op.batch, op.atomic).then((v) => this.replied(op, v), (err: unknown) => this.errored(op, err));
+      else if (conn.send) conn.send(op.name, op.args, op.buffer, op);
+      else conn.command(op.name, op.args, op.buffer).then((v) => this.replied(op, v), (err: unknown) => this.errored(op, err));
     } catch (err) {
-      // A driver that throws instead of rejecting must not strand a tracked op.
-      pending = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      // A driver that throws instead of rejecting must not strand a tracked op; reported a
+      // microtask later, as the driver contract promises (never inside #send).
+      queueMicrotask(() => this.errored(op, err instanceof Error ? err : new Error(String(err))));
     }
-    pending.then(
-      (value) => {
-        lane.untrack(op.custom);
-        e.counters.commands++;
-        if (!op.settled) {
-          op.settled = true;
-          if (channels.command.hasSubscribers) this.#publish(op, undefined);
-          op.resolve(value);
-        }
-        if (lane.inflight === 0 && lane.state === ConnState.Closing) e.finishDrain(lane);
-      },
-      (err: unknown) => {
-        lane.untrack(op.custom);
-        // A connection error means this lane is gone or going: take it out before a retry
-        // can be routed back to it.
-        if ((err as RedpoolError).code === 'ERR_CONNECTION' && lane.state === ConnState.Lane) e.destroyConn(lane, 'error');
-        this.#failed(op, err);
-        if (lane.inflight === 0 && lane.state === ConnState.Closing) e.finishDrain(lane);
-      },
-    );
+  }
+
+  /** The driver's reply for `op` (on `op.lane`). */
+  replied(op: SharedOp, value: unknown): void {
+    const e = this.#e;
+    const lane = op.lane!;
+    lane.untrack(op.custom);
+    e.counters.commands++;
+    if (!op.settled) {
+      op.settled = true;
+      if (channels.command.hasSubscribers) this.#publish(op, undefined);
+      op.resolve(value);
+    }
+    if (lane.inflight === 0 && lane.state === ConnState.Closing) e.finishDrain(lane);
+  }
+
+  /** The driver's error for `op` (on `op.lane`): retried or reported by #failed. */
+  errored(op: SharedOp, err: unknown): void {
+    const e = this.#e;
+    const lane = op.lane!;
+    lane.untrack(op.custom);
+    // A connection error means this lane is gone or going: take it out before a retry
+    // can be routed back to it.
+    if ((err as RedpoolError).code === 'ERR_CONNECTION' && lane.state === ConnState.Lane) e.destroyConn(lane, 'error');
+    this.#failed(op, err);
+    if (lane.inflight === 0 && lane.state === ConnState.Closing) e.finishDrain(lane);
   }
 
   #failed(op: SharedOp, err: unknown): void {

@@ -3,17 +3,23 @@
  * in-flight record the deadline sweep watches. `settled` is set exactly once, by whichever of
  * reply, error, timeout or close comes first; the others then do nothing.
  */
-import type { BatchCommand } from '../driver/driver.js';
+import type { BatchCommand, ReplySink } from '../driver/driver.js';
 import type { TimerHandle } from '../internal/clock.js';
 import type { QueueNode } from '../internal/waiter-queue.js';
 import type { InflightOp, PooledConnection } from './pooled-connection.js';
 
-/** Who expires an op when its deadline passes. */
+/** Who expires an op when its deadline passes, and hears its reply or error. */
 export interface OpOwner {
   expire(op: SharedOp): void;
+  replied(op: SharedOp, value: unknown): void;
+  errored(op: SharedOp, err: unknown): void;
 }
 
-export class SharedOp implements InflightOp {
+/**
+ * The op is the driver's {@link ReplySink} too, so the hot path allocates no callback per
+ * command: the driver calls `reply`/`error` on it and the owner finds the lane in `op.lane`.
+ */
+export class SharedOp implements InflightOp, ReplySink {
   settled = false;
   attempt = 0;
   /** Deadline differs from "start + default timeout" (custom timeout or a retry). */
@@ -60,5 +66,13 @@ export class SharedOp implements InflightOp {
 
   expire(): void {
     this.owner.expire(this);
+  }
+
+  reply(value: unknown): void {
+    this.owner.replied(this, value);
+  }
+
+  error(err: unknown): void {
+    this.owner.errored(this, err);
   }
 }

@@ -3,7 +3,7 @@
  * are answered by a handler (default: a tiny key/value store); connects can be made to fail,
  * hang or succeed on demand; connections can be killed to simulate a lost server.
  */
-import type { BatchCommand, BatchResult, ConnectSpec, Driver, DriverConnection } from '../driver/driver.js';
+import type { BatchCommand, BatchResult, ConnectSpec, Driver, DriverConnection, ReplySink } from '../driver/driver.js';
 import { ConnectionError, ReplyError } from '../errors.js';
 
 /** Answers one command. Return a value, a promise, or throw a redpool error. */
@@ -16,7 +16,7 @@ export class FakeConnection implements DriverConnection {
   readonly #driver: FakeDriver;
   #closed = false;
   #listeners: Array<(cause?: Error) => void> = [];
-  #pending = new Set<(e: Error) => void>();
+  #pending = new Set<ReplySink>();
   /** Commands received, in order (name and args). */
   readonly log: Array<[string, ...unknown[]]> = [];
 
@@ -31,22 +31,34 @@ export class FakeConnection implements DriverConnection {
   }
 
   command(name: string, args: readonly unknown[]): Promise<unknown> {
-    if (this.#closed) return Promise.reject(new ConnectionError(`${name.toUpperCase()}: connection not writable`, 'not-sent'));
+    return new Promise((resolve, reject) => this.#run(name, args, { reply: resolve, error: reject }));
+  }
+
+  /**
+   * The callback fast path ({@link DriverConnection.send}), which `command()` wraps; hidden
+   * (own property `undefined`) when the driver's `sendPath` is false.
+   */
+  send(name: string, args: readonly unknown[], _buffer: boolean, sink: ReplySink): void {
+    this.#run(name, args, sink);
+  }
+
+  #run(name: string, args: readonly unknown[], sink: ReplySink): void {
+    if (this.#closed) {
+      queueMicrotask(() => sink.error(new ConnectionError(`${name.toUpperCase()}: connection not writable`, 'not-sent')));
+      return;
+    }
     this.log.push([name, ...args]);
-    return new Promise((resolve, reject) => {
-      const fail = (e: Error): void => reject(e);
-      this.#pending.add(fail);
-      Promise.resolve()
-        .then(() => this.#driver.handler(name, args, this))
-        .then(
-          (v) => {
-            if (this.#pending.delete(fail)) resolve(v);
-          },
-          (e: unknown) => {
-            if (this.#pending.delete(fail)) reject(e);
-          },
-        );
-    });
+    this.#pending.add(sink);
+    Promise.resolve()
+      .then(() => this.#driver.handler(name, args, this))
+      .then(
+        (v) => {
+          if (this.#pending.delete(sink)) sink.reply(v);
+        },
+        (e: unknown) => {
+          if (this.#pending.delete(sink)) sink.error(e);
+        },
+      );
   }
 
   async batch(commands: BatchCommand[], atomic: boolean): Promise<BatchResult | null> {
@@ -73,7 +85,7 @@ export class FakeConnection implements DriverConnection {
   kill(cause?: Error): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const fail of this.#pending) fail(new ConnectionError('connection lost', 'unknown'));
+    for (const sink of this.#pending) sink.error(new ConnectionError('connection lost', 'unknown'));
     this.#pending.clear();
     this.#driver.open.delete(this);
     const ls = this.#listeners;
@@ -104,6 +116,11 @@ export class FakeDriver implements Driver {
   behaviour: ConnectBehaviour = 'ok';
   /** Connect attempts made. */
   attempts = 0;
+  /**
+   * Whether new connections offer the `send` fast path (as the real drivers do). Set it to
+   * false to drive the pool through `command()` only, as a third-party driver might.
+   */
+  sendPath = true;
   /** Resolvers for hanging connects, to release them from a test. */
   readonly hanging: Array<{ ok: () => void; fail: (e: Error) => void }> = [];
   readonly store = new Map<string, unknown>();
@@ -128,6 +145,7 @@ export class FakeDriver implements Driver {
     this.attempts++;
     const make = (): FakeConnection => {
       const c = new FakeConnection(++this.#seq, spec, this);
+      if (!this.sendPath) Object.defineProperty(c, 'send', { value: undefined });
       this.open.add(c);
       this.all.push(c);
       return c;

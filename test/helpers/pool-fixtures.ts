@@ -127,9 +127,11 @@ export interface FakePool {
 /**
  * A pool on a {@link FakeDriver} and a {@link ManualClock} with {@link QUIET} defaults. When `t`
  * is given, the pool is destroyed after the test (hanging connects released first).
+ * `fixture.sendPath: false` makes the driver offer `command()` only (no `send` fast path).
  */
-export function fakePool(t: TestContext | undefined, options: Partial<PoolOptions> = {}): FakePool {
+export function fakePool(t: TestContext | undefined, options: Partial<PoolOptions> = {}, fixture: { sendPath?: boolean } = {}): FakePool {
   const driver = new FakeDriver();
+  if (fixture.sendPath !== undefined) driver.sendPath = fixture.sendPath;
   const clock = new ManualClock();
   const script = new Script(driver);
   const pool = createPool({ ...QUIET, ...options, driver, clock });

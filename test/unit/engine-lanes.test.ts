@@ -8,9 +8,10 @@ import { describe, test } from 'node:test';
 import { CommandTimeoutError, ConnectionError, ReplyError } from '../../src/index.js';
 import { fakePool, flush, lastConn, rejectsWith, track } from '../helpers/pool-fixtures.js';
 
-void describe('shared lanes', () => {
+for (const sendPath of [true, false]) {
+void describe(`shared lanes (driver ${sendPath ? 'send() fast path' : 'command() only'})`, () => {
   void test('the first command opens `lanes` connections and runs on one of them', async (t) => {
-    const fp = fakePool(t, { max: 6, lanes: 3, min: 0 });
+    const fp = fakePool(t, { max: 6, lanes: 3, min: 0 }, { sendPath });
     assert.equal(fp.driver.attempts, 0, 'nothing is opened at construction');
     assert.equal(await fp.pool.set('k', 'v'), 'OK');
     assert.equal(await fp.pool.get('k'), 'v');
@@ -23,7 +24,7 @@ void describe('shared lanes', () => {
   });
 
   void test('commands go to the lane with the fewest commands in flight', async (t) => {
-    const fp = fakePool(t, { max: 6, lanes: 3, min: 3 });
+    const fp = fakePool(t, { max: 6, lanes: 3, min: 3 }, { sendPath });
     await fp.pool.ready();
     await flush();
     assert.equal(fp.pool.stats().lanes, 3);
@@ -51,7 +52,7 @@ void describe('shared lanes', () => {
   });
 
   void test('an overdue command fails with outcome "unknown"; the lane is probed and destroyed when the PING is late too; other lanes keep serving', async (t) => {
-    const fp = fakePool(t, { max: 4, lanes: 2, min: 2, commandTimeoutMs: 1_000, retries: 0 });
+    const fp = fakePool(t, { max: 4, lanes: 2, min: 2, commandTimeoutMs: 1_000, retries: 0 }, { sendPath });
     await fp.pool.ready();
     await flush();
     fp.script.hang((name, args) => name === 'get' && args[0] === 'slow');
@@ -86,7 +87,7 @@ void describe('shared lanes', () => {
   });
 
   void test('a lane whose probe PING answers goes back into rotation', async (t) => {
-    const fp = fakePool(t, { max: 2, lanes: 1, min: 1, commandTimeoutMs: 500, retries: 0 });
+    const fp = fakePool(t, { max: 2, lanes: 1, min: 1, commandTimeoutMs: 500, retries: 0 }, { sendPath });
     await fp.pool.ready();
     fp.script.hang((name, args) => name === 'get' && args[0] === 'slow', 1);
     const slow = track(fp.pool.get('slow'));
@@ -102,7 +103,7 @@ void describe('shared lanes', () => {
   });
 
   void test('a lane dropped by the server is replaced; commands keep flowing and health recovers', async (t) => {
-    const fp = fakePool(t, { max: 3, lanes: 1, min: 1 });
+    const fp = fakePool(t, { max: 3, lanes: 1, min: 1 }, { sendPath });
     await fp.pool.ready();
     const health: string[] = [];
     fp.pool.on('health', (h) => health.push(`${h.from}->${h.to}`));
@@ -117,7 +118,7 @@ void describe('shared lanes', () => {
   });
 
   void test('a blocking command on the pool runs on an exclusive lease; the lanes keep serving', async (t) => {
-    const fp = fakePool(t, { max: 3, lanes: 1, min: 1 });
+    const fp = fakePool(t, { max: 3, lanes: 1, min: 1 }, { sendPath });
     await fp.pool.ready();
     const lane = lastConn(fp, 'ping');
     fp.script.park('blpop');
@@ -138,7 +139,7 @@ void describe('shared lanes', () => {
   });
 
   void test('a command waiting for a lane that never connects times out with outcome "not-sent"', async (t) => {
-    const fp = fakePool(t, { max: 2, lanes: 1, min: 0, commandTimeoutMs: 300, acquireTimeoutMs: 5_000, connectTimeoutMs: 300 });
+    const fp = fakePool(t, { max: 2, lanes: 1, min: 0, commandTimeoutMs: 300, acquireTimeoutMs: 5_000, connectTimeoutMs: 300 }, { sendPath });
     fp.driver.behaviour = 'hang';
     const p = track(fp.pool.with({ timeoutMs: 200 }).get('k'));
     await flush();
@@ -153,9 +154,9 @@ void describe('shared lanes', () => {
   });
 });
 
-void describe('retries', () => {
+void describe(`retries (driver ${sendPath ? 'send() fast path' : 'command() only'})`, () => {
   void test('a not-sent failure is retried at once on another lane', async (t) => {
-    const fp = fakePool(t, { max: 4, lanes: 2, min: 2 });
+    const fp = fakePool(t, { max: 4, lanes: 2, min: 2 }, { sendPath });
     await fp.pool.ready();
     await flush();
     fp.script.on('set', () => {
@@ -169,7 +170,7 @@ void describe('retries', () => {
   });
 
   void test('a written non-idempotent command is not retried: outcome "unknown" reaches the caller', async (t) => {
-    const fp = fakePool(t, { max: 4, lanes: 2, min: 2 });
+    const fp = fakePool(t, { max: 4, lanes: 2, min: 2 }, { sendPath });
     await fp.pool.ready();
     fp.script.park('incr');
     const p = track(fp.pool.incr('counter'));
@@ -183,7 +184,7 @@ void describe('retries', () => {
   });
 
   void test('a read-only command is retried after an unknown outcome', async (t) => {
-    const fp = fakePool(t, { max: 4, lanes: 2, min: 2 });
+    const fp = fakePool(t, { max: 4, lanes: 2, min: 2 }, { sendPath });
     await fp.pool.ready();
     fp.script.park('get', 1);
     fp.driver.store.set('k', 'v');
@@ -197,7 +198,7 @@ void describe('retries', () => {
   });
 
   void test('a command marked idempotent with pool.with() is retried after an unknown outcome', async (t) => {
-    const fp = fakePool(t, { max: 4, lanes: 2, min: 2 });
+    const fp = fakePool(t, { max: 4, lanes: 2, min: 2 }, { sendPath });
     await fp.pool.ready();
     fp.script.park('incr', 1);
     const p = track(fp.pool.with({ idempotent: true }).incr('counter'));
@@ -209,7 +210,7 @@ void describe('retries', () => {
   });
 
   void test('LOADING and TRYAGAIN replies are retried after the backoff delay', async (t) => {
-    const fp = fakePool(t, { max: 2, lanes: 1, min: 1, retries: 3 });
+    const fp = fakePool(t, { max: 2, lanes: 1, min: 1, retries: 3 }, { sendPath });
     await fp.pool.ready();
     fp.script.on('set', () => {
       throw new ReplyError('TRYAGAIN Multiple keys request during rehashing of slot', 'SET');
@@ -237,7 +238,7 @@ void describe('retries', () => {
   void test('"not executed" replies are retried with backoff until the deadline; then the last reply is surfaced', async (t) => {
     // LOADING provably did not run, and a restart's load outlasts a few quick retries, so
     // `retries` does not cap these: the command's deadline does.
-    const fp = fakePool(t, { max: 2, lanes: 1, min: 1, retries: 2, commandTimeoutMs: 50 });
+    const fp = fakePool(t, { max: 2, lanes: 1, min: 1, retries: 2, commandTimeoutMs: 50 }, { sendPath });
     await fp.pool.ready();
     fp.script.on('get', () => {
       throw new ReplyError('LOADING Redis is loading the dataset in memory', 'GET');
@@ -255,7 +256,7 @@ void describe('retries', () => {
   });
 
   void test('`retries` caps immediate retries of commands that were not sent', async (t) => {
-    const fp = fakePool(t, { max: 2, lanes: 1, min: 1, retries: 2 });
+    const fp = fakePool(t, { max: 2, lanes: 1, min: 1, retries: 2 }, { sendPath });
     await fp.pool.ready();
     fp.script.on('get', () => {
       throw new ConnectionError('GET: connection not writable', 'not-sent');
@@ -271,7 +272,7 @@ void describe('retries', () => {
   });
 
   void test('an ordinary error reply is not retried', async (t) => {
-    const fp = fakePool(t, { max: 2, lanes: 1, min: 1 });
+    const fp = fakePool(t, { max: 2, lanes: 1, min: 1 }, { sendPath });
     await fp.pool.ready();
     fp.script.on('incr', () => {
       throw new ReplyError('WRONGTYPE Operation against a key holding the wrong kind of value', 'INCR');
@@ -289,4 +290,5 @@ function assertUnknown(err: ConnectionError): void {
   assert.ok(err instanceof ConnectionError, String(err));
   assert.equal(err.code, 'ERR_CONNECTION');
   assert.equal(err.outcome, 'unknown');
+}
 }

@@ -20,7 +20,7 @@ import {
   RedpoolError,
   TlsError,
 } from '../../errors.js';
-import type { BatchCommand, BatchResult, ConnectSpec, Driver, DriverConnection } from '../driver.js';
+import type { BatchCommand, BatchResult, ConnectSpec, Driver, DriverConnection, ReplySink } from '../driver.js';
 import { ConnectionEnd, raceConnect, redactReply, TLS_ERROR_CODES, tlsConnectionOptions } from '../common.js';
 import { buffersToStrings, shapeReply, toWire, type WireArg } from './replies.js';
 
@@ -160,19 +160,32 @@ class NodeRedisConnection implements DriverConnection {
   }
 
   command(name: string, args: readonly unknown[], buffer: boolean): Promise<unknown> {
-    if (this.#end.ended || !this.raw.isReady) return Promise.reject(new ConnectionError(`${name.toUpperCase()}: connection not writable`, 'not-sent'));
+    return new Promise((resolve, reject) => this.send(name, args, buffer, { reply: resolve, error: reject }));
+  }
+
+  send(name: string, args: readonly unknown[], buffer: boolean, sink: ReplySink): void {
     let wireArgs: WireArg[];
     try {
+      if (this.#end.ended || !this.raw.isReady) throw new ConnectionError(`${name.toUpperCase()}: connection not writable`, 'not-sent');
       wireArgs = toWire(name, args);
     } catch (err) {
-      return Promise.reject(commandError(err, name.toUpperCase(), false));
+      const error = commandError(err, name.toUpperCase(), false);
+      queueMicrotask(() => sink.error(error));
+      return;
     }
     const seq = this.#issued++;
-    return this.#send(wireArgs, buffer ? BUFFER_OPTS : undefined).then(
-      (reply) => shapeReply(name, reply, isErrorReply),
-      (err: unknown) => {
-        throw commandError(err, name.toUpperCase(), seq < this.#written);
+    this.#send(wireArgs, buffer ? BUFFER_OPTS : undefined).then(
+      (reply) => {
+        let value: unknown;
+        try {
+          value = shapeReply(name, reply, isErrorReply);
+        } catch (err) {
+          sink.error(commandError(err, name.toUpperCase(), true));
+          return;
+        }
+        sink.reply(value);
       },
+      (err: unknown) => sink.error(commandError(err, name.toUpperCase(), seq < this.#written)),
     );
   }
 
