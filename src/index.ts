@@ -23,7 +23,7 @@ export {
 export type { BackoffStrategy, Random } from './resilience/backoff.js';
 export { retryDecision, NOT_EXECUTED_REPLIES } from './resilience/classify.js';
 export type { RetryDecision, RetryInput } from './resilience/classify.js';
-export { ioredisDriver } from './driver/ioredis-driver.js';
+export { ioredisDriver, type IoredisDriverOptions } from './driver/ioredis-driver.js';
 export type { Driver, DriverConnection, ConnectSpec, BatchCommand, BatchResult } from './driver/driver.js';
 export type { Clock, TimerHandle } from './internal/clock.js';
 export { systemClock } from './internal/clock.js';
