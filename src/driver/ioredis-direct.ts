@@ -62,6 +62,9 @@ function isPlain(name: string): boolean {
   return ok;
 }
 
+/** String arguments from this length (UTF-16 units) up are written as chunks of their own. */
+const SEPARATE_CHUNK = 16 * 1024;
+
 /**
  * RESP for `name args…`, or undefined when an argument is not a string, number or Buffer
  * (arrays, objects, …: ioredis flattens and converts those itself). Numbers are written as
@@ -72,7 +75,15 @@ export function encodeCommand(name: string, args: readonly unknown[]): string | 
   let parts: Array<string | Buffer> | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    if (typeof a === 'string') out += `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
+    if (typeof a === 'string') {
+      if (a.length < SEPARATE_CHUNK) out += `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
+      else {
+        // A large value goes to the socket as its own chunk: appended, it would make the
+        // turn's text a rope that the write must first flatten into a fresh heap copy.
+        (parts ??= []).push(`${out}$${Buffer.byteLength(a)}\r\n`, a);
+        out = '\r\n';
+      }
+    }
     else if (typeof a === 'number') {
       const s = String(a);
       out += `$${s.length}\r\n${s}\r\n`;

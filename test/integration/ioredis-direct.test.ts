@@ -70,8 +70,11 @@ void describe('ioredis driver: direct path', () => {
       (p) => p.incr(`${k}l`), // WRONGTYPE error reply on the direct path
       (p) => p.call('nosuchcommand', 'x'),
       (p) => p.pipeline().get(`${k}str`).hgetall(`${k}h`).incr(`${k}n`).exec(),
+      (p) => p.set(`${k}big`, `${'x'.repeat(100_000)}é`),
       (p) => p.get(`${k}str`),
-      (p) => p.del(`${k}num`, `${k}b2`, `${k}m1`, `${k}m2`, `${k}n`, `${k}f`),
+      (p) => p.strlen(`${k}big`),
+      (p) => p.get(`${k}big`).then((v) => (v === `${'x'.repeat(100_000)}é` ? 'same' : `differs: ${String(v).length}`)),
+      (p) => p.del(`${k}big`, `${k}num`, `${k}b2`, `${k}m1`, `${k}m2`, `${k}n`, `${k}f`),
     ];
     await seed(direct, 'd:');
     await seed(plain, 'p:');

@@ -33,6 +33,14 @@ void describe('direct-path RESP encoding', () => {
     assert.deepEqual(join(encodeCommand('set', ['k', Buffer.alloc(0)])), Buffer.from('*3\r\n$3\r\nset\r\n$1\r\nk\r\n$0\r\n\r\n'));
   });
 
+  void test('a large string argument is its own chunk (no rope for the write to flatten)', () => {
+    const big = 'é'.repeat(20_000);
+    const wire = encodeCommand('set', ['k', big, 'EX', 5]);
+    assert.ok(Array.isArray(wire));
+    assert.ok(wire.includes(big), 'the value itself is one of the parts');
+    assert.deepEqual(join(wire), Buffer.from(`*5\r\n$3\r\nset\r\n$1\r\nk\r\n$40000\r\n${big}\r\n$2\r\nEX\r\n$1\r\n5\r\n`));
+  });
+
   void test('arrays, objects, typed arrays and null are left to ioredis', () => {
     for (const bad of [['a'], { a: 1 }, new Uint8Array([1]), null, undefined, true, 10n]) {
       assert.equal(encodeCommand('set', ['k', bad]), undefined, String(bad));
