@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { Redis } from 'ioredis';
 import { createClient, createClientPool } from 'redis';
 import genericPool from 'generic-pool';
-import { createPool } from '../src/index.js';
+import { createPool, ioredisDriver } from '../src/index.js';
 import { nodeRedisDriver } from '../src/driver/node-redis/index.js';
 import { perOperationClient, poolClient, type LoadClient } from '../src/load/index.js';
 
@@ -18,6 +18,7 @@ export const POOL_SIZE = 10;
 export const PEERS = [
   'redpool',
   'redpool-autopipe',
+  'redpool-no-direct',
   'redpool-node-redis',
   'ioredis',
   'ioredis-autopipe',
@@ -34,6 +35,7 @@ export type PeerId = (typeof PEERS)[number];
 export const PEER_INFO: Record<PeerId, { label: string; what: string; singleConnection: boolean }> = {
   redpool: { label: 'redpool', what: `createPool({ max: ${POOL_SIZE} }) defaults: 2 shared lanes, exclusive leases for BLPOP`, singleConnection: false },
   'redpool-autopipe': { label: 'redpool (autoPipelining)', what: `as redpool, with autoPipelining: true on the lanes`, singleConnection: false },
+  'redpool-no-direct': { label: 'redpool (direct path off)', what: `as redpool, with driver: ioredisDriver({ directPath: false }) (every command through ioredis's Command)`, singleConnection: false },
   'redpool-node-redis': { label: 'redpool (node-redis driver)', what: `as redpool, with driver: nodeRedisDriver() (redpool/node-redis)`, singleConnection: false },
   ioredis: { label: 'ioredis', what: 'one ioredis 6 connection, defaults', singleConnection: true },
   'ioredis-autopipe': { label: 'ioredis (autopipelining)', what: 'one ioredis 6 connection, enableAutoPipelining: true', singleConnection: true },
@@ -133,10 +135,11 @@ export async function createPeer(id: PeerId, url: string, opts: { fixedPool?: bo
   switch (id) {
     case 'redpool':
     case 'redpool-autopipe':
+    case 'redpool-no-direct':
     case 'redpool-node-redis': {
       const pool = createPool({
         url, max: POOL_SIZE, min: opts.fixedPool ? POOL_SIZE : 1, name: 'bench', autoPipelining: id === 'redpool-autopipe', maxWaiting: 100_000,
-        ...(id === 'redpool-node-redis' ? { driver: nodeRedisDriver() } : {}),
+        ...(id === 'redpool-node-redis' ? { driver: nodeRedisDriver() } : id === 'redpool-no-direct' ? { driver: ioredisDriver({ directPath: false }) } : {}),
       });
       await pool.ready();
       return { ...poolClient(pool), name };
