@@ -271,7 +271,8 @@ export interface IoredisDriverOptions {
   /**
    * Send plain shared commands (no argument or reply transformer in ioredis) without building
    * an ioredis `Command` for each: about twice the throughput on small commands. Each new
-   * connection is probed first and falls back to ioredis's own path if the probe fails.
+   * connection is probed first and falls back to ioredis's own path if the probe fails. Off
+   * when the pool sets `autoPipelining` (that asks for ioredis's own batching of every command).
    * @default true
    */
   readonly directPath?: boolean;
@@ -308,7 +309,7 @@ export function ioredisDriver(options: IoredisDriverOptions = {}): Driver {
       const conn = new IoredisConnection(client);
       try {
         // The pool closing mid-connect aborts the dial instead of waiting for connectTimeoutMs.
-        await raceConnect(spec, client.connect().then(() => (direct ? conn.probeDirect() : undefined)), () => connectTimeout(spec, client));
+        await raceConnect(spec, client.connect().then(() => (direct && !spec.autoPipelining ? conn.probeDirect() : undefined)), () => connectTimeout(spec, client));
         return conn;
       } catch (err) {
         hardClose(client);

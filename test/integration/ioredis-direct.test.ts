@@ -128,7 +128,7 @@ void describe('ioredis driver: direct path', () => {
     await pool.del('kill:after');
   });
 
-  void test('each connection is probed: direct when the probe passes, plain when turned off', async (t) => {
+  void test('each connection is probed: direct when the probe passes, plain when turned off or with autoPipelining', async (t) => {
     const srv = server();
     const spec: ConnectSpec = {
       host: '127.0.0.1', port: srv.port, path: undefined, username: undefined, password: undefined, db: 0, tls: undefined,
@@ -136,12 +136,17 @@ void describe('ioredis driver: direct path', () => {
     };
     const on = await ioredisDriver().connect(spec);
     const off = await ioredisDriver({ directPath: false }).connect(spec);
+    // autoPipelining asks for ioredis's own batching of every command: no direct path then.
+    const autopipe = await ioredisDriver().connect({ ...spec, autoPipelining: true });
     t.after(async () => {
       await on.close();
       await off.close();
+      await autopipe.close();
     });
     assert.equal((on as unknown as { direct: boolean }).direct, true);
     assert.equal((off as unknown as { direct: boolean }).direct, false);
+    assert.equal((autopipe as unknown as { direct: boolean }).direct, false);
+    assert.equal(await autopipe.command('get', ['probe:none'], false), null);
     assert.equal(await on.command('ping', [], false), 'PONG');
     assert.equal(await off.command('ping', [], false), 'PONG');
   });
