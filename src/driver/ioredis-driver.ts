@@ -120,16 +120,32 @@ function hardClose(client: Redis): void {
 }
 
 class IoredisConnection implements DriverConnection {
-  readonly raw: Redis;
+  readonly #client: Redis;
+  /**
+   * Set once the client is handed out (`lease.raw`): from then on direct-path commands are
+   * written at once instead of batched in `#out`, because a command the caller sends through
+   * ioredis itself goes straight to the socket and must not overtake ours (the reply queue
+   * order is the wire order).
+   */
+  #exposed = false;
   readonly #end = new ConnectionEnd();
 
   constructor(client: Redis) {
-    this.raw = client;
+    this.#client = client;
     // An 'error' event without a listener would crash the process; keep the last one as the cause.
     client.on('error', (err: Error) => {
       this.#end.set(err);
     });
     client.once('end', () => this.#end.end());
+  }
+
+  /** The ioredis client. Handing it out (`lease.raw`) switches off the batching of direct-path text. */
+  get raw(): Redis {
+    if (!this.#exposed) {
+      this.#exposed = true;
+      this.#flushOut((this.#client as unknown as { stream?: Socket }).stream);
+    }
+    return this.#client;
   }
 
   /** The last socket/handshake error ioredis emitted (its promises often say only "Connection is closed."). */
@@ -143,7 +159,7 @@ class IoredisConnection implements DriverConnection {
 
   readonly #uncork = (): void => {
     this.#scheduled = false;
-    const stream = (this.raw as unknown as { stream?: Socket }).stream;
+    const stream = (this.#client as unknown as { stream?: Socket }).stream;
     this.#flushOut(stream);
     if (stream && stream.writableCorked > 0) stream.uncork();
   };
@@ -170,7 +186,7 @@ class IoredisConnection implements DriverConnection {
    */
   #coalesce(): void {
     if (this.#scheduled) return;
-    const stream = (this.raw as unknown as { stream?: Socket }).stream;
+    const stream = (this.#client as unknown as { stream?: Socket }).stream;
     if (!stream || !stream.writable) return;
     this.#scheduled = true;
     stream.cork();
@@ -186,12 +202,12 @@ class IoredisConnection implements DriverConnection {
 
   /** Turns the direct path on if this client passes its probe (a PING sent that way). */
   async probeDirect(): Promise<void> {
-    this.direct = await directPathProbe(this.raw, translateWritten);
+    this.direct = await directPathProbe(this.#client, translateWritten);
   }
 
   send(name: string, args: readonly unknown[], buffer: boolean, sink: ReplySink): void {
     if (this.direct) {
-      const client = this.raw as unknown as { status: string; stream?: Socket };
+      const client = this.#client as unknown as { status: string; stream?: Socket };
       if (client.status !== 'ready' || client.stream?.writable !== true) {
         const error = new ConnectionError(`${name.toUpperCase()}: connection not writable`, 'not-sent');
         queueMicrotask(() => sink.error(error));
@@ -200,23 +216,26 @@ class IoredisConnection implements DriverConnection {
       const wire = directWire(name, args);
       if (wire !== undefined) {
         this.#coalesce();
-        if (typeof wire === 'string') this.#out += wire;
+        if (typeof wire === 'string') {
+          if (this.#exposed) client.stream.write(wire);
+          else this.#out += wire;
+        }
         else {
           this.#flushOut(client.stream);
           for (const part of wire) client.stream.write(part);
         }
-        queueDirect(this.raw, name, args, buffer, sink, translateWritten);
+        queueDirect(this.#client, name, args, buffer, sink, translateWritten);
         return;
       }
     }
     this.#coalesce();
-    this.#flushOut((this.raw as unknown as { stream?: Socket }).stream);
-    const client = this.raw as unknown as Record<string, AnyFn | undefined>;
+    this.#flushOut((this.#client as unknown as { stream?: Socket }).stream);
+    const client = this.#client as unknown as Record<string, AnyFn | undefined>;
     // multi/exec/pipeline are ioredis builder methods, not commands: send those by name.
     const fn = VIA_CALL.has(name) ? undefined : client[buffer ? `${name}Buffer` : name];
     let p: Promise<unknown>;
     try {
-      p = fn ? fn.apply(this.raw, args as unknown[]) : (buffer ? this.raw.callBuffer(name, ...(args as string[])) : this.raw.call(name, ...(args as string[])));
+      p = fn ? fn.apply(this.#client, args as unknown[]) : (buffer ? this.#client.callBuffer(name, ...(args as string[])) : this.#client.call(name, ...(args as string[])));
     } catch (err) {
       const error = translateError(err, name.toUpperCase(), false);
       queueMicrotask(() => sink.error(error));
@@ -227,8 +246,8 @@ class IoredisConnection implements DriverConnection {
 
   async batch(commands: BatchCommand[], atomic: boolean): Promise<BatchResult | null> {
     this.#coalesce();
-    this.#flushOut((this.raw as unknown as { stream?: Socket }).stream);
-    const chain = atomic ? this.raw.multi(commands as string[][]) : this.raw.pipeline(commands as string[][]);
+    this.#flushOut((this.#client as unknown as { stream?: Socket }).stream);
+    const chain = atomic ? this.#client.multi(commands as string[][]) : this.#client.pipeline(commands as string[][]);
     try {
       const res = (await chain.exec()) as BatchResult | null;
       if (res) {
@@ -251,18 +270,18 @@ class IoredisConnection implements DriverConnection {
   async close(): Promise<void> {
     if (this.#end.ended) return;
     const ended = this.#end.whenEnded();
-    this.#flushOut((this.raw as unknown as { stream?: Socket }).stream);
+    this.#flushOut((this.#client as unknown as { stream?: Socket }).stream);
     try {
-      await this.raw.quit();
+      await this.#client.quit();
     } catch {
       // QUIT on a broken socket fails; the socket is going away either way.
-      hardClose(this.raw);
+      hardClose(this.#client);
     }
     await ended;
   }
 
   destroy(): void {
-    hardClose(this.raw);
+    hardClose(this.#client);
   }
 }
 

@@ -101,6 +101,23 @@ void describe('ioredis driver: direct path', () => {
     await pool.del(Array.from({ length: n }, (_, i) => `ord:${i}`));
   });
 
+  void test('a lease mixing its own commands with calls on lease.raw in one turn: replies stay with their callers', async (t) => {
+    const pool = leakGuard(t, server()).pool({ label: 'rawmix' });
+    await pool.set('rawmix:a', 'A');
+    await pool.set('rawmix:b', 'B');
+    await pool.withConnection(async (lease) => {
+      // Queued by redpool first, then written by ioredis directly in the same turn: the
+      // direct-path text must not be held back behind ioredis's write.
+      const first = lease.get('rawmix:a');
+      const second = lease.raw.get('rawmix:b');
+      const third = lease.get('rawmix:a');
+      assert.deepEqual(await Promise.all([first, second, third]), ['A', 'B', 'A']);
+      const burst = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? lease.get('rawmix:a') : lease.raw.get('rawmix:b'))));
+      burst.forEach((v, i) => assert.equal(v, i % 2 === 0 ? 'A' : 'B', `#${i}`));
+    });
+    await pool.del('rawmix:a', 'rawmix:b');
+  });
+
   void test('error replies are typed ReplyErrors with the command named', async (t) => {
     const pool = leakGuard(t, server()).pool({ label: 'err' });
     await pool.rpush('err:l', 'x');
