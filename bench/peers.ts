@@ -3,7 +3,9 @@
  * peer runs exactly the same workload code. Pools get the same budget (max 10 connections).
  * Peers are created inside the cell process, so one peer's GC/JIT state never affects another.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { Redis } from 'ioredis';
 import { createClient, createClientPool } from 'redis';
 import genericPool from 'generic-pool';
@@ -33,8 +35,8 @@ export type PeerId = (typeof PEERS)[number];
 
 /** Table labels and one-line descriptions. */
 export const PEER_INFO: Record<PeerId, { label: string; what: string; singleConnection: boolean }> = {
-  redpool: { label: 'redpool', what: `createPool({ max: ${POOL_SIZE} }) defaults: 2 shared lanes, exclusive leases for BLPOP`, singleConnection: false },
-  'redpool-autopipe': { label: 'redpool (autoPipelining)', what: `as redpool, with autoPipelining: true on the lanes`, singleConnection: false },
+  redpool: { label: 'redpool', what: `createPool({ max: ${POOL_SIZE} }) defaults: 2 shared lanes, exclusive leases for BLPOP, ioredis driver with its direct path`, singleConnection: false },
+  'redpool-autopipe': { label: 'redpool (autoPipelining)', what: `as redpool, with autoPipelining: true on the lanes (ioredis's batching; no direct path)`, singleConnection: false },
   'redpool-no-direct': { label: 'redpool (direct path off)', what: `as redpool, with driver: ioredisDriver({ directPath: false }) (every command through ioredis's Command)`, singleConnection: false },
   'redpool-node-redis': { label: 'redpool (node-redis driver)', what: `as redpool, with driver: nodeRedisDriver() (redpool/node-redis)`, singleConnection: false },
   ioredis: { label: 'ioredis', what: 'one ioredis 6 connection, defaults', singleConnection: true },
@@ -255,15 +257,35 @@ async function glidePeer(url: string, name: string): Promise<LoadClient> {
 }
 
 /** Installed versions of the peers' packages ('not installed' when missing). */
+/**
+ * The installed version of `pkg`: its package.json, found by walking up from the entry point
+ * when the package's `exports` does not expose `./package.json` (e.g. valkey-glide).
+ */
+function installedVersion(require: NodeJS.Require, pkg: string): string | undefined {
+  try {
+    return (require(`${pkg}/package.json`) as { version: string }).version;
+  } catch {
+    // fall through: not exported, or not installed
+  }
+  try {
+    let dir = path.dirname(require.resolve(pkg));
+    for (let i = 0; i < 8 && dir !== path.dirname(dir); i++, dir = path.dirname(dir)) {
+      const file = path.join(dir, 'package.json');
+      if (!existsSync(file)) continue;
+      const json = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (json.name === pkg) return json.version;
+    }
+  } catch {
+    // not installed
+  }
+  return undefined;
+}
+
 export function peerVersions(): Record<string, string> {
   const require = createRequire(import.meta.url);
   const out: Record<string, string> = {};
   for (const pkg of ['ioredis', 'redis', 'redis6', '@redis/client', 'generic-pool', '@valkey/valkey-glide']) {
-    try {
-      out[pkg] = (require(`${pkg}/package.json`) as { version: string }).version;
-    } catch {
-      out[pkg] = 'not installed';
-    }
+    out[pkg] = installedVersion(require, pkg) ?? 'not installed';
   }
   return out;
 }

@@ -189,12 +189,16 @@ export function renderResults(input: { run: BenchRun; suite: readonly SuiteWorkl
   for (const p of PEERS) L.push(`| ${PEER_INFO[p].label} | ${PEER_INFO[p].what} |`);
   L.push('', '| package | version |', '| --- | --- |');
   for (const [k, v] of Object.entries(versions)) L.push(`| ${k} | ${v} |`);
-  L.push('', 'valkey-glide: `@valkey/valkey-glide` 2.5.2 is on the npm registry with a prebuilt `@valkey/valkey-glide-linux-x64-gnu` 2.5.2 (glibc; this machine has glibc 2.36, x86_64), so it would very likely install and run here, but it is not a dependency of this repository and was not installed; its cells are marked not available.', '');
+  const glide = versions['@valkey/valkey-glide'];
+  L.push('', glide && glide !== 'not installed'
+    ? `valkey-glide ${glide} runs through its prebuilt native binding (\`@valkey/valkey-glide-linux-x64-gnu\`, a devDependency). Under \`blocking\` its errors are client-side request timeouts of the small commands queued behind BLPOP on its single connection.`
+    : 'valkey-glide: not installed here; its cells are marked not available (it needs the prebuilt native binding for this platform).', '');
 
+  const leader = [...PEERS].map((p) => ({ p, c: pick(cells, 'small', p) })).filter((x) => isOk(x.c)).sort((a, b) => (b.c as Picked).result.opsPerSec - (a.c as Picked).result.opsPerSec)[0];
   L.push('## Notes', '');
-  L.push('- **Why node-redis leads `small`.** Both it and redpool (whose lanes cork the socket for one event-loop turn) write a turn\'s commands in one `writev`; what remains is the per-command cost of the client library. In `node --cpu-prof` profiles of the `small` cells, ioredis\'s command machinery (`Command.js`, `DataHandler.js`, the RESP decoder, `Redis.sendCommand`) takes about 30 % of redpool\'s client CPU and the pool engine (`src/pool/lanes.ts`, the driver) about 6 %; compare the client CPU/op column. Plain ioredis (one connection, no auto-pipelining) still writes each command separately. See docs/benchmarks.md.');
+  if (leader) L.push(`- **\`small\` is led by ${PEER_INFO[leader.p].label}** in this run. Per command, what a multiplexing client pays is its own CPU (compare the client CPU/op column); redpool's lanes write a turn's commands in one write and, on the ioredis driver, send plain commands without building an ioredis \`Command\` (the direct path: compare \`redpool\` with \`redpool (direct path off)\`). Plain ioredis (one connection, no auto-pipelining) writes each command separately. See docs/ARCHITECTURE.md and docs/benchmarks.md.`);
   L.push('- **Noise.** This is a shared 2-core machine; other processes run during the suite (see the load average below). Cells of one workload are interleaved so that they see the same conditions as far as possible, but compare rows within one run, not across runs.');
-  L.push('- **redpool with `autoPipelining`** is slower than redpool\'s default here: the lanes already send a turn\'s commands in one write, and ioredis\'s auto-pipelining adds its pipeline objects (GC) on top.');
+  L.push('- **redpool with `autoPipelining`** is slower than redpool\'s default: it asks for ioredis\'s own batching, which turns the direct path off and adds ioredis\'s pipeline objects (GC), while the lanes already send a turn\'s commands in one write.');
   L.push('- **Single-connection peers under `blocking`** stall by design: a BLPOP occupies their only connection for up to 0.1 s, and every small command queued behind it waits (p50 in seconds).');
   L.push('');
   L.push('## Machine', '');
