@@ -54,7 +54,8 @@ function isPlain(name: string): boolean {
     const statics = Command as unknown as CommandStatics;
     const t = statics._transformer;
     const flags = statics.FLAGS;
-    ok = t !== undefined && flags !== undefined && !Object.hasOwn(t.argument, name) && !Object.hasOwn(t.reply, name)
+    // ioredis's tables are keyed in lower case; a name in any other case is left to ioredis.
+    ok = name === name.toLowerCase() && t !== undefined && flags !== undefined && !Object.hasOwn(t.argument, name) && !Object.hasOwn(t.reply, name)
       && !Object.entries(flags).some(([flag, list]) => !PERMISSIVE_FLAGS.has(flag) && list.includes(name))
       && name !== 'multi' && name !== 'exec' && name !== 'pipeline' && name !== 'select' && name !== 'monitor';
     if (eligible.size < 1_000) eligible.set(name, ok);

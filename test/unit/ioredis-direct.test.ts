@@ -52,6 +52,8 @@ void describe('direct-path RESP encoding', () => {
     // Argument or reply transformers, subscriber/blocking/quit handling, transactions.
     for (const special of ['hgetall', 'hset', 'mset', 'zrange', 'xread', 'subscribe', 'blpop', 'quit', 'multi', 'exec', 'select', 'monitor', 'auth', 'hello']) {
       assert.equal(directWire(special, ['k']), undefined, special);
+      assert.equal(directWire(special.toUpperCase(), ['k']), undefined, special.toUpperCase());
     }
+    assert.equal(directWire('GET', ['k']), undefined, 'names the pool did not lower-case go through ioredis');
   });
 });
