@@ -58,6 +58,9 @@ function activeTimeouts(): number {
 
 let runSeq = 0;
 
+/** Operations per scenario run at most (a bound on every load loop). */
+const MAX_OPS = 500_000;
+
 /** Runs `sc` once (repetition `rep`) and returns its figures. Never throws for a fault's effects. */
 export async function runScenario(sc: Scenario, rep: number): Promise<ScenarioResult> {
   const started = performance.now();
@@ -83,7 +86,9 @@ export async function runScenario(sc: Scenario, rep: number): Promise<ScenarioRe
     pool.on('warning', (w) => transcript.text(w.message));
     ctx.pool = pool;
     const deadlineMs = REPORT_POOL.commandTimeoutMs!;
-    const workload = new Workload(pool, { workers: WORKERS, deadlineMs, maxOps: 60_000, prefix: `wl:${sc.id}:${rep}` }, transcript);
+    // The cap only stops a fail-fast loop from spinning; it must outlast a healthy scenario
+    // (~100 k ops/s at full speed), or the workers stop before recovery can be observed.
+    const workload = new Workload(pool, { workers: WORKERS, deadlineMs, maxOps: MAX_OPS, prefix: `wl:${sc.id}:${rep}` }, transcript);
     ctx.workload = workload;
     try {
       await sc.prepare?.(ctx);
@@ -95,7 +100,11 @@ export async function runScenario(sc: Scenario, rep: number): Promise<ScenarioRe
       await sleep(sc.holdMs);
       await sc.clear(ctx);
       workload.markCleared();
-      if (!(await workload.waitRecovered(10_000))) notes.push('not every worker recovered within 10 s of the fault clearing');
+      if (!(await workload.waitRecovered(10_000))) {
+        notes.push(workload.budgetExhausted
+          ? `the op budget (${MAX_OPS}) ran out before every worker recovered: the scenario stopped early (raise MAX_OPS)`
+          : 'not every worker recovered within 10 s of the fault clearing');
+      }
       await sleep(300); // steady state again
       await workload.stop(deadlineMs * 2 + 1_000);
       const health = await settle(pool.health({ timeoutMs: 300 }), 2_000, 'health()');

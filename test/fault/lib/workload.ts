@@ -109,11 +109,20 @@ export class Workload {
     this.#clearedAt = performance.now();
   }
 
-  /** Resolves when every worker has had an acked op started after {@link markCleared}, or at `timeoutMs`. */
+  /** The op budget ran out: the workers stopped issuing (see `maxOps`). */
+  get budgetExhausted(): boolean {
+    return this.#ops.length >= this.#o.maxOps;
+  }
+
+  /**
+   * Resolves when every worker has had an acked op started after {@link markCleared}, or at
+   * `timeoutMs`, or (false) as soon as the op budget is exhausted: stopped workers cannot recover.
+   */
   async waitRecovered(timeoutMs: number): Promise<boolean> {
     const until = performance.now() + timeoutMs;
     while (performance.now() < until) {
       if (this.#firstOkAfterClear.size >= this.#o.workers) return true;
+      if (this.budgetExhausted) return false;
       await sleep(20);
     }
     return false;
