@@ -377,6 +377,11 @@ export function parseRedisUrl(url: string): ParsedUrl {
   if (u.username) out.username = decodeOnce('url.username', u.username);
   if (u.password) out.password = decodeOnce('url.password', u.password);
   if (scheme === 'unix') {
+    // `unix://tmp/redis.sock` parses as host "tmp" and path "/redis.sock": a socket that is not
+    // the one meant. Only "localhost" (a common spelling) may stand where no host is used.
+    if (u.hostname && u.hostname !== 'localhost') {
+      throw new ConfigError('url.host', `a unix URL takes no host (got "${u.hostname}"): write unix:///path/to.sock, with three slashes, or unix://user:pass@/path/to.sock`);
+    }
     const p = decodeOnce('url.path', u.pathname);
     if (!p || p === '/') throw new ConfigError('url.path', 'unix URL needs a socket path');
     out.path = p;

@@ -148,9 +148,17 @@ void describe('URLs', () => {
       assert.ok(!out.includes(secret), `leaks the password: ${out.slice(0, 200)}`);
   });
 
-  void test('a unix:// URL with a host still works (the host is not used)', () => {
+  void test('a unix:// URL may spell its unused host "localhost"; any other host is refused with the three-slash form', () => {
     const p = parseRedisUrl('unix://u:p@localhost/tmp/r.sock?db=1');
     assert.deepEqual([p.path, p.username, p.password, p.db], ['/tmp/r.sock', 'u', 'p', 1]);
+    // The classic slip: two slashes make "tmp" a host and the socket /redis.sock.
+    for (const url of ['unix://tmp/redis.sock', 'unix://u:p@var/run/redis.sock', 'unix://h:12/tmp/r.sock']) {
+      assert.throws(() => parseRedisUrl(url), (e: unknown) => {
+        const err = e as { code?: string; option?: string; message: string };
+        return err.code === 'ERR_INVALID_OPTION' && err.option === 'url.host' && err.message.includes('unix:///path/to.sock') && !err.message.includes(':p@');
+      }, url);
+    }
+    assert.equal(parseRedisUrl('unix:///tmp/redis.sock').path, '/tmp/redis.sock');
   });
 
   void test('malformed unix:// URLs with credentials are refused, and no message carries the password', () => {
