@@ -37,13 +37,25 @@ function asBuffer(v: ArrayBufferView): Buffer {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 }
 
+/** Field/value pairs of an object or Map, flat, with typed-array values as Buffers. */
+function pairsOf(obj: object): unknown[] {
+  const out: unknown[] = [];
+  const push = (k: unknown, val: unknown): void => {
+    out.push(isBareView(k) ? asBuffer(k) : k, isBareView(val) ? asBuffer(val) : val);
+  };
+  if (obj instanceof Map) for (const [k, val] of obj) push(k, val);
+  else for (const k of Object.keys(obj)) push(k, (obj as Record<string, unknown>)[k]);
+  return out;
+}
+
 /**
  * Throws {@link ArgumentError} for the first argument Redis cannot encode. A typed array that
  * is not a Buffer — at the top level, or inside an array argument (which the drivers flatten
  * one level) — is sent as a Buffer view of the same bytes: ioredis would otherwise send
  * `String(array)` ("1,2,3"). A top-level one is replaced in `args` (the caller's rest-args
  * copy); an array holding one is replaced by a converted copy, never edited, because it
- * belongs to the caller. With no typed array nothing is allocated.
+ * belongs to the caller; an HSET/HMSET/MSET/MSETNX object or Map holding one as a value is
+ * replaced by its field/value pairs as a flat array. With no typed array nothing is allocated.
  */
 export function checkArgs(name: string, args: unknown[]): void {
   for (let i = 0; i < args.length; i++) {
@@ -62,7 +74,14 @@ export function checkArgs(name: string, args: unknown[]): void {
     }
     if (v !== null && t === 'object' && OBJECT_ARGS.has(name) && !Buffer.isBuffer(v) && !ArrayBuffer.isView(v)) {
       const values = v instanceof Map ? [...v.entries()].flat() : Object.values(v as object);
-      for (const inner of values) checkScalar(name, i, inner);
+      let views = false;
+      for (const inner of values) {
+        checkScalar(name, i, inner);
+        views ||= isBareView(inner);
+      }
+      // ioredis would send a typed array value as "1,2,3": pass the pairs as a flat array
+      // instead (the drivers flatten it one level, as they expand the object), bytes as Buffers.
+      if (views) args[i] = pairsOf(v as object);
       continue;
     }
     checkScalar(name, i, v);

@@ -57,6 +57,8 @@ void describe('ioredis driver: direct path', () => {
       (p) => p.set(`${k}b2`, Buffer.concat([BINARY, Buffer.from('tail')])),
       (p) => p.getBuffer(`${k}b2`),
       (p) => p.mset({ [`${k}m1`]: 'a', [`${k}m2`]: 'b' }),
+      (p) => p.hset(`${k}ht`, { bin: new Uint8Array([0, 255, 10]) as unknown as Buffer, txt: 'é' }),
+      (p) => p.hgetallBuffer(`${k}ht`),
       (p) => p.mget(`${k}m1`, `${k}missing`, `${k}m2`),
       (p) => p.mget([`${k}m1`, `${k}m2`]), // an array argument: ioredis's path flattens it
       (p) => p.lrange(`${k}l`, 0, -1),
@@ -74,7 +76,7 @@ void describe('ioredis driver: direct path', () => {
       (p) => p.get(`${k}str`),
       (p) => p.strlen(`${k}big`),
       (p) => p.get(`${k}big`).then((v) => (v === `${'x'.repeat(100_000)}é` ? 'same' : `differs: ${String(v).length}`)),
-      (p) => p.del(`${k}big`, `${k}num`, `${k}b2`, `${k}m1`, `${k}m2`, `${k}n`, `${k}f`),
+      (p) => p.del(`${k}ht`, `${k}big`, `${k}num`, `${k}b2`, `${k}m1`, `${k}m2`, `${k}n`, `${k}f`),
     ];
     await seed(direct, 'd:');
     await seed(plain, 'p:');
@@ -116,6 +118,18 @@ void describe('ioredis driver: direct path', () => {
       burst.forEach((v, i) => assert.equal(v, i % 2 === 0 ? 'A' : 'B', `#${i}`));
     });
     await pool.del('rawmix:a', 'rawmix:b');
+  });
+
+  void test('typed arrays reach the server as their bytes, also as HSET/MSET object values', async (t) => {
+    const pool = leakGuard(t, server()).pool({ label: 'bytes' });
+    const bytes = new Uint8Array([0, 255, 10, 13]) as unknown as Buffer;
+    await pool.set('bytes:s', bytes);
+    await pool.hset('bytes:h', { bin: bytes, txt: 't' });
+    await pool.mset(new Map<string, Buffer>([['bytes:m', bytes]]));
+    for (const got of [await pool.getBuffer('bytes:s'), await pool.hgetBuffer('bytes:h', 'bin'), await pool.getBuffer('bytes:m')]) {
+      assert.deepEqual([...(got ?? [])], [0, 255, 10, 13]);
+    }
+    await pool.del('bytes:s', 'bytes:h', 'bytes:m');
   });
 
   void test('error replies are typed ReplyErrors with the command named', async (t) => {

@@ -342,6 +342,26 @@ void describe('I11: checkArgs on its own', () => {
     assert.equal(backing[2], 70, 'a view, not a copy of the bytes');
   });
 
+  void test('HSET/MSET objects and Maps with a typed-array value become flat pairs with Buffers; without one they are left as they are', () => {
+    const obj = { f: new Uint8Array([1, 2]), g: 'text', h: 3 };
+    const args: unknown[] = ['h', obj];
+    checkArgs('hset', args);
+    assert.ok(Array.isArray(args[1]));
+    const pairs = args[1] as unknown[];
+    assert.deepEqual(pairs.slice(2), ['g', 'text', 'h', 3]);
+    assert.equal(pairs[0], 'f');
+    assert.ok(Buffer.isBuffer(pairs[1]) && pairs[1].equals(Buffer.from([1, 2])));
+    assert.ok(obj.f instanceof Uint8Array && !Buffer.isBuffer(obj.f), 'the caller’s object is untouched');
+    const map = new Map<unknown, unknown>([['a', new Uint16Array([0x0102])], ['b', 'x']]);
+    const margs: unknown[] = [map];
+    checkArgs('mset', margs);
+    assert.deepEqual((margs[0] as unknown[]).map((v) => (Buffer.isBuffer(v) ? [...v] : v)), ['a', [...Buffer.from(new Uint16Array([0x0102]).buffer)], 'b', 'x']);
+    const plain = { a: '1', b: Buffer.from('2') };
+    const pargs: unknown[] = ['h', plain];
+    checkArgs('hset', pargs);
+    assert.equal(pargs[1], plain, 'no typed array: the same object, not a copy');
+  });
+
   void test('values inside an array are refused with the same code, index and wording as top-level ones', () => {
     refuse('rpush', ['k', [new Uint8Array([1]), null]], 1, /^RPUSH: argument 1 must be a string, Buffer or finite number, got null$/);
     refuse('rpush', ['k', ['a', [new Uint8Array([1])]]], 1, /got a nested array$/);
