@@ -112,7 +112,8 @@ function targets(cells: CellRecord[], micro: MicroResult | undefined): Target[] 
     out.push({ name: 'small, 500 callers', goal: '≥ 0.95× the fastest single-connection peer', measured: `${ratio(r)} (${n(rp)} vs ${PEER_INFO[fastest.p].label} ${n(fastest.v)})`, met: r >= 0.95 });
     for (const variant of ['redpool-autopipe', 'redpool-no-direct', 'redpool-node-redis'] as const) {
       const v = ops('small', variant);
-      if (v !== undefined) out.push({ name: `small, 500 callers: ${PEER_INFO[variant].label}`, goal: '≥ 0.95× the fastest single-connection peer', measured: `${ratio(v / fastest.v)} (${n(v)})`, met: v / fastest.v >= 0.95 });
+      // Other configurations of redpool, for reference: the target is the default's.
+      if (v !== undefined) out.push({ name: `small, 500 callers: ${PEER_INFO[variant].label}`, goal: 'for reference: the same ratio for this configuration', measured: `${ratio(v / fastest.v)} (${n(v)})`, met: undefined });
     }
   }
   const nrp = ops('small', 'node-redis-pool');
