@@ -13,14 +13,32 @@
  *
  * This leans on three ioredis internals: `client.commandQueue` (a deque of `{command, stream,
  * select}`), `client.condition.select`, and the decoder calling `command.resolve(reply)` /
- * `command.reject(err)`. {@link directPathProbe} checks them on every new connection with a
- * PING sent this way; if anything is missing or the reply is wrong, that connection uses the
- * plain ioredis path.
+ * `command.reject(err)`. It is used by default only on the ioredis releases it was verified
+ * against ({@link VERIFIED_IOREDIS}), and {@link directPathProbe} checks the internals on every
+ * new connection with a PING sent this way; if anything is missing or the reply is wrong, that
+ * connection uses the plain ioredis path.
  */
 import { channel } from 'node:diagnostics_channel';
+import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { Command, type Redis } from 'ioredis';
 import type { ReplySink } from './driver.js';
+
+/**
+ * The ioredis releases whose internals this path was verified against (the test suite and the
+ * reliability report ran on them). `directPath: 'auto'` uses the path only on these; widen the
+ * range after running both on a new release.
+ */
+export const VERIFIED_IOREDIS = /^6\.0\.\d+$/;
+
+/** The installed ioredis version, or undefined when it cannot be read. */
+export function ioredisVersion(): string | undefined {
+  try {
+    return (createRequire(import.meta.url)('ioredis/package.json') as { version?: string }).version;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The parts of an ioredis client the direct path touches. */
 interface ClientInternals {

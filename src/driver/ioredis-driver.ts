@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import {
   AuthError,
+  ConfigError,
   ConnectionError,
   ConnectTimeoutError,
   ReplyError,
@@ -15,7 +16,7 @@ import {
   TlsError,
 } from '../errors.js';
 import { ConnectionEnd, raceConnect, redactReply, TLS_ERROR_CODES, tlsConnectionOptions } from './common.js';
-import { directPathProbe, directWire, queueDirect } from './ioredis-direct.js';
+import { directPathProbe, directWire, ioredisVersion, queueDirect, VERIFIED_IOREDIS } from './ioredis-direct.js';
 import type { BatchCommand, BatchResult, ConnectSpec, Driver, DriverConnection, ReplySink } from './driver.js';
 
 export { redactReply } from './common.js';
@@ -288,18 +289,22 @@ class IoredisConnection implements DriverConnection {
 /** Options of {@link ioredisDriver}. */
 export interface IoredisDriverOptions {
   /**
-   * Send plain shared commands (no argument or reply transformer in ioredis) without building
-   * an ioredis `Command` for each: about twice the throughput on small commands. Each new
-   * connection is probed first and falls back to ioredis's own path if the probe fails. Off
-   * when the pool sets `autoPipelining` (that asks for ioredis's own batching of every command).
-   * @default true
+   * Send plain commands (no argument or reply transformer in ioredis) without building an
+   * ioredis `Command` for each: about twice the throughput on small commands. It relies on
+   * ioredis internals, so `'auto'` uses it only on the ioredis releases it was verified against
+   * (6.0.x) and otherwise sends every command through ioredis; `true` uses it on any release.
+   * Either way each new connection is probed first and falls back to ioredis's own path if the
+   * probe fails. Off when the pool sets `autoPipelining` (that asks for ioredis's own batching).
+   * @default 'auto'
    */
-  readonly directPath?: boolean;
+  readonly directPath?: boolean | 'auto';
 }
 
 /** Creates the ioredis driver (the default driver of every pool). */
 export function ioredisDriver(options: IoredisDriverOptions = {}): Driver {
-  const direct = options.directPath !== false;
+  const mode = options.directPath ?? 'auto';
+  if (mode !== true && mode !== false && mode !== 'auto') throw new ConfigError('driver.directPath', `must be true, false or 'auto', got ${String(mode as unknown)}`);
+  const direct = mode === true || (mode === 'auto' && VERIFIED_IOREDIS.test(ioredisVersion() ?? ''));
   return {
     name: 'ioredis',
     async connect(spec: ConnectSpec): Promise<DriverConnection> {

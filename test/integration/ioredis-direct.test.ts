@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { describe, test } from 'node:test';
-import { ConnectionError, ReplyError, ioredisDriver, type Pool } from '../../src/index.js';
+import { ConfigError, ConnectionError, ReplyError, ioredisDriver, type Pool } from '../../src/index.js';
+import { ioredisVersion, VERIFIED_IOREDIS } from '../../src/driver/ioredis-direct.js';
 import type { ConnectSpec } from '../../src/driver/driver.js';
 import { leakGuard } from '../helpers/leaks.js';
 import { useRedis, waitFor } from '../helpers/redis.js';
@@ -167,13 +168,19 @@ void describe('ioredis driver: direct path', () => {
     };
     const on = await ioredisDriver().connect(spec);
     const off = await ioredisDriver({ directPath: false }).connect(spec);
+    const forced = await ioredisDriver({ directPath: true }).connect(spec);
     // autoPipelining asks for ioredis's own batching of every command: no direct path then.
     const autopipe = await ioredisDriver().connect({ ...spec, autoPipelining: true });
     t.after(async () => {
       await on.close();
       await off.close();
       await autopipe.close();
+      await forced.close();
     });
+    // The installed ioredis is one the path was verified against, so 'auto' (the default) is on.
+    assert.match(ioredisVersion() ?? '', VERIFIED_IOREDIS);
+    assert.equal((forced as unknown as { direct: boolean }).direct, true);
+    assert.throws(() => ioredisDriver({ directPath: 'yes' as unknown as boolean }), (e: unknown) => e instanceof ConfigError && e.option === 'driver.directPath');
     assert.equal((on as unknown as { direct: boolean }).direct, true);
     assert.equal((off as unknown as { direct: boolean }).direct, false);
     assert.equal((autopipe as unknown as { direct: boolean }).direct, false);

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { directWire, encodeCommand } from '../../src/driver/ioredis-direct.js';
+import { directWire, encodeCommand, VERIFIED_IOREDIS } from '../../src/driver/ioredis-direct.js';
 
 const join = (w: string | Array<string | Buffer> | undefined): Buffer => {
   assert.ok(w !== undefined);
@@ -55,5 +55,10 @@ void describe('direct-path RESP encoding', () => {
       assert.equal(directWire(special.toUpperCase(), ['k']), undefined, special.toUpperCase());
     }
     assert.equal(directWire('GET', ['k']), undefined, 'names the pool did not lower-case go through ioredis');
+  });
+
+  void test("'auto' trusts only the ioredis releases the path was verified against", () => {
+    for (const v of ['6.0.0', '6.0.17']) assert.match(v, VERIFIED_IOREDIS);
+    for (const v of ['6.1.0', '7.0.0', '5.6.1', '6.0.0-beta.1', '']) assert.doesNotMatch(v, VERIFIED_IOREDIS);
   });
 });
