@@ -45,6 +45,11 @@ export function translateError(err: unknown, command: string, written: boolean):
   return new ConnectionError(`${command}: ${message}`, written ? 'unknown' : 'not-sent', { cause: err });
 }
 
+/** ioredis's socket (not part of its typed API; absent before connect). */
+function streamOf(client: Redis): Socket | undefined {
+  return (client as unknown as { stream?: Socket }).stream;
+}
+
 /** {@link translateError} for a command that was written. */
 function translateWritten(err: unknown, command: string): RedpoolError {
   return translateError(err, command, true);
@@ -96,7 +101,7 @@ export function connectError(spec: Pick<ConnectSpec, 'endpoint' | 'connectTimeou
  */
 function connectTimeout(spec: ConnectSpec, client: Redis): ConnectTimeoutError {
   const err = new ConnectTimeoutError(spec.endpoint, spec.connectTimeoutMs);
-  const stream = (client as unknown as { stream?: Socket }).stream;
+  const stream = streamOf(client);
   let phase: string;
   if (!stream || stream.connecting) phase = 'TCP connect did not complete';
   else if (client.status === 'connecting') phase = spec.tls ? 'TLS handshake did not complete: is the server speaking TLS on this port?' : 'connection not ready';
@@ -113,7 +118,7 @@ function connectTimeout(spec: ConnectSpec, client: Redis): ConnectTimeoutError {
  * timer pending. So: skip sockets that are already closed, destroy the rest right away.
  */
 function hardClose(client: Redis): void {
-  const stream = (client as unknown as { stream?: Socket }).stream;
+  const stream = streamOf(client);
   if (client.status === 'end') return;
   if (stream?.closed) return; // ioredis ends by itself (retryStrategy is off)
   client.disconnect();
@@ -140,11 +145,16 @@ class IoredisConnection implements DriverConnection {
     client.once('end', () => this.#end.end());
   }
 
+  /** ioredis's socket (absent before connect). */
+  get #stream(): Socket | undefined {
+    return streamOf(this.#client);
+  }
+
   /** The ioredis client. Handing it out (`lease.raw`) switches off the batching of direct-path text. */
   get raw(): Redis {
     if (!this.#exposed) {
       this.#exposed = true;
-      this.#flushOut((this.#client as unknown as { stream?: Socket }).stream);
+      this.#flushOut(this.#stream);
     }
     return this.#client;
   }
@@ -160,7 +170,7 @@ class IoredisConnection implements DriverConnection {
 
   readonly #uncork = (): void => {
     this.#scheduled = false;
-    const stream = (this.#client as unknown as { stream?: Socket }).stream;
+    const stream = this.#stream;
     this.#flushOut(stream);
     if (stream && stream.writableCorked > 0) stream.uncork();
   };
@@ -187,7 +197,7 @@ class IoredisConnection implements DriverConnection {
    */
   #coalesce(): void {
     if (this.#scheduled) return;
-    const stream = (this.#client as unknown as { stream?: Socket }).stream;
+    const stream = this.#stream;
     if (!stream || !stream.writable) return;
     this.#scheduled = true;
     stream.cork();
@@ -230,7 +240,7 @@ class IoredisConnection implements DriverConnection {
       }
     }
     this.#coalesce();
-    this.#flushOut((this.#client as unknown as { stream?: Socket }).stream);
+    this.#flushOut(this.#stream);
     const client = this.#client as unknown as Record<string, AnyFn | undefined>;
     // multi/exec/pipeline are ioredis builder methods, not commands: send those by name.
     const fn = VIA_CALL.has(name) ? undefined : client[buffer ? `${name}Buffer` : name];
@@ -247,7 +257,7 @@ class IoredisConnection implements DriverConnection {
 
   async batch(commands: BatchCommand[], atomic: boolean): Promise<BatchResult | null> {
     this.#coalesce();
-    this.#flushOut((this.#client as unknown as { stream?: Socket }).stream);
+    this.#flushOut(this.#stream);
     const chain = atomic ? this.#client.multi(commands as string[][]) : this.#client.pipeline(commands as string[][]);
     try {
       const res = (await chain.exec()) as BatchResult | null;
@@ -271,7 +281,7 @@ class IoredisConnection implements DriverConnection {
   async close(): Promise<void> {
     if (this.#end.ended) return;
     const ended = this.#end.whenEnded();
-    this.#flushOut((this.#client as unknown as { stream?: Socket }).stream);
+    this.#flushOut(this.#stream);
     try {
       await this.#client.quit();
     } catch {
