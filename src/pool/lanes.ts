@@ -193,7 +193,10 @@ export class Lanes {
     // "Not executed" replies (LOADING, TRYAGAIN, …) are retried with backoff until the deadline:
     // they provably did not run, and a restart or failover outlasts a few quick retries.
     const withinBudget = decision === 'backoff' || op.attempt < e.o.retries;
-    if (decision !== 'no' && withinBudget && remaining > 0 && e.state === 'open') {
+    // A retry that would start at or after the deadline is not made: it could only time out
+    // with outcome 'unknown', where the caller now knows for sure the command did not run.
+    const delay = decision === 'backoff' ? safeDelay(e.backoff, op.attempt + 1, 100) : 0;
+    if (decision !== 'no' && withinBudget && delay < remaining && e.state === 'open') {
       op.attempt++;
       op.lane = undefined;
       e.counters.retries++;
@@ -203,11 +206,20 @@ export class Lanes {
       else {
         op.timer = e.clock.setTimeout(() => {
           op.timer = undefined;
-          if (!op.settled) this.#route(op);
-        }, Math.min(safeDelay(e.backoff, op.attempt, 100), remaining));
+          if (op.settled) return;
+          // Timers may fire late: past the deadline, report the failure instead of sending.
+          if (e.clock.now() >= op.deadline || e.state !== 'open') this.#reject(op, error);
+          else this.#route(op);
+        }, delay);
       }
       return;
     }
+    this.#reject(op, error);
+  }
+
+  /** Settles `op` with its final error. */
+  #reject(op: SharedOp, error: RedpoolError): void {
+    const e = this.#e;
     op.settled = true;
     e.counters.error(error.code === 'ERR_REPLY' ? 'reply' : error.code === 'ERR_UNAVAILABLE' ? 'unavailable' : 'connection');
     if (channels.command.hasSubscribers) this.#publish(op, error.code);

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CommandTimeoutError, ConnectionError, ReplyError } from '../../src/index.js';
+import { CommandTimeoutError, ConnectionError, ReplyError, constantBackoff } from '../../src/index.js';
 import { fakePool, flush, lastConn, rejectsWith, track } from '../helpers/pool-fixtures.js';
 
 for (const sendPath of [true, false]) {
@@ -253,6 +253,29 @@ void describe(`retries (driver ${sendPath ? 'send() fast path' : 'command() only
     assert.equal(err.prefix, 'LOADING');
     assert.ok(fp.script.count('get') > 3, `retried past \`retries\` (${fp.script.count('get')} tries)`);
     assert.ok(fp.script.count('get') <= 1 + 50 / 5 + 1, 'but only within the 50 ms deadline');
+  });
+
+  void test('no retry is started that the backoff would push to the deadline: the "not executed" reply is surfaced at once', async (t) => {
+    // Deadline 50 ms, backoff 30 ms: the retry at 30 ms fails too, and a third try could only
+    // start at the deadline and time out with outcome 'unknown' — for a command known not to run.
+    const fp = fakePool(t, { max: 2, lanes: 1, min: 1, commandTimeoutMs: 50, backoff: constantBackoff(30) }, { sendPath });
+    await fp.pool.ready();
+    fp.script.on('incr', () => {
+      throw new ReplyError('LOADING Redis is loading the dataset in memory', 'INCR');
+    });
+    const t0 = fp.clock.now();
+    const p = track(fp.pool.incr('n'));
+    await flush();
+    assert.equal(fp.script.count('incr'), 1);
+    fp.clock.advance(30);
+    await flush();
+    assert.equal(fp.script.count('incr'), 2, 'one retry after the backoff');
+    const err = await rejectsWith(p.promise, 'ERR_REPLY', 'ReplyError');
+    assert.equal(err.prefix, 'LOADING');
+    assert.equal(fp.clock.now() - t0, 30, 'settled at the second reply, not at the deadline');
+    fp.clock.advance(40);
+    await flush();
+    assert.equal(fp.script.count('incr'), 2, 'nothing sent at or after the deadline');
   });
 
   void test('`retries` caps immediate retries of commands that were not sent', async (t) => {
