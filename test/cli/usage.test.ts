@@ -3,6 +3,10 @@
  * (one line on stderr, exit code 2, never echoing a credential).
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
 import { oneLine, runCli } from './run-cli.js';
 
@@ -30,6 +34,15 @@ void describe('redpool --help', () => {
       assert.equal(b.stdout, a.stdout);
     });
   }
+
+  void test('the package bin (dist/cli/main.js, built by npm ci) is executable and runs by its shebang', async () => {
+    // npx links the bin and runs the file itself; a 0644 file is "Permission denied" wherever
+    // npm did not chmod it (e.g. a cached npx link to a re-cloned checkout).
+    const bin = fileURLToPath(new URL('../../../dist/cli/main.js', import.meta.url));
+    assert.ok((statSync(bin).mode & 0o111) !== 0, `${bin} is not executable: the build must chmod it`);
+    const { stdout } = await promisify(execFile)(bin, ['--version']);
+    assert.match(stdout.trim(), /^\d+\.\d+\.\d+/);
+  });
 
   void test('--version prints the package version', async () => {
     const r = await runCli(['--version']);
