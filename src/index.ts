@@ -24,7 +24,7 @@ export type { BackoffStrategy, Random } from './resilience/backoff.js';
 export { retryDecision, NOT_EXECUTED_REPLIES } from './resilience/classify.js';
 export type { RetryDecision, RetryInput } from './resilience/classify.js';
 export { ioredisDriver, type IoredisDriverOptions } from './driver/ioredis-driver.js';
-export type { Driver, DriverConnection, ConnectSpec, BatchCommand, BatchResult } from './driver/driver.js';
+export type { Driver, DriverConnection, ConnectSpec, BatchCommand, BatchResult, ReplySink } from './driver/driver.js';
 export type { Clock, TimerHandle } from './internal/clock.js';
 export { systemClock } from './internal/clock.js';
 export { adviseFromStats, summarizeAdvice, fetchServerLimits, parseServerLimits, DEFAULT_THRESHOLDS } from './health/advice.js';

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { describe, test } from 'node:test';
-import { ConfigError, ConnectionError, ReplyError, ioredisDriver, type Pool } from '../../src/index.js';
+import { ConfigError, ConnectionError, ReplyError, ioredisDriver, type Pool, type ReplySink } from '../../src/index.js';
 import { ioredisVersion, VERIFIED_IOREDIS } from '../../src/driver/ioredis-direct.js';
 import type { ConnectSpec } from '../../src/driver/driver.js';
 import { leakGuard } from '../helpers/leaks.js';
@@ -186,6 +186,13 @@ void describe('ioredis driver: direct path', () => {
     assert.equal((autopipe as unknown as { direct: boolean }).direct, false);
     assert.equal(await autopipe.command('get', ['probe:none'], false), null);
     assert.equal(await on.command('ping', [], false), 'PONG');
+    // send(), as a driver written against the public types sees it: the sink hears once, later.
+    const heard: unknown[] = [];
+    const sink: ReplySink = { reply: (v) => heard.push(v), error: (e) => heard.push(e) };
+    on.send!('echo', ['hi'], false, sink);
+    assert.deepEqual(heard, [], 'never inside send()');
+    await waitFor(() => heard.length === 1);
+    assert.deepEqual(heard, ['hi']);
     assert.equal(await off.command('ping', [], false), 'PONG');
   });
 
