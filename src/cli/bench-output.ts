@@ -1,8 +1,24 @@
 /** Result shape (also the `--json` output) and the text rendering of `redpool bench`. */
 import { fmtBytes, fmtCount, fmtMs, fmtRatio } from '../load/format.js';
-import type { LoadResult } from '../load/run-load.js';
-import type { BenchSettings } from './bench.js';
+import type { LoadResult, Workload } from '../load/run-load.js';
 import { table } from './output.js';
+
+/** Validated settings of a bench run (`settings` in the `--json` output). */
+export interface BenchSettings {
+  workload: Workload | 'compare';
+  concurrency: number;
+  durationMs: number | undefined;
+  ops: number | undefined;
+  valueSize: number;
+  keyspace: number;
+  poolSize: number;
+  lanes: number;
+  autoPipelining: boolean;
+  largeShare: number;
+  largeValueSize: number;
+  blockingCallers: number | undefined;
+  subscribers: number;
+}
 
 /** The before/after figures of `--workload compare`. */
 export interface Comparison {

@@ -10,10 +10,10 @@ import { perOperationClient, poolClient, type LoadClient } from '../load/clients
 import { renderHtmlReport, type ReportRun } from '../load/report.js';
 import { runLoad, type LoadResult, type Workload } from '../load/run-load.js';
 import { infoNumber, openToolPool, readInfo, ServerSampler, type InfoFields } from '../load/server-info.js';
-import type { RedisProcess } from '../server/redis-process.js';
 import { choice, EXIT, num, parse, str, target, UsageError, type Parsed } from './args.js';
-import { benchText, comparison, type BenchOutput } from './bench-output.js';
+import { benchText, comparison, type BenchOutput, type BenchSettings } from './bench-output.js';
 import { print, printErr, printJson, Progress } from './output.js';
+import type { EmbeddedServer } from './embedded-server.js';
 import { Session, startEmbedded } from './session.js';
 
 export const BENCH_HELP = `Usage: redpool bench [options]
@@ -71,23 +71,6 @@ const BENCH_OPTIONS = {
   report: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
 } as const;
-
-/** Validated settings of a bench run. */
-export interface BenchSettings {
-  workload: Workload | 'compare';
-  concurrency: number;
-  durationMs: number | undefined;
-  ops: number | undefined;
-  valueSize: number;
-  keyspace: number;
-  poolSize: number;
-  lanes: number;
-  autoPipelining: boolean;
-  largeShare: number;
-  largeValueSize: number;
-  blockingCallers: number | undefined;
-  subscribers: number;
-}
 
 function settingsFrom(p: Parsed): BenchSettings {
   const workload = choice(p, 'workload', ['small', 'mixed', 'blocking', 'pubsub', 'compare'] as const, 'small');
@@ -185,7 +168,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const progress = new Progress(p.values['quiet'] !== true);
 
   const session = new Session();
-  let server: RedisProcess | undefined;
+  let server: EmbeddedServer | undefined;
   let tool: Pool | undefined;
   const owned: LoadClient[] = [];
   try {
