@@ -13,7 +13,7 @@ import { infoNumber, openToolPool, readInfo, ServerSampler, type InfoFields } fr
 import { choice, EXIT, num, parse, str, target, UsageError, type Parsed } from './args.js';
 import { benchText, comparison, type BenchOutput, type BenchSettings } from './bench-output.js';
 import { print, printErr, printJson, Progress } from './output.js';
-import type { EmbeddedServer } from './embedded-server.js';
+import type { RedisServer } from './embedded-server.js';
 import { Session, startEmbedded } from './session.js';
 
 export const BENCH_HELP = `Usage: redpool bench [options]
@@ -168,7 +168,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const progress = new Progress(p.values['quiet'] !== true);
 
   const session = new Session();
-  let server: EmbeddedServer | undefined;
+  let server: RedisServer | undefined;
   let tool: Pool | undefined;
   const owned: LoadClient[] = [];
   try {

@@ -5,7 +5,7 @@
  *
  * The server dies with its owner on every path: it is started through `embedded-watchdog.js`,
  * which holds a pipe from this process and stops the server when the pipe closes — so a normal
- * {@link EmbeddedServer.stop}, an uncaught error, `process.exit()`, a signal and even SIGKILL of
+ * {@link RedisServer.stop}, an uncaught error, `process.exit()`, a signal and even SIGKILL of
  * this process all end it. An `'exit'` hook also SIGKILLs it directly, to not wait for the
  * watchdog when it can be helped.
  */
@@ -50,20 +50,20 @@ export class RedisServerStartError extends Error {
   }
 }
 
-/** Options of {@link startEmbeddedServer}. */
-export interface EmbeddedServerOptions {
+/** Options of `startRedisServer()` (`redpool/testing`) and of the CLI's embedded server. */
+export interface RedisServerOptions {
   /** Executable name (looked up on `PATH`) or path. Default `'redis-server'`. */
   binary?: string;
   /** Extra `redis-server` arguments appended after the defaults, e.g. `['--maxclients', '50']`. */
   args?: readonly string[];
   /** Deadline for the server to answer PING, in ms. Default `10000`. */
   startTimeoutMs?: number;
-  /** Grace period between SIGTERM and SIGKILL in {@link EmbeddedServer.stop}, in ms. Default `5000`. */
+  /** Grace period between SIGTERM and SIGKILL in {@link RedisServer.stop}, in ms. Default `5000`. */
   stopTimeoutMs?: number;
 }
 
-/** A running throwaway server. Always {@link EmbeddedServer.stop} it (idempotent). */
-export interface EmbeddedServer {
+/** A running throwaway server. Always {@link RedisServer.stop} it (idempotent). */
+export interface RedisServer {
   /** Always `'127.0.0.1'`. */
   readonly host: string;
   /** TCP port the server listens on. */
@@ -74,7 +74,7 @@ export interface EmbeddedServer {
   readonly pid: number;
   /** Stops the server (SIGTERM, SIGKILL after `stopTimeoutMs`) and removes its directory. Idempotent. */
   stop(): Promise<void>;
-  /** Same as {@link EmbeddedServer.stop}: `await using server = await startEmbeddedServer()`. */
+  /** Same as {@link RedisServer.stop}: `await using server = await startRedisServer()`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -90,7 +90,7 @@ let exitHook = false;
  * @throws {@link RedisServerNotFoundError} when the binary is missing.
  * @throws {@link RedisServerStartError} when the server exits or misses the start deadline.
  */
-export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): Promise<EmbeddedServer> {
+export async function startEmbeddedServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const binary = await resolveBinary(options.binary ?? 'redis-server');
   if (!exitHook) {
     exitHook = true;
@@ -241,7 +241,7 @@ class Handle {
     return this.#stopping;
   }
 
-  api(): EmbeddedServer {
+  api(): RedisServer {
     const stop = (): Promise<void> => this.stop();
     return { host: HOST, port: this.#port, url: this.url, pid: this.#pid, stop, [Symbol.asyncDispose]: stop };
   }

@@ -3,7 +3,7 @@
  * work and still cleans up (a second signal exits at once; the embedded server dies with this
  * process on every path), and the throwaway `redis-server` of `bench` when no URL is given.
  */
-import { RedisServerNotFoundError, startEmbeddedServer, type EmbeddedServer } from './embedded-server.js';
+import { RedisServerNotFoundError, startEmbeddedServer, type RedisServer } from './embedded-server.js';
 import { EXIT } from './args.js';
 import { printErr } from './output.js';
 
@@ -56,7 +56,7 @@ export class Session {
  * Starts a throwaway `redis-server` on a free loopback port. Throws {@link NoServerError} when
  * the binary is missing.
  */
-export async function startEmbedded(): Promise<EmbeddedServer> {
+export async function startEmbedded(): Promise<RedisServer> {
   try {
     return await startEmbeddedServer();
   } catch (err) {

@@ -11,7 +11,9 @@ import type { PoolStats } from '../pool/stats.js';
 
 /** What `/metrics` needs of a registry: a prom-client `Registry` fits. */
 export interface MetricsRegistry {
+  /** The exposition text of every registered metric. */
   metrics(): Promise<string> | string;
+  /** The `Content-Type` of that text. */
   readonly contentType: string;
 }
 
@@ -75,7 +77,8 @@ function normalizePrefix(p: string): string {
   return out === '/' ? '' : out;
 }
 
-type Route = 'health' | 'live' | 'ready' | 'redis' | 'metrics';
+/** The routes a health handler serves. */
+export type Route = 'health' | 'live' | 'ready' | 'redis' | 'metrics';
 
 /** The routes of one pool. Create once; {@link handle} per request. */
 export class HealthRoutes {

@@ -2,15 +2,10 @@
  * `startRedisServer()`: a throwaway `redis-server` for your own integration tests, the same one
  * `redpool bench` starts when no URL is given.
  */
-import { startEmbeddedServer, type EmbeddedServer, type EmbeddedServerOptions } from '../cli/embedded-server.js';
+import { startEmbeddedServer, type RedisServer, type RedisServerOptions } from '../cli/embedded-server.js';
 
 export { RedisServerNotFoundError, RedisServerStartError } from '../cli/embedded-server.js';
-
-/** Options of {@link startRedisServer}. */
-export type RedisServerOptions = EmbeddedServerOptions;
-
-/** A running throwaway server; see {@link startRedisServer}. */
-export type RedisServer = EmbeddedServer;
+export type { RedisServer, RedisServerOptions } from '../cli/embedded-server.js';
 
 /**
  * Starts a throwaway `redis-server` (it must be on `PATH`, or give `binary`) on a free
