@@ -3,7 +3,9 @@
  * with a connection per operation and then through the pool), printing a table, JSON, and
  * optionally an HTML report. Without a URL it runs against a throwaway embedded server.
  */
-import { writeFile } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { access, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { createPool, RedpoolError, type Pool, type PoolOptions } from '../index.js';
 import { fmtBytes, fmtCount, fmtMs } from '../load/format.js';
 import { perOperationClient, poolClient, type LoadClient } from '../load/clients.js';
@@ -163,9 +165,10 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const s = settingsFrom(p);
   const t = target(p);
   const reportFile = str(p, 'report');
-  if (reportFile !== undefined && reportFile.trim() === '') throw new UsageError('--report needs a file name');
+  if (reportFile !== undefined) await checkReportPath(reportFile);
   const json = p.values['json'] === true;
-  const progress = new Progress(p.values['quiet'] !== true);
+  const quiet = p.values['quiet'] === true;
+  const progress = new Progress(!quiet);
 
   const session = new Session();
   let server: RedisServer | undefined;
@@ -175,7 +178,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     let url = t.url;
     let display = t.display;
     if (url === undefined) {
-      if (!json) printErr('redpool bench: no --url and no REDIS_URL: starting a throwaway redis-server');
+      if (!json && !quiet) printErr('redpool bench: no --url and no REDIS_URL: starting a throwaway redis-server');
       server = await startEmbedded();
       url = server.url;
       display = server.url;
@@ -241,6 +244,20 @@ export async function benchCommand(argv: string[]): Promise<number> {
     await server?.stop();
     session.end();
   }
+}
+
+/** Fails before the run, not after it, when the report cannot be written where asked. */
+async function checkReportPath(file: string): Promise<void> {
+  if (file.trim() === '') throw new UsageError('--report needs a file name');
+  const dir = path.dirname(path.resolve(file));
+  const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
+  if (!isDir) throw new UsageError(`--report: the directory ${dir} does not exist`);
+  try {
+    await access(dir, fsConstants.W_OK);
+  } catch {
+    throw new UsageError(`--report: the directory ${dir} is not writable`);
+  }
+  if (await stat(file).then((s) => s.isDirectory(), () => false)) throw new UsageError(`--report: ${file} is a directory`);
 }
 
 function reportOf(out: BenchOutput, runs: ReportRun[]): Parameters<typeof renderHtmlReport>[0] {
