@@ -6,7 +6,7 @@
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { ConnectionError } from '../errors.js';
-import type { TlsOptions } from '../options.js';
+import type { TlsOptions } from '../options/endpoint.js';
 import type { ConnectSpec } from './driver.js';
 
 /** Node/OpenSSL error codes that mean the TLS layer failed (verification, protocol). */
