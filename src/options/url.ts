@@ -164,6 +164,8 @@ export function redactUrl(url: string): string {
     return '<invalid url>';
   }
   const cred = u.username || u.password ? '***@' : '';
-  const where = u.protocol === 'unix:' ? u.pathname : `${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname}`;
+  // The path is printed only when it is what it should be (a db number): anything else may be a piece of a password.
+  const db = /^\/\d*$/.test(u.pathname) ? u.pathname : '';
+  const where = u.protocol === 'unix:' ? u.pathname : `${u.hostname}${u.port ? `:${u.port}` : ''}${db}`;
   return `${u.protocol}//${cred}${where}`;
 }
