@@ -76,7 +76,4 @@ export function timerClock(timers: Timers, now: () => number): Clock {
 }
 
 /** The real clock: `performance.now()` and Node timers (background ones unref'd), never clamped. */
-export const systemClock: Clock = timerClock(
-  { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
-  () => performance.now(),
-);
+export const systemClock: Clock = timerClock({ setTimeout, clearTimeout }, () => performance.now());
