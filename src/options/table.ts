@@ -192,9 +192,6 @@ export const OPTIONS = {
   },
 } as const satisfies Table;
 
-/** Option names, as a null-prototype lookup: `constructor`, `__proto__` and friends are not options. */
-export const OPTION_NAMES: ReadonlySet<string> = new Set(Object.keys(OPTIONS));
-
 /** The row of `name` if it is an option (own keys only: never an `Object.prototype` member). */
 export function specOf(name: string): OptionSpec<unknown> | undefined {
   return Object.hasOwn(OPTIONS, name) ? (OPTIONS as Record<string, OptionSpec<unknown>>)[name] : undefined;
