@@ -26,7 +26,9 @@ export class UsageError extends Error {
   }
 }
 
-const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]*@/gi;
+// The placeholders of the auth hints (`redis://:<password>@<host>:<port>`) are spared: `<` and
+// `>` are not valid in a URL's user info, so no real credential reads like them.
+const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)(?!(?:<user>)?:<password>@<host>)[^\s/?#@]*@/gi;
 
 /** Masks `user:password@` in every URL-looking substring. Applied to all CLI output. */
 export function scrub(text: string): string {

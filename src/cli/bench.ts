@@ -14,7 +14,7 @@ import { runLoad, type LoadResult, type Workload } from '../load/run-load.js';
 import { infoNumber, openToolPool, readInfo, ServerSampler, type InfoFields } from '../load/server-info.js';
 import { choice, EXIT, num, parse, str, target, UsageError, type Parsed } from './args.js';
 import { benchText, comparison, type BenchOutput, type BenchSettings } from './bench-output.js';
-import { print, printErr, printJson, Progress } from './output.js';
+import { isRefusal, print, printErr, printJson, Progress } from './output.js';
 import type { RedisServer } from './embedded-server.js';
 import { Session, startEmbedded } from './session.js';
 
@@ -188,7 +188,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
     const health = await tool.ready();
     if (health === 'unavailable') {
       const h = await tool.health({ timeoutMs: 2_000 });
-      printErr(`redpool bench: cannot reach ${display}: ${h.lastError?.message ?? h.message}`);
+      // Auth and TLS failures reached the server: "cannot reach" would send the user to the network.
+      printErr(isRefusal(h.lastError) ? `redpool bench: ${h.lastError!.message}` : `redpool bench: cannot reach ${display}: ${h.lastError?.message ?? h.message}`);
       return EXIT.failure;
     }
     const info: InfoFields = await readInfo(tool);

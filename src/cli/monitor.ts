@@ -7,7 +7,7 @@ import { infoNumber, keyspaceKeys, openToolPool, readInfo, type InfoFields } fro
 import { fmtCount } from '../load/format.js';
 import type { Pool } from '../index.js';
 import { EXIT, num, parse, target } from './args.js';
-import { print, printErr } from './output.js';
+import { failureMessage, print, printErr } from './output.js';
 import { Session } from './session.js';
 
 export const MONITOR_HELP = `Usage: redpool monitor [URL] [options]
@@ -181,7 +181,7 @@ export async function monitorCommand(argv: string[]): Promise<number> {
         cur = { at: Date.now(), info: await readInfo(pool) };
       } catch (err) {
         failures++;
-        printErr(`redpool monitor: ${t.display}: sample failed: ${(err as Error).message}`);
+        printErr(`redpool monitor: ${t.display}: sample failed: ${failureMessage(err)}`);
         continue;
       }
       const s = sampleFrom(cur, prev);

@@ -35,6 +35,25 @@ export function printErr(text: string): void {
   process.stderr.write(`${scrub(text)}\n`);
 }
 
+/** The codes of connect failures that mean "reached, but refused", not "cannot reach". */
+const REFUSED = new Set(['ERR_AUTH', 'ERR_TLS']);
+
+/** Whether `err` (a {@link RedpoolError} or its `{ code, message }` view) is an auth or TLS failure. */
+export function isRefusal(err: { code?: unknown } | null | undefined): boolean {
+  return typeof err?.code === 'string' && REFUSED.has(err.code);
+}
+
+/**
+ * The message to print for a failed call. A pool that cannot connect fails calls with
+ * `ERR_UNAVAILABLE` or a timeout whose `cause` is the connect failure; when that failure is an
+ * auth or TLS refusal, its own message (which names it and says what to fix) is the telling one.
+ */
+export function failureMessage(err: unknown): string {
+  const e = err as { message?: unknown; cause?: { code?: unknown; message?: unknown } } | null | undefined;
+  if (isRefusal(e?.cause) && typeof e?.cause?.message === 'string') return e.cause.message;
+  return typeof e?.message === 'string' ? e.message : String(err);
+}
+
 /** Prints `value` as pretty JSON on stdout. */
 export function printJson(value: unknown): void {
   print(JSON.stringify(value, null, 2));

@@ -52,20 +52,47 @@ export function redactReply(message: string): string {
 }
 
 /**
+ * What {@link connectError} reads from a connect spec. `username`/`password` are only tested for
+ * presence, to say which credential is missing; their values never reach a message.
+ */
+export type ConnectErrorSpec = Pick<ConnectSpec, 'endpoint' | 'connectTimeoutMs' | 'tls'> & Partial<Pick<ConnectSpec, 'username' | 'password'>>;
+
+/** Where credentials go, as a user would write them (placeholders only). */
+const CREDENTIALS_GO = 'in the URL, redis://:<password>@<host>:<port> or redis://<user>:<password>@<host>:<port>, or in the `password`/`username` or `credentials` options';
+
+/**
+ * The next step after an auth failure at connect, from the reply's first word and whether a
+ * username/password was sent: Redis's own text ("NOAUTH HELLO must be called with the client
+ * already authenticated…") does not say that the fix is a password in the URL or the options.
+ */
+function authHint(reply: string, sent: Partial<Pick<ConnectSpec, 'username' | 'password'>>): string {
+  if (reply.startsWith('NOPERM')) {
+    return 'this user may not run the connect handshake (HELLO, CLIENT SETNAME, SELECT): allow those commands in its ACL';
+  }
+  if (reply.startsWith('NOAUTH')) {
+    return `the server requires a password${sent.password === undefined ? ' and none was sent' : ''}: put it ${CREDENTIALS_GO}`;
+  }
+  if (sent.username === undefined) {
+    return `the server rejected the password for its 'default' user (no username was sent): check it, and for an ACL user give the username too, ${CREDENTIALS_GO}`;
+  }
+  return `the server rejected this username and password, or the user is disabled: check both, ${CREDENTIALS_GO}`;
+}
+
+/**
  * Translates a failed connect (TCP, TLS or handshake) into the error the pool reports, for
  * every driver. `isReply` tells the driver's error replies apart (ioredis names them
  * 'ReplyError', node-redis uses its own class). Messages name the endpoint (redacted) and the
  * cause, never a credential; a reply's cause is a fresh {@link ReplyError} with the redacted
  * message only (an ioredis reply carries the HELLO/AUTH arguments: the password).
  */
-export function connectError(spec: Pick<ConnectSpec, 'endpoint' | 'connectTimeoutMs' | 'tls'>, err: unknown, isReply: (err: unknown) => boolean): RedpoolError {
+export function connectError(spec: ConnectErrorSpec, err: unknown, isReply: (err: unknown) => boolean): RedpoolError {
   if (err instanceof RedpoolError) return err;
   const e = err as { message?: unknown; code?: unknown; constructor?: { name?: string } } | undefined;
   const message = typeof e?.message === 'string' ? e.message : String(err);
   const code = typeof e?.code === 'string' ? e.code : undefined;
   if (isReply(err)) {
     const reply = redactReply(message);
-    if (/^(WRONGPASS|NOAUTH|NOPERM)/.test(reply)) return new AuthError(`authentication to ${spec.endpoint} failed: ${reply}`);
+    if (/^(WRONGPASS|NOAUTH|NOPERM)/.test(reply)) return new AuthError(`authentication to ${spec.endpoint} failed: ${reply.trim()} (${authHint(reply, spec)})`);
     // e.g. "ERR max number of clients reached": the server refused this connection, nothing ran.
     return new ConnectionError(`connect to ${spec.endpoint} refused by the server: ${reply}`, 'not-sent', { cause: new ReplyError(reply, 'HANDSHAKE') });
   }

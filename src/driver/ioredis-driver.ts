@@ -15,7 +15,7 @@ import {
   RedpoolError,
   TlsError,
 } from '../errors.js';
-import { connectError as commonConnectError, ConnectionEnd, raceConnect, redactReply, TLS_ERROR_CODES, tlsConnectionOptions } from './common.js';
+import { connectError as commonConnectError, type ConnectErrorSpec, ConnectionEnd, raceConnect, redactReply, TLS_ERROR_CODES, tlsConnectionOptions } from './common.js';
 import { directPathProbe, directWire, ioredisVersion, queueDirect, VERIFIED_IOREDIS } from './ioredis-direct.js';
 import type { BatchCommand, BatchResult, ConnectSpec, Driver, DriverConnection, ReplySink } from './driver.js';
 
@@ -62,7 +62,7 @@ const isReplyError = (err: unknown): boolean => (err as { name?: unknown } | und
  * Translates a failed connect (TCP, TLS or handshake) into the error the pool reports: the
  * drivers' shared {@link commonConnectError}, with ioredis's reply errors.
  */
-export function connectError(spec: Pick<ConnectSpec, 'endpoint' | 'connectTimeoutMs' | 'tls'>, err: unknown): RedpoolError {
+export function connectError(spec: ConnectErrorSpec, err: unknown): RedpoolError {
   return commonConnectError(spec, err, isReplyError);
 }
 

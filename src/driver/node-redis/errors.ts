@@ -4,8 +4,7 @@
  */
 import { ErrorReply } from 'redis';
 import { AuthError, ConnectionError, ReplyError, RedpoolError } from '../../errors.js';
-import type { ConnectSpec } from '../driver.js';
-import { connectError as commonConnectError, redactReply } from '../common.js';
+import { connectError as commonConnectError, type ConnectErrorSpec, redactReply } from '../common.js';
 
 /** Whether a reply is one of node-redis's error replies. */
 export const isErrorReply = (v: unknown): v is Error => v instanceof ErrorReply;
@@ -24,6 +23,6 @@ export function commandError(err: unknown, command: string, written: boolean): R
 }
 
 /** Translates a failed connect: the drivers' shared `connectError` (driver/common.ts), with node-redis's reply class. */
-export function connectError(spec: Pick<ConnectSpec, 'endpoint' | 'connectTimeoutMs' | 'tls'>, err: unknown): RedpoolError {
+export function connectError(spec: ConnectErrorSpec, err: unknown): RedpoolError {
   return commonConnectError(spec, err, (e) => e instanceof ErrorReply);
 }
