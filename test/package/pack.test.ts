@@ -5,15 +5,11 @@
  * (scripts/test.mjs builds it for this suite).
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import os from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
-
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const NPM_CLI = path.join(path.dirname(process.execPath), '../lib/node_modules/npm/bin/npm-cli.js');
+import { npmCommand, ROOT, run, tarballApp } from './tarball-app.js';
 
 interface PackJson {
   filename: string;
@@ -22,7 +18,7 @@ interface PackJson {
 
 /** `npm pack --dry-run --json`, without `prepare` (dist/ is already built). */
 function packList(): PackJson {
-  const npm = existsSync(NPM_CLI) ? [process.execPath, NPM_CLI] : ['npm'];
+  const npm = npmCommand();
   const out = execFileSync(npm[0]!, [...npm.slice(1), 'pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const parsed = JSON.parse(out) as PackJson[];
   assert.equal(parsed.length, 1);
@@ -61,33 +57,16 @@ void describe('the packed package', () => {
     }
   });
 
-  void test('the examples run from an installed tarball, importing redpool by name', { timeout: 180_000 }, async (t) => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'redpool-tarball-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const npm = existsSync(NPM_CLI) ? [process.execPath, NPM_CLI] : ['npm'];
-    execFileSync(npm[0]!, [...npm.slice(1), 'pack', '--ignore-scripts', '--pack-destination', dir], { cwd: ROOT, stdio: 'ignore' });
-    const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'));
-    assert.ok(tarball, 'npm pack wrote a tarball');
-    // "npm install ./redpool-x.tgz" without the network: unpack it as node_modules/redpool and
-    // link the dependencies (and the example frameworks) from this checkout.
-    const modules = path.join(dir, 'app', 'node_modules');
-    mkdirSync(path.join(modules, 'redpool'), { recursive: true });
-    execFileSync('tar', ['xzf', path.join(dir, tarball), '-C', path.join(modules, 'redpool'), '--strip-components=1']);
-    for (const name of readdirSync(path.join(ROOT, 'node_modules'))) {
-      if (name === 'redpool' || name.startsWith('.')) continue;
-      symlinkSync(path.join(ROOT, 'node_modules', name), path.join(modules, name));
-    }
-    for (const example of ['express-app', 'fastify-app', 'worker']) {
-      const file = path.join(dir, 'app', `${example}.js`);
+  void test('every example runs from an installed tarball, importing redpool by name', { timeout: 180_000 }, async (t) => {
+    const app = tarballApp();
+    t.after(() => app.remove());
+    // Every file of examples/, so a new example cannot be left out.
+    const examples = readdirSync(path.join(ROOT, 'examples')).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, ''));
+    assert.ok(examples.length >= 3, `examples found: ${examples.join(', ')}`);
+    for (const example of examples) {
+      const file = path.join(app.dir, `${example}.js`);
       copyFileSync(path.join(ROOT, 'build/examples', `${example}.js`), file);
-      const env = { ...process.env };
-      delete env['REDIS_URL'];
-      delete env['NODE_TEST_CONTEXT'];
-      const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
-        execFile(process.execPath, [file], { cwd: path.join(dir, 'app'), env, timeout: 60_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
-          resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, out: `${stdout}\n--- stderr\n${stderr}` });
-        });
-      });
+      const r = await run(process.execPath, [file], app.dir, 60_000);
       assert.equal(r.code, 0, `${example}: exit code\n${r.out}`);
       assert.match(r.out, /^self-check: ok$/m, example);
     }
