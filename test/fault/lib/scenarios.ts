@@ -121,7 +121,11 @@ export const SCENARIOS: readonly Scenario[] = [
       await c.server.command('SHUTDOWN', 'SAVE').catch(() => undefined);
       await c.server.restart({ extraArgs: LOADING_ARGS, acceptLoading: true });
     },
-    clear: async () => undefined,
+    // The server answers commands again once the load is done: recovery is measured from there.
+    clear: async (c) => {
+      const until = performance.now() + 10_000;
+      while (performance.now() < until && /loading:1/.test(String(await c.server.command('INFO', 'persistence').catch(() => 'loading:1')))) await sleep(5);
+    },
   },
   {
     id: 'busy-script', row: 'A6', title: 'Lua script loop (-BUSY) for 1 s, then SCRIPT KILL', quick: false, holdMs: 1_000,
