@@ -56,6 +56,7 @@ for (const ck of CHECKS) {
 void test('report arguments', () => {
   assert.deepEqual(parseArgs(['--quick']), { quick: true, reps: 1, only: undefined, out: 'docs/reliability-report.md' });
   assert.equal(parseArgs([]).reps, 3);
+  assert.equal(parseArgs(['--help']).help, true);
   assert.equal(parseArgs(['--report', '--no-write']).out, undefined);
   assert.deepEqual(parseArgs(['--only', 'oom,blackhole']).only, ['oom', 'blackhole']);
   assert.throws(() => parseArgs(['--bogus']), /unknown argument/);

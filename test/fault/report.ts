@@ -6,9 +6,10 @@
  * Usage (after `npx tsc -p tsconfig.json`):
  *   node build/test/fault/report.js [--quick] [--reps N] [--only id,id] [--out FILE] [--no-write]
  *
- * `--quick` runs the quick subset once (< 3 min); the default runs every scenario 3 times
- * (< 10 min). Exit code 1 when an invariant is violated (unsettled, duplicates, wrong-caller
- * replies, lost acked writes, writes reported "not executed" that ran, leaks, canary hits).
+ * `--quick` runs the quick subset once (< 3 min); the default runs every scenario and targeted
+ * check 3 times (< 10 min). Exit code 1 when an invariant is violated (unsettled, duplicates,
+ * wrong-caller replies, lost acked writes, writes reported "not executed" that ran, leaks, canary
+ * hits), a recovery or probe goal is missed, or a targeted check fails. `--help` lists the ids.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -22,6 +23,7 @@ import { percentile } from './lib/workload.js';
 
 /** Parsed command line. */
 export interface ReportArgs {
+  help?: boolean;
   quick: boolean;
   reps: number;
   only: string[] | undefined;
@@ -33,7 +35,8 @@ export function parseArgs(argv: readonly string[]): ReportArgs {
   const args: ReportArgs = { quick: false, reps: 0, only: undefined, out: 'docs/reliability-report.md' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--quick') args.quick = true;
+    if (a === '--help' || a === '-h') args.help = true;
+    else if (a === '--quick') args.quick = true;
     else if (a === '--report') continue; // accepted for `npm run test:faults -- --report`
     else if (a === '--no-write') args.out = undefined;
     else if (a === '--reps') args.reps = Number(argv[++i]);
@@ -224,8 +227,34 @@ export function render(args: ReportArgs, command: string, results: readonly Scen
   return `${lines.join('\n')}\n`;
 }
 
+/** The `--help` text. */
+export function usage(): string {
+  const line = (x: { id: string; quick: boolean; title: string }): string => `  ${x.id.padEnd(26)}${x.quick ? 'quick ' : '      '}${x.title}`;
+  return [
+    'usage: node build/test/fault/report.js [--quick] [--reps N] [--only id,id] [--out FILE] [--no-write]',
+    '',
+    '  --quick      the quick subset, once (about 1 min)',
+    '  --reps N     repetitions of each scenario and check (default 3; 1 with --quick)',
+    '  --only ids   only these scenarios / checks (comma-separated)',
+    '  --out FILE   where to write the Markdown (default docs/reliability-report.md)',
+    '  --no-write   print only',
+    '',
+    'Build first: npx tsc -p tsconfig.json (or node scripts/test.mjs fault). Exit code 0 = PASS, 1 = a violation, 2 = the run failed.',
+    '',
+    'Scenarios (mixed workload; recovery p99, connects/s while down):',
+    ...SCENARIOS.map(line),
+    '',
+    'Targeted checks:',
+    ...CHECKS.map(line),
+  ].join('\n');
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.help) {
+    process.stdout.write(`${usage()}\n`);
+    return;
+  }
   const command = `node build/test/fault/report.js${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
   const list = SCENARIOS.filter((s) => (args.only ? args.only.includes(s.id) : !args.quick || s.quick));
   const checkList = CHECKS.filter((c) => (args.only ? args.only.includes(c.id) : !args.quick || c.quick));

@@ -100,7 +100,20 @@ export const SCENARIOS: readonly Scenario[] = [
     clear: async (c) => c.server.resume(),
   },
   {
+    // Long enough for an uncapped reconnect backoff to grow past seconds: recovery must not.
+    id: 'server-frozen-3s', row: 'B1', title: 'SIGSTOP 3 s, then SIGCONT', quick: false, holdMs: 3_000,
+    inject: async (c) => c.server.pause(),
+    clear: async (c) => c.server.resume(),
+  },
+  {
     id: 'restart-same-port', row: 'A2/A4', title: 'SHUTDOWN SAVE, down 1 s, restart on the same port', quick: true, holdMs: 1_000,
+    inject: async (c) => {
+      await c.server.command('SHUTDOWN', 'SAVE').catch(() => undefined);
+    },
+    clear: async (c) => c.server.restart(),
+  },
+  {
+    id: 'restart-after-4s', row: 'A2/A4', title: 'SHUTDOWN SAVE, down 4 s, restart on the same port', quick: false, holdMs: 4_000,
     inject: async (c) => {
       await c.server.command('SHUTDOWN', 'SAVE').catch(() => undefined);
     },
