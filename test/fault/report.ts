@@ -222,7 +222,14 @@ export function render(args: ReportArgs, command: string, results: readonly Scen
     '  `reconnectBackoff` (equal jitter 50 ms → 500 ms): while down, one probe at a time at most every 250–500 ms (≤ 4 connects/s), so the probe',
     '  that finds Redis back is due within 500 ms of it answering. Refused logins back off harder (0.8 s → 5 s against the server); the',
     '  credentials provider is asked at the probe cadence and a new password is tried at once.',
+    '- **connects/s** counts every connect attempt in the fault window, successful ones included: the burst that takes the pool to',
+    '  `unavailable` (lanes and `min` at once, then `failureThreshold` failures), and under reset-mid-reply or client-kill the reconnects that',
+    '  succeed and are cut again. **while unavailable** is the probe rate against a server that is down: one probe at a time (in flight = 1).',
     '- Errors per scenario list `code` (and the reply prefix for `ERR_REPLY`); see docs/errors.md and docs/failure-behaviour.md.');
+  if (checks.some((c) => checkViolations(c).length > 0)) {
+    lines.push('- A failing **targeted check** is a promise of the docs that does not hold on this code (issue 10: outcome over retries, one',
+      '  deadline for blocking calls, huge durations, batches with module commands); it passes once the fix is in.');
+  }
   if (bad.length) lines.push('', '## Violations', '', ...bad.map((b) => `- ${b}`));
   return `${lines.join('\n')}\n`;
 }
