@@ -6,8 +6,8 @@
  * Usage (after `npx tsc -p tsconfig.json`):
  *   node build/test/fault/report.js [--quick] [--reps N] [--only id,id] [--out FILE] [--no-write]
  *
- * `--quick` runs the quick subset once (< 3 min); the default runs every scenario and targeted
- * check 3 times (< 10 min). Exit code 1 when an invariant is violated (unsettled, duplicates,
+ * `--quick` runs the quick subset once (~30 s); the default runs every scenario and targeted
+ * check 3 times (~3 min). Exit code 1 when an invariant is violated (unsettled, duplicates,
  * wrong-caller replies, lost acked writes, writes reported "not executed" that ran, leaks, canary
  * hits), a recovery or probe goal is missed, or a targeted check fails. `--help` lists the ids.
  */
@@ -240,7 +240,7 @@ export function usage(): string {
   return [
     'usage: node build/test/fault/report.js [--quick] [--reps N] [--only id,id] [--out FILE] [--no-write]',
     '',
-    '  --quick      the quick subset, once (about 1 min)',
+    '  --quick      the quick subset, once (about 30 s; the full run about 3 min)',
     '  --reps N     repetitions of each scenario and check (default 3; 1 with --quick)',
     '  --only ids   only these scenarios / checks (comma-separated)',
     '  --out FILE   where to write the Markdown (default docs/reliability-report.md)',
