@@ -20,7 +20,7 @@ fileChecks();
  * Checks whose defect (issue 10) is fixed on another branch: until it is merged they may report
  * it, and only the machinery is asserted. Remove an id once its fix is in.
  */
-const AWAITING_FIX = new Set(['swallowed-reply-rpush', 'swallowed-reply-get', 'blocking-after-lease-wait', 'huge-durations', 'batch-module-command']);
+const AWAITING_FIX = new Set(['swallowed-reply-rpush', 'swallowed-reply-get', 'blocking-after-lease-wait']);
 
 for (const id of ['baseline', 'reset-mid-reply', 'restart-same-port']) {
   void test(`report scenario ${id}: invariants hold`, async (t) => {

@@ -232,6 +232,7 @@ export const CHECKS: readonly Check[] = [
             const entries = (r.value ?? []) as Array<[Error | null, unknown]>;
             const json = entries.find(([e]) => e !== null)?.[0] as (Error & Failure) | undefined;
             if (!json) v.push(`${label}: no error entry for JSON.SET`);
+            else if (entries.filter(([e]) => e !== null).length !== 1) v.push(`${label}: ${entries.filter(([e]) => e !== null).length} error entries, only JSON.SET should fail`);
             else if (json.code !== 'ERR_REPLY' || json instanceof TypeError) v.push(`${label}: JSON.SET entry ${json.name} ${json.code ?? ''}`);
             seen.push(`${label}: ${json ? `${json.name} ${json.code ?? ''}` : 'no error'}`);
           } else {
