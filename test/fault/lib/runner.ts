@@ -7,7 +7,7 @@ import { ioredisDriver } from '../../../src/driver/ioredis-driver.js';
 import type { Driver } from '../../../src/driver/driver.js';
 import { createPool, type Pool } from '../../../src/pool/pool.js';
 import type { PoolOptions } from '../../../src/options.js';
-import { startRedis, type RedisProcess } from '../../../src/server/redis-process.js';
+import { startRedis, type RedisProcess } from '../../support/redis-process.js';
 import { FaultProxy } from '../../helpers/fault-proxy.js';
 import { clientNames } from '../../helpers/redis.js';
 import { CANARY_PASSWORD, Transcript } from './capture.js';
