@@ -21,8 +21,8 @@ export interface ExampleService {
   readonly pool: Pool;
 }
 
-// Busy for ~30 ms inside Redis: longer than the 10 ms deadline of /slow, short enough to be harmless.
-const BUSY_LUA = "local t = redis.call('TIME'); local s = t[1] * 1e6 + t[2]; while true do local n = redis.call('TIME'); if n[1] * 1e6 + n[2] - s > 30000 then break end end; return 1";
+// Busy for ~50 ms inside Redis: well past the 5 ms deadline of /slow, short enough to be harmless.
+const BUSY_LUA = "local t = redis.call('TIME'); local s = t[1] * 1e6 + t[2]; while true do local n = redis.call('TIME'); if n[1] * 1e6 + n[2] - s > 50000 then break end end; return 1";
 
 /**
  * Starts the service on 127.0.0.1:0 against `redisUrl` with pool `name`; closes it after the test.
@@ -30,8 +30,10 @@ const BUSY_LUA = "local t = redis.call('TIME'); local s = t[1] * 1e6 + t[2]; whi
  * `/bad` (a WRONGTYPE error reply), `/slow` (a command that misses its deadline).
  */
 export async function startExampleService(t: TestContext, redisUrl: string, name: string): Promise<ExampleService> {
-  // max 6 with 2 lanes: 4 lease connections, so concurrent /lease calls queue (exhaustion, waits).
-  const pool = createPool({ url: redisUrl, name, max: 6, lanes: 2, acquireTimeoutMs: 5_000 });
+  // max 4 with 2 lanes: 2 lease connections, so concurrent /lease calls queue (exhaustion, waits).
+  // commandTimeoutMs 400 makes the deadline sweep run every 20 ms, so /slow's 5 ms deadline is
+  // noticed (at most ~25 ms late) before its 50 ms script ends.
+  const pool = createPool({ url: redisUrl, name, max: 4, lanes: 2, acquireTimeoutMs: 5_000, commandTimeoutMs: 400 });
   const registry = new Registry();
   const metrics = registerPoolMetrics(pool, registry, { labels: { service: 'example' } });
   const health = createHealthHandler(pool, { registry });
@@ -52,7 +54,7 @@ export async function startExampleService(t: TestContext, redisUrl: string, name
       await pool.set('ex:string', 'x');
       return pool.lpush('ex:string', 'y'); // WRONGTYPE: an error reply
     },
-    '/slow': () => pool.with({ timeoutMs: 10 }).eval(BUSY_LUA, 0),
+    '/slow': () => pool.with({ timeoutMs: 5 }).eval(BUSY_LUA, 0),
   };
   const server = http.createServer((req, res) => {
     const route = routes[req.url ?? ''];

@@ -82,6 +82,7 @@ void test('a real Prometheus scraping the example service answers every dashboar
   assert.ok((statuses['/bad 500'] ?? 0) > 10, JSON.stringify(statuses));
   assert.ok((statuses['/slow 500'] ?? 0) >= 1, JSON.stringify(statuses));
   const stats = svc.pool.stats();
+  t.diagnostic(`load: ${JSON.stringify(statuses)}; exhausted ${stats.exhausted}, command timeouts ${stats.commandTimeouts}, reply errors ${stats.errorsBy.reply}`);
   assert.ok(stats.exhausted > 0 && stats.commandTimeouts > 0 && stats.errorsBy.reply > 0, JSON.stringify(stats));
   // Let two more scrapes and rule evaluations see the final counters.
   await new Promise((r) => setTimeout(r, 2_500));
