@@ -91,6 +91,15 @@ void test('the dashboard: pool and process selectors, applied by every query; pa
     assert.ok(p.gridPos, `panel "${p.title}" has a position`);
     if (p.type !== 'row') assert.equal(p.datasource?.uid, '${datasource}', `panel "${p.title}" uses the data source variable`);
   }
+  // Grafana lays panels on a 24-column grid: each inside it, none on top of another.
+  const boxes = (json.panels as unknown as Array<{ title: string; gridPos: { x: number; y: number; w: number; h: number } }>).map((p) => ({ t: p.title, ...p.gridPos }));
+  for (const [i, a] of boxes.entries()) {
+    assert.ok(a.x >= 0 && a.w > 0 && a.h > 0 && a.x + a.w <= 24, `panel "${a.t}" fits the grid`);
+    for (const b of boxes.slice(i + 1)) {
+      const apart = a.x + a.w <= b.x || b.x + b.w <= a.x || a.y + a.h <= b.y || b.y + b.h <= a.y;
+      assert.ok(apart, `panels "${a.t}" and "${b.t}" overlap`);
+    }
+  }
   const titles = json.panels.map((p) => p.title.toLowerCase()).join(' | ');
   for (const topic of ['utilization', 'lanes', 'acquire wait p99', 'command duration p99 by command', 'timeouts', 'errors by kind', 'health', 'reconnects']) {
     assert.ok(titles.includes(topic), `a panel about ${topic}: ${titles}`);
