@@ -124,6 +124,24 @@ export class ConnectionEnd {
   #ended = false;
   #cause: Error | undefined;
   #listeners: Array<(cause?: Error) => void> = [];
+  readonly #endpoint: string;
+  #open = false;
+  #closing = false;
+
+  /** `endpoint`: the redacted endpoint, for the cause of an end nobody explained. */
+  constructor(endpoint: string) {
+    this.#endpoint = endpoint;
+  }
+
+  /** The connect succeeded: from now on an end we did not ask for is a lost connection. */
+  opened(): void {
+    this.#open = true;
+  }
+
+  /** We are closing the connection (close/destroy): an end without an error is expected. */
+  closing(): void {
+    this.#closing = true;
+  }
 
   /** True once `end()` ran. */
   get ended(): boolean {
@@ -156,10 +174,19 @@ export class ConnectionEnd {
     return new Promise((resolve) => this.onEnd(() => resolve()));
   }
 
-  /** Marks the end and runs every listener once. Idempotent. */
+  /**
+   * Marks the end and runs every listener once. Idempotent. A connection that was open and ends
+   * without an error and without our asking was closed by the other side (CLIENT KILL, the
+   * server's idle `timeout`, a restart, a proxy): the socket reports only a FIN, so the cause
+   * is made here — listeners (and the `connection:closed` log line) get what happened instead
+   * of `undefined`.
+   */
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
+    if (this.#cause === undefined && this.#open && !this.#closing) {
+      this.#cause = new ConnectionError(`connection to ${this.#endpoint} closed by the server (CLIENT KILL, its idle timeout, a restart) or by a proxy`, 'unknown');
+    }
     const ls = this.#listeners;
     this.#listeners = [];
     for (const l of ls) l(this.#cause);

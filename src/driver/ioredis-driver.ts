@@ -106,10 +106,11 @@ class IoredisConnection implements DriverConnection {
    * order is the wire order).
    */
   #exposed = false;
-  readonly #end = new ConnectionEnd();
+  readonly #end: ConnectionEnd;
 
-  constructor(client: Redis) {
+  constructor(client: Redis, endpoint: string) {
     this.#client = client;
+    this.#end = new ConnectionEnd(endpoint);
     // An 'error' event without a listener would crash the process; keep the last one as the cause.
     client.on('error', (err: Error) => {
       this.#end.set(err);
@@ -260,8 +261,14 @@ class IoredisConnection implements DriverConnection {
     this.#end.onEnd(listener);
   }
 
+  /** The connect succeeded (see {@link ConnectionEnd.opened}). */
+  opened(): void {
+    this.#end.opened();
+  }
+
   async close(): Promise<void> {
     if (this.#end.ended) return;
+    this.#end.closing();
     const ended = this.#end.whenEnded();
     this.#flushOut(this.#stream);
     try {
@@ -274,6 +281,7 @@ class IoredisConnection implements DriverConnection {
   }
 
   destroy(): void {
+    this.#end.closing();
     hardClose(this.#client);
   }
 }
@@ -322,10 +330,11 @@ export function ioredisDriver(options: IoredisDriverOptions = {}): Driver {
         connectionName: spec.connectionName,
         enableAutoPipelining: spec.autoPipelining,
       });
-      const conn = new IoredisConnection(client);
+      const conn = new IoredisConnection(client, spec.endpoint);
       try {
         // The pool closing mid-connect aborts the dial instead of waiting for connectTimeoutMs.
         await raceConnect(spec, client.connect().then(() => (direct && !spec.autoPipelining ? conn.probeDirect() : undefined)), () => connectTimeout(spec, client));
+        conn.opened();
         return conn;
       } catch (err) {
         hardClose(client);

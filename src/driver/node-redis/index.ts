@@ -47,7 +47,7 @@ function socketOptions(spec: ConnectSpec): Record<string, unknown> {
 class NodeRedisConnection implements DriverConnection {
   readonly raw: Client;
   readonly #send: Send;
-  readonly #end = new ConnectionEnd();
+  readonly #end: ConnectionEnd;
   /** Queue entries handed to node-redis since the connection became ready. */
   #issued = 0;
   /**
@@ -57,8 +57,9 @@ class NodeRedisConnection implements DriverConnection {
    */
   #written = Infinity;
 
-  constructor(client: Client) {
+  constructor(client: Client, endpoint: string) {
     this.raw = client;
+    this.#end = new ConnectionEnd(endpoint);
     this.#send = client.sendCommand.bind(client) as unknown as Send;
     client.on('end', () => this.#endSoon());
   }
@@ -78,6 +79,7 @@ class NodeRedisConnection implements DriverConnection {
 
   /** Called once connected: hooks the write path and starts watching for the socket's end. */
   ready(): void {
+    this.#end.opened();
     const queue = (this.raw as unknown as { _getQueue?: () => { commandsToWrite?: () => unknown } })._getQueue?.();
     const original = queue?.commandsToWrite;
     if (queue && typeof original === 'function') {
@@ -191,6 +193,7 @@ class NodeRedisConnection implements DriverConnection {
 
   async close(): Promise<void> {
     if (this.#end.ended) return;
+    this.#end.closing();
     const ended = this.#end.whenEnded();
     // node-redis close(): refuse new commands, wait for pending replies, then drop the socket.
     // If the socket dies meanwhile its promise never settles, so wait for our own end instead.
@@ -199,6 +202,7 @@ class NodeRedisConnection implements DriverConnection {
   }
 
   destroy(): void {
+    this.#end.closing();
     if (this.raw.isOpen) {
       try {
         this.raw.destroy(); // rejects pending commands, emits 'end'
@@ -233,7 +237,7 @@ export function nodeRedisDriver(): Driver {
         disableClientInfo: true,
         maintNotifications: 'disabled',
       });
-      const conn = new NodeRedisConnection(client);
+      const conn = new NodeRedisConnection(client, spec.endpoint);
       let lastError: Error | undefined;
       // Until ready() takes over, errors only describe the failed connect.
       const onConnectError = (err: Error): void => {
