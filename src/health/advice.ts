@@ -45,6 +45,11 @@ export interface AdviceThresholds {
   waitWarningMs: number;
   /** Average wait for a connection above which it is critical, ms. @default 100 */
   waitCriticalMs: number;
+  /**
+   * Waits for connections other callers held (contention: `waits − connectWaits`) needed before
+   * the average means anything: a fresh pool's first callers must not make a verdict. @default 20
+   */
+  waitMinSamples: number;
   /** `connected_clients / maxclients` above which to warn. @default 0.8 */
   serverClientsWarning: number;
   /** `connected_clients / maxclients` above which it is critical. @default 0.95 */
@@ -57,6 +62,7 @@ export const DEFAULT_THRESHOLDS: Readonly<AdviceThresholds> = Object.freeze({
   utilizationCritical: 0.8,
   waitWarningMs: 10,
   waitCriticalMs: 100,
+  waitMinSamples: 20,
   serverClientsWarning: 0.8,
   serverClientsCritical: 0.95,
 });
@@ -139,15 +145,19 @@ export function adviseFromStats(stats: PoolStats, server?: ServerLimits, options
     add('warning', 'COMMAND_TIMEOUTS', 'commandTimeouts', commandTimeouts, 0,
       `${commandTimeouts} command(s) missed their deadline ${since}. Check SLOWLOG, server CPU and network latency before raising commandTimeoutMs.`);
   }
-  const waits = delta((s) => s.waits);
-  if (waits > 0) {
-    const avg = delta((s) => s.waitMsTotal) / waits;
+  // Contention only: a wait that ended on a connection opened meanwhile (the cold start's first
+  // callers, growth below max, reconnects) says how long a connect takes, not that the pool is
+  // too small; and a handful of waits is no average.
+  const waits = delta((s) => s.waits - s.connectWaits);
+  if (waits > 0 && waits >= t.waitMinSamples) {
+    const avg = delta((s) => s.waitMsTotal - s.connectWaitMsTotal) / waits;
+    const metric = '(waitMsTotal-connectWaitMsTotal)/(waits-connectWaits)';
     if (avg > t.waitCriticalMs) {
-      add('critical', 'WAIT_TIME_HIGH', 'waitMsTotal/waits', avg, t.waitCriticalMs,
-        `Callers waited ${avg.toFixed(1)} ms on average for a connection ${since} (above ${t.waitCriticalMs} ms): the pool is undersized for the load.`);
+      add('critical', 'WAIT_TIME_HIGH', metric, avg, t.waitCriticalMs,
+        `Callers waited ${avg.toFixed(1)} ms on average for a connection other callers held, over ${waits} waits ${since} (above ${t.waitCriticalMs} ms): the pool is undersized for the load.`);
     } else if (avg > t.waitWarningMs) {
-      add('warning', 'WAIT_TIME_HIGH', 'waitMsTotal/waits', avg, t.waitWarningMs,
-        `Callers waited ${avg.toFixed(1)} ms on average for a connection ${since} (above ${t.waitWarningMs} ms).`);
+      add('warning', 'WAIT_TIME_HIGH', metric, avg, t.waitWarningMs,
+        `Callers waited ${avg.toFixed(1)} ms on average for a connection other callers held, over ${waits} waits ${since} (above ${t.waitWarningMs} ms).`);
     }
   }
   const auth = delta((s) => s.errorsBy.auth);

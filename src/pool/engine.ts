@@ -250,6 +250,7 @@ export class Engine {
     this.dialer.setHealth('healthy');
     const now = this.clock.now();
     pc.lastUsedAt = now;
+    pc.readyAt = now;
     // Move out of `connecting` before telling anyone: listeners (ready()) read the counts.
     if (pc.role === 'lane') {
       pc.moveTo(ConnState.Lane);
@@ -426,6 +427,8 @@ export class Engine {
       errorsBy: { ...c.errorsBy },
       waitMsTotal: c.waitMsTotal,
       waits: c.waits,
+      connectWaitMsTotal: c.connectWaitMsTotal,
+      connectWaits: c.connectWaits,
       leaseMsTotal: c.leaseMsTotal,
       connectMsTotal: c.connectMsTotal,
     };

@@ -106,9 +106,9 @@ export class Lanes {
       op.node = undefined;
       if (op.timer) e.clock.clearTimeout(op.timer);
       op.timer = undefined;
-      e.counters.waits++;
-      e.counters.waitMsTotal += now - op.started;
-      this.#send(this.#pick()!, op);
+      const lane = this.#pick()!;
+      e.counters.wait(now - op.started, op.started, lane.readyAt);
+      this.#send(lane, op);
     }
   }
 

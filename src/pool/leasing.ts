@@ -175,8 +175,7 @@ export class Leasing {
     pc.moveTo(ConnState.Leased);
     pc.lastUsedAt = now;
     e.counters.acquires++;
-    e.counters.waits++;
-    e.counters.waitMsTotal += now - started;
+    e.counters.wait(now - started, started, pc.readyAt);
     if (channels.acquire.hasSubscribers) channels.acquire.publish({ pool: e.o.name, waitedMs: now - started } satisfies AcquireMessage);
   }
 

@@ -82,6 +82,8 @@ export class PooledConnection {
   conn: DriverConnection | undefined;
   /** Last time work started or ended on it (pool clock, ms). */
   lastUsedAt: number;
+  /** When its handshake finished (pool clock, ms); Infinity while connecting. */
+  readyAt = Infinity;
   /**
    * Ops in flight, oldest first, from `#opsHead`. Entries leave from the head once settled and
    * their slot is cleared at once: a settled op still references its caller's promise and so

@@ -82,6 +82,14 @@ export interface PoolStats {
   waitMsTotal: number;
   /** Number of waits included in `waitMsTotal`. */
   waits: number;
+  /**
+   * The part of `waitMsTotal` spent waiting for a connection being opened (the wait ended on a
+   * connection that became ready meanwhile: cold start, growth below `max`, reconnects), ms.
+   * `waitMsTotal − connectWaitMsTotal` is the wait for connections other callers held: contention.
+   */
+  connectWaitMsTotal: number;
+  /** Number of waits included in `connectWaitMsTotal`. */
+  connectWaits: number;
   /** Total milliseconds leases were held. */
   leaseMsTotal: number;
   /** Total milliseconds spent creating connections. */
@@ -105,8 +113,20 @@ export class Counters {
   errorsBy: Record<ErrorKind, number> = { connect: 0, auth: 0, tls: 0, timeout: 0, connection: 0, reply: 0, unavailable: 0 };
   waitMsTotal = 0;
   waits = 0;
+  connectWaitMsTotal = 0;
+  connectWaits = 0;
   leaseMsTotal = 0;
   connectMsTotal = 0;
+
+  /** Counts a wait of `ms` that ended on `readyAt`'s connection (see `connectWaitMsTotal`). */
+  wait(ms: number, started: number, readyAt: number): void {
+    this.waits++;
+    this.waitMsTotal += ms;
+    if (readyAt > started) {
+      this.connectWaits++;
+      this.connectWaitMsTotal += ms;
+    }
+  }
 
   error(kind: ErrorKind): void {
     this.errors++;

@@ -104,6 +104,8 @@ const COUNTERS: ReadonlyArray<[string, string, (s: PoolStats) => number]> = [
   ['connections_created_total', 'Connections created (stats.created).', (s) => s.created],
   ['waits_total', 'Waits for a connection, lease or lane (stats.waits).', (s) => s.waits],
   ['wait_seconds_total', 'Seconds callers spent waiting for a connection (stats.waitMsTotal / 1000).', (s) => s.waitMsTotal / 1000],
+  ['connect_waits_total', 'Waits that ended on a connection opened meanwhile: cold start, growth, reconnects (stats.connectWaits).', (s) => s.connectWaits],
+  ['connect_wait_seconds_total', 'Seconds of wait_seconds_total spent waiting for a connection being opened (stats.connectWaitMsTotal / 1000).', (s) => s.connectWaitMsTotal / 1000],
   ['lease_seconds_total', 'Seconds leases were held (stats.leaseMsTotal / 1000).', (s) => s.leaseMsTotal / 1000],
   ['connect_seconds_total', 'Seconds spent opening connections (stats.connectMsTotal / 1000).', (s) => s.connectMsTotal / 1000],
 ];

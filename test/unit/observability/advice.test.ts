@@ -50,14 +50,32 @@ void describe('adviseFromStats', () => {
   });
 
   void test('average wait: warning above 10 ms, critical above 100 ms', () => {
-    assert.deepEqual(adviseFromStats(statsFixture({ waits: 10, waitMsTotal: 100 })), []);
-    const w = adviseFromStats(statsFixture({ waits: 10, waitMsTotal: 200 }));
+    assert.deepEqual(adviseFromStats(statsFixture({ waits: 40, waitMsTotal: 400 })), []);
+    const w = adviseFromStats(statsFixture({ waits: 40, waitMsTotal: 800 }));
     assert.deepEqual(codes(w), ['WAIT_TIME_HIGH']);
     assert.equal(w[0]!.level, 'warning');
     assert.equal(w[0]!.value, 20);
-    const c = adviseFromStats(statsFixture({ waits: 10, waitMsTotal: 5_000 }));
+    const c = adviseFromStats(statsFixture({ waits: 40, waitMsTotal: 20_000 }));
     assert.equal(c[0]!.level, 'critical');
     assert.equal(c[0]!.threshold, 100);
+  });
+
+  void test('average wait: no verdict below waitMinSamples (20) contention waits', () => {
+    // Issue 15 item 3: two requests on a fresh pool, 20.3 ms average, reported WAIT_TIME_HIGH.
+    assert.deepEqual(adviseFromStats(statsFixture({ waits: 2, waitMsTotal: 40.6 })), []);
+    assert.deepEqual(adviseFromStats(statsFixture({ waits: 19, waitMsTotal: 19 * 50 })), []);
+    assert.deepEqual(codes(adviseFromStats(statsFixture({ waits: 20, waitMsTotal: 20 * 50 }))), ['WAIT_TIME_HIGH']);
+    assert.deepEqual(codes(adviseFromStats(statsFixture({ waits: 5, waitMsTotal: 250 }), undefined, { thresholds: { waitMinSamples: 5 } })), ['WAIT_TIME_HIGH']);
+  });
+
+  void test('average wait: waits for a connection being opened are not contention', () => {
+    // 100 callers queued behind a 200 ms TLS connect at start: that is the connect time.
+    assert.deepEqual(adviseFromStats(statsFixture({ waits: 100, waitMsTotal: 20_000, connectWaits: 100, connectWaitMsTotal: 20_000 })), []);
+    // Mixed: 40 waits in all, 10 of them behind a connect; the other 30 waited 15 ms each.
+    const w = adviseFromStats(statsFixture({ waits: 40, waitMsTotal: 10 * 200 + 30 * 15, connectWaits: 10, connectWaitMsTotal: 10 * 200 }));
+    assert.deepEqual(codes(w), ['WAIT_TIME_HIGH']);
+    assert.equal(w[0]!.value, 15);
+    assert.match(w[0]!.message, /over 30 waits/);
   });
 
   void test('health and state', () => {

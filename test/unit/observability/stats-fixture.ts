@@ -32,6 +32,8 @@ export function statsFixture(over: Partial<PoolStats> = {}): PoolStats {
     errorsBy: { connect: 0, auth: 0, tls: 0, timeout: 0, connection: 0, reply: 0, unavailable: 0 },
     waitMsTotal: 0,
     waits: 0,
+    connectWaitMsTotal: 0,
+    connectWaits: 0,
     leaseMsTotal: 0,
     connectMsTotal: 0,
     ...over,
