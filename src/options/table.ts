@@ -45,6 +45,8 @@ export interface OptionSpec<T> {
   readonly query?: boolean;
   /** Methods an object option must have (checked at construction, not at first use). */
   readonly methods?: readonly string[];
+  /** An object option that also accepts `false` (turns the default off). */
+  readonly orFalse?: true;
   /** Applied when neither the options nor the URL give a value. */
   readonly default?: T;
   /** The default as the doc shows it, when it is computed or not a literal. */
@@ -171,9 +173,10 @@ export const OPTIONS = {
   logger: {
     kind: 'object',
     methods: ['info', 'warn', 'error'],
+    orFalse: true,
     section: 'other',
-    defaultDoc: 'none',
-    doc: 'pino-style logger: `redis_connected`, `redis_disconnected`, `redis_connect_failed`, `redis_health`, `redis_lease_leak`, `redis_pool_warning`',
+    defaultDoc: 'one line on stderr when the pool becomes unavailable and one when it recovers',
+    doc: 'pino-style logger (`console` works): one-line records `{ event, pool, endpoint, … }` for `redis_connected`, `redis_disconnected`, `redis_connect_failed`, `redis_health`, `redis_lease_leak`, `redis_pool_warning`; `false`: nothing at all',
   },
   driver: {
     kind: 'object',

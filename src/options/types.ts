@@ -121,8 +121,12 @@ export interface PoolOptions {
   onUnavailable?: OnUnavailable;
   /** At `ready()`, also write, read and delete a throwaway key. @default false */
   validateWrites?: boolean;
-  /** Logger for lifecycle events (pino-compatible). @default none */
-  logger?: Logger;
+  /**
+   * Logger for lifecycle events (pino-compatible; `console` works too): one-line records
+   * `{ event, pool, endpoint, … }` with a one-line message. `false` logs nothing.
+   * @default one line on stderr when the pool becomes unavailable and one when it recovers
+   */
+  logger?: Logger | false;
   /** Connection factory. @default the ioredis driver */
   driver?: Driver;
   /** Time source. @default the system clock */

@@ -39,6 +39,7 @@ export function checkValue(name: string, spec: OptionSpec<unknown>, value: unkno
       if (typeof value !== 'function') throw new ConfigError(name, `expected a function, got ${typeName(value)}`);
       return;
     case 'object':
+      if (value === false && spec.orFalse) return;
       if (typeof value !== 'object' || value === null) throw new ConfigError(name, `expected an object, got ${typeName(value)}`);
       for (const m of spec.methods ?? []) {
         if (typeof (value as Record<string, unknown>)[m] !== 'function') throw new ConfigError(name, `must have a ${m}() method`);

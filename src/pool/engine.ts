@@ -9,6 +9,7 @@
  * - a connection is routable (lanes), idle (leasing), leased, or in transit — never two of these;
  * - close() resolves only when every connection has closed; no timer outlives it.
  */
+import { failures } from './log.js';
 import type { Driver, DriverConnection } from '../driver/driver.js';
 import { UnavailableError, PoolClosedError, type PoolSnapshot } from '../errors.js';
 import type { Clock, TimerHandle } from '../internal/clock.js';
@@ -307,7 +308,7 @@ export class Engine {
 
   unavailable(): UnavailableError {
     return new UnavailableError(
-      `Redis at ${this.o.endpoint} is unavailable (${this.dialer.consecutiveFailures} consecutive connect failures); failing fast`,
+      `Redis at ${this.o.endpoint} is unavailable (${failures(this.dialer.consecutiveFailures, 'consecutive connect failure')}); failing fast`,
       this.dialer.lastError ? { cause: this.dialer.lastError } : undefined,
     );
   }

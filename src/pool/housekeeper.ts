@@ -43,7 +43,9 @@ export class Housekeeper {
   run(now: number): void {
     const e = this.#engine;
     const o = e.o;
-    if (debugEnabled) debug('housekeeper: before %o', e.snapshot());
+    // NODE_DEBUG=redpool: one line for a pass that changed something, none for an idle pool's
+    // pass every housekeepingIntervalMs (it printed two multi-line snapshots a second).
+    const before = debugEnabled ? e.snapshot() : undefined;
     let total = e.snapshot().total;
     for (const pc of [...e.leasing.idle]) {
       if (pc.expiresAt <= now) {
@@ -77,6 +79,18 @@ export class Housekeeper {
       }
     }
     e.pump();
-    if (debugEnabled) debug('housekeeper: after %o', e.snapshot());
+    if (before) {
+      const changed = snapshotChanges(before, e.snapshot());
+      if (changed !== '') debug('housekeeper: %s', changed);
+    }
   }
+}
+
+/** `total 4 -> 3, idle 2 -> 1`: the fields of a pool snapshot that differ, or ''. */
+export function snapshotChanges<T extends object>(before: T, after: T): string {
+  const parts: string[] = [];
+  for (const key of Object.keys(after) as Array<keyof T>) {
+    if (before[key] !== after[key]) parts.push(`${String(key)} ${String(before[key])} -> ${String(after[key])}`);
+  }
+  return parts.join(', ');
 }

@@ -4,6 +4,7 @@
  * ordinary commands → least-loaded lane; blocking commands → a lease, automatically;
  * commands that change connection state → refused with {@link LeaseRequiredError}.
  */
+import { failures, LOGGED_EVENTS, logPoolEvent, outageLogger } from './log.js';
 import type { Channel } from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import { inspect } from 'node:util';
@@ -87,8 +88,6 @@ const EVENT_CHANNELS: Partial<Record<keyof PoolEvents, Channel>> = {
   'lease:leak': channels.leak,
 };
 
-/** Events the logger hook writes a line for (see #onEvent). */
-const LOGGED: ReadonlySet<keyof PoolEvents> = new Set(['connection:created', 'connection:closed', 'connection:error', 'health', 'lease:leak', 'warning']);
 
 type EventArgs = { [K in keyof PoolEvents]: [PoolEvents[K]] };
 
@@ -100,16 +99,22 @@ export class Pool extends EventEmitter<EventArgs> {
   readonly #housekeeper: Housekeeper;
   readonly #o: ResolvedOptions;
   #ready: Promise<HealthStatus> | undefined;
+  /** The default log (no `logger` option): one stderr line per outage and per recovery. */
+  readonly #outage: (event: string, payload: Record<string, unknown>) => void;
+  readonly #logCtx: { pool: string; endpoint: string };
   #server: ServerFacts = {};
 
   constructor(options?: PoolOptions | string) {
     super();
     this.#o = resolveOptions(options);
+    const clock = this.#o.clock;
+    this.#logCtx = { pool: this.#o.name, endpoint: this.#o.endpoint };
+    this.#outage = outageLogger(this.#logCtx, () => clock.now());
     this.#engine = new Engine(
       this.#o,
       this.#o.driver ?? ioredisDriver(),
       (event, payload) => this.#onEvent(event, payload),
-      (event) => this.listenerCount(event) > 0 || (EVENT_CHANNELS[event]?.hasSubscribers ?? false) || (this.#o.logger !== undefined && LOGGED.has(event)),
+      (event) => this.listenerCount(event) > 0 || (EVENT_CHANNELS[event]?.hasSubscribers ?? false) || (this.#o.logger ? LOGGED_EVENTS.has(event) : this.#o.logger === undefined && event === 'health'),
     );
     this.#housekeeper = new Housekeeper(this.#engine, (lease, heldMs) => {
       const stack = lease.acquireStack ?? '';
@@ -123,30 +128,8 @@ export class Pool extends EventEmitter<EventArgs> {
     const ch = EVENT_CHANNELS[event];
     if (ch?.hasSubscribers) ch.publish({ pool: this.#o.name, ...payload });
     const log = this.#o.logger;
-    if (log) {
-      const base = { pool: this.#o.name, endpoint: this.#o.endpoint };
-      switch (event) {
-        case 'connection:created': log.info({ ...base, ...payload }, 'redis_connected'); break;
-        case 'connection:closed': {
-          const p = payload as PoolEvents['connection:closed'];
-          log.info({ ...base, id: p.id, role: p.role, reason: p.reason, error: p.error?.message }, 'redis_disconnected');
-          break;
-        }
-        case 'connection:error': {
-          const p = payload as PoolEvents['connection:error'];
-          log.warn({ ...base, id: p.id, error: p.error.message, code: (p.error as RedpoolError).code }, 'redis_connect_failed');
-          break;
-        }
-        case 'health': {
-          const p = payload as PoolEvents['health'];
-          (p.to === 'healthy' ? log.info : log.warn).call(log, { ...base, from: p.from, to: p.to, error: p.error?.message }, 'redis_health');
-          break;
-        }
-        case 'lease:leak': log.warn({ ...base, ...payload }, 'redis_lease_leak'); break;
-        case 'warning': log.warn({ ...base, ...payload }, 'redis_pool_warning'); break;
-        default: break;
-      }
-    }
+    if (log) logPoolEvent(log, this.#logCtx, event, payload as unknown as Record<string, unknown>);
+    else if (log === undefined) this.#outage(event, payload as unknown as Record<string, unknown>);
     if (this.listenerCount(event) > 0) (this.emit as (e: string, p: unknown) => boolean)(event, payload);
   }
 
@@ -368,7 +351,7 @@ export class Pool extends EventEmitter<EventArgs> {
       this.#engine.state !== 'open' ? `pool is ${this.#engine.state}`
       : failure ? `PING failed: ${failure.message}`
       : status === 'healthy' ? `PING ${latencyMs!.toFixed(1)}ms`
-      : `PING ${latencyMs!.toFixed(1)}ms, but ${this.#engine.dialer.consecutiveFailures} recent connect failures`;
+      : `PING ${latencyMs!.toFixed(1)}ms, but ${failures(this.#engine.dialer.consecutiveFailures, 'recent connect failure')}`;
     return {
       status,
       latencyMs,
