@@ -1,0 +1,152 @@
+/**
+ * Serializers: value ⇄ bytes. JSON (default) keeps the types plain JSON loses — Date, Buffer /
+ * Uint8Array, BigInt, Map, Set, NaN/±Infinity, undefined inside arrays — as tagged objects, and
+ * refuses what it cannot keep (functions, symbols, WeakMap, RegExp, …) instead of storing `{}`.
+ * msgpack uses the optional peer `msgpackr`, loaded on first use. A custom serializer names
+ * itself with an `id` (16–255) that is written into every value's header.
+ */
+import { createRequire } from 'node:module';
+import { CacheError } from './errors.js';
+
+/** Turns values into bytes and back. */
+export interface Serializer {
+  /** Written into every value's header so the value stays readable after a settings change. 16–255 for custom serializers. */
+  readonly id: number;
+  /** Short name for stats and errors. */
+  readonly name?: string;
+  encode(value: unknown): Uint8Array;
+  decode(bytes: Buffer): unknown;
+}
+
+/** Codec ids in the header. 0–15 are redpool's. */
+export const CODEC = { bytes: 0, json: 1, msgpack: 2 } as const;
+
+// The tag key: an own property with this name marks a typed value. A user object that has
+// the same key is itself wrapped (tag 'o'), so no user data is ever mistaken for a tag.
+const TAG = '__rp$';
+
+function fail(what: string, path: string): never {
+  throw new CacheError('ERR_CACHE_SERIALIZE', `cannot serialize ${what} at ${path || 'the top level'} without loss (use a custom serializer)`);
+}
+
+function encodeJsonValue(v: unknown, path: string): unknown {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return v;
+    case 'number':
+      return Number.isFinite(v) ? v : { [TAG]: 'N', v: String(v) };
+    case 'bigint':
+      return { [TAG]: 'n', v: v.toString() };
+    case 'undefined':
+      return { [TAG]: 'u' };
+    case 'function':
+      return fail('a function', path);
+    case 'symbol':
+      return fail('a symbol', path);
+    case 'object':
+      break;
+  }
+  if (v === null) return null;
+  if (Array.isArray(v)) return v.map((x, i) => encodeJsonValue(x, `${path}[${i}]`));
+  if (v instanceof Date) return { [TAG]: 'D', v: Number.isNaN(v.getTime()) ? null : v.toISOString() };
+  if (v instanceof Uint8Array) return { [TAG]: 'B', v: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') };
+  if (v instanceof Map) return { [TAG]: 'M', v: [...v].map(([k, x], i) => [encodeJsonValue(k, `${path}<key ${i}>`), encodeJsonValue(x, `${path}<value ${i}>`)]) };
+  if (v instanceof Set) return { [TAG]: 'S', v: [...v].map((x, i) => encodeJsonValue(x, `${path}<${i}>`)) };
+  if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return fail(`a ${v.constructor.name} (only Uint8Array/Buffer)`, path);
+  if (v instanceof RegExp || v instanceof Error || v instanceof WeakMap || v instanceof WeakSet || v instanceof Promise)
+    return fail(`a ${v.constructor.name}`, path);
+  const withToJSON = v as { toJSON?: () => unknown };
+  if (typeof withToJSON.toJSON === 'function') return encodeJsonValue(withToJSON.toJSON(), path);
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) {
+    const x = (v as Record<string, unknown>)[k];
+    // JSON drops undefined properties; so do we (the object reads back the same: x.k === undefined).
+    if (x === undefined) continue;
+    out[k] = encodeJsonValue(x, path ? `${path}.${k}` : k);
+  }
+  return Object.prototype.hasOwnProperty.call(out, TAG) ? { [TAG]: 'o', v: out } : out;
+}
+
+function decodeJsonValue(v: unknown): unknown {
+  if (typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = decodeJsonValue(v[i]);
+    return v;
+  }
+  const o = v as Record<string, unknown>;
+  const tag = o[TAG];
+  if (tag !== undefined) {
+    const x = o['v'];
+    switch (tag) {
+      case 'N': return Number(x);
+      case 'n': return BigInt(x as string);
+      case 'u': return undefined;
+      case 'D': return new Date(x === null ? NaN : (x as string));
+      case 'B': return Buffer.from(x as string, 'base64');
+      case 'M': return new Map((x as [unknown, unknown][]).map(([k, y]) => [decodeJsonValue(k), decodeJsonValue(y)]));
+      case 'S': return new Set((x as unknown[]).map(decodeJsonValue));
+      case 'o': {
+        const inner = x as Record<string, unknown>;
+        for (const k of Object.keys(inner)) inner[k] = decodeJsonValue(inner[k]);
+        return inner;
+      }
+      default:
+        throw new CacheError('ERR_CACHE_CORRUPT', `unknown JSON type tag ${JSON.stringify(tag)}`);
+    }
+  }
+  for (const k of Object.keys(o)) o[k] = decodeJsonValue(o[k]);
+  return o;
+}
+
+/** The default serializer: JSON with explicit handling of the types plain JSON loses. */
+export const jsonSerializer: Serializer = Object.freeze({
+  id: CODEC.json,
+  name: 'json',
+  encode(value: unknown): Uint8Array {
+    return Buffer.from(JSON.stringify(encodeJsonValue(value, '')), 'utf8');
+  },
+  decode(bytes: Buffer): unknown {
+    return decodeJsonValue(JSON.parse(bytes.toString('utf8')));
+  },
+});
+
+interface Packr {
+  pack(v: unknown): Uint8Array;
+  unpack(b: Uint8Array): unknown;
+}
+
+let packr: Packr | undefined;
+
+/** Loads msgpackr on first use (it is an optional peer dependency). */
+function loadPackr(): Packr {
+  if (packr) return packr;
+  let mod: { Packr: new (o: object) => Packr };
+  try {
+    mod = createRequire(import.meta.url)('msgpackr') as typeof mod;
+  } catch (err) {
+    throw new CacheError('ERR_CACHE_CODEC_UNAVAILABLE', "serializer 'msgpack' needs the optional peer dependency msgpackr: npm install msgpackr", { cause: err });
+  }
+  // structuredClone: Map, Set, Date, cycles; records keep objects and Maps apart; values are
+  // self-describing (no shared structures), so any process with msgpackr reads them.
+  packr = new mod.Packr({ structuredClone: true, moreTypes: true, int64AsType: 'bigint' });
+  return packr;
+}
+
+/** msgpack through the optional peer `msgpackr` (loaded on first use). */
+export const msgpackSerializer: Serializer = Object.freeze({
+  id: CODEC.msgpack,
+  name: 'msgpack',
+  encode(value: unknown): Uint8Array {
+    if (value === undefined) fail('undefined', '');
+    return loadPackr().pack(value);
+  },
+  decode(bytes: Buffer): unknown {
+    return loadPackr().unpack(bytes);
+  },
+});
+
+/** Throws ERR_CACHE_CODEC_UNAVAILABLE now if msgpackr is missing (createCache calls it so the error comes early). */
+export function checkMsgpackAvailable(): void {
+  loadPackr();
+}
