@@ -74,9 +74,11 @@ export class NearCache {
           this.#serving = true;
           return true;
         },
-        () => {
+        (err: unknown) => {
           this.#starting = undefined;
-          this.#schedule();
+          // A closed pool never comes back: stop trying (the near cache just stays off).
+          if ((err as { code?: string }).code === 'ERR_POOL_CLOSED') this.#closed = true;
+          else this.#schedule();
           return false;
         },
       );
