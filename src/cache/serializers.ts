@@ -1,6 +1,6 @@
 /**
  * Serializers: value ⇄ bytes. JSON (default) keeps the types plain JSON loses — Date, Buffer /
- * Uint8Array, BigInt, Map, Set, NaN/±Infinity, undefined inside arrays — as tagged objects, and
+ * Uint8Array, BigInt, Map, Set, NaN/±Infinity/-0, undefined inside arrays — as tagged objects, and
  * refuses what it cannot keep (functions, symbols, WeakMap, RegExp, …) instead of storing `{}`.
  * msgpack uses the optional peer `msgpackr`, loaded on first use. A custom serializer names
  * itself with an `id` (16–255) that is written into every value's header.
@@ -35,6 +35,7 @@ function encodeJsonValue(v: unknown, path: string): unknown {
     case 'boolean':
       return v;
     case 'number':
+      if (Object.is(v, -0)) return { [TAG]: 'N', v: '-0' };
       return Number.isFinite(v) ? v : { [TAG]: 'N', v: String(v) };
     case 'bigint':
       return { [TAG]: 'n', v: v.toString() };
