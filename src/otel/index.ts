@@ -184,3 +184,4 @@ export function registerOtelMetrics(pool: Pool, options: OtelMetricsOptions = {}
     },
   };
 }
+export { registerOtelCacheMetrics, ATTR_CACHE_NAME, type OtelCacheMetricsOptions } from './cache.js';
