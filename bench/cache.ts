@@ -180,6 +180,7 @@ if (args.cell) {
   const peers = (args.peers ? args.peers.split(',') : PEERS) as Peer[];
   const server = await startRedis();
   const results: CellResult[] = [];
+  const loadBefore = os.loadavg()[0]!;
   try {
     for (const size of sizes) {
       for (const peer of peers) {
@@ -203,6 +204,7 @@ if (args.cell) {
   const md = [
     '# Cache benchmark', '',
     `Run ${new Date().toISOString()} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, redis-server on loopback (shared with the clients).`,
+    `Load average (1 min) ${loadBefore.toFixed(2)} at the start, ${os.loadavg()[0]!.toFixed(2)} at the end: on a shared machine other processes compete for the same cores, so compare rows of one run only.`,
     `Workload: ${KEYS} keys, ${PRESENT} present (90 % hits), ${CONCURRENCY} concurrent callers, ${duration} s per cell after a warm-up, one process per cell. Command: \`node build/bench/cache.js --duration ${duration}\`.`,
     '', table(results), '',
   ].join('\n');

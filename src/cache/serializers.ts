@@ -108,7 +108,10 @@ export const jsonSerializer: Serializer = Object.freeze({
     return Buffer.from(JSON.stringify(encodeJsonValue(value, '')), 'utf8');
   },
   decode(bytes: Buffer): unknown {
-    return decodeJsonValue(JSON.parse(bytes.toString('utf8')));
+    const text = bytes.toString('utf8');
+    // A tag always appears as the literal "__rp$" key; without one the parse result is final and
+    // the second walk (most of the cost on large values) is skipped.
+    return text.includes(`"${TAG}"`) ? decodeJsonValue(JSON.parse(text)) : JSON.parse(text);
   },
 });
 
