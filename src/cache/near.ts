@@ -30,6 +30,7 @@ interface Entry {
 /** Retry delays after the invalidation connection is lost, in ms. */
 const RETRY_MS = [50, 100, 250, 500, 1000, 2000, 5000];
 
+/** The in-process tier of one cache (internal; see the module comment for its coherence rules). */
 export class NearCache {
   readonly #o: { maxEntries: number; maxBytes: number; ttlMs: number };
   readonly #source: InvalidationSource;

@@ -17,6 +17,7 @@ interface Round {
   readonly keys: Map<string, Slot[]>;
 }
 
+/** Collects same-tick reads per deadline and sends each round as one GET/MGET. */
 export class ReadBatcher {
   readonly #read: ReadFn;
   readonly #onCoalesced: () => void;

@@ -58,6 +58,7 @@ function parse(buf: Buffer, at: number, depth: number): Parsed {
   }
 }
 
+/** Splits a RESP byte stream into frames; `push` every chunk, `onFrame` gets each complete frame. */
 export class RespFrames {
   readonly #onFrame: (v: RespValue) => void;
   #buf: Buffer = Buffer.alloc(0);

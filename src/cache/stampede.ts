@@ -31,6 +31,7 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL',
 
 type Stale = { value: unknown } | undefined;
 
+/** getOrSet's machinery for one cache (internal; the cache owns one). */
 export class Stampede {
   readonly #i: CacheInternals;
   readonly #o: ResolvedCacheOptions;

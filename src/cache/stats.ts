@@ -43,6 +43,7 @@ export interface CacheStats {
 /** Counter fields (everything but the name and the near-cache gauge). */
 export type CounterName = Exclude<keyof CacheStats, 'name' | 'nearEntries'>;
 
+/** All counters at zero. */
 export function newCounters(): Record<CounterName, number> {
   return {
     hits: 0, misses: 0, nearHits: 0, staleServed: 0, coalesced: 0, lockWaits: 0, sets: 0, deletes: 0,
