@@ -13,7 +13,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startRedis } from '../src/server/redis-process.js';
+import { startRedis } from '../test/support/redis-process.js';
 import { createPool, type Pool } from '../src/index.js';
 import { createCache } from '../src/cache/index.js';
 

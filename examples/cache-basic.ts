@@ -12,9 +12,9 @@
  */
 import { createPool } from 'redpool';
 import { createCache } from 'redpool/cache';
-import { startRedis } from '../src/server/redis-process.js';
+import { startRedisServer } from 'redpool/testing';
 
-const embedded = process.env['REDIS_URL'] ? undefined : await startRedis();
+const embedded = process.env['REDIS_URL'] ? undefined : await startRedisServer();
 const url = process.env['REDIS_URL'] ?? embedded!.url;
 const pool = createPool({ url, name: 'cache-example', max: 8, lanes: 2 });
 await pool.ready();

@@ -5,35 +5,14 @@
  * and exit 0 within the deadline, and never print a password.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { withRedis } from '../helpers/redis.js';
 
 const EXAMPLES = ['express-app', 'fastify-app', 'worker', 'cache-basic'] as const;
 const dir = fileURLToPath(new URL('../../examples/', import.meta.url));
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-
-/** Newest mtime under `d` (ms). */
-function newest(d: string): number {
-  return readdirSync(d).reduce((m, name) => {
-    const p = join(d, name);
-    const st = statSync(p);
-    return Math.max(m, st.isDirectory() ? newest(p) : st.mtimeMs);
-  }, 0);
-}
-
-/**
- * Examples that import 'redpool' / 'redpool/cache' by name resolve to dist/ (the package's
- * exports): build it when it is missing or older than src/ (CI's `npm ci` already built it).
- */
-function ensureDist(): void {
-  const marker = join(root, 'dist', 'cache', 'index.js');
-  if (existsSync(marker) && statSync(marker).mtimeMs >= newest(join(root, 'src'))) return;
-  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
-}
 
 function run(name: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -53,7 +32,6 @@ function baseEnv(): NodeJS.ProcessEnv {
 }
 
 void describe('examples', { concurrency: false }, () => {
-  before(ensureDist);
   for (const name of EXAMPLES) {
     void test(`${name}: standalone with a throwaway redis-server`, { timeout: 90_000 }, async () => {
       assert.ok(existsSync(`${dir}${name}.js`), `build/examples/${name}.js exists (run tsc first)`);
