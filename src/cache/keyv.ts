@@ -17,14 +17,23 @@ import type { Cache } from './cache.js';
 export interface KeyvStoreAdapter extends EventEmitter {
   opts: Record<string, unknown>;
   namespace?: string | undefined;
+  /** The stored value, or undefined. */
   get(key: string): Promise<unknown>;
+  /** Stores `value` for `ttl` ms (none or ≤ 0: no expiry). */
   set(key: string, value: unknown, ttl?: number): Promise<boolean>;
+  /** Deletes `key`; true when it existed. */
   delete(key: string): Promise<boolean>;
+  /** Deletes every key of Keyv's namespace (SCAN + UNLINK under the cache prefix). */
   clear(): Promise<void>;
+  /** True when `key` exists. */
   has(key: string): Promise<boolean>;
+  /** Values of `keys` in order, in one MGET. */
   getMany(keys: string[]): Promise<unknown[]>;
+  /** Stores several values in one pipeline per distinct TTL. */
   setMany(values: { key: string; value: unknown; ttl?: number }[]): Promise<void>;
+  /** Deletes `keys`; true when any existed. */
   deleteMany(keys: string[]): Promise<boolean>;
+  /** Closes the cache (its near-cache connection), never the application's pool. */
   disconnect(): Promise<void>;
 }
 

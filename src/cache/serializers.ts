@@ -14,7 +14,9 @@ export interface Serializer {
   readonly id: number;
   /** Short name for stats and errors. */
   readonly name?: string;
+  /** The bytes of `value`. Throw (anything) for a value it cannot keep: the error reaches the caller. */
   encode(value: unknown): Uint8Array;
+  /** The value of bytes `encode` produced. A throw here makes the stored value `ERR_CACHE_CORRUPT`. */
   decode(bytes: Buffer): unknown;
 }
 

@@ -17,13 +17,19 @@ export interface OtelCacheMetricsOptions {
   meter?: Meter;
 }
 
+/** Handle returned by {@link registerOtelCacheMetrics}. */
+export interface OtelCacheMetrics {
+  /** Stops reporting this cache (removes its callbacks). Idempotent. */
+  unregister(): void;
+}
+
 /**
  * Reports a cache through OpenTelemetry metrics: `redpool.cache.hits`, `.misses`, `.near_hits`,
  * `.stale_served`, `.coalesced`, `.lock_waits`, `.errors`, `.failed_open`, `.bytes_before_compression`
  * (By), `.bytes_after_compression` (By), … and `redpool.cache.near_entries`.
  * @returns unregister: stops reporting (idempotent).
  */
-export function registerOtelCacheMetrics(cache: StatsSource, options: OtelCacheMetricsOptions = {}): { unregister(): void } {
+export function registerOtelCacheMetrics(cache: StatsSource, options: OtelCacheMetricsOptions = {}): OtelCacheMetrics {
   const meter = options.meter ?? metrics.getMeter('redpool');
   const ins = instruments(meter);
   const attrs = { [ATTR_CACHE_NAME]: cache.stats().name };

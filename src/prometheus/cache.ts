@@ -9,6 +9,7 @@ import type { CacheStats } from '../cache/stats.js';
 
 /** What is read from a cache (structural, so this module does not load the cache layer). */
 export interface StatsSource {
+  /** A snapshot of the counters (a redpool/cache `Cache` has it). */
   stats(): CacheStats;
 }
 

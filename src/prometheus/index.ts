@@ -316,4 +316,4 @@ export function registerPoolMetrics(pool: Pool, registry: Registry = globalRegis
     },
   };
 }
-export { registerCacheMetrics, type CacheMetrics, type CacheMetricsOptions } from './cache.js';
+export { registerCacheMetrics, type CacheMetrics, type CacheMetricsOptions, type StatsSource } from './cache.js';
