@@ -145,6 +145,20 @@ void describe('TopologyRefresher', () => {
     await assert.rejects(h.refresher.request('manual'), /closed/);
   });
 
+  void test('a trailing load waiting on a slow load does not start after close', async () => {
+    const h = harness({ minIntervalMs: 100, sourceTimeoutMs: 10_000 });
+    const p1 = h.refresher.request('initial');
+    const p2 = h.refresher.request('moved');
+    h.clock.advance(200); // the trailing timer fires while the first load still runs
+    await flush();
+    h.refresher.close();
+    await assert.rejects(p2, /closed/);
+    h.calls[0]?.resolve('slow');
+    await p1;
+    await flush();
+    assert.equal(h.calls.length, 1, 'no load after close');
+  });
+
   void test('close rejects a scheduled load and leaves no timer', async () => {
     const h = harness();
     const p1 = h.refresher.request('initial');

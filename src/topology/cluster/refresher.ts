@@ -157,6 +157,7 @@ export class TopologyRefresher<S, T> {
     promise.catch(() => undefined); // a hint() caller may not wait; the error also goes to onError
     this.#rejectScheduled = reject;
     const fire = (): void => {
+      if (this.#closed) return; // close() already rejected the promise
       // Still running (a slow load)? Fire again when it settles.
       if (this.#inFlight) {
         this.#inFlight.then(fire, fire);

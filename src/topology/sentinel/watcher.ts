@@ -89,6 +89,7 @@ export class SentinelWatcher extends EventEmitter<SentinelWatcherEvents> {
   #subs: Subscription[] = [];
   #poll: TimerHandle | undefined;
   #closed = false;
+  #started = false;
   #reconnects = 0;
   #switchMessages = 0;
   #changes = 0;
@@ -106,6 +107,8 @@ export class SentinelWatcher extends EventEmitter<SentinelWatcherEvents> {
 
   /** Discovers the primary, subscribes to the sentinels and arms the poll. Resolves with the primary. */
   async start(): Promise<NodeAddress> {
+    if (this.#started) throw new Error('SentinelWatcher.start() was already called');
+    this.#started = true;
     const { primary } = await this.#o.discovery.discover();
     if (this.#closed) return primary;
     this.#set(primary, 'start');
