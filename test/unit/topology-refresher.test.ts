@@ -156,7 +156,8 @@ void describe('TopologyRefresher', () => {
     h.calls[0]?.resolve('slow');
     await p1;
     await flush();
-    assert.equal(h.calls.length, 1, 'no load after close');
+    assert.equal(h.calls.length, 1, 'no source asked after close');
+    assert.equal(h.refresher.stats().loads, 1, 'and no load started');
   });
 
   void test('close rejects a scheduled load and leaves no timer', async () => {
