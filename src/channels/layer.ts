@@ -192,17 +192,17 @@ export class ChannelLayer {
   }
 
   /** Adds `channel` to `group` (refreshing its membership); see {@link ChannelLayerOptions.groupExpiryMs}. */
-  groupAdd(group: string, channel: string): Promise<void> {
+  async groupAdd(group: string, channel: string): Promise<void> {
     return groupAdd(this.#ctx(), group, channel);
   }
 
   /** Removes `channel` from `group` (no error if absent). */
-  groupDiscard(group: string, channel: string): Promise<void> {
+  async groupDiscard(group: string, channel: string): Promise<void> {
     return groupDiscard(this.#ctx(), group, channel);
   }
 
   /** Live members of `group` (lapsed ones are dropped first). */
-  groupMembers(group: string): Promise<string[]> {
+  async groupMembers(group: string): Promise<string[]> {
     return groupMembers(this.#ctx(), group);
   }
 
@@ -210,7 +210,7 @@ export class ChannelLayer {
    * Sends `message` to every live member of `group`: one script for all members, never throws
    * for a full member. The result says per member `delivered`, `full` or `expired` (membership lapsed).
    */
-  groupSend(group: string, message: unknown): Promise<GroupSendResult> {
+  async groupSend(group: string, message: unknown): Promise<GroupSendResult> {
     return groupSend(this.#ctx(), group, message);
   }
 
