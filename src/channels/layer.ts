@@ -226,17 +226,29 @@ export class ChannelLayer {
     return this.#counters.snapshot(waiting, this.#host.slots.used + (this.#local.active ? 1 : 0));
   }
 
-  /** Samples queue depth (LLEN) of every channel this process used, summed per capacity pattern. */
+  /** Calls `listener` with each receive's wait in ms (metrics hook). Returns the unsubscribe function. */
+  onReceiveWait(listener: (ms: number) => void): () => void {
+    this.#counters.waitListeners.add(listener);
+    return () => this.#counters.waitListeners.delete(listener);
+  }
+
+  /**
+   * Samples queue depth (LLEN) of every channel this process used, plus what its readers moved but
+   * did not hand out yet, summed per capacity pattern.
+   */
   async refreshDepth(): Promise<Record<string, number>> {
     const entries = [...this.#seen.entries()];
     const depth: Record<string, number> = {};
     for (const r of this.#o.rules) depth[r.label] = 0;
     depth['default'] = 0;
     if (entries.length > 0) {
-      const res = await this.#pool.pipeline(entries.map(([key]) => ['llen', key])).exec();
+      // The list plus this process's in-flight backup: moved out by a reader but not yet handed out.
+      const cmds = entries.flatMap(([key]) => [['llen', key], ['llen', this.#keys.inflight(key, this.processId)]]);
+      const res = await this.#pool.pipeline(cmds).exec();
       entries.forEach(([, label], i) => {
-        const n = res?.[i]?.[1];
-        depth[label] = (depth[label] ?? 0) + (typeof n === 'number' ? n : 0);
+        let n = 0;
+        for (const r of [res?.[2 * i]?.[1], res?.[2 * i + 1]?.[1]]) if (typeof r === 'number') n += r;
+        depth[label] = (depth[label] ?? 0) + n;
       });
     }
     this.#counters.depth = depth;

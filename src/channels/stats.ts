@@ -45,8 +45,10 @@ export class Counters {
   waitSumMs = 0;
   readonly waitBuckets: number[] = RECEIVE_WAIT_BUCKETS_MS.map(() => 0);
   depth: Record<string, number> = {};
+  readonly waitListeners = new Set<(ms: number) => void>();
 
   observeWait(ms: number): void {
+    for (const l of this.waitListeners) l(ms);
     this.waitCount++;
     this.waitSumMs += ms;
     for (let i = 0; i < RECEIVE_WAIT_BUCKETS_MS.length; i++) if (ms <= RECEIVE_WAIT_BUCKETS_MS[i]!) this.waitBuckets[i]!++;
