@@ -74,6 +74,7 @@ export class ChannelLayer {
       },
     };
     this.#local = new LocalReader(this.#host, `specific.${this.processId}!`);
+    this.#see(`specific.${this.processId}!`);
   }
 
   /** The validated options (encryption keys are not included). */
@@ -156,7 +157,6 @@ export class ChannelLayer {
     const local = isProcessLocal(channel);
     if (local && nonLocal(channel) !== `specific.${this.processId}!`)
       return Promise.reject(new ArgumentError('receive', 0, `"${channel}" is another layer's process-local channel; only its creator can receive on it`));
-    this.#see(channel);
     return new Promise((resolve, reject) => {
       const signal = options.signal;
       let list: Waiter[];
@@ -178,11 +178,14 @@ export class ChannelLayer {
         if (!ws) this.#local.waiters.set(channel, (ws = []));
         list = ws;
         ws.push(waiter);
-        this.#local.drain();
+        this.#local.drainOne(channel);
         this.#local.kick();
       } else {
         let reader = this.#readers.get(channel);
-        if (!reader) this.#readers.set(channel, (reader = new ChannelReader(this.#host, channel)));
+        if (!reader) {
+          this.#readers.set(channel, (reader = new ChannelReader(this.#host, channel)));
+          this.#see(channel);
+        }
         list = reader.waiters;
         list.push(waiter);
         reader.drain();

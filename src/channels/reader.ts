@@ -378,28 +378,34 @@ export class LocalReader extends Reader {
         q.shift();
         h.counters.dropped++;
       }
+      if (this.waiters.has(target)) this.drainOne(target);
     }
   }
 
   drain(): void {
+    // Only channels with queued messages can deliver; usually few (consumers keep up).
+    for (const channel of this.#queues.keys()) this.drainOne(channel);
+  }
+
+  /** Hands `channel`'s queued messages to its waiters, in order. */
+  drainOne(channel: string): void {
     const h = this.host;
-    for (const [channel, ws] of this.waiters) {
-      const q = this.#queues.get(channel);
-      while (q && q.length > 0 && ws.length > 0) {
-        const item = q.shift()!;
-        if (this.isExpired(item.ts)) {
-          h.counters.expired++;
-          continue;
-        }
-        const w = ws.shift()!;
-        h.counters.received++;
-        h.counters.observeWait(Date.now() - w.startedAt);
-        w.cleanup();
-        w.resolve(item.value);
+    const q = this.#queues.get(channel);
+    const ws = this.waiters.get(channel);
+    while (q && q.length > 0 && ws && ws.length > 0) {
+      const item = q.shift()!;
+      if (this.isExpired(item.ts)) {
+        h.counters.expired++;
+        continue;
       }
-      if (q && q.length === 0) this.#queues.delete(channel);
-      if (ws.length === 0) this.waiters.delete(channel);
+      const w = ws.shift()!;
+      h.counters.received++;
+      h.counters.observeWait(Date.now() - w.startedAt);
+      w.cleanup();
+      w.resolve(item.value);
     }
+    if (q && q.length === 0) this.#queues.delete(channel);
+    if (ws && ws.length === 0) this.waiters.delete(channel);
   }
 
   /** Local queues hold only owned (acknowledged) messages: nothing to forget on a restore. */
