@@ -37,7 +37,8 @@ const now = (): number => performance.timeOrigin + performance.now();
 
 interface RecvResult {
   delivered: number;
-  latencies: number[];
+  p50: number;
+  p99: number;
   firstAt: number;
   lastAt: number;
   rssPeakMb: number;
@@ -113,8 +114,9 @@ async function receiver(system: System, scenario: Scenario, url: string, expect:
   await finished;
   clearTimeout(timeout);
   clearInterval(sampler);
-  const result: RecvResult = { delivered: lat.length, latencies: lat, firstAt: first, lastAt: last, rssPeakMb: rssPeak / 1048576 };
-  process.stdout.write(`result ${JSON.stringify(result)}\n`);
+  const sorted = lat.sort((a, b) => a - b);
+  const result: RecvResult = { delivered: lat.length, p50: pct(sorted, 50), p99: pct(sorted, 99), firstAt: first, lastAt: last, rssPeakMb: rssPeak / 1048576 };
+  await new Promise((r) => process.stdout.write(`result ${JSON.stringify(result)}\n`, r));
   await cleanup();
   process.exit(0);
 }
@@ -193,15 +195,14 @@ async function cell(system: System, scenario: Scenario, url: string, messages: n
   clearInterval(memTimer);
   lines.close();
   await new Promise((res) => (child.exitCode !== null ? res(null) : child.once('exit', res)));
-  const sorted = r.latencies.sort((a, b) => a - b);
   return {
     system,
     scenario,
     messages,
     delivered: r.delivered,
     perSecond: r.delivered / ((r.lastAt - r.firstAt) / 1000),
-    p50: pct(sorted, 50),
-    p99: pct(sorted, 99),
+    p50: r.p50,
+    p99: r.p99,
     rssPeakMb: r.rssPeakMb,
     redisPeakMb: redisPeak,
   };
