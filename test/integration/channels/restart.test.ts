@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { createPool, isRedpoolError } from '../../../src/index.js';
 import { createChannelLayer } from '../../../src/channels/index.js';
+import { FaultProxy } from '../../helpers/fault-proxy.js';
 import { withRedis, waitFor } from '../../helpers/redis.js';
 
 void describe('Redis restart mid-stream', () => {
@@ -77,5 +78,43 @@ void describe('Redis restart mid-stream', () => {
       t.diagnostic(`channel ${c}: acked=${acked[c]!.size} reported=${reported[c]!.size} delivered=${g.length}`);
     }
     assert.ok(reported.some((r) => r.size > 0), 'the outage was reported to senders');
+  });
+
+  void test('replies cut mid-way (the pulls ran, their replies were lost): 0 lost, 0 duplicated, in order', { timeout: 60_000 }, async (t) => {
+    const server = await withRedis(t);
+    const proxy = await FaultProxy.start({ port: server.port });
+    t.after(() => proxy.close());
+    const direct = createPool({ url: server.url, max: 10 });
+    const viaProxy = createPool({ url: proxy.url, max: 10, commandTimeoutMs: 1000 });
+    t.after(() => Promise.all([direct.close(), viaProxy.close()]));
+    const sender = createChannelLayer(direct, { prefix: 'cut', capacity: 10_000 });
+    const reader = createChannelLayer(viaProxy, { prefix: 'cut', capacity: 10_000, readBatch: 32, blockMs: 200 });
+    t.after(() => Promise.all([sender.close(), reader.close()]));
+    const N = 600;
+    for (let i = 0; i < N; i++) await sender.send('cut', i);
+    const got: number[] = [];
+    const stop = new AbortController();
+    t.after(() => stop.abort());
+    const loop = (async () => {
+      while (got.length < N && !stop.signal.aborted) {
+        try {
+          got.push((await reader.receive('cut', { signal: stop.signal })) as number);
+        } catch (err) {
+          if (stop.signal.aborted) return;
+          throw err;
+        }
+      }
+    })();
+    for (let cycle = 0; cycle < 3; cycle++) {
+      await waitFor(() => got.length >= (cycle + 1) * 100, { timeoutMs: 20_000 });
+      // A pull's reply (32 messages) is far longer than 200 bytes: it is cut after the script ran.
+      await proxy.truncateReplyAfter(200);
+      await new Promise((r) => setTimeout(r, 300));
+      await proxy.pass();
+    }
+    await waitFor(() => got.length >= N, { timeoutMs: 30_000, message: `got ${got.length}` });
+    await loop;
+    assert.deepEqual(got, Array.from({ length: N }, (_, i) => i));
+    assert.ok(proxy.stats.droppedDown > 0, 'replies were cut');
   });
 });
