@@ -28,7 +28,7 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import { Server } from 'socket.io';
 import { createPool } from '../src/index.js';
 import { createChannelLayer } from '../src/channels/index.js';
-import { startRedis } from '../src/server/redis-process.js';
+import { startRedis } from '../test/support/redis-process.js';
 
 type System = 'redpool' | 'socket.io';
 type Scenario = 'p2p' | 'group';
@@ -101,7 +101,7 @@ async function receiver(system: System, scenario: Scenario, url: string, expect:
         },
       };
       (nsp.sockets as unknown as Map<string, unknown>).set(id, fake);
-      nsp.adapter.addAll(id, new Set(scenario === 'group' ? ['everyone'] : [room]));
+      void nsp.adapter.addAll(id, new Set(scenario === 'group' ? ['everyone'] : [room]));
     }
     await new Promise((r) => setTimeout(r, 300)); // PSUBSCRIBE settled
     process.stdout.write(`ready ${JSON.stringify(rooms)}\n`);

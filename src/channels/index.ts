@@ -6,7 +6,7 @@
  */
 export { ChannelLayer, createChannelLayer } from './layer.js';
 export type { SendOptions, ReceiveOptions } from './layer.js';
-export type { ChannelLayerOptions, CapacityPattern, Serializer } from './options.js';
+export type { ChannelLayerOptions, CapacityPattern, CapacityRule, ResolvedChannelOptions, Serializer } from './options.js';
 export { jsonSerializer } from './options.js';
 export type { GroupSendResult, MemberStatus } from './groups.js';
 export type { ChannelStats } from './stats.js';

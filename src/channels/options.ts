@@ -58,25 +58,39 @@ export interface ChannelLayerOptions {
   onError?: (err: Error) => void;
 }
 
-/** A compiled capacity rule. `label` is the pattern as given (used as a metrics label). */
+/** A compiled capacity rule. */
 export interface CapacityRule {
+  /** The pattern as given (glob text or RegExp source); the `pattern` label of depth metrics. */
   readonly label: string;
+  /** Whether the rule applies to a full channel name. */
   readonly test: (name: string) => boolean;
+  /** Messages a matching channel holds. */
   readonly capacity: number;
 }
 
-/** Options after validation. */
+/** Options after validation (see {@link ChannelLayerOptions} for each). */
 export interface ResolvedChannelOptions {
+  /** Key prefix. */
   readonly prefix: string;
+  /** Default capacity, in messages. */
   readonly capacity: number;
+  /** Message lifetime, ms. */
   readonly expiryMs: number;
+  /** Group membership lifetime, ms. */
   readonly groupExpiryMs: number;
+  /** `channelCapacity`, compiled, in order. */
   readonly rules: readonly CapacityRule[];
+  /** The secrets, as bytes (never printed; `layer.options` leaves them out). */
   readonly encryptionKeys: readonly Buffer[];
+  /** Message codec. */
   readonly serializer: Serializer;
+  /** Leases for ordinary-channel readers. */
   readonly maxReaders: number;
+  /** Longest blocking pop, ms. */
   readonly blockMs: number;
+  /** Most messages per read round trip. */
   readonly readBatch: number;
+  /** Gets each dropped message's error, once. */
   readonly onError: (err: Error) => void;
 }
 
