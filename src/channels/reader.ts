@@ -12,7 +12,7 @@
  * others wait and its channel is empty). All process-local channels share one list and one
  * {@link LocalReader}, outside that budget.
  */
-import type { Lease, Pool } from '../index.js';
+import { PoolClosedError, type Lease, type Pool } from '../index.js';
 import type { Envelope } from './envelope.js';
 import type { Keys } from './keys.js';
 import { capacityOf, type ResolvedChannelOptions } from './options.js';
@@ -120,6 +120,8 @@ export abstract class Reader {
   abstract drain(): void;
   /** Forgets messages buffered but not handed out (they are still in the in-flight list). */
   protected abstract forget(): void;
+  /** Rejects every waiter (the pool is gone). */
+  abstract failAll(err: Error): void;
   /** Ordinary readers take a slot; the process-local one does not. */
   protected abstract readonly slotted: boolean;
 
@@ -184,6 +186,11 @@ export abstract class Reader {
           if (lease && !lease.released) lease.destroy();
           this.forget();
           if (h.isClosed()) return;
+          // The pool was closed under the layer: nothing will ever be read; do not wait forever.
+          if (h.pool.state !== 'open') {
+            this.failAll(new PoolClosedError('the pool under this channel layer is closed'));
+            return;
+          }
           await sleep(backoff);
           backoff = Math.min(backoff * 2, 1000);
         }
@@ -320,6 +327,13 @@ export class ChannelReader extends Reader {
   protected forget(): void {
     this.#buffer.length = 0;
   }
+
+  failAll(err: Error): void {
+    for (const w of this.waiters.splice(0)) {
+      w.cleanup();
+      w.reject(err);
+    }
+  }
 }
 
 interface LocalItem {
@@ -406,6 +420,16 @@ export class LocalReader extends Reader {
     }
     if (q && q.length === 0) this.#queues.delete(channel);
     if (ws && ws.length === 0) this.waiters.delete(channel);
+  }
+
+  failAll(err: Error): void {
+    for (const ws of this.waiters.values()) {
+      for (const w of ws.splice(0)) {
+        w.cleanup();
+        w.reject(err);
+      }
+    }
+    this.waiters.clear();
   }
 
   /** Local queues hold only owned (acknowledged) messages: nothing to forget on a restore. */

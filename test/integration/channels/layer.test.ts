@@ -181,6 +181,17 @@ void describe('channel layer', () => {
     assert.equal(await next.receive('keep'), 2);
   });
 
+  void test('a pool closed under the layer rejects pending receives instead of hanging', async () => {
+    const pool = createPool({ url: server().url, max: 10, name: 'closing' });
+    const layer = createChannelLayer(pool, { prefix: 'gone' });
+    const ordinary = layer.receive('nothing').then(() => 'resolved', (e: unknown) => (e as { code?: string }).code);
+    const local = layer.receive(layer.newChannel()).then(() => 'resolved', (e: unknown) => (e as { code?: string }).code);
+    await waitFor(() => layer.stats().readers === 2);
+    await pool.close({ timeoutMs: 100 });
+    assert.deepEqual(await Promise.all([ordinary, local]), ['ERR_POOL_CLOSED', 'ERR_POOL_CLOSED']);
+    await layer.close();
+  });
+
   void test('flush() deletes this prefix only (SCAN + UNLINK)', async () => {
     const { pool, layer } = setup({ prefix: 'flushme' });
     await layer.send('a', 1);

@@ -106,7 +106,7 @@ void describe('Redis restart mid-stream', () => {
       }
     })();
     for (let cycle = 0; cycle < 3; cycle++) {
-      await waitFor(() => got.length >= (cycle + 1) * 100, { timeoutMs: 20_000 });
+      await waitFor(() => got.length >= (cycle + 1) * 100, { timeoutMs: 30_000, message: `cycle ${cycle}: got ${got.length}` });
       // A pull's reply (32 messages) is far longer than 200 bytes: it is cut after the script ran.
       await proxy.truncateReplyAfter(200);
       await new Promise((r) => setTimeout(r, 300));
