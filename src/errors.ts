@@ -25,7 +25,9 @@ export type ErrorCode =
   | 'ERR_AUTH'
   | 'ERR_TLS'
   | 'ERR_REPLY'
-  | 'ERR_CROSS_SLOT';
+  | 'ERR_CROSS_SLOT'
+  | 'ERR_CHANNEL_FULL'
+  | 'ERR_CHANNEL_MESSAGE';
 
 /**
  * What is known about a command that failed:
@@ -270,6 +272,38 @@ export class CrossSlotError extends RedpoolError {
     this.command = command;
     this.keyIndexes = keyIndexes;
     this.slots = slots;
+  }
+}
+
+/** `redpool/channels`: the channel holds `capacity` messages; this one was not added. */
+export class ChannelFullError extends RedpoolError {
+  /** The message was not stored: sending again is safe. */
+  readonly outcome: CommandOutcome = 'rejected';
+  /** The channel name and the capacity that applied to it. */
+  readonly channel: string;
+  readonly capacity: number;
+  constructor(channel: string, capacity: number, waitedMs = 0) {
+    super('ERR_CHANNEL_FULL', `channel "${channel}" is full (capacity ${capacity})${waitedMs > 0 ? ` after waiting ${Math.round(waitedMs)}ms` : ''}`);
+    this.channel = channel;
+    this.capacity = capacity;
+  }
+}
+
+/**
+ * `redpool/channels`: a stored message could not be opened (`reason`: `unknown-key` — encrypted
+ * under a key this layer does not have; `tampered` — authentication failed; `unencrypted` — plain
+ * text where encryption is required; `malformed` — not an envelope, or the serializer threw). It
+ * was dropped, never delivered; reported once.
+ */
+export class ChannelMessageError extends RedpoolError {
+  readonly outcome: CommandOutcome = 'rejected';
+  readonly reason: 'unknown-key' | 'tampered' | 'unencrypted' | 'malformed';
+  /** The channel the message was read from. */
+  readonly channel: string;
+  constructor(channel: string, reason: ChannelMessageError['reason'], options?: { cause?: unknown }) {
+    super('ERR_CHANNEL_MESSAGE', `dropped a message on channel "${channel}": ${reason}`, options);
+    this.channel = channel;
+    this.reason = reason;
   }
 }
 
