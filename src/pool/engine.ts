@@ -138,8 +138,10 @@ export class Engine {
     return new Promise((resolve) => {
       const timer = this.clock.setTimeout(() => resolve(false), timeoutMs, true);
       conn.command('ping', [], false).then(
-        () => {
+        (reply) => {
           this.clock.clearTimeout(timer);
+          // Only PONG is a healthy answer: a proxy or server replying +OK to everything is not.
+          if (reply !== 'PONG') return resolve(false);
           pc.lastUsedAt = this.clock.now();
           resolve(true);
         },

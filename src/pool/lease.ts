@@ -19,6 +19,9 @@ import type { DestroyReason } from './stats.js';
 /** Commands on a lease are the full ioredis command set. */
 export interface Lease extends Omit<RedisCommander, 'multi' | 'pipeline'> {}
 
+/** Internal: run a command with a deadline that started before the lease was granted. */
+export const kRun = Symbol('redpool.run');
+
 export class Lease {
   readonly #engine: Engine;
   readonly #pc: PooledConnection;
@@ -94,6 +97,11 @@ export class Lease {
   }
 
   [kDispatch](name: string, args: unknown[], buffer: boolean): Promise<unknown> {
+    return this[kRun](name, args, buffer, undefined);
+  }
+
+  /** Runs a command; its deadline counts from `startedAt` when given (the pool's call time). */
+  [kRun](name: string, args: unknown[], buffer: boolean, startedAt: number | undefined): Promise<unknown> {
     try {
       this.#check();
       checkArgs(name, args);
@@ -103,7 +111,7 @@ export class Lease {
     this.#track(name, args);
     const block = blockTimeMs(name, args);
     const extra = block === undefined ? 0 : Number.isNaN(block) ? 0 : block;
-    return this.#engine.leasing.command(this.#pc, name, args, buffer, extra, this.#call);
+    return this.#engine.leasing.command(this.#pc, name, args, buffer, extra, this.#call, startedAt);
   }
 
   /** Records a pipeline to run on this connection. */

@@ -285,8 +285,8 @@ export class Leasing {
   }
 
   /** Runs a command on a leased connection with a deadline (plus `extraMs` of block time). */
-  command(pc: PooledConnection, name: string, args: readonly unknown[], buffer: boolean, extraMs: number, call?: CallOptions): Promise<unknown> {
-    return this.#run(pc, name, extraMs, call, (conn) => conn.command(name, args, buffer));
+  command(pc: PooledConnection, name: string, args: readonly unknown[], buffer: boolean, extraMs: number, call?: CallOptions, startedAt?: number): Promise<unknown> {
+    return this.#run(pc, name, extraMs, call, (conn) => conn.command(name, args, buffer), startedAt);
   }
 
   /** Runs a pipeline or MULTI/EXEC batch on a leased connection with a deadline. */
@@ -294,14 +294,21 @@ export class Leasing {
     return this.#run(pc, atomic ? 'exec' : 'pipeline', 0, call, (conn) => conn.batch(cmds, atomic));
   }
 
-  #run<T>(pc: PooledConnection, name: string, extraMs: number, call: CallOptions | undefined, run: (conn: DriverConnection) => Promise<T>): Promise<T> {
+  /** `startedAt`: when the deadline started (the call, for a command that waited for its lease); default now. */
+  #run<T>(pc: PooledConnection, name: string, extraMs: number, call: CallOptions | undefined, run: (conn: DriverConnection) => Promise<T>, startedAt?: number): Promise<T> {
     const e = this.#e;
     // After close/destroy (or once the socket died) nothing may be written or timed.
     if (e.state === 'closed') return Promise.reject(new PoolClosedError());
     const conn = pc.conn as DriverConnection;
     if (pc.state === ConnState.Closed) return Promise.reject(new ConnectionError(`${name.toUpperCase()}: the lease's connection is closed`, 'not-sent'));
     const timeoutMs = (call?.timeoutMs ?? e.o.commandTimeoutMs) + extraMs;
-    const started = e.clock.now();
+    const started = startedAt ?? e.clock.now();
+    // The wait for the lease used the whole budget: nothing is written, so it cannot have run.
+    if (started + timeoutMs <= e.clock.now()) {
+      e.counters.commandTimeouts++;
+      e.counters.error('timeout');
+      return Promise.reject(new CommandTimeoutError(name.toUpperCase(), timeoutMs, 'not-sent', e.snapshot()));
+    }
     const report = (error: string | undefined): void => {
       if (channels.command.hasSubscribers)
         channels.command.publish({ pool: e.o.name, command: name, durationMs: e.clock.now() - started, via: 'lease', error } satisfies CommandMessage);

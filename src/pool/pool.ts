@@ -26,7 +26,7 @@ import { channels } from '../observability/diagnostics.js';
 import { Engine, type AcquireOptions, type CallOptions } from './engine.js';
 import type { PoolEvents } from './events.js';
 import { Housekeeper } from './housekeeper.js';
-import { Lease } from './lease.js';
+import { kRun, Lease } from './lease.js';
 import type { HealthStatus, PoolStats } from './stats.js';
 
 /** Commands the shared API refuses; they are not on the {@link Pool} type either. */
@@ -188,10 +188,12 @@ export class Pool extends EventEmitter<EventArgs> {
   }
 
   async #blocking(name: string, args: unknown[], buffer: boolean, call: CallOptions | undefined): Promise<unknown> {
+    // One deadline from the call: the wait for a lease spends the same budget as the command.
+    const calledAt = this.#o.clock.now();
     const waitMs = Math.min(this.#o.acquireTimeoutMs, call?.timeoutMs ?? this.#o.commandTimeoutMs);
     const lease = await this.#engine.leasing.acquireLease({ timeoutMs: waitMs }, call);
     try {
-      return await lease[kDispatch](name, args, buffer);
+      return await lease[kRun](name, args, buffer, calledAt);
     } finally {
       lease.release();
     }
@@ -268,19 +270,25 @@ export class Pool extends EventEmitter<EventArgs> {
   async #warm(): Promise<HealthStatus> {
     const o = this.#o;
     try {
-      await this.#engine.lanes.command('ping', [], false, { timeoutMs: Math.max(o.connectTimeoutMs, o.acquireTimeoutMs) });
+      const pong = await this.#engine.lanes.command('ping', [], false, { timeoutMs: Math.max(o.connectTimeoutMs, o.acquireTimeoutMs) });
+      if (pong !== 'PONG') throw new RedpoolError('ERR_CONNECTION', `PING answered ${describeReply(pong)}, not PONG: not a Redis server`);
       if (o.validateWrites) {
         const key = `redpool:probe:${process.pid}:${Math.random().toString(36).slice(2)}`;
-        await this.#engine.lanes.command('set', [key, 'ok', 'PX', 10_000], false);
+        const token = `ok:${Math.random().toString(36).slice(2)}`;
+        await this.#engine.lanes.command('set', [key, token, 'PX', 10_000], false);
         const v = await this.#engine.lanes.command('get', [key], false);
         await this.#engine.lanes.command('del', [key], false);
-        if (v !== 'ok') throw new RedpoolError('ERR_CONNECTION', `write/read probe returned ${String(v)}`);
+        if (v !== token) throw new RedpoolError('ERR_CONNECTION', `write/read probe read back ${describeReply(v)}, not what it wrote`);
       }
       await this.#settleConnecting();
       await this.#learnServer();
+      // destroy()/close() while the checks ran: ready() did not see a usable pool.
+      if (this.#engine.state !== 'open') throw new PoolClosedError(`pool is ${this.#engine.state}`);
       return this.#engine.dialer.health;
     } catch (err) {
       this.#ready = undefined; // a later ready() may try again
+      // Whatever failed inside (a PING cut by destroy() included), the cause is the close.
+      if (this.#engine.state !== 'open') throw err instanceof PoolClosedError ? err : new PoolClosedError(`pool was ${this.#engine.state === 'closed' ? 'closed' : 'closing'} during ready()`);
       if (o.onUnavailable === 'degrade') return this.#engine.dialer.health === 'healthy' ? 'degraded' : this.#engine.dialer.health;
       throw this.#engine.dialer.lastError ?? err;
     }
@@ -354,7 +362,8 @@ export class Pool extends EventEmitter<EventArgs> {
     let latencyMs: number | null = null;
     let failure: RedpoolError | undefined;
     try {
-      await this.#engine.lanes.command('ping', [], false, { timeoutMs });
+      const pong = await this.#engine.lanes.command('ping', [], false, { timeoutMs });
+      if (pong !== 'PONG') throw new RedpoolError('ERR_CONNECTION', `PING answered ${describeReply(pong)}, not PONG`);
       latencyMs = clock.now() - start;
     } catch (err) {
       failure = err instanceof RedpoolError ? err : new RedpoolError('ERR_CONNECTION', String(err));
@@ -422,6 +431,13 @@ export class Pool extends EventEmitter<EventArgs> {
 }
 
 installCommands(Pool.prototype, new Set(['multi', 'pipeline']));
+
+/** A short, safe description of an unexpected reply (its type and length; never its text). */
+function describeReply(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (typeof v === 'string') return `a ${v.length}-character string`;
+  return Array.isArray(v) ? `an array of ${v.length}` : `a ${typeof v}`;
+}
 
 /** Backing class of `pool.with(…)` views: the command surface with bound per-call options. */
 class PoolView {
