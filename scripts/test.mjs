@@ -16,6 +16,8 @@ if (!process.env.SKIP_BUILD) {
 // Lint only for the full run (no suite named): type-aware promise rules catch floating promises.
 if (suites.length === 0 && !process.env.SKIP_LINT) {
   execFileSync(process.execPath, ['node_modules/eslint/bin/eslint.js', '.'], { stdio: 'inherit' });
+  // No import cycles among src/ files, type imports included (.dependency-cruiser.cjs).
+  execFileSync(process.execPath, ['node_modules/dependency-cruiser/bin/dependency-cruise.mjs', 'src', '--config', '.dependency-cruiser.cjs', '--ignore-known'], { stdio: 'inherit' });
 }
 
 function walk(dir) {

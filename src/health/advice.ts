@@ -6,6 +6,7 @@
  * docs/observability.md with how to alert on the same signal from metrics.
  */
 import type { PoolStats } from '../pool/stats.js';
+import { maxclientsFinding, type ServerLimits } from './server.js';
 
 /** Severity of one finding. `critical`: callers are failing or about to; act now. */
 export type AdviceLevel = 'info' | 'warning' | 'critical';
@@ -25,15 +26,7 @@ export interface Advice {
   threshold: number;
 }
 
-/** What the server reports, as far as it is known (`INFO clients`, `CONFIG GET timeout`). */
-export interface ServerLimits {
-  /** `maxclients`. */
-  maxclients?: number;
-  /** `connected_clients`: every client of the server, not only this pool. */
-  connectedClients?: number;
-  /** `timeout`: seconds after which the server closes an idle client; 0 = never. */
-  timeout?: number;
-}
+export type { ServerLimits } from './server.js';
 
 /** Thresholds of the rules. Ratios are 0..1, durations milliseconds. */
 export interface AdviceThresholds {
@@ -166,10 +159,8 @@ export function adviseFromStats(stats: PoolStats, server?: ServerLimits, options
   const maxclients = server?.maxclients;
   if (maxclients !== undefined && maxclients > 0) {
     const budget = stats.max * workers;
-    if (budget > maxclients) {
-      add('critical', 'MAX_ABOVE_MAXCLIENTS', 'max', budget, maxclients,
-        `${workers > 1 ? `${workers} workers × max ${stats.max} = ${budget}` : `max ${stats.max}`} exceeds the server's maxclients (${maxclients}): under load new connections will be refused. Lower max or raise maxclients.`);
-    }
+    const over = maxclientsFinding(budget, maxclients, workers > 1 ? `${workers} workers × max ${stats.max} = ${budget}` : `max ${stats.max}`);
+    if (over) add(over.level, 'MAX_ABOVE_MAXCLIENTS', 'max', budget, maxclients, `${over.message}. Lower max or raise maxclients.`);
     const connected = server?.connectedClients;
     if (connected !== undefined) {
       const ratio = connected / maxclients;

@@ -19,17 +19,17 @@ import { WaiterQueue } from '../internal/waiter-queue.js';
 import { channels, type CommandMessage } from '../observability/diagnostics.js';
 import { safeDelay } from '../resilience/backoff.js';
 import { attemptMayHaveRun, retryDecision, worstOutcome } from '../resilience/classify.js';
-import type { CallOptions, Engine } from './engine.js';
+import type { CallOptions, LaneCore } from './core.js';
 import { ConnState, type PooledConnection } from './pooled-connection.js';
 import { SharedOp } from './shared-op.js';
 
 export class Lanes {
-  readonly #e: Engine;
+  readonly #e: LaneCore;
   /** Routable lanes (state `lane`). */
   #routable: PooledConnection[] = [];
   readonly #waiters = new WaiterQueue<SharedOp>();
 
-  constructor(engine: Engine) {
+  constructor(engine: LaneCore) {
     this.#e = engine;
   }
 
@@ -247,13 +247,13 @@ export class Lanes {
     // A command that never reached a lane timed out because no lane was there: say why. A retry
     // waiting for a lane is 'unknown' all the same when an earlier attempt may have run.
     const unsent = !lane && !op.ran;
-    op.reject(new CommandTimeoutError(op.name.toUpperCase(), op.timeoutMs, unsent ? 'not-sent' : 'unknown', e.snapshot(), lane ? undefined : e.dialer.lastError));
+    op.reject(new CommandTimeoutError(op.name.toUpperCase(), op.timeoutMs, unsent ? 'not-sent' : 'unknown', e.snapshot(), lane ? undefined : e.lastError));
     if (lane && lane.state === ConnState.Lane) this.#probe(lane);
   }
 
   #wait(op: SharedOp): void {
     const e = this.#e;
-    if (e.dialer.health === 'unavailable') {
+    if (e.health === 'unavailable') {
       op.settled = true;
       e.counters.error('unavailable');
       op.reject(worstOutcome(e.unavailable(), op.ran));
@@ -278,7 +278,7 @@ export class Lanes {
       this.#waiters.remove(op.node!);
       e.counters.acquireTimeouts++;
       e.counters.error('timeout');
-      op.reject(worstOutcome(new AcquireTimeoutError(e.clock.now() - queuedAt, e.snapshot(), e.dialer.lastError), op.ran));
+      op.reject(worstOutcome(new AcquireTimeoutError(e.clock.now() - queuedAt, e.snapshot(), e.lastError), op.ran));
     }, Math.max(0, deadlineFirst ? untilDeadline : e.o.acquireTimeoutMs));
     e.pump();
   }

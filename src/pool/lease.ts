@@ -12,18 +12,31 @@ import { Batch } from '../commands/batch.js';
 import { blockTimeMs, POISONING_CLIENT_SUBCOMMANDS, POISONS_CONNECTION } from '../commands/command-table.js';
 import { installCommands, kDispatch, kFail } from '../commands/surface.js';
 import type { BatchCommand, BatchResult, DriverConnection } from '../driver/driver.js';
-import type { CallOptions, Engine } from './engine.js';
+import type { CallOptions } from './core.js';
 import type { PooledConnection } from './pooled-connection.js';
 import type { DestroyReason } from './stats.js';
 
 /** Commands on a lease are the full ioredis command set. */
 export interface Lease extends Omit<RedisCommander, 'multi' | 'pipeline'> {}
 
+/**
+ * What a lease needs from the pool (implemented by `Leasing`): run commands on its connection
+ * with deadlines, and take the connection back.
+ */
+export interface LeaseHost {
+  /** The pool's db: release resets a lease that SELECTed another one. */
+  readonly db: number;
+  command(pc: PooledConnection, name: string, args: readonly unknown[], buffer: boolean, extraMs: number, call?: CallOptions, startedAt?: number): Promise<unknown>;
+  batch(pc: PooledConnection, cmds: BatchCommand[], atomic: boolean, call?: CallOptions): Promise<BatchResult | null>;
+  release(lease: Lease, pc: PooledConnection, reset: BatchCommand[], poisoned: DestroyReason | undefined): void;
+  discard(lease: Lease, pc: PooledConnection): void;
+}
+
 /** Internal: run a command with a deadline that started before the lease was granted. */
 export const kRun = Symbol('redpool.run');
 
 export class Lease {
-  readonly #engine: Engine;
+  readonly #host: LeaseHost;
   readonly #pc: PooledConnection;
   readonly #acquiredAt: number;
   readonly #call: CallOptions | undefined;
@@ -35,11 +48,11 @@ export class Lease {
   /** Stack of the acquire() call, kept only when leak detection is on. */
   readonly acquireStack: string | undefined;
 
-  constructor(engine: Engine, pc: PooledConnection, acquiredAt: number, stack: string | undefined, call?: CallOptions) {
-    this.#engine = engine;
+  constructor(host: LeaseHost, pc: PooledConnection, acquiredAt: number, stack: string | undefined, call?: CallOptions) {
+    this.#host = host;
     this.#pc = pc;
     this.#acquiredAt = acquiredAt;
-    this.#db = engine.o.db;
+    this.#db = host.db;
     this.acquireStack = stack;
     this.#call = call;
   }
@@ -111,7 +124,7 @@ export class Lease {
     this.#track(name, args);
     const block = blockTimeMs(name, args);
     const extra = block === undefined ? 0 : Number.isNaN(block) ? 0 : block;
-    return this.#engine.leasing.command(this.#pc, name, args, buffer, extra, this.#call, startedAt);
+    return this.#host.command(this.#pc, name, args, buffer, extra, this.#call, startedAt);
   }
 
   /** Records a pipeline to run on this connection. */
@@ -130,7 +143,7 @@ export class Lease {
     if (this.#released) return Promise.reject(new LeaseReleasedError());
     for (const [n, ...a] of cmds) this.#track(n.replace(/Buffer$/, ''), a);
     if (atomic) this.#watching = false; // EXEC always unwatches
-    return this.#engine.leasing.batch(this.#pc, cmds, atomic, this.#call);
+    return this.#host.batch(this.#pc, cmds, atomic, this.#call);
   }
 
   /**
@@ -144,15 +157,15 @@ export class Lease {
     if (this.#inMulti) reset.push(['discard']);
     if (this.#watching) reset.push(['unwatch']);
     if (Number.isNaN(this.#db)) this.#poisoned ??= 'dirty';
-    else if (this.#db !== this.#engine.o.db) reset.push(['select', this.#engine.o.db]);
-    this.#engine.leasing.release(this, this.#pc, reset, this.#poisoned);
+    else if (this.#db !== this.#host.db) reset.push(['select', this.#host.db]);
+    this.#host.release(this, this.#pc, reset, this.#poisoned);
   }
 
   /** Closes the connection instead of returning it (use when its state is unknown). Idempotent. */
   destroy(): void {
     if (this.#released) return;
     this.#released = true;
-    this.#engine.leasing.discard(this, this.#pc);
+    this.#host.discard(this, this.#pc);
   }
 
   /** `await using lease = await pool.acquire()` releases at the end of the block (no-op if already released). */

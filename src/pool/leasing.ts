@@ -22,8 +22,8 @@ import {
 import type { TimerHandle } from '../internal/clock.js';
 import { WaiterQueue, type QueueNode } from '../internal/waiter-queue.js';
 import { channels, type AcquireMessage, type CommandMessage } from '../observability/diagnostics.js';
-import type { AcquireOptions, CallOptions, Engine } from './engine.js';
-import { Lease } from './lease.js';
+import type { AcquireOptions, CallOptions, LeaseCore } from './core.js';
+import { Lease, type LeaseHost } from './lease.js';
 import { ConnState, type InflightOp, type PooledConnection } from './pooled-connection.js';
 import type { DestroyReason } from './stats.js';
 
@@ -37,8 +37,8 @@ interface LeaseWaiter {
   cleanup: (() => void) | undefined;
 }
 
-export class Leasing {
-  readonly #e: Engine;
+export class Leasing implements LeaseHost {
+  readonly #e: LeaseCore;
   /** Idle lease connections; the most recently used is last. */
   readonly #idle: PooledConnection[] = [];
   readonly #waiters = new WaiterQueue<LeaseWaiter>();
@@ -46,9 +46,14 @@ export class Leasing {
   /** Connections leases may hold at once: `max − lanes`. */
   readonly cap: number;
 
-  constructor(engine: Engine) {
+  constructor(engine: LeaseCore) {
     this.#e = engine;
     this.cap = engine.o.max - engine.o.lanes;
+  }
+
+  /** The db a released lease's connection is reset to. */
+  get db(): number {
+    return this.#e.o.db;
   }
 
   /** Callers waiting for a lease. */
@@ -91,7 +96,7 @@ export class Leasing {
 
   #wrap(pc: PooledConnection, started: number, now: number, stack: string | undefined, call: CallOptions | undefined): Lease {
     const e = this.#e;
-    const lease = new Lease(e, pc, now, stack, call);
+    const lease = new Lease(this, pc, now, stack, call);
     this.#leases.add(lease);
     if (e.observed('lease:acquired')) e.emit('lease:acquired', { id: pc.id, waitedMs: now - started });
     return lease;
@@ -112,7 +117,7 @@ export class Leasing {
         return Promise.resolve(pc);
       }
     }
-    if (e.dialer.health === 'unavailable') {
+    if (e.health === 'unavailable') {
       e.counters.error('unavailable');
       return Promise.reject(e.unavailable());
     }
@@ -136,7 +141,7 @@ export class Leasing {
           w.cleanup?.();
           e.counters.acquireTimeouts++;
           e.counters.error('timeout');
-          reject(new AcquireTimeoutError(e.clock.now() - now, e.snapshot(), e.dialer.lastError));
+          reject(new AcquireTimeoutError(e.clock.now() - now, e.snapshot(), e.lastError));
         }, timeoutMs);
       }
       const signal = opts?.signal;

@@ -3,6 +3,8 @@
  * now; counters only ever grow (monotonic since the pool was created).
  */
 
+import type { PoolState } from './pool-state.js';
+
 /** Why a connection was destroyed (the `destroyed` counter is broken down by these). */
 export type DestroyReason =
   | 'idle'        // idle longer than idleTimeoutMs above `min`
@@ -24,8 +26,8 @@ export type HealthStatus = 'healthy' | 'degraded' | 'unavailable';
 export interface PoolStats {
   /** Pool name (option `name`). */
   name: string;
-  /** Lifecycle state: 'created' | 'open' | 'closing' | 'closed'. */
-  state: string;
+  /** Lifecycle state: 'open' | 'closing' | 'closed'. */
+  state: PoolState;
   /** Health: healthy, degraded (some failures) or unavailable (failing fast). */
   health: HealthStatus;
   /** Option `max`. */
