@@ -1,6 +1,6 @@
 /**
- * Recommendations from observed numbers: the reference services' `/health/redis`
- * "recommendations" list, with stable codes, levels and the numbers behind each one.
+ * Recommendations from observed numbers, the "recommendations" list of a `/health/redis`
+ * endpoint, with stable codes, levels and the numbers behind each one.
  * Pure functions of a {@link PoolStats} snapshot (plus, optionally, what the server reports), so
  * they are cheap, deterministic and testable without Redis. Every rule is listed in
  * docs/observability.md with how to alert on the same signal from metrics.
@@ -44,7 +44,7 @@ export interface AdviceThresholds {
   serverClientsCritical: number;
 }
 
-/** The default thresholds (the reference documents' 60 % / 80 % utilization marks). */
+/** The default thresholds (utilization: watch above 60 %, act above 80 %). */
 export const DEFAULT_THRESHOLDS: Readonly<AdviceThresholds> = Object.freeze({
   utilizationWarning: 0.6,
   utilizationCritical: 0.8,
@@ -102,7 +102,7 @@ export function adviseFromStats(stats: PoolStats, server?: ServerLimits, options
       'Recent connection attempts failed; the pool still serves from the connections it has. Check the server and the network.');
   }
 
-  // ---- utilization (the reference documents' 60 % / 80 % rules)
+  // ---- utilization (watch above 60 %, act above 80 %)
   const u = stats.utilization;
   if (u > t.utilizationCritical) {
     add('critical', 'UTILIZATION_CRITICAL', 'utilization', u, t.utilizationCritical,
@@ -191,7 +191,7 @@ export function adviseFromStats(stats: PoolStats, server?: ServerLimits, options
   return out;
 }
 
-/** A one-line summary of advice: the reference services' "Pool operating optimally" when empty. */
+/** A one-line summary of advice: "Pool operating optimally" when empty. */
 export function summarizeAdvice(advice: readonly Advice[]): string {
   if (advice.length === 0) return 'Pool operating optimally';
   const c = advice.filter((a) => a.level === 'critical').length;

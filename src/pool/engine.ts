@@ -1,7 +1,10 @@
 /**
- * The pool engine: owns every connection, opens and closes them, and runs the pump — the only
- * code that hands connections out or opens new ones. Shared lanes (`lanes.ts`) and exclusive
- * leases (`leasing.ts`) keep their own queues; the engine composes them under one budget.
+ * The pool engine: owns every connection, opens and closes them, and runs the pump, which
+ * serves waiting callers and opens connections (only the pump and the unavailable-probe timer
+ * open any). When nobody waits, fast paths hand out connections directly: a command to the
+ * least-loaded lane, an idle lease connection to `acquire()`, a returned one to the oldest lease
+ * waiter. Shared lanes (`lanes.ts`) and exclusive leases (`leasing.ts`) keep their own queues;
+ * the engine composes them under one budget and gives each a small view of itself (`core.ts`).
  *
  * Invariants (checked by the property test):
  * - connections in every state, connecting included, never exceed `max`;
@@ -203,9 +206,8 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
   }
 
   /**
-   * Hands out connections and opens new ones. Runs after every event; the only place that
-   * does either. Order: lane waiters, lease waiters, then dial lanes, leases for uncovered
-   * waiters, and up to `min`.
+   * Serves waiting callers and opens new connections. Runs after every event. Order: lane
+   * waiters, lease waiters, then dial lanes, leases for uncovered waiters, and up to `min`.
    */
   pump(now: number = this.clock.now()): void {
     if (this.#state !== 'open') return;

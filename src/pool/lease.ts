@@ -3,7 +3,8 @@
  * (WATCH/MULTI, SELECT, blocking commands, SUBSCRIBE …). The lease remembers what it changed
  * so release can put the connection back clean — UNWATCH, DISCARD, SELECT the pool's db — or
  * destroy it when the state cannot be reset (subscriber mode, MONITOR, CLIENT REPLY, AUTH …).
- * After release every method throws {@link LeaseReleasedError}; release is idempotent.
+ * After release every method throws {@link LeaseReleasedError}, and so does a second release()
+ * (capacity is never credited twice); destroy() after release is a no-op.
  */
 import type { Redis, RedisCommander } from 'ioredis';
 import { LeaseReleasedError } from '../errors.js';

@@ -16,7 +16,7 @@ export type DestroyReason =
   | 'discarded'   // lease.destroy() by the caller
   | 'close';      // pool close/destroy
 
-/** Error kinds counted in `errorsByKind`. */
+/** Error kinds counted in `errorsBy`. */
 export type ErrorKind = 'connect' | 'auth' | 'tls' | 'timeout' | 'connection' | 'reply' | 'unavailable';
 
 /** Health of the pool as a whole. */
