@@ -17,8 +17,16 @@ import type { CallOptions } from './core.js';
 import type { PooledConnection } from './pooled-connection.js';
 import type { DestroyReason } from './stats.js';
 
-/** Commands on a lease are the full ioredis command set. */
-export interface Lease extends Omit<RedisCommander, 'multi' | 'pipeline'> {}
+/**
+ * The raw client type of a driver's connections. A driver declares it with a type-only
+ * `rawClient?` property (the node-redis driver: its `RedisClientType`); drivers that do not
+ * (the default ioredis driver) give an ioredis `Redis`.
+ */
+export type RawClientOf<D> = [D] extends [{ readonly rawClient?: infer R }] ? (unknown extends R ? Redis : Exclude<R, undefined>) : Redis;
+
+/** Commands on a lease are the full ioredis command set; `Raw` is the driver's client type ({@link Lease.raw}). */
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- merged with the class, which uses Raw
+export interface Lease<Raw = Redis> extends Omit<RedisCommander, 'multi' | 'pipeline'> {}
 
 /**
  * What a lease needs from the pool (implemented by `Leasing`): run commands on its connection
@@ -29,14 +37,14 @@ export interface LeaseHost {
   readonly db: number;
   command(pc: PooledConnection, name: string, args: readonly unknown[], buffer: boolean, extraMs: number, call?: CallOptions, startedAt?: number): Promise<unknown>;
   batch(pc: PooledConnection, cmds: BatchCommand[], atomic: boolean, call?: CallOptions): Promise<BatchResult | null>;
-  release(lease: Lease, pc: PooledConnection, reset: BatchCommand[], poisoned: DestroyReason | undefined): void;
-  discard(lease: Lease, pc: PooledConnection): void;
+  release(lease: Lease<unknown>, pc: PooledConnection, reset: BatchCommand[], poisoned: DestroyReason | undefined): void;
+  discard(lease: Lease<unknown>, pc: PooledConnection): void;
 }
 
 /** Internal: run a command with a deadline that started before the lease was granted. */
 export const kRun = Symbol('redpool.run');
 
-export class Lease {
+export class Lease<Raw = Redis> {
   readonly #host: LeaseHost;
   readonly #pc: PooledConnection;
   readonly #acquiredAt: number;
@@ -74,13 +82,14 @@ export class Lease {
   }
 
   /**
-   * The underlying ioredis client, for APIs redpool does not wrap (e.g. `subscribe` listeners).
-   * State you change through it is invisible to release(): call `destroy()` afterwards unless
-   * you know the connection is clean.
+   * The underlying client of the driver in use (an ioredis `Redis` under the default driver, a
+   * node-redis client under `nodeRedisDriver()`), for APIs redpool does not wrap (e.g.
+   * `subscribe` listeners). State you change through it is invisible to release(): call
+   * `destroy()` afterwards unless you know the connection is clean.
    */
-  get raw(): Redis {
+  get raw(): Raw {
     this.#check();
-    return (this.#pc.conn as DriverConnection).raw as Redis;
+    return (this.#pc.conn as DriverConnection).raw as Raw;
   }
 
   #check(): void {

@@ -252,8 +252,8 @@ export class Leasing implements LeaseHost {
   }
 
   /** Lease handle returned. `reset` puts it back clean; `poisoned` means destroy it. */
-  release(lease: Lease, pc: PooledConnection, reset: BatchCommand[], poisoned: DestroyReason | undefined): void {
-    if (!this.#leases.delete(lease)) return;
+  release(lease: Lease<unknown>, pc: PooledConnection, reset: BatchCommand[], poisoned: DestroyReason | undefined): void {
+    if (!this.#leases.delete(lease as Lease)) return;
     const e = this.#e;
     const now = e.clock.now();
     const heldMs = now - lease.acquiredAt;
@@ -279,8 +279,8 @@ export class Leasing implements LeaseHost {
   }
 
   /** Lease handle destroyed by its holder: the connection is closed, not reused. */
-  discard(lease: Lease, pc: PooledConnection): void {
-    if (!this.#leases.delete(lease)) return;
+  discard(lease: Lease<unknown>, pc: PooledConnection): void {
+    if (!this.#leases.delete(lease as Lease)) return;
     const e = this.#e;
     const heldMs = e.clock.now() - lease.acquiredAt;
     e.counters.leaseMsTotal += heldMs;

@@ -8,7 +8,7 @@
 import type { Channel } from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import { inspect } from 'node:util';
-import type { RedisCommander } from 'ioredis';
+import type { Redis, RedisCommander } from 'ioredis';
 import { Batch } from '../commands/batch.js';
 import type { StateChangingCommand } from '../commands/command-table.js';
 import { routeShared } from '../commands/routing.js';
@@ -24,7 +24,7 @@ import type { AcquireOptions, CallOptions, PoolState } from './core.js';
 import { Engine } from './engine.js';
 import type { PoolEvents } from './events.js';
 import { Housekeeper } from './housekeeper.js';
-import { kRun, Lease } from './lease.js';
+import { kRun, Lease, type RawClientOf } from './lease.js';
 import type { HealthStatus, PoolStats } from './stats.js';
 
 /** The shared command surface: every ioredis command except those that need a lease. */
@@ -59,9 +59,11 @@ const LOGGED: ReadonlySet<keyof PoolEvents> = new Set(['connection:created', 'co
 type EventArgs = { [K in keyof PoolEvents]: [PoolEvents[K]] };
 
 /** A pool of Redis connections. Create with {@link createPool}. */
-export interface Pool extends SharedCommands {}
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- merged with the class, which uses Raw
+export interface Pool<Raw = Redis> extends SharedCommands {}
 
-export class Pool extends EventEmitter<EventArgs> {
+/** `Raw`: the raw client type of the driver in use, as `lease.raw` returns it. */
+export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
   readonly #engine: Engine;
   readonly #housekeeper: Housekeeper<Lease>;
   readonly #o: ResolvedOptions;
@@ -185,12 +187,12 @@ export class Pool extends EventEmitter<EventArgs> {
    * or `await using`. Rejects with AcquireTimeoutError (with a snapshot), PoolExhaustedError,
    * AcquireAbortedError, UnavailableError or PoolClosedError.
    */
-  acquire(opts?: AcquireOptions): Promise<Lease> {
-    return this.#engine.acquire(opts);
+  acquire(opts?: AcquireOptions): Promise<Lease<Raw>> {
+    return this.#engine.acquire(opts) as Promise<Lease<never>>;
   }
 
   /** Returns a lease. Throws ForeignLeaseError for a lease of another pool, LeaseReleasedError on double release. */
-  release(lease: Lease): void {
+  release(lease: Lease<unknown>): void {
     if (!(lease instanceof Lease)) throw new ForeignLeaseError();
     if (!this.#engine.ownsLease(lease)) {
       if (lease.released) throw new LeaseReleasedError();
@@ -203,8 +205,8 @@ export class Pool extends EventEmitter<EventArgs> {
    * Runs `fn` with an exclusive connection and releases it when `fn` settles or throws (even
    * synchronously). If `fn` leaves commands in flight, the connection is destroyed, not reused.
    */
-  async withConnection<T>(fn: (lease: Lease) => T | Promise<T>, opts?: AcquireOptions): Promise<T> {
-    const lease = await this.#engine.acquire(opts);
+  async withConnection<T>(fn: (lease: Lease<Raw>) => T | Promise<T>, opts?: AcquireOptions): Promise<T> {
+    const lease = (await this.#engine.acquire(opts)) as Lease<never> as Lease<Raw>;
     try {
       return await fn(lease);
     } finally {
@@ -324,6 +326,6 @@ installCommands(PoolView.prototype, new Set(['multi', 'pipeline']));
  * await redis.ready();
  * await redis.set('user:1', json, 'EX', 3600);
  */
-export function createPool(options?: PoolOptions | string): Pool {
+export function createPool<const O extends PoolOptions = PoolOptions>(options?: O | string): Pool<RawClientOf<O['driver']>> {
   return new Pool(options);
 }
