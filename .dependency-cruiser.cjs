@@ -1,3 +1,4 @@
+/* global module */
 /**
  * Import rules for src/, checked by `npm run lint` (dependency-cruiser). `tsPreCompilationDeps`
  * makes type-only imports count: a cycle through types still means two modules cannot be read or

@@ -432,7 +432,6 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
 
   stats(): PoolStats {
     const s = this.snapshot();
-    const c = this.counters;
     return {
       name: this.o.name,
       state: this.#state,
@@ -442,23 +441,7 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
       ...s,
       inflight: this.lanes.inflight(),
       utilization: s.busy / this.o.max,
-      acquires: c.acquires,
-      hits: c.hits,
-      misses: c.misses,
-      acquireTimeouts: c.acquireTimeouts,
-      commandTimeouts: c.commandTimeouts,
-      exhausted: c.exhausted,
-      commands: c.commands,
-      retries: c.retries,
-      created: c.created,
-      destroyed: c.destroyed,
-      destroyedBy: { ...c.destroyedBy },
-      errors: c.errors,
-      errorsBy: { ...c.errorsBy },
-      waitMsTotal: c.waitMsTotal,
-      waits: c.waits,
-      leaseMsTotal: c.leaseMsTotal,
-      connectMsTotal: c.connectMsTotal,
+      ...this.counters.copy(),
     };
   }
 }

@@ -114,4 +114,31 @@ export class Counters {
     this.errors++;
     this.errorsBy[kind]++;
   }
+
+  /** The counter fields of a {@link PoolStats} snapshot (maps copied, so the snapshot stays fixed). */
+  copy(): Pick<PoolStats, CounterField> {
+    return {
+      acquires: this.acquires,
+      hits: this.hits,
+      misses: this.misses,
+      acquireTimeouts: this.acquireTimeouts,
+      commandTimeouts: this.commandTimeouts,
+      exhausted: this.exhausted,
+      commands: this.commands,
+      retries: this.retries,
+      created: this.created,
+      destroyed: this.destroyed,
+      destroyedBy: { ...this.destroyedBy },
+      errors: this.errors,
+      errorsBy: { ...this.errorsBy },
+      waitMsTotal: this.waitMsTotal,
+      waits: this.waits,
+      leaseMsTotal: this.leaseMsTotal,
+      connectMsTotal: this.connectMsTotal,
+    };
+  }
 }
+
+type CounterField =
+  | 'acquires' | 'hits' | 'misses' | 'acquireTimeouts' | 'commandTimeouts' | 'exhausted' | 'commands' | 'retries'
+  | 'created' | 'destroyed' | 'destroyedBy' | 'errors' | 'errorsBy' | 'waitMsTotal' | 'waits' | 'leaseMsTotal' | 'connectMsTotal';
