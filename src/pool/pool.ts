@@ -14,6 +14,7 @@ import type { StateChangingCommand } from '../commands/command-table.js';
 import { routeShared } from '../commands/routing.js';
 import { installCommands, kDispatch, kFail } from '../commands/surface.js';
 import { ioredisDriver } from '../driver/ioredis-driver.js';
+import type { Driver } from '../driver/driver.js';
 import { ForeignLeaseError, PoolClosedError, LeaseReleasedError, type RedpoolError } from '../errors.js';
 import { optionWarnings, resolveOptions, type PoolOptions, type ResolvedOptions } from '../options.js';
 import { adviseFromStats, type Advice, type AdviceOptions } from '../health/advice.js';
@@ -326,6 +327,6 @@ installCommands(PoolView.prototype, new Set(['multi', 'pipeline']));
  * await redis.ready();
  * await redis.set('user:1', json, 'EX', 3600);
  */
-export function createPool<const O extends PoolOptions = PoolOptions>(options?: O | string): Pool<RawClientOf<O['driver']>> {
+export function createPool<D extends Driver | undefined = undefined>(options?: (PoolOptions & { driver?: D }) | string): Pool<RawClientOf<D>> {
   return new Pool(options);
 }

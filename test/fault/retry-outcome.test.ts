@@ -11,7 +11,7 @@ import { fileChecks, scope } from './lib/scope.js';
 
 fileChecks();
 
-async function swallowThenRefuse(t: TestContext, label: string, run: (pool: import('../../src/pool/pool.js').Pool) => Promise<unknown>): Promise<{ error: Error & { code: string; outcome?: string }; server: import('../../src/server/redis-process.js').RedisProcess }> {
+async function swallowThenRefuse(t: TestContext, label: string, run: (pool: import('../../src/pool/pool.js').Pool) => Promise<unknown>): Promise<{ error: Error & { code: string; outcome?: string }; server: import('../support/redis-process.js').RedisProcess }> {
   const s = scope(t);
   const server = await s.redis();
   const proxy = await s.proxy(server);
