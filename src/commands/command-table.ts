@@ -16,7 +16,7 @@ export const COMMAND_NAMES: readonly string[] = commands.list.filter((c) => c !=
  * hold the connection server-side, with where their block time is (`last`/`first` argument in
  * seconds, `lastMs` argument in ms, `blockOption` the ms after `BLOCK`); they run on a lease.
  * Read-only (safe to retry after an unknown outcome) comes from ioredis's command flags
- * ({@link isReadOnly}).
+ * (`isReadOnly()`).
  */
 export const COMMAND_CLASSES = {
   stateChanging: [

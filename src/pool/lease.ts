@@ -57,6 +57,7 @@ export class Lease<Raw = Redis> {
   /** Stack of the acquire() call, kept only when leak detection is on. */
   readonly acquireStack: string | undefined;
 
+  /** @internal Leases are made by the pool (`pool.acquire()`). */
   constructor(host: LeaseHost, pc: PooledConnection, acquiredAt: number, stack: string | undefined, call?: CallOptions) {
     this.#host = host;
     this.#pc = pc;
