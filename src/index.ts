@@ -11,6 +11,8 @@ export { COMMAND_CLASSES } from './commands/command-table.js';
 export type { StateChangingCommand, BlockingCommand } from './commands/command-table.js';
 export { Batch } from './commands/batch.js';
 export type { PoolEvents } from './pool/events.js';
+export type { EventArgs, PoolWithOptions } from './pool/pool.js';
+export type { Role } from './pool/pooled-connection.js';
 export type { PoolStats, HealthStatus, DestroyReason, ErrorKind } from './pool/stats.js';
 export type { ConnState } from './pool/pooled-connection.js';
 export { parseRedisUrl, redactUrl, resolveOptions } from './options.js';

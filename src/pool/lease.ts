@@ -44,6 +44,7 @@ export interface LeaseHost {
 /** Internal: run a command with a deadline that started before the lease was granted. */
 export const kRun = Symbol('redpool.run');
 
+/** An exclusive connection: see the module comment. Get one with `pool.acquire()`. */
 export class Lease<Raw = Redis> {
   readonly #host: LeaseHost;
   readonly #pc: PooledConnection;
@@ -116,10 +117,12 @@ export class Lease<Raw = Redis> {
     }
   }
 
+  /** @internal */
   [kFail](err: Error): Promise<never> {
     return Promise.reject(err);
   }
 
+  /** @internal */
   [kDispatch](name: string, args: unknown[], buffer: boolean): Promise<unknown> {
     return this[kRun](name, args, buffer, undefined);
   }

@@ -33,6 +33,14 @@ export type SharedCommands = Omit<RedisCommander, StateChangingCommand | 'multi'
 
 export type { HealthReport } from '../health/readiness.js';
 
+/** What `pool.with(…)` returns: the shared commands, pipelines and transactions, with the per-call options bound. */
+export interface PoolWithOptions extends SharedCommands {
+  /** Records a pipeline; `exec()` writes it in one go on one lane. */
+  pipeline(commands?: unknown[][]): Batch;
+  /** Records a MULTI/EXEC transaction; runs atomically on one lane. */
+  multi(commands?: unknown[][]): Batch;
+}
+
 /**
  * Server settings read at `ready()` (CONFIG GET), when permitted.
  * @deprecated Same type as {@link ServerLimits}; use that name.
@@ -57,13 +65,17 @@ const EVENT_CHANNELS: Partial<Record<keyof PoolEvents, Channel>> = {
 /** Events the logger hook writes a line for (see #onEvent). */
 const LOGGED: ReadonlySet<keyof PoolEvents> = new Set(['connection:created', 'connection:closed', 'connection:error', 'health', 'lease:leak', 'warning']);
 
-type EventArgs = { [K in keyof PoolEvents]: [PoolEvents[K]] };
+/** Listener arguments of each pool event. */
+export type EventArgs = { [K in keyof PoolEvents]: [PoolEvents[K]] };
 
 /** A pool of Redis connections. Create with {@link createPool}. */
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- merged with the class, which uses Raw
 export interface Pool<Raw = Redis> extends SharedCommands {}
 
-/** `Raw`: the raw client type of the driver in use, as `lease.raw` returns it. */
+/**
+ * A pool of Redis connections. Create with {@link createPool}. `Raw`: the raw client type of the
+ * driver in use, as `lease.raw` returns it.
+ */
 export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
   readonly #engine: Engine;
   readonly #housekeeper: Housekeeper<Lease>;
@@ -129,10 +141,12 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
     return this.#engine.state;
   }
 
+  /** @internal */
   [kFail](err: Error): Promise<never> {
     return Promise.reject(err);
   }
 
+  /** @internal */
   [kDispatch](name: string, args: unknown[], buffer: boolean): Promise<unknown> {
     return this.#dispatch(name, args, buffer, undefined);
   }
@@ -162,11 +176,11 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
    * A view of this pool whose commands use per-call options.
    * @example await pool.with({ timeoutMs: 200, idempotent: true }).incr('hits')
    */
-  with(call: CallOptions): SharedCommands & { pipeline(commands?: unknown[][]): Batch; multi(commands?: unknown[][]): Batch } {
+  with(call: CallOptions): PoolWithOptions {
     const view = Object.create(PoolView.prototype) as PoolView;
     view.dispatch = (name, args, buffer) => this.#dispatch(name, args, buffer, call);
     view.batch = (atomic, commands) => this.#batch(atomic, commands, call);
-    return view as unknown as SharedCommands & { pipeline(commands?: unknown[][]): Batch; multi(commands?: unknown[][]): Batch };
+    return view as unknown as PoolWithOptions;
   }
 
   #batch(atomic: boolean, commands: unknown[][] | undefined, call: CallOptions | undefined): Batch {
@@ -288,11 +302,13 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
     this.#housekeeper.run(this.#o.clock.now());
   }
 
+  /** Name, endpoint, state, health, max and the occupancy snapshot (no secrets). */
   toJSON(): Record<string, unknown> {
     const s = this.#engine.snapshot();
     return { name: this.#o.name, endpoint: this.#o.endpoint, state: this.#engine.state, health: this.#engine.health, max: this.#o.max, ...s };
   }
 
+  /** `util.inspect` shows {@link Pool.toJSON}. */
   [inspect.custom](): string {
     return `Pool ${inspect(this.toJSON())}`;
   }
@@ -304,9 +320,11 @@ installCommands(Pool.prototype, new Set(['multi', 'pipeline']));
 class PoolView {
   declare dispatch: (name: string, args: unknown[], buffer: boolean) => Promise<unknown>;
   declare batch: (atomic: boolean, commands: unknown[][] | undefined) => Batch;
+  /** @internal */
   [kDispatch](name: string, args: unknown[], buffer: boolean): Promise<unknown> {
     return this.dispatch(name, args, buffer);
   }
+  /** @internal */
   [kFail](err: Error): Promise<never> {
     return Promise.reject(err);
   }
