@@ -24,7 +24,8 @@ export type ErrorCode =
   | 'ERR_UNAVAILABLE'
   | 'ERR_AUTH'
   | 'ERR_TLS'
-  | 'ERR_REPLY';
+  | 'ERR_REPLY'
+  | 'ERR_CROSS_SLOT';
 
 /**
  * What is known about a command that failed:
@@ -244,6 +245,31 @@ export class ReplyError extends RedpoolError {
     super('ERR_REPLY', message);
     this.prefix = message.split(' ', 1)[0] ?? '';
     this.command = command;
+  }
+}
+
+/**
+ * Cluster: a multi-key command (or a lease/transaction pinned to one slot) names keys that hash
+ * to different slots. Raised before anything is sent. Key names are never kept, only their
+ * argument positions and slots.
+ */
+export class CrossSlotError extends RedpoolError {
+  readonly outcome: CommandOutcome = 'not-sent';
+  /** The command (upper case). */
+  readonly command: string;
+  /** Zero-based argument indexes of the first two keys that disagree. */
+  readonly keyIndexes: readonly [number, number];
+  /** Their slots (0–16383), in the same order. */
+  readonly slots: readonly [number, number];
+  constructor(command: string, keyIndexes: readonly [number, number], slots: readonly [number, number]) {
+    super(
+      'ERR_CROSS_SLOT',
+      `${command}: keys at arguments ${keyIndexes[0]} and ${keyIndexes[1]} hash to different slots (${slots[0]} and ${slots[1]}); ` +
+        'in a cluster every key of one command must share a slot (use a {hash tag})',
+    );
+    this.command = command;
+    this.keyIndexes = keyIndexes;
+    this.slots = slots;
   }
 }
 

@@ -316,3 +316,4 @@ export function registerPoolMetrics(pool: Pool, registry: Registry = globalRegis
     },
   };
 }
+export { registerCacheMetrics, type CacheMetrics, type CacheMetricsOptions, type StatsSource } from './cache.js';

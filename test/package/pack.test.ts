@@ -77,7 +77,7 @@ void describe('the packed package', () => {
       if (name === 'redpool' || name.startsWith('.')) continue;
       symlinkSync(path.join(ROOT, 'node_modules', name), path.join(modules, name));
     }
-    for (const example of ['express-app', 'fastify-app', 'worker']) {
+    for (const example of ['express-app', 'fastify-app', 'worker', 'cache-basic']) {
       const file = path.join(dir, 'app', `${example}.js`);
       copyFileSync(path.join(ROOT, 'build/examples', `${example}.js`), file);
       const env = { ...process.env };
