@@ -59,7 +59,7 @@ type Body = 'direct' | 'shared' | 'directPar' | 'sharedPar' | 'bare' | 'lease';
  */
 async function runPair(id: PairId, iterations: number, repeats: number): Promise<[number, number]> {
   const driver = new FakeDriver();
-  driver.handler = () => 'OK';
+  driver.handler = (name) => (name === 'ping' ? 'PONG' : 'OK'); // ready() accepts only PONG
   const spec = { host: '127.0.0.1', port: 6379, path: undefined, username: undefined, password: undefined, db: 0, tls: undefined, connectTimeoutMs: 1000, keepAliveMs: 0, connectionName: 'micro', autoPipelining: false, endpoint: 'fake' } satisfies ConnectSpec;
   const conn = await driver.connect(spec);
   const pool: Pool = createPool({ driver, max: 4, min: 1, lanes: 1, healthCheckIntervalMs: 0, validateAfterIdleMs: 60_000 });

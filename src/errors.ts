@@ -24,7 +24,10 @@ export type ErrorCode =
   | 'ERR_UNAVAILABLE'
   | 'ERR_AUTH'
   | 'ERR_TLS'
-  | 'ERR_REPLY';
+  | 'ERR_REPLY'
+  | 'ERR_CROSS_SLOT'
+  | 'ERR_CHANNEL_FULL'
+  | 'ERR_CHANNEL_MESSAGE';
 
 /**
  * What is known about a command that failed:
@@ -244,6 +247,63 @@ export class ReplyError extends RedpoolError {
     super('ERR_REPLY', message);
     this.prefix = message.split(' ', 1)[0] ?? '';
     this.command = command;
+  }
+}
+
+/**
+ * Cluster: a multi-key command (or a lease/transaction pinned to one slot) names keys that hash
+ * to different slots. Raised before anything is sent. Key names are never kept, only their
+ * argument positions and slots.
+ */
+export class CrossSlotError extends RedpoolError {
+  readonly outcome: CommandOutcome = 'not-sent';
+  /** The command (upper case). */
+  readonly command: string;
+  /** Zero-based argument indexes of the first two keys that disagree. */
+  readonly keyIndexes: readonly [number, number];
+  /** Their slots (0–16383), in the same order. */
+  readonly slots: readonly [number, number];
+  constructor(command: string, keyIndexes: readonly [number, number], slots: readonly [number, number]) {
+    super(
+      'ERR_CROSS_SLOT',
+      `${command}: keys at arguments ${keyIndexes[0]} and ${keyIndexes[1]} hash to different slots (${slots[0]} and ${slots[1]}); ` +
+        'in a cluster every key of one command must share a slot (use a {hash tag})',
+    );
+    this.command = command;
+    this.keyIndexes = keyIndexes;
+    this.slots = slots;
+  }
+}
+
+/** `redpool/channels`: the channel holds `capacity` messages; this one was not added. */
+export class ChannelFullError extends RedpoolError {
+  /** The message was not stored: sending again is safe. */
+  readonly outcome: CommandOutcome = 'rejected';
+  /** The channel name and the capacity that applied to it. */
+  readonly channel: string;
+  readonly capacity: number;
+  constructor(channel: string, capacity: number, waitedMs = 0) {
+    super('ERR_CHANNEL_FULL', `channel "${channel}" is full (capacity ${capacity})${waitedMs > 0 ? ` after waiting ${Math.round(waitedMs)}ms` : ''}`);
+    this.channel = channel;
+    this.capacity = capacity;
+  }
+}
+
+/**
+ * `redpool/channels`: a stored message could not be opened (`reason`: `unknown-key` — encrypted
+ * under a key this layer does not have; `tampered` — authentication failed; `unencrypted` — plain
+ * text where encryption is required; `malformed` — not an envelope, or the serializer threw). It
+ * was dropped, never delivered; reported once.
+ */
+export class ChannelMessageError extends RedpoolError {
+  readonly outcome: CommandOutcome = 'rejected';
+  readonly reason: 'unknown-key' | 'tampered' | 'unencrypted' | 'malformed';
+  /** The channel the message was read from. */
+  readonly channel: string;
+  constructor(channel: string, reason: ChannelMessageError['reason'], options?: { cause?: unknown }) {
+    super('ERR_CHANNEL_MESSAGE', `dropped a message on channel "${channel}": ${reason}`, options);
+    this.channel = channel;
+    this.reason = reason;
   }
 }
 

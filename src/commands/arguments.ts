@@ -1,5 +1,5 @@
 /**
- * Argument checks done before anything is written (bad-input row I11). Strings, Buffers,
+ * Argument checks done before anything is written, so a malformed call fails typed with nothing sent. Strings, Buffers,
  * typed arrays and finite numbers are sent as they are (numbers as their decimal text);
  * arrays are flattened one level by ioredis; plain objects and Maps are accepted where
  * ioredis expands them into field/value pairs (HSET, MSET, …). Everything else — undefined,

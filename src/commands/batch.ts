@@ -16,6 +16,7 @@ export type BatchRunner = (commands: BatchCommand[], atomic: boolean) => Promise
 /** A recorded pipeline or transaction; the ioredis chainable types describe its methods. */
 export interface Batch extends ChainableCommander {}
 
+/** A recorded pipeline or transaction: chain commands, then `exec()`. */
 export class Batch {
   readonly #run: BatchRunner;
   readonly #atomic: boolean;
@@ -38,11 +39,13 @@ export class Batch {
     return this.#commands.length;
   }
 
+  /** @internal */
   [kFail](err: Error): this {
     this.#error ??= err as RedpoolError;
     return this;
   }
 
+  /** @internal */
   [kDispatch](name: string, args: unknown[], buffer: boolean): this {
     if (this.#error) return this;
     try {

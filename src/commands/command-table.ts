@@ -9,17 +9,44 @@ import commands from '@ioredis/commands';
 export const COMMAND_NAMES: readonly string[] = commands.list.filter((c) => c !== 'monitor');
 
 /**
- * Commands that change per-connection state. On the shared API they would leak that state to
- * every other caller of the lane, so they are refused there (use a lease).
+ * The command classes, one table. `stateChanging`: commands that change per-connection state;
+ * on the shared API they would leak that state to every other caller of the lane, so they are
+ * refused there (use a lease) and are not on the `Pool` type. `poisoning`: after these a lease's
+ * connection cannot be reset cheaply, so it is destroyed on release. `blocking`: commands that
+ * hold the connection server-side, with where their block time is (`last`/`first` argument in
+ * seconds, `lastMs` argument in ms, `blockOption` the ms after `BLOCK`); they run on a lease.
+ * Read-only (safe to retry after an unknown outcome) comes from ioredis's command flags
+ * (`isReadOnly()`).
  */
-export const STATE_CHANGING = new Set([
-  'select', 'watch', 'unwatch', 'multi', 'exec', 'discard', 'subscribe', 'psubscribe', 'ssubscribe',
-  'unsubscribe', 'punsubscribe', 'sunsubscribe', 'monitor', 'auth', 'hello', 'reset', 'quit',
-  'readonly', 'readwrite', 'asking', 'swapdb',
-]);
+export const COMMAND_CLASSES = {
+  stateChanging: [
+    'select', 'watch', 'unwatch', 'multi', 'exec', 'discard', 'subscribe', 'psubscribe', 'ssubscribe',
+    'unsubscribe', 'punsubscribe', 'sunsubscribe', 'monitor', 'auth', 'hello', 'reset', 'quit',
+    'readonly', 'readwrite', 'asking', 'swapdb',
+  ],
+  /** CLIENT subcommands that change connection state (refused on lanes, poison a lease). */
+  stateChangingClient: ['reply', 'tracking', 'setname', 'caching', 'no-evict', 'no-touch', 'setinfo'],
+  poisoning: ['subscribe', 'psubscribe', 'ssubscribe', 'monitor', 'auth', 'hello', 'reset', 'quit', 'readonly', 'readwrite'],
+  blocking: {
+    blpop: 'last', brpop: 'last', brpoplpush: 'last', blmove: 'last', bzpopmin: 'last', bzpopmax: 'last',
+    blmpop: 'first', bzmpop: 'first',
+    xread: 'blockOption', xreadgroup: 'blockOption',
+    wait: 'lastMs', waitaof: 'lastMs',
+  },
+} as const;
 
-/** CLIENT subcommands that change connection state. */
-const STATE_CHANGING_CLIENT = new Set(['reply', 'tracking', 'setname', 'caching', 'no-evict', 'no-touch', 'setinfo']);
+/** A command the shared API refuses (it changes connection state). */
+export type StateChangingCommand = (typeof COMMAND_CLASSES.stateChanging)[number];
+/** A command that may block the connection server-side. */
+export type BlockingCommand = keyof typeof COMMAND_CLASSES.blocking;
+
+/** See {@link COMMAND_CLASSES}`.stateChanging`. */
+export const STATE_CHANGING: ReadonlySet<string> = new Set(COMMAND_CLASSES.stateChanging);
+
+/** See {@link COMMAND_CLASSES}`.blocking`. */
+export const BLOCKING_COMMANDS: readonly BlockingCommand[] = Object.keys(COMMAND_CLASSES.blocking) as BlockingCommand[];
+
+const STATE_CHANGING_CLIENT: ReadonlySet<string> = new Set(COMMAND_CLASSES.stateChangingClient);
 
 /** Returns the upper-case name of the refused form of a command, or undefined when it is fine on a lane. */
 export function refusedOnShared(name: string, args: readonly unknown[]): string | undefined {
@@ -31,17 +58,12 @@ export function refusedOnShared(name: string, args: readonly unknown[]): string 
   return undefined;
 }
 
-/**
- * Commands after which a lease's connection cannot be reset cheaply; such a lease is destroyed
- * on release instead of returned.
- */
-export const POISONS_CONNECTION = new Set([
-  'subscribe', 'psubscribe', 'ssubscribe', 'monitor', 'auth', 'hello', 'reset', 'quit', 'readonly', 'readwrite',
-]);
+/** See {@link COMMAND_CLASSES}`.poisoning`. */
+export const POISONS_CONNECTION: ReadonlySet<string> = new Set(COMMAND_CLASSES.poisoning);
+/** See {@link COMMAND_CLASSES}`.stateChangingClient`. */
 export const POISONING_CLIENT_SUBCOMMANDS = STATE_CHANGING_CLIENT;
 
-const LAST_ARG_SECONDS = new Set(['blpop', 'brpop', 'brpoplpush', 'blmove', 'bzpopmin', 'bzpopmax']);
-const FIRST_ARG_SECONDS = new Set(['blmpop', 'bzmpop']);
+const BLOCK_ARG: ReadonlyMap<string, 'last' | 'first' | 'blockOption' | 'lastMs'> = new Map(Object.entries(COMMAND_CLASSES.blocking));
 
 /** Flattens one level the way ioredis does, so option scans see the real words. */
 function words(args: readonly unknown[]): unknown[] {
@@ -58,31 +80,31 @@ function seconds(v: unknown): number {
  * forever", `NaN` if unreadable); `undefined` if the command does not block with these args.
  */
 export function blockTimeMs(name: string, args: readonly unknown[]): number | undefined {
-  if (LAST_ARG_SECONDS.has(name)) {
-    const w = words(args);
-    const s = seconds(w[w.length - 1]);
-    return s === 0 ? Infinity : s * 1000;
-  }
-  if (FIRST_ARG_SECONDS.has(name)) {
-    const s = seconds(words(args)[0]);
-    return s === 0 ? Infinity : s * 1000;
-  }
-  if (name === 'xread' || name === 'xreadgroup') {
-    const w = words(args);
-    for (let i = 0; i < w.length - 1; i++) {
-      if (String(w[i]).toLowerCase() === 'block') {
-        const ms = seconds(w[i + 1]);
-        return ms === 0 ? Infinity : ms;
-      }
+  const where = BLOCK_ARG.get(name);
+  if (where === undefined) return undefined;
+  const w = words(args);
+  switch (where) {
+    case 'last': {
+      const s = seconds(w[w.length - 1]);
+      return s === 0 ? Infinity : s * 1000;
     }
-    return undefined;
+    case 'first': {
+      const s = seconds(w[0]);
+      return s === 0 ? Infinity : s * 1000;
+    }
+    case 'lastMs': {
+      const ms = seconds(w[w.length - 1]);
+      return ms === 0 ? Infinity : ms;
+    }
+    case 'blockOption':
+      for (let i = 0; i < w.length - 1; i++) {
+        if (String(w[i]).toLowerCase() === 'block') {
+          const ms = seconds(w[i + 1]);
+          return ms === 0 ? Infinity : ms;
+        }
+      }
+      return undefined;
   }
-  if (name === 'wait' || name === 'waitaof') {
-    const w = words(args);
-    const ms = seconds(w[w.length - 1]);
-    return ms === 0 ? Infinity : ms;
-  }
-  return undefined;
 }
 
 /** Read-only commands: a retry after an unknown outcome cannot change data. */

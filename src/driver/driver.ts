@@ -64,7 +64,7 @@ export interface DriverConnection {
   close(): Promise<void>;
   /** Immediate: drop the socket; pending commands reject with outcome 'unknown'. */
   destroy(): void;
-  /** The underlying client object, for escape hatches (`lease.client`). */
+  /** The underlying client object, for escape hatches (`lease.raw`). */
   readonly raw: unknown;
 }
 

@@ -1,11 +1,12 @@
 /**
- * Recommendations from observed numbers: the reference services' `/health/redis`
- * "recommendations" list, with stable codes, levels and the numbers behind each one.
+ * Recommendations from observed numbers, the "recommendations" list of a `/health/redis`
+ * endpoint, with stable codes, levels and the numbers behind each one.
  * Pure functions of a {@link PoolStats} snapshot (plus, optionally, what the server reports), so
  * they are cheap, deterministic and testable without Redis. Every rule is listed in
  * docs/observability.md with how to alert on the same signal from metrics.
  */
 import type { PoolStats } from '../pool/stats.js';
+import { maxclientsFinding, type ServerLimits } from './server.js';
 
 /** Severity of one finding. `critical`: callers are failing or about to; act now. */
 export type AdviceLevel = 'info' | 'warning' | 'critical';
@@ -25,15 +26,7 @@ export interface Advice {
   threshold: number;
 }
 
-/** What the server reports, as far as it is known (`INFO clients`, `CONFIG GET timeout`). */
-export interface ServerLimits {
-  /** `maxclients`. */
-  maxclients?: number;
-  /** `connected_clients`: every client of the server, not only this pool. */
-  connectedClients?: number;
-  /** `timeout`: seconds after which the server closes an idle client; 0 = never. */
-  timeout?: number;
-}
+export type { ServerLimits } from './server.js';
 
 /** Thresholds of the rules. Ratios are 0..1, durations milliseconds. */
 export interface AdviceThresholds {
@@ -56,7 +49,7 @@ export interface AdviceThresholds {
   serverClientsCritical: number;
 }
 
-/** The default thresholds (the reference documents' 60 % / 80 % utilization marks). */
+/** The default thresholds (utilization: watch above 60 %, act above 80 %). */
 export const DEFAULT_THRESHOLDS: Readonly<AdviceThresholds> = Object.freeze({
   utilizationWarning: 0.6,
   utilizationCritical: 0.8,
@@ -115,7 +108,7 @@ export function adviseFromStats(stats: PoolStats, server?: ServerLimits, options
       'Recent connection attempts failed; the pool still serves from the connections it has. Check the server and the network.');
   }
 
-  // ---- utilization (the reference documents' 60 % / 80 % rules)
+  // ---- utilization (watch above 60 %, act above 80 %)
   const u = stats.utilization;
   if (u > t.utilizationCritical) {
     add('critical', 'UTILIZATION_CRITICAL', 'utilization', u, t.utilizationCritical,
@@ -176,10 +169,8 @@ export function adviseFromStats(stats: PoolStats, server?: ServerLimits, options
   const maxclients = server?.maxclients;
   if (maxclients !== undefined && maxclients > 0) {
     const budget = stats.max * workers;
-    if (budget > maxclients) {
-      add('critical', 'MAX_ABOVE_MAXCLIENTS', 'max', budget, maxclients,
-        `${workers > 1 ? `${workers} workers × max ${stats.max} = ${budget}` : `max ${stats.max}`} exceeds the server's maxclients (${maxclients}): under load new connections will be refused. Lower max or raise maxclients.`);
-    }
+    const over = maxclientsFinding(budget, maxclients, workers > 1 ? `${workers} workers × max ${stats.max} = ${budget}` : `max ${stats.max}`);
+    if (over) add(over.level, 'MAX_ABOVE_MAXCLIENTS', 'max', budget, maxclients, `${over.message}. Lower max or raise maxclients.`);
     const connected = server?.connectedClients;
     if (connected !== undefined) {
       const ratio = connected / maxclients;
@@ -210,7 +201,7 @@ export function adviseFromStats(stats: PoolStats, server?: ServerLimits, options
   return out;
 }
 
-/** A one-line summary of advice: the reference services' "Pool operating optimally" when empty. */
+/** A one-line summary of advice: "Pool operating optimally" when empty. */
 export function summarizeAdvice(advice: readonly Advice[]): string {
   if (advice.length === 0) return 'Pool operating optimally';
   const c = advice.filter((a) => a.level === 'critical').length;

@@ -1,8 +1,9 @@
 /**
  * Pool sizing from numbers: Little's law (average busy connections = arrival rate × time each
  * one holds a connection), spread over worker processes, plus headroom for bursts, capped by
- * the server's `maxclients`. The environment presets are the reference documents' figures
- * (20 / 60 / 160 connections for 4 workers): starting points to measure from, not truths.
+ * the server's `maxclients`. The environment presets are 20 / 60 / 160 connections for 4
+ * workers (from "15 + 25 connections per worker" for about 10 000 users): starting points to
+ * measure from, not truths.
  */
 import { ConfigError } from '../errors.js';
 
@@ -10,8 +11,8 @@ import { ConfigError } from '../errors.js';
 export type PoolPreset = 'development' | 'staging' | 'production';
 
 /**
- * Per-worker `max`/`min` of each preset. For 4 workers the totals are 20 / 60 / 160, the
- * reference documents' development / staging / production pools. Starting points only: measure
+ * Per-worker `max`/`min` of each preset. For 4 workers the totals are 20 / 60 / 160 for
+ * development / staging / production. Starting points only: measure
  * utilization and wait time, then size with {@link recommendPoolSize} from real numbers.
  */
 export const POOL_PRESETS: Readonly<Record<PoolPreset, Readonly<{ max: number; min: number }>>> = Object.freeze({
@@ -37,7 +38,7 @@ export interface PoolSizeInput {
   maxclients?: number;
   /**
    * Extra capacity above the average, as a fraction: 1 means twice the average concurrency,
-   * i.e. 50 % expected utilization (the reference documents call 40–60 % healthy). @default 1
+   * i.e. 50 % expected utilization (40–60 % is the healthy band). @default 1
    */
   headroom?: number;
   /** Used when `rps`/`latencyMs` are not given. */
@@ -119,7 +120,7 @@ export function recommendPoolSize(input: PoolSizeInput): PoolSizeRecommendation 
       expectedUtilization: undefined,
       capped,
       explanation:
-        `Preset '${input.preset}': max ${p.max} per worker (${p.max * 4} for 4 workers, the reference documents' figure). ` +
+        `Preset '${input.preset}': max ${p.max} per worker (${p.max * 4} for 4 workers). ` +
         `A starting point, not a measurement: watch utilization and wait time, then size from rps and latency.` +
         (capped ? ` Capped to ${max} per worker by maxclients ${maxclients}.` : '') +
         capNote(max),

@@ -188,3 +188,4 @@ export function registerOtelMetrics(pool: Pool, options: OtelMetricsOptions = {}
     },
   };
 }
+export { registerOtelCacheMetrics, ATTR_CACHE_NAME, type OtelCacheMetrics, type OtelCacheMetricsOptions } from './cache.js';

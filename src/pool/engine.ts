@@ -1,7 +1,10 @@
 /**
- * The pool engine: owns every connection, opens and closes them, and runs the pump — the only
- * code that hands connections out or opens new ones. Shared lanes (`lanes.ts`) and exclusive
- * leases (`leasing.ts`) keep their own queues; the engine composes them under one budget.
+ * The pool engine: owns every connection, opens and closes them, and runs the pump, which
+ * serves waiting callers and opens connections (only the pump and the unavailable-probe timer
+ * open any). When nobody waits, fast paths hand out connections directly: a command to the
+ * least-loaded lane, an idle lease connection to `acquire()`, a returned one to the oldest lease
+ * waiter. Shared lanes (`lanes.ts`) and exclusive leases (`leasing.ts`) keep their own queues;
+ * the engine composes them under one budget and gives each a small view of itself (`core.ts`).
  *
  * Invariants (checked by the property test):
  * - connections in every state, connecting included, never exceed `max`;
@@ -10,48 +13,29 @@
  * - close() resolves only when every connection has closed; no timer outlives it.
  */
 import { failures } from './log.js';
-import type { Driver, DriverConnection } from '../driver/driver.js';
-import { UnavailableError, PoolClosedError, type PoolSnapshot } from '../errors.js';
+import type { BatchCommand, BatchResult, Driver, DriverConnection } from '../driver/driver.js';
+import { UnavailableError, PoolClosedError, type PoolSnapshot, type RedpoolError } from '../errors.js';
 import type { Clock, TimerHandle } from '../internal/clock.js';
 import { debug } from '../internal/debug.js';
 import type { ResolvedOptions } from '../options.js';
 import { defaultBackoff, defaultReconnectBackoff, type BackoffStrategy } from '../resilience/backoff.js';
 import { Dialer } from './dialer.js';
+import type { AcquireOptions, CallOptions, Emit, HousekeeperCore, LaneCore, LeaseCore } from './core.js';
+import { POOL_TRANSITIONS, type PoolState } from './pool-state.js';
 import type { PoolEvents } from './events.js';
+import type { Lease } from './lease.js';
 import { Lanes } from './lanes.js';
 import { Leasing } from './leasing.js';
 import { ConnState, newTally, PooledConnection, type Role, type Tally } from './pooled-connection.js';
-import { Counters, type DestroyReason, type PoolStats } from './stats.js';
+import { Counters, type DestroyReason, type HealthStatus, type PoolStats } from './stats.js';
 
-/** Pool lifecycle. `closing` drains; `closed` is final. */
-export type PoolState = 'open' | 'closing' | 'closed';
-export const POOL_TRANSITIONS: { readonly [S in PoolState]: readonly PoolState[] } = {
-  open: ['closing', 'closed'],
-  closing: ['closed'],
-  closed: [],
-};
+export type { AcquireOptions, CallOptions } from './core.js';
+export { POOL_TRANSITIONS, type PoolState } from './pool-state.js';
 
-/** Per-call options of a command. */
-export interface CallOptions {
-  /** Deadline for this call in ms (overrides `commandTimeoutMs`). */
-  timeoutMs?: number;
-  /** The caller asserts the command is safe to run twice: retry even after an unknown outcome. */
-  idempotent?: boolean;
-}
-
-/** Options of `acquire()`. */
-export interface AcquireOptions {
-  /** Longest wait in ms. @default acquireTimeoutMs */
-  timeoutMs?: number;
-  /** Abort the wait. */
-  signal?: AbortSignal;
-}
-
-type Emit = <K extends keyof PoolEvents>(event: K, payload: PoolEvents[K]) => void;
 /** Whether anyone (listener, logger, diagnostics subscriber) would see `event`. */
 type Observed = (event: keyof PoolEvents) => boolean;
 
-export class Engine {
+export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
   readonly o: ResolvedOptions;
   readonly clock: Clock;
   readonly counters = new Counters();
@@ -98,6 +82,57 @@ export class Engine {
     return this.#state;
   }
 
+  /** The dialer's view of Redis: healthy, degraded or unavailable. */
+  get health(): HealthStatus {
+    return this.dialer.health;
+  }
+
+  /** The last connect error (redacted), if any. */
+  get lastError(): RedpoolError | undefined {
+    return this.dialer.lastError;
+  }
+
+  /** Connect failures in a row. */
+  get consecutiveFailures(): number {
+    return this.dialer.consecutiveFailures;
+  }
+
+  // ---------------------------------------------------------------- what the façade calls
+
+  /** Runs one command on the least-loaded lane. */
+  command(name: string, args: readonly unknown[], buffer: boolean, call?: CallOptions): Promise<unknown> {
+    return this.lanes.command(name, args, buffer, call);
+  }
+
+  /** Runs a pipeline or MULTI/EXEC batch on one lane. */
+  batch(cmds: BatchCommand[], atomic: boolean, call?: CallOptions): Promise<BatchResult | null> {
+    return this.lanes.batch(cmds, atomic, call);
+  }
+
+  /** Grants an exclusive lease. */
+  acquire(opts?: AcquireOptions, call?: CallOptions): Promise<Lease> {
+    return this.leasing.acquireLease(opts, call);
+  }
+
+  /** Whether `lease` is an outstanding lease of this pool. */
+  ownsLease(lease: unknown): boolean {
+    return this.leasing.owns(lease);
+  }
+
+  // ---------------------------------------------------------------- what the housekeeper reads
+
+  idleLeaseConnections(): readonly PooledConnection[] {
+    return this.leasing.idle;
+  }
+
+  outstandingLeases(): Iterable<Lease> {
+    return this.leasing.leases;
+  }
+
+  validate(pc: PooledConnection): void {
+    this.leasing.validate(pc);
+  }
+
   #moveTo(next: PoolState): void {
     const prev = this.#state;
     if (!POOL_TRANSITIONS[prev].includes(next)) throw new Error(`redpool invariant: pool ${prev} -> ${next}`);
@@ -139,8 +174,10 @@ export class Engine {
     return new Promise((resolve) => {
       const timer = this.clock.setTimeout(() => resolve(false), timeoutMs, true);
       conn.command('ping', [], false).then(
-        () => {
+        (reply) => {
           this.clock.clearTimeout(timer);
+          // Only PONG is a healthy answer: a proxy or server replying +OK to everything is not.
+          if (reply !== 'PONG') return resolve(false);
           pc.lastUsedAt = this.clock.now();
           resolve(true);
         },
@@ -170,9 +207,8 @@ export class Engine {
   }
 
   /**
-   * Hands out connections and opens new ones. Runs after every event; the only place that
-   * does either. Order: lane waiters, lease waiters, then dial lanes, leases for uncovered
-   * waiters, and up to `min`.
+   * Serves waiting callers and opens new connections. Runs after every event. Order: lane
+   * waiters, lease waiters, then dial lanes, leases for uncovered waiters, and up to `min`.
    */
   pump(now: number = this.clock.now()): void {
     if (this.#state !== 'open') return;
@@ -403,7 +439,6 @@ export class Engine {
 
   stats(): PoolStats {
     const s = this.snapshot();
-    const c = this.counters;
     return {
       name: this.o.name,
       state: this.#state,
@@ -413,25 +448,7 @@ export class Engine {
       ...s,
       inflight: this.lanes.inflight(),
       utilization: s.busy / this.o.max,
-      acquires: c.acquires,
-      hits: c.hits,
-      misses: c.misses,
-      acquireTimeouts: c.acquireTimeouts,
-      commandTimeouts: c.commandTimeouts,
-      exhausted: c.exhausted,
-      commands: c.commands,
-      retries: c.retries,
-      created: c.created,
-      destroyed: c.destroyed,
-      destroyedBy: { ...c.destroyedBy },
-      errors: c.errors,
-      errorsBy: { ...c.errorsBy },
-      waitMsTotal: c.waitMsTotal,
-      waits: c.waits,
-      connectWaitMsTotal: c.connectWaitMsTotal,
-      connectWaits: c.connectWaits,
-      leaseMsTotal: c.leaseMsTotal,
-      connectMsTotal: c.connectMsTotal,
+      ...this.counters.copy(),
     };
   }
 }

@@ -6,6 +6,7 @@ import type { PoolSnapshot } from '../errors.js';
 import type { Role } from './pooled-connection.js';
 import type { DestroyReason, HealthStatus } from './stats.js';
 
+/** Pool events and their payloads (`pool.on(name, listener)`). */
 export interface PoolEvents {
   /** A connection finished its handshake. `connectMs`: time to open it. */
   'connection:created': { id: number; role: Role; connectMs: number };

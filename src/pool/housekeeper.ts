@@ -5,18 +5,17 @@
  */
 import type { TimerHandle } from '../internal/clock.js';
 import { debug, debugEnabled } from '../internal/debug.js';
-import type { Engine } from './engine.js';
-import type { Lease } from './lease.js';
+import type { HeldLease, HousekeeperCore } from './core.js';
 import { ConnState } from './pooled-connection.js';
 
-export class Housekeeper {
-  readonly #engine: Engine;
-  readonly #onLeak: (lease: Lease, heldMs: number) => void;
-  readonly #reported = new WeakSet<Lease>();
+export class Housekeeper<L extends HeldLease = HeldLease> {
+  readonly #engine: HousekeeperCore<L>;
+  readonly #onLeak: (lease: L, heldMs: number) => void;
+  readonly #reported = new WeakSet<L>();
   #timer: TimerHandle | undefined;
   #stopped = false;
 
-  constructor(engine: Engine, onLeak: (lease: Lease, heldMs: number) => void) {
+  constructor(engine: HousekeeperCore<L>, onLeak: (lease: L, heldMs: number) => void) {
     this.#engine = engine;
     this.#onLeak = onLeak;
   }
@@ -47,7 +46,7 @@ export class Housekeeper {
     // pass every housekeepingIntervalMs (it printed two multi-line snapshots a second).
     const before = debugEnabled ? e.snapshot() : undefined;
     let total = e.snapshot().total;
-    for (const pc of [...e.leasing.idle]) {
+    for (const pc of [...e.idleLeaseConnections()]) {
       if (pc.expiresAt <= now) {
         e.retire(pc, 'lifetime');
         total--;
@@ -55,7 +54,7 @@ export class Housekeeper {
         e.retire(pc, 'idle');
         total--;
       } else if (o.healthCheckIntervalMs > 0 && now - pc.lastUsedAt > o.healthCheckIntervalMs) {
-        e.leasing.validate(pc);
+        e.validate(pc);
       }
     }
     let retiredLane = false;
@@ -70,7 +69,7 @@ export class Housekeeper {
       }
     }
     if (o.leakDetectionMs > 0) {
-      for (const lease of e.leasing.leases) {
+      for (const lease of e.outstandingLeases()) {
         const held = now - lease.acquiredAt;
         if (held > o.leakDetectionMs && !this.#reported.has(lease)) {
           this.#reported.add(lease);

@@ -18,18 +18,18 @@ import {
 import { WaiterQueue } from '../internal/waiter-queue.js';
 import { channels, type CommandMessage } from '../observability/diagnostics.js';
 import { safeDelay } from '../resilience/backoff.js';
-import { retryDecision } from '../resilience/classify.js';
-import type { CallOptions, Engine } from './engine.js';
+import { attemptMayHaveRun, retryDecision, worstOutcome } from '../resilience/classify.js';
+import type { CallOptions, LaneCore } from './core.js';
 import { ConnState, type PooledConnection } from './pooled-connection.js';
 import { SharedOp } from './shared-op.js';
 
 export class Lanes {
-  readonly #e: Engine;
+  readonly #e: LaneCore;
   /** Routable lanes (state `lane`). */
   #routable: PooledConnection[] = [];
   readonly #waiters = new WaiterQueue<SharedOp>();
 
-  constructor(engine: Engine) {
+  constructor(engine: LaneCore) {
     this.#e = engine;
   }
 
@@ -118,7 +118,8 @@ export class Lanes {
       if (op.timer) this.#e.clock.clearTimeout(op.timer);
       op.settled = true;
       if (err.code === 'ERR_UNAVAILABLE') this.#e.counters.error('unavailable');
-      op.reject(err);
+      // Queued retries are here too: their outcome is the worst over their attempts.
+      op.reject(worstOutcome(err, op.ran));
     }
   }
 
@@ -188,6 +189,7 @@ export class Lanes {
     const e = this.#e;
     const error = err instanceof RedpoolError ? err : new RedpoolError('ERR_CONNECTION', String(err), { cause: err });
     if (error.code === 'ERR_REPLY') e.counters.commands++;
+    op.ran ||= attemptMayHaveRun(error);
     const decision = retryDecision({ command: op.name, error, idempotent: op.idempotent });
     const remaining = op.deadline - e.clock.now();
     // "Not executed" replies (LOADING, TRYAGAIN, …) are retried with backoff until the deadline:
@@ -223,7 +225,7 @@ export class Lanes {
     op.settled = true;
     e.counters.error(error.code === 'ERR_REPLY' ? 'reply' : error.code === 'ERR_UNAVAILABLE' ? 'unavailable' : 'connection');
     if (channels.command.hasSubscribers) this.#publish(op, error.code);
-    op.reject(error);
+    op.reject(worstOutcome(error, op.ran));
   }
 
   #publish(op: SharedOp, error: string | undefined): void {
@@ -242,23 +244,25 @@ export class Lanes {
     e.counters.error('timeout');
     const lane = op.lane;
     if (channels.command.hasSubscribers) this.#publish(op, 'ERR_COMMAND_TIMEOUT');
-    // A command that never reached a lane timed out because no lane was there: say why.
-    op.reject(new CommandTimeoutError(op.name.toUpperCase(), op.timeoutMs, lane ? 'unknown' : 'not-sent', e.snapshot(), lane ? undefined : e.dialer.lastError));
+    // A command that never reached a lane timed out because no lane was there: say why. A retry
+    // waiting for a lane is 'unknown' all the same when an earlier attempt may have run.
+    const unsent = !lane && !op.ran;
+    op.reject(new CommandTimeoutError(op.name.toUpperCase(), op.timeoutMs, unsent ? 'not-sent' : 'unknown', e.snapshot(), lane ? undefined : e.lastError));
     if (lane && lane.state === ConnState.Lane) this.#probe(lane);
   }
 
   #wait(op: SharedOp): void {
     const e = this.#e;
-    if (e.dialer.health === 'unavailable') {
+    if (e.health === 'unavailable') {
       op.settled = true;
       e.counters.error('unavailable');
-      op.reject(e.unavailable());
+      op.reject(worstOutcome(e.unavailable(), op.ran));
       return;
     }
     if (e.waiting() >= e.o.maxWaiting) {
       op.settled = true;
       e.counters.exhausted++;
-      op.reject(new PoolExhaustedError(e.o.maxWaiting, e.snapshot()));
+      op.reject(worstOutcome(new PoolExhaustedError(e.o.maxWaiting, e.snapshot()), op.ran));
       return;
     }
     op.node = this.#waiters.push(op);
@@ -274,7 +278,7 @@ export class Lanes {
       this.#waiters.remove(op.node!);
       e.counters.acquireTimeouts++;
       e.counters.error('timeout');
-      op.reject(new AcquireTimeoutError(e.clock.now() - queuedAt, e.snapshot(), e.dialer.lastError));
+      op.reject(worstOutcome(new AcquireTimeoutError(e.clock.now() - queuedAt, e.snapshot(), e.lastError), op.ran));
     }, Math.max(0, deadlineFirst ? untilDeadline : e.o.acquireTimeoutMs));
     e.pump();
   }

@@ -3,7 +3,8 @@
  * (WATCH/MULTI, SELECT, blocking commands, SUBSCRIBE …). The lease remembers what it changed
  * so release can put the connection back clean — UNWATCH, DISCARD, SELECT the pool's db — or
  * destroy it when the state cannot be reset (subscriber mode, MONITOR, CLIENT REPLY, AUTH …).
- * After release every method throws {@link LeaseReleasedError}; release is idempotent.
+ * After release every method throws {@link LeaseReleasedError}, and so does a second release()
+ * (capacity is never credited twice); destroy() after release is a no-op.
  */
 import type { Redis, RedisCommander } from 'ioredis';
 import { LeaseReleasedError } from '../errors.js';
@@ -12,15 +13,40 @@ import { Batch } from '../commands/batch.js';
 import { blockTimeMs, POISONING_CLIENT_SUBCOMMANDS, POISONS_CONNECTION } from '../commands/command-table.js';
 import { installCommands, kDispatch, kFail } from '../commands/surface.js';
 import type { BatchCommand, BatchResult, DriverConnection } from '../driver/driver.js';
-import type { CallOptions, Engine } from './engine.js';
+import type { CallOptions } from './core.js';
 import type { PooledConnection } from './pooled-connection.js';
 import type { DestroyReason } from './stats.js';
 
-/** Commands on a lease are the full ioredis command set. */
-export interface Lease extends Omit<RedisCommander, 'multi' | 'pipeline'> {}
+/**
+ * The raw client type of a driver's connections. A driver declares it with a type-only
+ * `rawClient?` property (the node-redis driver: its `RedisClientType`); drivers that do not
+ * (the default ioredis driver) give an ioredis `Redis`.
+ */
+export type RawClientOf<D> = [D] extends [{ readonly rawClient?: infer R }] ? (unknown extends R ? Redis : Exclude<R, undefined>) : Redis;
 
-export class Lease {
-  readonly #engine: Engine;
+/** Commands on a lease are the full ioredis command set; `Raw` is the driver's client type ({@link Lease.raw}). */
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- merged with the class, which uses Raw
+export interface Lease<Raw = Redis> extends Omit<RedisCommander, 'multi' | 'pipeline'> {}
+
+/**
+ * What a lease needs from the pool (implemented by `Leasing`): run commands on its connection
+ * with deadlines, and take the connection back.
+ */
+export interface LeaseHost {
+  /** The pool's db: release resets a lease that SELECTed another one. */
+  readonly db: number;
+  command(pc: PooledConnection, name: string, args: readonly unknown[], buffer: boolean, extraMs: number, call?: CallOptions, startedAt?: number): Promise<unknown>;
+  batch(pc: PooledConnection, cmds: BatchCommand[], atomic: boolean, call?: CallOptions): Promise<BatchResult | null>;
+  release(lease: Lease<unknown>, pc: PooledConnection, reset: BatchCommand[], poisoned: DestroyReason | undefined): void;
+  discard(lease: Lease<unknown>, pc: PooledConnection): void;
+}
+
+/** Internal: run a command with a deadline that started before the lease was granted. */
+export const kRun = Symbol('redpool.run');
+
+/** An exclusive connection: see the module comment. Get one with `pool.acquire()`. */
+export class Lease<Raw = Redis> {
+  readonly #host: LeaseHost;
   readonly #pc: PooledConnection;
   readonly #acquiredAt: number;
   readonly #call: CallOptions | undefined;
@@ -32,11 +58,12 @@ export class Lease {
   /** Stack of the acquire() call, kept only when leak detection is on. */
   readonly acquireStack: string | undefined;
 
-  constructor(engine: Engine, pc: PooledConnection, acquiredAt: number, stack: string | undefined, call?: CallOptions) {
-    this.#engine = engine;
+  /** @internal Leases are made by the pool (`pool.acquire()`). */
+  constructor(host: LeaseHost, pc: PooledConnection, acquiredAt: number, stack: string | undefined, call?: CallOptions) {
+    this.#host = host;
     this.#pc = pc;
     this.#acquiredAt = acquiredAt;
-    this.#db = engine.o.db;
+    this.#db = host.db;
     this.acquireStack = stack;
     this.#call = call;
   }
@@ -57,13 +84,14 @@ export class Lease {
   }
 
   /**
-   * The underlying ioredis client, for APIs redpool does not wrap (e.g. `subscribe` listeners).
-   * State you change through it is invisible to release(): call `destroy()` afterwards unless
-   * you know the connection is clean.
+   * The underlying client of the driver in use (an ioredis `Redis` under the default driver, a
+   * node-redis client under `nodeRedisDriver()`), for APIs redpool does not wrap (e.g.
+   * `subscribe` listeners). State you change through it is invisible to release(): call
+   * `destroy()` afterwards unless you know the connection is clean.
    */
-  get raw(): Redis {
+  get raw(): Raw {
     this.#check();
-    return (this.#pc.conn as DriverConnection).raw as Redis;
+    return (this.#pc.conn as DriverConnection).raw as Raw;
   }
 
   #check(): void {
@@ -89,11 +117,18 @@ export class Lease {
     }
   }
 
+  /** @internal */
   [kFail](err: Error): Promise<never> {
     return Promise.reject(err);
   }
 
+  /** @internal */
   [kDispatch](name: string, args: unknown[], buffer: boolean): Promise<unknown> {
+    return this[kRun](name, args, buffer, undefined);
+  }
+
+  /** Runs a command; its deadline counts from `startedAt` when given (the pool's call time). */
+  [kRun](name: string, args: unknown[], buffer: boolean, startedAt: number | undefined): Promise<unknown> {
     try {
       this.#check();
       checkArgs(name, args);
@@ -103,7 +138,7 @@ export class Lease {
     this.#track(name, args);
     const block = blockTimeMs(name, args);
     const extra = block === undefined ? 0 : Number.isNaN(block) ? 0 : block;
-    return this.#engine.leasing.command(this.#pc, name, args, buffer, extra, this.#call);
+    return this.#host.command(this.#pc, name, args, buffer, extra, this.#call, startedAt);
   }
 
   /** Records a pipeline to run on this connection. */
@@ -122,7 +157,7 @@ export class Lease {
     if (this.#released) return Promise.reject(new LeaseReleasedError());
     for (const [n, ...a] of cmds) this.#track(n.replace(/Buffer$/, ''), a);
     if (atomic) this.#watching = false; // EXEC always unwatches
-    return this.#engine.leasing.batch(this.#pc, cmds, atomic, this.#call);
+    return this.#host.batch(this.#pc, cmds, atomic, this.#call);
   }
 
   /**
@@ -136,15 +171,15 @@ export class Lease {
     if (this.#inMulti) reset.push(['discard']);
     if (this.#watching) reset.push(['unwatch']);
     if (Number.isNaN(this.#db)) this.#poisoned ??= 'dirty';
-    else if (this.#db !== this.#engine.o.db) reset.push(['select', this.#engine.o.db]);
-    this.#engine.leasing.release(this, this.#pc, reset, this.#poisoned);
+    else if (this.#db !== this.#host.db) reset.push(['select', this.#host.db]);
+    this.#host.release(this, this.#pc, reset, this.#poisoned);
   }
 
   /** Closes the connection instead of returning it (use when its state is unknown). Idempotent. */
   destroy(): void {
     if (this.#released) return;
     this.#released = true;
-    this.#engine.leasing.discard(this, this.#pc);
+    this.#host.discard(this, this.#pc);
   }
 
   /** `await using lease = await pool.acquire()` releases at the end of the block (no-op if already released). */

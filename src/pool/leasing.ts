@@ -22,8 +22,8 @@ import {
 import type { TimerHandle } from '../internal/clock.js';
 import { WaiterQueue, type QueueNode } from '../internal/waiter-queue.js';
 import { channels, type AcquireMessage, type CommandMessage } from '../observability/diagnostics.js';
-import type { AcquireOptions, CallOptions, Engine } from './engine.js';
-import { Lease } from './lease.js';
+import type { AcquireOptions, CallOptions, LeaseCore } from './core.js';
+import { Lease, type LeaseHost } from './lease.js';
 import { ConnState, type InflightOp, type PooledConnection } from './pooled-connection.js';
 import type { DestroyReason } from './stats.js';
 
@@ -37,8 +37,8 @@ interface LeaseWaiter {
   cleanup: (() => void) | undefined;
 }
 
-export class Leasing {
-  readonly #e: Engine;
+export class Leasing implements LeaseHost {
+  readonly #e: LeaseCore;
   /** Idle lease connections; the most recently used is last. */
   readonly #idle: PooledConnection[] = [];
   readonly #waiters = new WaiterQueue<LeaseWaiter>();
@@ -46,9 +46,14 @@ export class Leasing {
   /** Connections leases may hold at once: `max − lanes`. */
   readonly cap: number;
 
-  constructor(engine: Engine) {
+  constructor(engine: LeaseCore) {
     this.#e = engine;
     this.cap = engine.o.max - engine.o.lanes;
+  }
+
+  /** The db a released lease's connection is reset to. */
+  get db(): number {
+    return this.#e.o.db;
   }
 
   /** Callers waiting for a lease. */
@@ -91,7 +96,7 @@ export class Leasing {
 
   #wrap(pc: PooledConnection, started: number, now: number, stack: string | undefined, call: CallOptions | undefined): Lease {
     const e = this.#e;
-    const lease = new Lease(e, pc, now, stack, call);
+    const lease = new Lease(this, pc, now, stack, call);
     this.#leases.add(lease);
     if (e.observed('lease:acquired')) e.emit('lease:acquired', { id: pc.id, waitedMs: now - started });
     return lease;
@@ -112,7 +117,7 @@ export class Leasing {
         return Promise.resolve(pc);
       }
     }
-    if (e.dialer.health === 'unavailable') {
+    if (e.health === 'unavailable') {
       e.counters.error('unavailable');
       return Promise.reject(e.unavailable());
     }
@@ -136,7 +141,7 @@ export class Leasing {
           w.cleanup?.();
           e.counters.acquireTimeouts++;
           e.counters.error('timeout');
-          reject(new AcquireTimeoutError(e.clock.now() - now, e.snapshot(), e.dialer.lastError));
+          reject(new AcquireTimeoutError(e.clock.now() - now, e.snapshot(), e.lastError));
         }, timeoutMs);
       }
       const signal = opts?.signal;
@@ -246,8 +251,8 @@ export class Leasing {
   }
 
   /** Lease handle returned. `reset` puts it back clean; `poisoned` means destroy it. */
-  release(lease: Lease, pc: PooledConnection, reset: BatchCommand[], poisoned: DestroyReason | undefined): void {
-    if (!this.#leases.delete(lease)) return;
+  release(lease: Lease<unknown>, pc: PooledConnection, reset: BatchCommand[], poisoned: DestroyReason | undefined): void {
+    if (!this.#leases.delete(lease as Lease)) return;
     const e = this.#e;
     const now = e.clock.now();
     const heldMs = now - lease.acquiredAt;
@@ -273,8 +278,8 @@ export class Leasing {
   }
 
   /** Lease handle destroyed by its holder: the connection is closed, not reused. */
-  discard(lease: Lease, pc: PooledConnection): void {
-    if (!this.#leases.delete(lease)) return;
+  discard(lease: Lease<unknown>, pc: PooledConnection): void {
+    if (!this.#leases.delete(lease as Lease)) return;
     const e = this.#e;
     const heldMs = e.clock.now() - lease.acquiredAt;
     e.counters.leaseMsTotal += heldMs;
@@ -284,8 +289,8 @@ export class Leasing {
   }
 
   /** Runs a command on a leased connection with a deadline (plus `extraMs` of block time). */
-  command(pc: PooledConnection, name: string, args: readonly unknown[], buffer: boolean, extraMs: number, call?: CallOptions): Promise<unknown> {
-    return this.#run(pc, name, extraMs, call, (conn) => conn.command(name, args, buffer));
+  command(pc: PooledConnection, name: string, args: readonly unknown[], buffer: boolean, extraMs: number, call?: CallOptions, startedAt?: number): Promise<unknown> {
+    return this.#run(pc, name, extraMs, call, (conn) => conn.command(name, args, buffer), startedAt);
   }
 
   /** Runs a pipeline or MULTI/EXEC batch on a leased connection with a deadline. */
@@ -293,14 +298,21 @@ export class Leasing {
     return this.#run(pc, atomic ? 'exec' : 'pipeline', 0, call, (conn) => conn.batch(cmds, atomic));
   }
 
-  #run<T>(pc: PooledConnection, name: string, extraMs: number, call: CallOptions | undefined, run: (conn: DriverConnection) => Promise<T>): Promise<T> {
+  /** `startedAt`: when the deadline started (the call, for a command that waited for its lease); default now. */
+  #run<T>(pc: PooledConnection, name: string, extraMs: number, call: CallOptions | undefined, run: (conn: DriverConnection) => Promise<T>, startedAt?: number): Promise<T> {
     const e = this.#e;
     // After close/destroy (or once the socket died) nothing may be written or timed.
     if (e.state === 'closed') return Promise.reject(new PoolClosedError());
     const conn = pc.conn as DriverConnection;
     if (pc.state === ConnState.Closed) return Promise.reject(new ConnectionError(`${name.toUpperCase()}: the lease's connection is closed`, 'not-sent'));
     const timeoutMs = (call?.timeoutMs ?? e.o.commandTimeoutMs) + extraMs;
-    const started = e.clock.now();
+    const started = startedAt ?? e.clock.now();
+    // The wait for the lease used the whole budget: nothing is written, so it cannot have run.
+    if (started + timeoutMs <= e.clock.now()) {
+      e.counters.commandTimeouts++;
+      e.counters.error('timeout');
+      return Promise.reject(new CommandTimeoutError(name.toUpperCase(), timeoutMs, 'not-sent', e.snapshot()));
+    }
     const report = (error: string | undefined): void => {
       if (channels.command.hasSubscribers)
         channels.command.publish({ pool: e.o.name, command: name, durationMs: e.clock.now() - started, via: 'lease', error } satisfies CommandMessage);

@@ -1,83 +1,58 @@
 /**
- * The public pool: the typed ioredis command surface on shared lanes, exclusive leases,
- * readiness, health, stats and shutdown. Routing rules (decision 2 of the design):
- * ordinary commands → least-loaded lane; blocking commands → a lease, automatically;
- * commands that change connection state → refused with {@link LeaseRequiredError}.
+ * The public pool, a façade: the typed ioredis command surface on shared lanes, exclusive
+ * leases, readiness, health, stats, events and shutdown. It decides nothing itself: routing is
+ * `commands/routing.ts` (ordinary commands → least-loaded lane; blocking → a lease,
+ * automatically; connection-state commands → refused with `LeaseRequiredError`), readiness and
+ * health policy are `health/readiness.ts` and `health/server.ts`, and the engine does the work.
  */
-import { failures, LOGGED_EVENTS, logPoolEvent, outageLogger } from './log.js';
+import { LOGGED_EVENTS, logPoolEvent, outageLogger } from './log.js';
 import type { Channel } from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import { inspect } from 'node:util';
-import type { RedisCommander } from 'ioredis';
-import { checkArgs } from '../commands/arguments.js';
+import type { Redis, RedisCommander } from 'ioredis';
 import { Batch } from '../commands/batch.js';
-import { blockTimeMs, COMMAND_NAMES, refusedOnShared, STATE_CHANGING } from '../commands/command-table.js';
+import type { StateChangingCommand } from '../commands/command-table.js';
+import { routeShared } from '../commands/routing.js';
 import { installCommands, kDispatch, kFail } from '../commands/surface.js';
 import { ioredisDriver } from '../driver/ioredis-driver.js';
-import {
-  ForeignLeaseError,
-  PoolClosedError,
-  LeaseReleasedError,
-  LeaseRequiredError,
-  RedpoolError,
-} from '../errors.js';
+import type { Driver } from '../driver/driver.js';
+import { ForeignLeaseError, PoolClosedError, LeaseReleasedError } from '../errors.js';
 import { optionWarnings, resolveOptions, type PoolOptions, type ResolvedOptions } from '../options.js';
-import { adviseFromStats, type Advice, type AdviceOptions, type ServerLimits } from '../health/advice.js';
+import { adviseFromStats, type Advice, type AdviceOptions } from '../health/advice.js';
+import { healthReport, learnServerLimits, warm, type HealthReport } from '../health/readiness.js';
+import { serverWarnings, type ServerLimits } from '../health/server.js';
 import { channels } from '../observability/diagnostics.js';
-import { Engine, type AcquireOptions, type CallOptions } from './engine.js';
+import type { AcquireOptions, CallOptions, PoolState } from './core.js';
+import { Engine } from './engine.js';
 import type { PoolEvents } from './events.js';
 import { Housekeeper } from './housekeeper.js';
-import { Lease } from './lease.js';
+import { kRun, Lease, type RawClientOf } from './lease.js';
 import type { HealthStatus, PoolStats } from './stats.js';
 
-/** Commands the shared API refuses; they are not on the {@link Pool} type either. */
-type RefusedCommand =
-  | 'select' | 'watch' | 'unwatch' | 'exec' | 'discard' | 'subscribe' | 'psubscribe' | 'ssubscribe'
-  | 'unsubscribe' | 'punsubscribe' | 'sunsubscribe' | 'monitor' | 'auth' | 'hello' | 'reset' | 'quit'
-  | 'readonly' | 'readwrite' | 'asking' | 'swapdb';
-
 /** The shared command surface: every ioredis command except those that need a lease. */
-export type SharedCommands = Omit<RedisCommander, RefusedCommand | 'multi' | 'pipeline'>;
+export type SharedCommands = Omit<RedisCommander, StateChangingCommand | 'multi' | 'pipeline'>;
 
-/** Health report returned by {@link Pool.health}. */
-export interface HealthReport {
-  /** healthy: PING answered and no recent failures; degraded: answered but failing partly, or not answered while lanes live; unavailable: failing fast. */
-  status: HealthStatus;
-  /** Round trip of the health PING in ms, or null when it failed. */
-  latencyMs: number | null;
-  /** One line for humans. */
-  message: string;
-  /** When the check ran (ms since the epoch). */
-  checkedAt: number;
-  /** Pool statistics at check time. */
-  stats: PoolStats;
-  /** The last connection error, redacted (code and message only), or null. */
-  lastError: { code: string; message: string } | null;
+export type { HealthReport } from '../health/readiness.js';
+
+/** What `pool.with(…)` returns: the shared commands, pipelines and transactions, with the per-call options bound. */
+export interface PoolWithOptions extends SharedCommands {
+  /** Records a pipeline; `exec()` writes it in one go on one lane. */
+  pipeline(commands?: unknown[][]): Batch;
+  /** Records a MULTI/EXEC transaction; runs atomically on one lane. */
+  multi(commands?: unknown[][]): Batch;
 }
 
-/** Server settings read at `ready()` (CONFIG GET), when permitted. */
-export interface ServerFacts {
-  /** Server `maxclients`. */
-  maxclients?: number;
-  /** Server idle `timeout` in seconds (0 = never). */
-  timeout?: number;
-  /** True when CONFIG GET was refused (ACL, renamed command, managed service). */
-  configDenied?: boolean;
-}
+/**
+ * Server settings read at `ready()` (CONFIG GET), when permitted.
+ * @deprecated Same type as {@link ServerLimits}; use that name.
+ */
+export type ServerFacts = ServerLimits;
 
 /** Options of {@link Pool.close}. */
 export interface CloseOptions {
   /** After this many ms, in-flight work is abandoned and sockets destroyed. @default 10000 */
   timeoutMs?: number;
 }
-
-type Kind = 0 | 1 | 2; // 0 plain, 1 refused (maybe), 2 blocking (maybe)
-const KIND = new Map<string, Kind>();
-for (const name of COMMAND_NAMES) KIND.set(name, 0);
-for (const name of STATE_CHANGING) KIND.set(name, 1);
-KIND.set('client', 1);
-for (const name of ['blpop', 'brpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop', 'xread', 'xreadgroup', 'wait', 'waitaof'])
-  KIND.set(name, 2);
 
 const EVENT_CHANNELS: Partial<Record<keyof PoolEvents, Channel>> = {
   'connection:created': channels.connectionCreated,
@@ -89,20 +64,26 @@ const EVENT_CHANNELS: Partial<Record<keyof PoolEvents, Channel>> = {
 };
 
 
-type EventArgs = { [K in keyof PoolEvents]: [PoolEvents[K]] };
+/** Listener arguments of each pool event. */
+export type EventArgs = { [K in keyof PoolEvents]: [PoolEvents[K]] };
 
 /** A pool of Redis connections. Create with {@link createPool}. */
-export interface Pool extends SharedCommands {}
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- merged with the class, which uses Raw
+export interface Pool<Raw = Redis> extends SharedCommands {}
 
-export class Pool extends EventEmitter<EventArgs> {
+/**
+ * A pool of Redis connections. Create with {@link createPool}. `Raw`: the raw client type of the
+ * driver in use, as `lease.raw` returns it.
+ */
+export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
   readonly #engine: Engine;
-  readonly #housekeeper: Housekeeper;
+  readonly #housekeeper: Housekeeper<Lease>;
   readonly #o: ResolvedOptions;
   #ready: Promise<HealthStatus> | undefined;
   /** The default log (no `logger` option): one stderr line per outage and per recovery. */
   readonly #outage: (event: string, payload: Record<string, unknown>) => void;
   readonly #logCtx: { pool: string; endpoint: string };
-  #server: ServerFacts = {};
+  #server: ServerLimits = {};
 
   constructor(options?: PoolOptions | string) {
     super();
@@ -139,42 +120,36 @@ export class Pool extends EventEmitter<EventArgs> {
   }
 
   /** Lifecycle state: 'open' | 'closing' | 'closed'. */
-  get state(): string {
+  get state(): PoolState {
     return this.#engine.state;
   }
 
+  /** @internal */
   [kFail](err: Error): Promise<never> {
     return Promise.reject(err);
   }
 
+  /** @internal */
   [kDispatch](name: string, args: unknown[], buffer: boolean): Promise<unknown> {
     return this.#dispatch(name, args, buffer, undefined);
   }
 
   #dispatch(name: string, args: unknown[], buffer: boolean, call: CallOptions | undefined): Promise<unknown> {
-    const kind = KIND.get(name);
     try {
-      if (kind !== 0) {
-        const refused = refusedOnShared(name, args);
-        if (refused) throw new LeaseRequiredError(refused);
-        const block = blockTimeMs(name, args);
-        if (block !== undefined) {
-          checkArgs(name, args);
-          return this.#blocking(name, args, buffer, call);
-        }
-      }
-      checkArgs(name, args);
+      if (routeShared(name, args) === 'lease') return this.#blocking(name, args, buffer, call);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#engine.lanes.command(name, args, buffer, call);
+    return this.#engine.command(name, args, buffer, call);
   }
 
   async #blocking(name: string, args: unknown[], buffer: boolean, call: CallOptions | undefined): Promise<unknown> {
+    // One deadline from the call: the wait for a lease spends the same budget as the command.
+    const calledAt = this.#o.clock.now();
     const waitMs = Math.min(this.#o.acquireTimeoutMs, call?.timeoutMs ?? this.#o.commandTimeoutMs);
-    const lease = await this.#engine.leasing.acquireLease({ timeoutMs: waitMs }, call);
+    const lease = await this.#engine.acquire({ timeoutMs: waitMs }, call);
     try {
-      return await lease[kDispatch](name, args, buffer);
+      return await lease[kRun](name, args, buffer, calledAt);
     } finally {
       lease.release();
     }
@@ -184,15 +159,15 @@ export class Pool extends EventEmitter<EventArgs> {
    * A view of this pool whose commands use per-call options.
    * @example await pool.with({ timeoutMs: 200, idempotent: true }).incr('hits')
    */
-  with(call: CallOptions): SharedCommands & { pipeline(commands?: unknown[][]): Batch; multi(commands?: unknown[][]): Batch } {
+  with(call: CallOptions): PoolWithOptions {
     const view = Object.create(PoolView.prototype) as PoolView;
     view.dispatch = (name, args, buffer) => this.#dispatch(name, args, buffer, call);
     view.batch = (atomic, commands) => this.#batch(atomic, commands, call);
-    return view as unknown as SharedCommands & { pipeline(commands?: unknown[][]): Batch; multi(commands?: unknown[][]): Batch };
+    return view as unknown as PoolWithOptions;
   }
 
   #batch(atomic: boolean, commands: unknown[][] | undefined, call: CallOptions | undefined): Batch {
-    return new Batch((cmds, isAtomic) => this.#engine.lanes.batch(cmds, isAtomic, call), atomic, true, commands);
+    return new Batch((cmds, isAtomic) => this.#engine.batch(cmds, isAtomic, call), atomic, true, commands);
   }
 
   /** Records a pipeline; `exec()` writes it in one go on one lane. */
@@ -210,14 +185,14 @@ export class Pool extends EventEmitter<EventArgs> {
    * or `await using`. Rejects with AcquireTimeoutError (with a snapshot), PoolExhaustedError,
    * AcquireAbortedError, UnavailableError or PoolClosedError.
    */
-  acquire(opts?: AcquireOptions): Promise<Lease> {
-    return this.#engine.leasing.acquireLease(opts);
+  acquire(opts?: AcquireOptions): Promise<Lease<Raw>> {
+    return this.#engine.acquire(opts) as Promise<Lease<never>>;
   }
 
   /** Returns a lease. Throws ForeignLeaseError for a lease of another pool, LeaseReleasedError on double release. */
-  release(lease: Lease): void {
+  release(lease: Lease<unknown>): void {
     if (!(lease instanceof Lease)) throw new ForeignLeaseError();
-    if (!this.#engine.leasing.owns(lease)) {
+    if (!this.#engine.ownsLease(lease)) {
       if (lease.released) throw new LeaseReleasedError();
       throw new ForeignLeaseError();
     }
@@ -228,8 +203,8 @@ export class Pool extends EventEmitter<EventArgs> {
    * Runs `fn` with an exclusive connection and releases it when `fn` settles or throws (even
    * synchronously). If `fn` leaves commands in flight, the connection is destroyed, not reused.
    */
-  async withConnection<T>(fn: (lease: Lease) => T | Promise<T>, opts?: AcquireOptions): Promise<T> {
-    const lease = await this.#engine.leasing.acquireLease(opts);
+  async withConnection<T>(fn: (lease: Lease<Raw>) => T | Promise<T>, opts?: AcquireOptions): Promise<T> {
+    const lease = (await this.#engine.acquire(opts)) as Lease<never> as Lease<Raw>;
     try {
       return await fn(lease);
     } finally {
@@ -238,128 +213,44 @@ export class Pool extends EventEmitter<EventArgs> {
   }
 
   /**
-   * Opens `min` connections (at least one lane) and checks Redis answers. Resolves with the
-   * health status; with `onUnavailable: 'fail'` (default) rejects with the connect error when
-   * Redis cannot be reached, with 'degrade' resolves 'unavailable' and keeps recovering.
+   * Opens `min` connections (at least one lane) and checks Redis answers PONG (and, with
+   * `validateWrites`, reads back what it wrote). Resolves with the health status: 'healthy' or
+   * 'degraded'; with `onUnavailable: 'degrade'` also 'unavailable' (the pool keeps recovering).
+   * With `onUnavailable: 'fail'` (default) rejects with the connect error when Redis cannot be
+   * reached; a close or destroy meanwhile rejects with PoolClosedError.
    */
   ready(): Promise<HealthStatus> {
     if (this.#engine.state !== 'open') return Promise.reject(new PoolClosedError(`pool is ${this.#engine.state}`));
-    this.#ready ??= this.#warm();
+    // A failed check (also one that resolves under 'degrade') does not stick: a later ready() tries again.
+    this.#ready ??= warm(this.#engine, this.#o, (listener) => this.#onConnection(listener), () => this.#learnServer(), () => {
+      this.#ready = undefined;
+    });
     return this.#ready;
   }
 
-  async #warm(): Promise<HealthStatus> {
-    const o = this.#o;
-    try {
-      await this.#engine.lanes.command('ping', [], false, { timeoutMs: Math.max(o.connectTimeoutMs, o.acquireTimeoutMs) });
-      if (o.validateWrites) {
-        const key = `redpool:probe:${process.pid}:${Math.random().toString(36).slice(2)}`;
-        await this.#engine.lanes.command('set', [key, 'ok', 'PX', 10_000], false);
-        const v = await this.#engine.lanes.command('get', [key], false);
-        await this.#engine.lanes.command('del', [key], false);
-        if (v !== 'ok') throw new RedpoolError('ERR_CONNECTION', `write/read probe returned ${String(v)}`);
-      }
-      await this.#settleConnecting();
-      await this.#learnServer();
-      return this.#engine.dialer.health;
-    } catch (err) {
-      this.#ready = undefined; // a later ready() may try again
-      if (o.onUnavailable === 'degrade') return this.#engine.dialer.health === 'healthy' ? 'degraded' : this.#engine.dialer.health;
-      throw this.#engine.dialer.lastError ?? err;
-    }
+  #onConnection(listener: () => void): () => void {
+    this.on('connection:created', listener);
+    this.on('connection:error', listener);
+    return () => {
+      this.off('connection:created', listener);
+      this.off('connection:error', listener);
+    };
   }
 
-  /**
-   * Reads `maxclients` and `timeout` (when CONFIG is permitted) and warns about settings the
-   * server will defeat: a pool larger than the server admits, or an idle timeout longer than the
-   * server's (the server would close our idle connections first).
-   */
+  /** Learns the server's limits and warns about settings the server will defeat. */
   async #learnServer(): Promise<void> {
-    const facts: ServerFacts = {};
-    for (const key of ['maxclients', 'timeout'] as const) {
-      try {
-        const reply = (await this.#engine.lanes.command('config', ['GET', key], false, { timeoutMs: 1_000 })) as string[];
-        const v = Number(reply?.[1]);
-        if (Number.isFinite(v)) facts[key] = v;
-      } catch {
-        // CONFIG may be disabled or denied by ACL; the checks below just do not run.
-        facts.configDenied = true;
-      }
-    }
-    this.#server = facts;
-    const o = this.#o;
-    if (facts.maxclients !== undefined && o.max > facts.maxclients)
-      this.#onEvent('warning', { message: `max (${o.max}) is above the server's maxclients (${facts.maxclients}): connections beyond it will be refused` });
-    else if (facts.maxclients !== undefined && o.max > facts.maxclients * 0.8)
-      this.#onEvent('warning', { message: `max (${o.max}) is above 80% of the server's maxclients (${facts.maxclients}); other clients and processes share that limit` });
-    if (facts.timeout !== undefined && facts.timeout > 0) {
-      const serverMs = facts.timeout * 1000;
-      if (o.idleTimeoutMs === 0 || o.idleTimeoutMs >= serverMs)
-        this.#onEvent('warning', { message: `idleTimeoutMs (${o.idleTimeoutMs}) is not below the server's timeout (${facts.timeout}s): the server will close idle connections first` });
-      if (o.healthCheckIntervalMs === 0 || o.healthCheckIntervalMs >= serverMs)
-        this.#onEvent('warning', { message: `healthCheckIntervalMs (${o.healthCheckIntervalMs}) is not below the server's timeout (${facts.timeout}s): idle lanes will be closed by the server` });
-    }
+    this.#server = await learnServerLimits(this.#engine);
+    for (const message of serverWarnings(this.#server, this.#o)) this.#onEvent('warning', { message });
   }
 
   /** What `ready()` learnt about the server (empty before ready or when CONFIG is denied). */
-  get server(): Readonly<ServerFacts> {
+  get server(): Readonly<ServerLimits> {
     return this.#server;
   }
 
-  /** Resolves when no connection is still being opened (bounded by connectTimeoutMs). */
-  #settleConnecting(): Promise<void> {
-    this.#engine.pump();
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if (this.#engine.snapshot().connecting === 0 || this.#engine.state !== 'open') {
-          this.off('connection:created', check);
-          this.off('connection:error', check);
-          this.#o.clock.clearTimeout(timer);
-          resolve();
-        }
-      };
-      const timer = this.#o.clock.setTimeout(() => {
-        this.off('connection:created', check);
-        this.off('connection:error', check);
-        resolve();
-      }, this.#o.connectTimeoutMs);
-      this.on('connection:created', check);
-      this.on('connection:error', check);
-      check();
-    });
-  }
-
-  /** Runs a PING with its own timeout and reports health. Never rejects. */
-  async health(opts?: { timeoutMs?: number }): Promise<HealthReport> {
-    const timeoutMs = opts?.timeoutMs ?? Math.min(this.#o.commandTimeoutMs, 2_000);
-    const clock = this.#o.clock;
-    const start = clock.now();
-    let latencyMs: number | null = null;
-    let failure: RedpoolError | undefined;
-    try {
-      await this.#engine.lanes.command('ping', [], false, { timeoutMs });
-      latencyMs = clock.now() - start;
-    } catch (err) {
-      failure = err instanceof RedpoolError ? err : new RedpoolError('ERR_CONNECTION', String(err));
-    }
-    const stats = this.#engine.stats();
-    const last = this.#engine.dialer.lastError ?? failure;
-    let status: HealthStatus = this.#engine.dialer.health;
-    if (failure) status = stats.lanes > 0 && status !== 'unavailable' ? 'degraded' : 'unavailable';
-    if (this.#engine.state !== 'open') status = 'unavailable';
-    const message =
-      this.#engine.state !== 'open' ? `pool is ${this.#engine.state}`
-      : failure ? `PING failed: ${failure.message}`
-      : status === 'healthy' ? `PING ${latencyMs!.toFixed(1)}ms`
-      : `PING ${latencyMs!.toFixed(1)}ms, but ${failures(this.#engine.dialer.consecutiveFailures, 'recent connect failure')}`;
-    return {
-      status,
-      latencyMs,
-      message,
-      checkedAt: Date.now(),
-      stats,
-      lastError: last ? { code: last.code, message: last.message } : null,
-    };
+  /** Runs a PING with its own timeout (PONG only) and reports health. Never rejects. */
+  health(opts?: { timeoutMs?: number }): Promise<HealthReport> {
+    return healthReport(this.#engine, this.#o.clock, opts?.timeoutMs ?? Math.min(this.#o.commandTimeoutMs, 2_000));
   }
 
   /**
@@ -394,11 +285,13 @@ export class Pool extends EventEmitter<EventArgs> {
     this.#housekeeper.run(this.#o.clock.now());
   }
 
+  /** Name, endpoint, state, health, max and the occupancy snapshot (no secrets). */
   toJSON(): Record<string, unknown> {
     const s = this.#engine.snapshot();
-    return { name: this.#o.name, endpoint: this.#o.endpoint, state: this.#engine.state, health: this.#engine.dialer.health, max: this.#o.max, ...s };
+    return { name: this.#o.name, endpoint: this.#o.endpoint, state: this.#engine.state, health: this.#engine.health, max: this.#o.max, ...s };
   }
 
+  /** `util.inspect` shows {@link Pool.toJSON}. */
   [inspect.custom](): string {
     return `Pool ${inspect(this.toJSON())}`;
   }
@@ -410,9 +303,11 @@ installCommands(Pool.prototype, new Set(['multi', 'pipeline']));
 class PoolView {
   declare dispatch: (name: string, args: unknown[], buffer: boolean) => Promise<unknown>;
   declare batch: (atomic: boolean, commands: unknown[][] | undefined) => Batch;
+  /** @internal */
   [kDispatch](name: string, args: unknown[], buffer: boolean): Promise<unknown> {
     return this.dispatch(name, args, buffer);
   }
+  /** @internal */
   [kFail](err: Error): Promise<never> {
     return Promise.reject(err);
   }
@@ -433,6 +328,6 @@ installCommands(PoolView.prototype, new Set(['multi', 'pipeline']));
  * await redis.ready();
  * await redis.set('user:1', json, 'EX', 3600);
  */
-export function createPool(options?: PoolOptions | string): Pool {
+export function createPool<D extends Driver | undefined = undefined>(options?: (PoolOptions & { driver?: D }) | string): Pool<RawClientOf<D>> {
   return new Pool(options);
 }

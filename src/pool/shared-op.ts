@@ -22,6 +22,8 @@ export interface OpOwner {
 export class SharedOp implements InflightOp, ReplySink {
   settled = false;
   attempt = 0;
+  /** An earlier attempt was written and may have run: every later failure is 'unknown'. */
+  ran = false;
   /** Deadline differs from "start + default timeout" (custom timeout or a retry). */
   custom: boolean;
   /** The lane it was written to; undefined while queued (then a timeout means 'not-sent'). */

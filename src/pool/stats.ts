@@ -3,6 +3,8 @@
  * now; counters only ever grow (monotonic since the pool was created).
  */
 
+import type { PoolState } from './pool-state.js';
+
 /** Why a connection was destroyed (the `destroyed` counter is broken down by these). */
 export type DestroyReason =
   | 'idle'        // idle longer than idleTimeoutMs above `min`
@@ -14,7 +16,7 @@ export type DestroyReason =
   | 'discarded'   // lease.destroy() by the caller
   | 'close';      // pool close/destroy
 
-/** Error kinds counted in `errorsByKind`. */
+/** Error kinds counted in `errorsBy`. */
 export type ErrorKind = 'connect' | 'auth' | 'tls' | 'timeout' | 'connection' | 'reply' | 'unavailable';
 
 /** Health of the pool as a whole. */
@@ -24,8 +26,8 @@ export type HealthStatus = 'healthy' | 'degraded' | 'unavailable';
 export interface PoolStats {
   /** Pool name (option `name`). */
   name: string;
-  /** Lifecycle state: 'created' | 'open' | 'closing' | 'closed'. */
-  state: string;
+  /** Lifecycle state: 'open' | 'closing' | 'closed'. */
+  state: PoolState;
   /** Health: healthy, degraded (some failures) or unavailable (failing fast). */
   health: HealthStatus;
   /** Option `max`. */
@@ -132,4 +134,34 @@ export class Counters {
     this.errors++;
     this.errorsBy[kind]++;
   }
+
+  /** The counter fields of a {@link PoolStats} snapshot (maps copied, so the snapshot stays fixed). */
+  copy(): Pick<PoolStats, CounterField> {
+    return {
+      acquires: this.acquires,
+      hits: this.hits,
+      misses: this.misses,
+      acquireTimeouts: this.acquireTimeouts,
+      commandTimeouts: this.commandTimeouts,
+      exhausted: this.exhausted,
+      commands: this.commands,
+      retries: this.retries,
+      created: this.created,
+      destroyed: this.destroyed,
+      destroyedBy: { ...this.destroyedBy },
+      errors: this.errors,
+      errorsBy: { ...this.errorsBy },
+      waitMsTotal: this.waitMsTotal,
+      waits: this.waits,
+      connectWaitMsTotal: this.connectWaitMsTotal,
+      connectWaits: this.connectWaits,
+      leaseMsTotal: this.leaseMsTotal,
+      connectMsTotal: this.connectMsTotal,
+    };
+  }
 }
+
+type CounterField =
+  | 'acquires' | 'hits' | 'misses' | 'acquireTimeouts' | 'commandTimeouts' | 'exhausted' | 'commands' | 'retries'
+  | 'created' | 'destroyed' | 'destroyedBy' | 'errors' | 'errorsBy' | 'waitMsTotal' | 'waits' | 'connectWaitMsTotal' | 'connectWaits'
+  | 'leaseMsTotal' | 'connectMsTotal';

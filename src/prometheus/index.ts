@@ -17,6 +17,7 @@ import type { PoolStats } from '../pool/stats.js';
 import { commandLabel } from './command-label.js';
 
 export { commandLabel } from './command-label.js';
+export { registerChannelMetrics, type ChannelMetrics, type ChannelMetricsOptions } from './channels.js';
 
 /** Histogram buckets, in seconds. */
 export interface PoolMetricsBuckets {
@@ -318,3 +319,4 @@ export function registerPoolMetrics(pool: Pool, registry: Registry = globalRegis
     },
   };
 }
+export { registerCacheMetrics, type CacheMetrics, type CacheMetricsOptions, type StatsSource } from './cache.js';

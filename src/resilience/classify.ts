@@ -43,3 +43,29 @@ export function retryDecision(input: RetryInput): RetryDecision {
       return 'no';
   }
 }
+
+/**
+ * Whether a failed attempt may have run on the server: it was written and no reply proves
+ * otherwise. A "not executed" error reply (`LOADING`, …) and a `not-sent` failure did not run.
+ */
+export function attemptMayHaveRun(error: RedpoolError & { outcome?: string; prefix?: string }): boolean {
+  if (error.code === 'ERR_REPLY') return !(error.prefix !== undefined && NOT_EXECUTED_REPLIES.has(error.prefix));
+  return error.outcome !== 'not-sent';
+}
+
+/**
+ * The error a caller gets when an earlier attempt of the call may have run: the outcome of a
+ * call is the worst over all its attempts, so a final `not-sent` failure (a retry that failed
+ * fast) becomes `unknown`. Returns a copy, never mutates `error` (one error may be shared by
+ * several waiters); other outcomes are returned as they are.
+ */
+export function worstOutcome<E extends RedpoolError>(error: E, earlierMayHaveRun: boolean): E {
+  if (!earlierMayHaveRun || (error as { outcome?: string }).outcome !== 'not-sent') return error;
+  const copy = Object.create(Object.getPrototypeOf(error) as object, Object.getOwnPropertyDescriptors(error)) as E;
+  Object.defineProperty(copy, 'outcome', { value: 'unknown', enumerable: true, configurable: true, writable: false });
+  Object.defineProperty(copy, 'message', {
+    value: `${error.message} (an earlier attempt was written and may have run: outcome unknown)`,
+    enumerable: false, configurable: true, writable: true,
+  });
+  return copy;
+}

@@ -83,6 +83,9 @@ void test('stale credentials after rotation: typed AuthError, then recovery when
   await expectOk(pool.ready(), 2_000, 'ready');
   await server.setPassword(ROTATED);
   await killByName(server, namePrefix(fp.name));
+  // The pool must have seen the kill: a GET written to the dying lane would be retried after a
+  // write that may have run, and then rightly report 'unknown' instead of 'not-sent'.
+  await waitFor(() => pool.stats().lanes === 0, { timeoutMs: 2_000, message: describe(pool) });
   // The caller sees the AuthError itself, the wait/fail-fast error carrying it as its cause, or
   // (deadline shorter than the wait) a not-sent command timeout; health() names the cause.
   const r = await expectTyped(pool.get('stale:x'), { code: ['ERR_AUTH', 'ERR_ACQUIRE_TIMEOUT', 'ERR_UNAVAILABLE', 'ERR_COMMAND_TIMEOUT'], outcome: 'not-sent' }, 1_500, 'GET with stale credentials');

@@ -16,11 +16,6 @@ import { checkViolations, parseArgs, render, violations } from './report.js';
 
 fileChecks();
 
-/**
- * Checks whose defect (issue 10) is fixed on another branch: until it is merged they may report
- * it, and only the machinery is asserted. Remove an id once its fix is in.
- */
-const AWAITING_FIX = new Set(['swallowed-reply-rpush', 'swallowed-reply-get', 'blocking-after-lease-wait']);
 
 for (const id of ['baseline', 'reset-mid-reply', 'restart-same-port']) {
   void test(`report scenario ${id}: invariants hold`, async (t) => {
@@ -40,14 +35,14 @@ for (const id of ['baseline', 'reset-mid-reply', 'restart-same-port']) {
 }
 
 for (const ck of CHECKS) {
-  void test(`report check ${ck.id}: exercises its fault, leaks nothing${AWAITING_FIX.has(ck.id) ? '' : ', holds'}`, async (t) => {
+  void test(`report check ${ck.id}: exercises its fault, leaks nothing, holds`, async (t) => {
     const keepAlive = setInterval(() => undefined, 1_000);
     t.after(() => clearInterval(keepAlive));
     const r = await runCheck(ck, 1);
     t.diagnostic(`${ck.id}: ${r.measured}${r.violations.length ? ` — ${r.violations.join('; ')}` : ''}`);
     const v = checkViolations(r);
     assert.deepEqual(v.filter((x) => /did not exercise|check failed|leaked|canary|close\(\)/.test(x)), [], 'the check ran and cleaned up');
-    if (!AWAITING_FIX.has(ck.id)) assert.deepEqual(v, []);
+    assert.deepEqual(v, []);
     const md = render(parseArgs(['--quick']), 'node build/test/fault/report.js --quick', [], r.wallMs, [r]);
     assert.match(md, new RegExp(`\\| ${ck.id}#1 \\|`));
   });

@@ -294,6 +294,45 @@ void describe(`retries (driver ${sendPath ? 'send() fast path' : 'command() only
     assert.equal(fp.script.count('get'), 3, 'first try + 2 retries');
   });
 
+  // The outcome of a call is the worst over its attempts: once one may have run, never 'not-sent'.
+  for (const kind of ['read-only GET', 'idempotent pipeline'] as const) {
+    void test(`${kind}: written, connection lost, the retry times out waiting for a lane: outcome "unknown"`, async (t) => {
+      const fp = fakePool(t, { max: 2, lanes: 1, min: 0, commandTimeoutMs: 300, acquireTimeoutMs: 5_000, connectTimeoutMs: 5_000 }, { sendPath });
+      await fp.pool.ready();
+      fp.script.park(kind === 'read-only GET' ? 'get' : 'rpush', 1);
+      const p = track<unknown>(kind === 'read-only GET' ? fp.pool.get('k') : fp.pool.with({ idempotent: true }).pipeline().rpush('l', 'x').exec());
+      await flush();
+      fp.driver.behaviour = 'hang'; // the replacement lane never connects
+      fp.script.parked[0]!.conn.kill(); // lost after the write: it may have run
+      await flush();
+      assert.equal(fp.pool.stats().retries, 1, 'retried');
+      assert.equal(fp.pool.stats().pending, 1, 'the retry waits for a lane');
+      fp.clock.advance(300);
+      await flush();
+      const err = p.error as CommandTimeoutError;
+      assert.ok(err instanceof CommandTimeoutError, String(err));
+      assert.equal(err.outcome, 'unknown');
+    });
+  }
+
+  void test('a retry refused by a full wait queue keeps outcome "unknown" from the attempt that was written', async (t) => {
+    const fp = fakePool(t, { max: 2, lanes: 1, min: 0, maxWaiting: 1, commandTimeoutMs: 1_000, acquireTimeoutMs: 5_000, connectTimeoutMs: 5_000 }, { sendPath });
+    await fp.pool.ready();
+    fp.script.park('get', 1);
+    const p = track(fp.pool.get('k'));
+    await flush();
+    fp.driver.behaviour = 'hang';
+    const lane = fp.script.parked[0]!.conn;
+    const other = track(fp.pool.acquire({ timeoutMs: 5_000 })); // fills the one waiting slot
+    await flush();
+    lane.kill();
+    await flush();
+    const err = p.error as { code?: string; outcome?: string };
+    assert.equal(err.code, 'ERR_POOL_EXHAUSTED', String(p.error));
+    assert.equal(err.outcome, 'unknown');
+    void other.promise.catch(() => undefined);
+  });
+
   void test('an ordinary error reply is not retried', async (t) => {
     const fp = fakePool(t, { max: 2, lanes: 1, min: 1 }, { sendPath });
     await fp.pool.ready();

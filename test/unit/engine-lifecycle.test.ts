@@ -222,6 +222,49 @@ void describe('degraded mode', () => {
     assert.equal(r.value, 'degraded');
   });
 
+  for (const step of ['ping', 'config', 'get'] as const) {
+    void test(`destroy() while ready() waits for its ${step.toUpperCase()}: ready() rejects with ERR_POOL_CLOSED, not the cut command's error`, async (t) => {
+      const fp = fakePool(t, { max: 3, lanes: 1, min: 1, validateWrites: step === 'get' });
+      fp.script.park(step, 1);
+      const r = track(fp.pool.ready());
+      await flush();
+      assert.equal(fp.script.parked.length, 1, `${step} is in flight`);
+      void fp.pool.destroy(); // fails the in-flight command with ERR_CONNECTION "connection lost"
+      await flush();
+      await rejectsWith(r.promise, 'ERR_POOL_CLOSED', 'PoolClosedError');
+    });
+  }
+
+  void test('ready() and health() accept only PONG: a server answering +OK to everything is not healthy', async (t) => {
+    const fp = fakePool(t, { max: 3, lanes: 1, min: 1 });
+    fp.script.on('ping', () => 'OK');
+    const err = await rejectsWith(fp.pool.ready(), 'ERR_CONNECTION');
+    assert.match(err.message, /not PONG/);
+    const h = await fp.pool.health({ timeoutMs: 100 });
+    assert.notEqual(h.status, 'healthy');
+    assert.equal(h.latencyMs, null);
+  });
+
+  void test('validateWrites compares what it read with what it wrote', async (t) => {
+    const fp = fakePool(t, { max: 3, lanes: 1, min: 1, validateWrites: true });
+    // A cache in front that acknowledges writes but serves a constant.
+    fp.script.on('set', () => 'OK');
+    fp.script.on('get', () => 'ok');
+    const err = await rejectsWith(fp.pool.ready(), 'ERR_CONNECTION');
+    assert.match(err.message, /not what it wrote/);
+  });
+
+  void test('validation and health-check PINGs answered with anything but PONG destroy the connection', async (t) => {
+    const fp = fakePool(t, { max: 3, lanes: 1, min: 2, healthCheckIntervalMs: 1_000 });
+    await fp.pool.ready();
+    assert.equal(fp.pool.stats().idle, 1);
+    fp.script.on('ping', () => 'OK');
+    fp.clock.advance(1_500);
+    fp.pool.housekeep();
+    await flush();
+    assert.ok(fp.pool.stats().destroyedBy.validation >= 1, `kept a connection that answered PING with +OK: ${JSON.stringify(fp.pool.stats().destroyedBy)}`);
+  });
+
   void test('ready() warms min connections', async (t) => {
     const fp = fakePool(t, { max: 6, lanes: 2, min: 4 });
     assert.equal(await fp.pool.ready(), 'healthy');

@@ -223,7 +223,7 @@ class NodeRedisConnection implements DriverConnection {
  *   import { nodeRedisDriver } from 'redpool/node-redis';
  *   const pool = createPool({ url: 'redis://localhost:6379', driver: nodeRedisDriver() });
  */
-export function nodeRedisDriver(): Driver {
+export function nodeRedisDriver(): Driver & { readonly rawClient?: Client } {
   return {
     name: 'node-redis',
     async connect(spec: ConnectSpec): Promise<DriverConnection> {

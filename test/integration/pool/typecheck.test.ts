@@ -6,7 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Batch, Lease, Pool } from '../../../src/index.js';
+import type { Redis } from 'ioredis';
+import type { createClient } from 'redis';
+import { createPool, type Batch, type Lease, type Pool, type PoolState } from '../../../src/index.js';
+import { nodeRedisDriver } from '../../../src/driver/node-redis/index.js';
 
 /** True only when A and B are the same type (`any` does not pass). */
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -55,6 +58,22 @@ async function compileOnly(pool: Pool, lease: Lease): Promise<void> {
   await pool.with({ timeoutMs: 1 }).select(1);
 }
 
+/** `lease.raw` is the client of the driver in use; states are the PoolState union. */
+async function rawTypes(): Promise<void> {
+  const ioredisPool = createPool({ url: 'redis://127.0.0.1:1' });
+  const nodeRedisPool = createPool({ url: 'redis://127.0.0.1:1', driver: nodeRedisDriver() });
+  expectType<Awaited<ReturnType<typeof ioredisPool.acquire>>['raw'], Redis>(true);
+  expectType<Awaited<ReturnType<typeof nodeRedisPool.acquire>>['raw'], ReturnType<typeof createClient>>(true);
+  await nodeRedisPool.withConnection((lease) => {
+    expectType<typeof lease.raw, ReturnType<typeof createClient>>(true);
+    void lease;
+  });
+  expectType<typeof ioredisPool.state, PoolState>(true);
+  expectType<ReturnType<typeof ioredisPool.stats>['state'], PoolState>(true);
+  void ioredisPool;
+}
+
 void test('command types compile (checked by tsc)', () => {
   assert.equal(typeof compileOnly, 'function');
+  assert.equal(typeof rawTypes, 'function');
 });

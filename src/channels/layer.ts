@@ -1,0 +1,310 @@
+/**
+ * The channel layer: named channels with a capacity, groups with expiry, process-local channels,
+ * over one redpool pool and only its public API (shared commands for sends, exclusive leases
+ * for blocking reads).
+ */
+import { randomBytes } from 'node:crypto';
+import { ArgumentError, ChannelFullError, PoolClosedError, type Pool } from '../index.js';
+import { Envelope } from './envelope.js';
+import { groupAdd, groupDiscard, groupMembers, groupSend, type GroupSendResult } from './groups.js';
+import { checkChannel, isProcessLocal, Keys, nonLocal } from './keys.js';
+import { capacityOf, resolveChannelOptions, type ChannelLayerOptions, type ResolvedChannelOptions } from './options.js';
+import { ChannelReader, LocalReader, Slots, type ReaderHost, type Waiter } from './reader.js';
+import { scripts } from './scripts.js';
+import { Counters, type ChannelStats } from './stats.js';
+
+/** Options of {@link ChannelLayer.send}. */
+export interface SendOptions {
+  /** When the channel is full, wait up to this many ms for room before rejecting. @default 0 */
+  waitMs?: number;
+  /** Stops waiting for room (rejects with the signal's reason). */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link ChannelLayer.receive}. */
+export interface ReceiveOptions {
+  /** Abort the wait. A message is never lost or duplicated by an abort. */
+  signal?: AbortSignal;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A channel layer. Create with {@link createChannelLayer}. */
+export class ChannelLayer {
+  readonly #pool: Pool;
+  readonly #o: ResolvedChannelOptions;
+  readonly #keys: Keys;
+  readonly #envelope: Envelope;
+  readonly #counters = new Counters();
+  readonly #readers = new Map<string, ChannelReader>();
+  readonly #local: LocalReader;
+  readonly #host: ReaderHost;
+  /** Lists this process sent to or read from, by capacity label (for depth). */
+  readonly #seen = new Map<string, string>();
+  /** Random per layer: names process-local channels and in-flight lists. */
+  readonly processId: string;
+  readonly #idBase: string;
+  #seq = 0;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  constructor(pool: Pool, options?: ChannelLayerOptions) {
+    this.#pool = pool;
+    this.#o = resolveChannelOptions(options, pool.options.max - pool.options.lanes);
+    this.#keys = new Keys(this.#o.prefix);
+    this.#envelope = new Envelope(this.#o.encryptionKeys, this.#o.serializer);
+    this.processId = randomBytes(6).toString('hex');
+    this.#idBase = randomBytes(4).toString('hex');
+    this.#host = {
+      pool,
+      o: this.#o,
+      keys: this.#keys,
+      processId: this.processId,
+      envelope: this.#envelope,
+      counters: this.#counters,
+      slots: new Slots(this.#o.maxReaders),
+      isClosed: () => this.#closed,
+      serverOffset: 0,
+      report: (err) => {
+        try {
+          this.#o.onError(err);
+        } catch {
+          // A throwing onError must not stop the reader.
+        }
+      },
+    };
+    this.#local = new LocalReader(this.#host, `specific.${this.processId}!`);
+    this.#see(`specific.${this.processId}!`);
+  }
+
+  /** The validated options (encryption keys are not included). */
+  get options(): Omit<ResolvedChannelOptions, 'encryptionKeys'> {
+    const { encryptionKeys: _k, ...rest } = this.#o;
+    return rest;
+  }
+
+  #id(): string {
+    this.#seq = (this.#seq + 1) >>> 0;
+    return this.#idBase + this.#seq.toString(16).padStart(8, '0');
+  }
+
+  #check(): void {
+    if (this.#closed) throw new PoolClosedError('channel layer is closed');
+  }
+
+  #see(channel: string): void {
+    const key = this.#keys.channel(channel);
+    if (!this.#seen.has(key)) this.#seen.set(key, capacityOf(this.#o, channel).label);
+  }
+
+  /** A new process-local channel name, `<prefix>.<process>!<id>`, served by this layer only. */
+  newChannel(): string {
+    return `specific.${this.processId}!${randomBytes(8).toString('hex')}`;
+  }
+
+  /**
+   * Stores `message` on `channel` in one atomic script: drop expired messages, check capacity,
+   * append with the server's time, refresh the key's expiry. Rejects with ChannelFullError
+   * (`ERR_CHANNEL_FULL`, nothing stored) when full — after `waitMs` of retrying if given — and
+   * with the pool's errors otherwise (`outcome` tells whether it may have been stored).
+   */
+  async send(channel: string, message: unknown, options: SendOptions = {}): Promise<void> {
+    checkChannel('send', channel);
+    this.#check();
+    const { capacity } = capacityOf(this.#o, channel);
+    const env = this.#envelope.seal(this.#envelope.serialize(message), isProcessLocal(channel) ? [channel] : []);
+    const key = this.#keys.channel(channel);
+    this.#see(channel);
+    const id = this.#id();
+    const waitMs = options.waitMs ?? 0;
+    const started = Date.now();
+    let delay = 5;
+    for (;;) {
+      const r = (await scripts.send.run(this.#pool, [key], [id, env, capacity, this.#o.expiryMs])) as [number, number, number];
+      this.#counters.expired += r[1];
+      this.#host.serverOffset = r[2] - Date.now();
+      if (r[0] === 1) {
+        this.#counters.sent++;
+        return;
+      }
+      const waited = Date.now() - started;
+      if (waited >= waitMs || this.#closed) {
+        this.#counters.full++;
+        throw new ChannelFullError(channel, capacity, waited);
+      }
+      options.signal?.throwIfAborted();
+      // Polling with a growing delay: a reader frees room without telling senders.
+      await sleep(Math.min(delay, waitMs - waited));
+      options.signal?.throwIfAborted();
+      delay = Math.min(delay * 2, 100);
+    }
+  }
+
+  /**
+   * Waits for the next message on `channel`. Ordinary channels: one blocking reader (on a lease)
+   * per channel, at most `maxReaders` at once. Process-local channels (from {@link newChannel}):
+   * one reader for all. Rejects with the signal's reason on abort (the message it would have got
+   * goes to the next receiver, in order) and with PoolClosedError on close.
+   */
+  receive(channel: string, options: ReceiveOptions = {}): Promise<unknown> {
+    try {
+      checkChannel('receive', channel);
+      this.#check();
+      options.signal?.throwIfAborted();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const local = isProcessLocal(channel);
+    if (local && nonLocal(channel) !== `specific.${this.processId}!`)
+      return Promise.reject(new ArgumentError('receive', 0, `"${channel}" is another layer's process-local channel; only its creator can receive on it`));
+    return new Promise((resolve, reject) => {
+      const signal = options.signal;
+      let list: Waiter[];
+      const onAbort = (): void => {
+        const i = list.indexOf(waiter);
+        if (i >= 0) list.splice(i, 1);
+        reject(signal?.reason);
+      };
+      const waiter: Waiter = {
+        channel,
+        startedAt: Date.now(),
+        resolve,
+        reject,
+        cleanup: () => signal?.removeEventListener('abort', onAbort),
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (local) {
+        let ws = this.#local.waiters.get(channel);
+        if (!ws) this.#local.waiters.set(channel, (ws = []));
+        list = ws;
+        ws.push(waiter);
+        this.#local.drainOne(channel);
+        this.#local.kick();
+      } else {
+        let reader = this.#readers.get(channel);
+        if (!reader) {
+          this.#readers.set(channel, (reader = new ChannelReader(this.#host, channel)));
+          this.#see(channel);
+        }
+        list = reader.waiters;
+        list.push(waiter);
+        reader.drain();
+        reader.kick();
+      }
+    });
+  }
+
+  /** Adds `channel` to `group` (refreshing its membership); see {@link ChannelLayerOptions.groupExpiryMs}. */
+  async groupAdd(group: string, channel: string): Promise<void> {
+    return groupAdd(this.#ctx(), group, channel);
+  }
+
+  /** Removes `channel` from `group` (no error if absent). */
+  async groupDiscard(group: string, channel: string): Promise<void> {
+    return groupDiscard(this.#ctx(), group, channel);
+  }
+
+  /** Live members of `group` (lapsed ones are dropped first). */
+  async groupMembers(group: string): Promise<string[]> {
+    return groupMembers(this.#ctx(), group);
+  }
+
+  /**
+   * Sends `message` to every live member of `group`: one script for all members, never throws
+   * for a full member. The result says per member `delivered`, `full` or `expired` (membership lapsed).
+   */
+  async groupSend(group: string, message: unknown): Promise<GroupSendResult> {
+    return groupSend(this.#ctx(), group, message);
+  }
+
+  #ctx() {
+    this.#check();
+    return { pool: this.#pool, o: this.#o, keys: this.#keys, envelope: this.#envelope, counters: this.#counters, id: () => this.#id(), see: (c: string) => this.#see(c) };
+  }
+
+  /** Counters and the last sampled depth. */
+  stats(): ChannelStats {
+    let waiting = this.#local.waiting;
+    for (const r of this.#readers.values()) waiting += r.waiters.length;
+    return this.#counters.snapshot(waiting, this.#host.slots.used + (this.#local.active ? 1 : 0));
+  }
+
+  /** Calls `listener` with each receive's wait in ms (metrics hook). Returns the unsubscribe function. */
+  onReceiveWait(listener: (ms: number) => void): () => void {
+    this.#counters.waitListeners.add(listener);
+    return () => this.#counters.waitListeners.delete(listener);
+  }
+
+  /**
+   * Samples queue depth (LLEN) of every channel this process used, plus what its readers moved but
+   * did not hand out yet, summed per capacity pattern.
+   */
+  async refreshDepth(): Promise<Record<string, number>> {
+    const entries = [...this.#seen.entries()];
+    const depth: Record<string, number> = {};
+    for (const r of this.#o.rules) depth[r.label] = 0;
+    depth['default'] = 0;
+    if (entries.length > 0) {
+      // The list plus this process's in-flight backup: moved out by a reader but not yet handed out.
+      const cmds = entries.flatMap(([key]) => [['llen', key], ['llen', this.#keys.inflight(key, this.processId)]]);
+      const res = await this.#pool.pipeline(cmds).exec();
+      entries.forEach(([, label], i) => {
+        let n = 0;
+        for (const r of [res?.[2 * i]?.[1], res?.[2 * i + 1]?.[1]]) if (typeof r === 'number') n += r;
+        depth[label] = (depth[label] ?? 0) + n;
+      });
+    }
+    this.#counters.depth = depth;
+    return depth;
+  }
+
+  /** Deletes every key of this layer's prefix (SCAN + UNLINK, never KEYS). Returns how many. */
+  async flush(): Promise<number> {
+    let cursor = '0';
+    let n = 0;
+    do {
+      const [next, keys] = await this.#pool.scan(cursor, 'MATCH', this.#keys.all, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) n += await this.#pool.unlink(...keys);
+    } while (cursor !== '0');
+    return n;
+  }
+
+  /**
+   * Ends the readers (a blocked pop is interrupted by closing its connection), rejects pending
+   * receives with PoolClosedError, acknowledges what was handed out and puts what was not back
+   * at the head of its channel, then releases the leases. Does not close the pool. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#closed = true;
+    const err = new PoolClosedError('channel layer is closed');
+    const all = [...this.#readers.values(), this.#local];
+    const waiters = [...this.#readers.values()].flatMap((r) => r.waiters.splice(0));
+    for (const ws of this.#local.waiters.values()) waiters.push(...ws.splice(0));
+    for (const w of waiters) {
+      w.cleanup();
+      w.reject(err);
+    }
+    this.#local.waiters.clear();
+    this.#host.slots.flush();
+    await Promise.all(all.map((r) => r.interrupt()));
+    await Promise.allSettled(all.map((r) => r.settle()));
+  }
+}
+
+/**
+ * Creates a channel layer over `pool`. Throws ConfigError (`ERR_INVALID_OPTION`, naming the
+ * option) for bad options.
+ *
+ * @example
+ * const layer = createChannelLayer(pool, { capacity: 1500, expiryMs: 10_000, channelCapacity: { 'chat.*': 2000 } });
+ * await layer.groupAdd('room', layer.newChannel());
+ */
+export function createChannelLayer(pool: Pool, options?: ChannelLayerOptions): ChannelLayer {
+  return new ChannelLayer(pool, options);
+}

@@ -1,0 +1,437 @@
+/**
+ * Blocking readers. A reader owns one channel list while someone in this process waits on it:
+ * it holds an exclusive lease (never a shared lane) and moves messages from the list into this
+ * process's in-flight backup (`LMOVE`/`BLMOVE`, so a message is never only in a socket buffer),
+ * hands them out in order, and acknowledges them by id once handed out. What it moved but did not
+ * hand out (its receiver aborted) stays buffered for the next receiver; when the reader stops, a
+ * script puts it back at the head of the list, in order, for any process. After a connection
+ * error the same script (with the pending acknowledgements, which are idempotent) restores the
+ * state, so a message is neither lost nor handed out twice.
+ *
+ * Ordinary channels share `maxReaders` leases (a FIFO of slots; a reader yields its slot when
+ * others wait and its channel is empty). All process-local channels share one list and one
+ * {@link LocalReader}, outside that budget.
+ */
+import { PoolClosedError, type Lease, type Pool } from '../index.js';
+import type { Envelope } from './envelope.js';
+import type { Keys } from './keys.js';
+import { capacityOf, type ResolvedChannelOptions } from './options.js';
+import { scripts } from './scripts.js';
+import type { Counters } from './stats.js';
+
+/** A stored element: `<id:16>:<server ms>:<envelope>`. */
+export interface Element {
+  id: string;
+  ts: number;
+  env: Buffer;
+}
+
+export function parseElement(raw: Buffer): Element {
+  const colon = raw.indexOf(0x3a, 17);
+  return { id: raw.toString('latin1', 0, 16), ts: Number(raw.toString('latin1', 17, colon)), env: raw.subarray(colon + 1) };
+}
+
+/** What readers share with their layer. */
+export interface ReaderHost {
+  readonly pool: Pool;
+  readonly o: ResolvedChannelOptions;
+  readonly keys: Keys;
+  readonly processId: string;
+  readonly envelope: Envelope;
+  readonly counters: Counters;
+  readonly slots: Slots;
+  isClosed(): boolean;
+  /** Server clock minus local clock, in ms (learnt from script replies). */
+  serverOffset: number;
+  report(err: Error): void;
+}
+
+/** A pending `receive()`. */
+export interface Waiter {
+  readonly channel: string;
+  readonly startedAt: number;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+  cleanup(): void;
+}
+
+/** FIFO semaphore over the ordinary-channel reader leases. */
+export class Slots {
+  readonly #max: number;
+  #used = 0;
+  readonly #queue: Array<() => void> = [];
+  constructor(max: number) {
+    this.#max = max;
+  }
+  get used(): number {
+    return this.#used;
+  }
+  /** Someone waits for a slot. */
+  get contended(): boolean {
+    return this.#queue.length > 0;
+  }
+  acquire(): Promise<void> {
+    if (this.#used < this.#max) {
+      this.#used++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#queue.push(resolve));
+  }
+  release(): void {
+    const next = this.#queue.shift();
+    if (next) next();
+    else this.#used--;
+  }
+  /** Wakes every queued acquirer (close): they find the layer closed and release again. */
+  flush(): void {
+    while (this.#queue.length > 0) {
+      this.#used++;
+      this.#queue.shift()!();
+    }
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The protocol shared by both reader kinds; subclasses decide what a pulled element becomes. */
+export abstract class Reader {
+  readonly host: ReaderHost;
+  readonly list: string;
+  readonly inflight: string;
+  /** Ids handed out (or dropped) and not yet acknowledged, in in-flight order. */
+  protected pendingAck: string[] = [];
+  #lease: Lease | undefined;
+  #running: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+  /** True once this reader moved anything: close() then restores its in-flight list. */
+  touched = false;
+
+  constructor(host: ReaderHost, list: string) {
+    this.host = host;
+    this.list = list;
+    this.inflight = host.keys.inflight(list, host.processId);
+  }
+
+  /** Someone waits here. */
+  abstract wanted(): boolean;
+  /** Takes pulled elements, in order. */
+  protected abstract accept(el: Element): void;
+  /** Hands buffered messages to waiters. */
+  abstract drain(): void;
+  /** Forgets messages buffered but not handed out (they are still in the in-flight list). */
+  protected abstract forget(): void;
+  /** Rejects every waiter (the pool is gone). */
+  abstract failAll(err: Error): void;
+  /** Ordinary readers take a slot; the process-local one does not. */
+  protected abstract readonly slotted: boolean;
+
+  get active(): boolean {
+    return this.#running !== undefined;
+  }
+
+  /** Starts the reader if it is not running. */
+  kick(): void {
+    this.#wake?.();
+    if (this.#running || this.host.isClosed()) return;
+    this.#running = this.#run().finally(() => {
+      this.#running = undefined;
+      if (this.wanted() && !this.host.isClosed()) this.kick();
+    });
+  }
+
+  /** close(): interrupt a blocked pop (its outcome is settled by {@link settle}). */
+  interrupt(): Promise<void> {
+    this.#wake?.();
+    this.#lease?.destroy();
+    return this.#running ?? Promise.resolve();
+  }
+
+  /** After close: acknowledge what was handed out and put the rest back, on a shared lane. */
+  async settle(): Promise<void> {
+    if (!this.touched) return;
+    const acks = this.pendingAck;
+    this.pendingAck = [];
+    this.forget();
+    await scripts.restore.run(this.host.pool, [this.list, this.inflight], [this.host.o.expiryMs, ...acks]);
+  }
+
+  protected serverNow(): number {
+    return Date.now() + this.host.serverOffset;
+  }
+
+  protected isExpired(ts: number): boolean {
+    return ts <= this.serverNow() - this.host.o.expiryMs;
+  }
+
+  async #run(): Promise<void> {
+    const h = this.host;
+    if (this.slotted) await h.slots.acquire();
+    let backoff = 50;
+    try {
+      while (!h.isClosed() && this.wanted()) {
+        let lease: Lease | undefined;
+        try {
+          lease = await h.pool.acquire();
+          this.#lease = lease;
+          const why = await this.#session(lease);
+          await this.#restore(lease);
+          this.#lease = undefined;
+          lease.release();
+          if (why === 'yield') return;
+          backoff = 50;
+        } catch {
+          // Connection lost, server restarting, lease destroyed by close(): what was moved is in
+          // the in-flight list; the next session's restore (or settle) puts it back.
+          this.#lease = undefined;
+          if (lease && !lease.released) lease.destroy();
+          this.forget();
+          if (h.isClosed()) return;
+          // The pool was closed under the layer: nothing will ever be read; do not wait forever.
+          if (h.pool.state !== 'open') {
+            this.failAll(new PoolClosedError('the pool under this channel layer is closed'));
+            return;
+          }
+          await sleep(backoff);
+          backoff = Math.min(backoff * 2, 1000);
+        }
+      }
+    } finally {
+      if (this.slotted) h.slots.release();
+    }
+  }
+
+  async #restore(lease: Lease): Promise<void> {
+    const acks = this.pendingAck;
+    this.pendingAck = [];
+    try {
+      await scripts.restore.run(lease, [this.list, this.inflight], [this.host.o.expiryMs, ...acks]);
+    } catch (err) {
+      this.pendingAck = acks.concat(this.pendingAck);
+      throw err;
+    }
+    this.forget();
+  }
+
+  /** Waits up to `ms` for a new waiter; true if one came. */
+  #linger(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#wake = undefined;
+        resolve(false);
+      }, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        resolve(true);
+      };
+    });
+  }
+
+  async #session(lease: Lease): Promise<'idle' | 'yield'> {
+    const h = this.host;
+    const target = lease;
+    this.touched = true;
+    await this.#restore(lease); // a previous session's leftovers go back first, in order
+    for (;;) {
+      if (h.isClosed()) return 'idle';
+      this.drain();
+      if (!this.wanted()) {
+        // A receive loop asks again right after each message: keep the lease a moment.
+        if (await this.#linger(Math.min(200, h.o.blockMs))) continue;
+        return 'idle';
+      }
+      const acks = this.pendingAck;
+      this.pendingAck = [];
+      let reply: [number, number, Buffer[]];
+      try {
+        reply = (await scripts.pull.run(target, [this.list, this.inflight], [h.o.readBatch, h.o.expiryMs, ...acks])) as [number, number, Buffer[]];
+      } catch (err) {
+        this.pendingAck = acks.concat(this.pendingAck);
+        throw err;
+      }
+      h.serverOffset = reply[1] - Date.now();
+      h.counters.expired += reply[0];
+      if (reply[2].length > 0) {
+        for (const raw of reply[2]) this.accept(parseElement(raw));
+        continue;
+      }
+      const contended = this.slotted && h.slots.contended;
+      const seconds = contended ? 0.05 : h.o.blockMs / 1000;
+      const raw = await lease.blmoveBuffer(this.list, this.inflight, 'LEFT', 'RIGHT', seconds);
+      if (raw) this.accept(parseElement(raw));
+      else if (contended) return 'yield';
+    }
+  }
+}
+
+interface Buffered {
+  id: string;
+  ts: number;
+  /** undefined: dropped (rejected or expired); acknowledged when it reaches the head. */
+  value?: { v: unknown };
+}
+
+/** Reader of one ordinary channel. */
+export class ChannelReader extends Reader {
+  readonly channel: string;
+  readonly waiters: Waiter[] = [];
+  readonly #buffer: Buffered[] = [];
+  protected readonly slotted = true;
+
+  constructor(host: ReaderHost, channel: string) {
+    super(host, host.keys.channel(channel));
+    this.channel = channel;
+  }
+
+  wanted(): boolean {
+    return this.waiters.length > 0;
+  }
+
+  get idle(): boolean {
+    return !this.active && this.waiters.length === 0 && this.#buffer.length === 0 && this.pendingAck.length === 0;
+  }
+
+  protected accept(el: Element): void {
+    const h = this.host;
+    try {
+      const opened = h.envelope.open(this.channel, el.env);
+      this.#buffer.push({ id: el.id, ts: el.ts, value: { v: h.envelope.decode(this.channel, opened.body) } });
+    } catch (err) {
+      h.counters.rejected++;
+      h.report(err as Error);
+      this.#buffer.push({ id: el.id, ts: el.ts });
+    }
+  }
+
+  drain(): void {
+    const h = this.host;
+    while (this.#buffer.length > 0) {
+      const head = this.#buffer[0]!;
+      if (head.value === undefined || this.isExpired(head.ts)) {
+        if (head.value !== undefined) h.counters.expired++;
+        this.#buffer.shift();
+        this.pendingAck.push(head.id);
+        continue;
+      }
+      const w = this.waiters.shift();
+      if (!w) return;
+      this.#buffer.shift();
+      this.pendingAck.push(head.id);
+      h.counters.received++;
+      h.counters.observeWait(Date.now() - w.startedAt);
+      w.cleanup();
+      w.resolve(head.value.v);
+    }
+  }
+
+  protected forget(): void {
+    this.#buffer.length = 0;
+  }
+
+  failAll(err: Error): void {
+    for (const w of this.waiters.splice(0)) {
+      w.cleanup();
+      w.reject(err);
+    }
+  }
+}
+
+interface LocalItem {
+  ts: number;
+  value: unknown;
+}
+
+/** The one reader of this process's local channels (`specific.<process>!…`). */
+export class LocalReader extends Reader {
+  readonly waiters = new Map<string, Waiter[]>();
+  readonly #queues = new Map<string, LocalItem[]>();
+  protected readonly slotted = false;
+
+  constructor(host: ReaderHost, channelPrefix: string) {
+    super(host, host.keys.channel(channelPrefix));
+  }
+
+  wanted(): boolean {
+    return this.waiters.size > 0;
+  }
+
+  get waiting(): number {
+    let n = 0;
+    for (const q of this.waiters.values()) n += q.length;
+    return n;
+  }
+
+  protected accept(el: Element): void {
+    const h = this.host;
+    // Everything pulled belongs to this process at once: it is acknowledged with the next call.
+    this.pendingAck.push(el.id);
+    let targets: string[];
+    let body: Buffer;
+    try {
+      ({ targets, body } = h.envelope.open(this.list, el.env));
+    } catch (err) {
+      h.counters.rejected++;
+      h.report(err as Error);
+      return;
+    }
+    for (const target of targets) {
+      let value: unknown;
+      try {
+        value = h.envelope.decode(target, body);
+      } catch (err) {
+        h.counters.rejected++;
+        h.report(err as Error);
+        continue;
+      }
+      let q = this.#queues.get(target);
+      if (!q) this.#queues.set(target, (q = []));
+      q.push({ ts: el.ts, value });
+      // Bounded like channels_redis's receive buffer, but counted: the oldest goes first.
+      const cap = capacityOf(h.o, target).capacity;
+      while (q.length > cap) {
+        q.shift();
+        h.counters.dropped++;
+      }
+      if (this.waiters.has(target)) this.drainOne(target);
+    }
+  }
+
+  drain(): void {
+    // Only channels with queued messages can deliver; usually few (consumers keep up).
+    for (const channel of this.#queues.keys()) this.drainOne(channel);
+  }
+
+  /** Hands `channel`'s queued messages to its waiters, in order. */
+  drainOne(channel: string): void {
+    const h = this.host;
+    const q = this.#queues.get(channel);
+    const ws = this.waiters.get(channel);
+    while (q && q.length > 0 && ws && ws.length > 0) {
+      const item = q.shift()!;
+      if (this.isExpired(item.ts)) {
+        h.counters.expired++;
+        continue;
+      }
+      const w = ws.shift()!;
+      h.counters.received++;
+      h.counters.observeWait(Date.now() - w.startedAt);
+      w.cleanup();
+      w.resolve(item.value);
+    }
+    if (q && q.length === 0) this.#queues.delete(channel);
+    if (ws && ws.length === 0) this.waiters.delete(channel);
+  }
+
+  failAll(err: Error): void {
+    for (const ws of this.waiters.values()) {
+      for (const w of ws.splice(0)) {
+        w.cleanup();
+        w.reject(err);
+      }
+    }
+    this.waiters.clear();
+  }
+
+  /** Local queues hold only owned (acknowledged) messages: nothing to forget on a restore. */
+  protected forget(): void {}
+}

@@ -1,0 +1,118 @@
+/**
+ * The near cache on a real server with a second process writing: a write there evicts the
+ * entry here within 50 ms; after CLIENT KILL of the invalidation connection the near cache is
+ * emptied before it serves again, so a value replaced while it was down is never served.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, test, type TestContext } from 'node:test';
+import { createPool, type Pool } from '../../../src/index.js';
+import { createCache } from '../../../src/cache/index.js';
+import { withRedis, waitFor, type RedisProcess } from '../../helpers/redis.js';
+
+const WRITER = fileURLToPath(new URL('./fixtures/cache-writer.js', import.meta.url));
+
+interface Writer {
+  write(key: string, value: string): Promise<void>;
+}
+
+async function startWriter(t: TestContext, url: string): Promise<Writer> {
+  const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: url };
+  delete env['NODE_TEST_CONTEXT'];
+  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [WRITER], { env });
+  t.after(() => { child.stdin.end(); if (child.exitCode === null) child.kill('SIGKILL'); });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
+  await waitFor(() => out.includes('ready\n'), { timeoutMs: 20_000, message: 'writer ready' });
+  let n = 0;
+  return {
+    async write(key, value) {
+      const want = out.split(`ok ${key}\n`).length + n * 0;
+      child.stdin.write(`${key}=${value}\n`);
+      await waitFor(() => out.split(`ok ${key}\n`).length > want, { timeoutMs: 5_000, intervalMs: 1 });
+      n++;
+    },
+  };
+}
+
+async function trackingClientIds(server: RedisProcess): Promise<string[]> {
+  const list = String(await server.command('CLIENT', 'LIST'));
+  return list.split('\n').filter((l) => /\bflags=\S*t/.test(l)).map((l) => /\bid=(\d+)/.exec(l)![1]!);
+}
+
+async function setup(t: TestContext): Promise<{ server: RedisProcess; pool: Pool }> {
+  const server = await withRedis(t);
+  const pool = createPool({ url: server.url, name: 'near-reader', max: 4, lanes: 2 });
+  t.after(() => pool.close());
+  await pool.ready();
+  return { server, pool };
+}
+
+void describe('near cache', () => {
+  void test('a write from a second process is seen here within 50 ms', async (t) => {
+    const { server, pool } = await setup(t);
+    const cache = createCache(pool, { prefix: 'near', local: { maxEntries: 100 } });
+    t.after(() => cache.close());
+    assert.equal(await cache.ready(), true);
+    assert.deepEqual(await trackingClientIds(server), [String((await trackingClientIds(server))[0])], 'one tracking connection');
+    const writer = await startWriter(t, server.url);
+    await writer.write('k', 'v1');
+    assert.equal(await cache.get('k'), 'v1');
+    assert.equal(await cache.get('k'), 'v1');
+    assert.equal(cache.stats().nearHits, 1, 'the second read was local');
+    for (let round = 2; round <= 6; round++) {
+      await writer.write('k', `v${round}`);
+      const start = performance.now();
+      await waitFor(async () => (await cache.get('k')) === `v${round}`, { timeoutMs: 1_000, intervalMs: 1 });
+      const ms = performance.now() - start;
+      assert.ok(ms < 50, `seen after ${ms.toFixed(1)} ms`);
+      assert.equal(await cache.get('k'), `v${round}`);
+    }
+    assert.ok(cache.stats().nearHits >= 6);
+  });
+
+  void test('after CLIENT KILL of the invalidation connection no stale value is served', async (t) => {
+    const { server, pool } = await setup(t);
+    const cache = createCache(pool, { prefix: 'near', local: { maxEntries: 100 } });
+    t.after(() => cache.close());
+    assert.equal(await cache.ready(), true);
+    const writer = await startWriter(t, server.url);
+    for (let round = 1; round <= 3; round++) {
+      await writer.write('k', `old${round}`);
+      await cache.get('k');
+      assert.equal(await cache.get('k'), `old${round}`);
+      const nearHits = cache.stats().nearHits;
+      assert.ok(nearHits >= round, 'cached locally');
+      const [id] = await trackingClientIds(server);
+      assert.ok(id, 'the invalidation connection is tracked');
+      const flushes = cache.stats().nearFlushes;
+      await server.command('CLIENT', 'KILL', 'ID', id);
+      // Written while the invalidation connection is down: its invalidation is never delivered.
+      await writer.write('k', `new${round}`);
+      await waitFor(() => cache.stats().nearFlushes > flushes, { timeoutMs: 2_000, intervalMs: 1 });
+      assert.equal(await cache.get('k'), `new${round}`, 'no stale read while the connection is down');
+      await waitFor(() => cache.ready(), { timeoutMs: 5_000 });
+      assert.equal(await cache.get('k'), `new${round}`, 'no stale read once it is back');
+      await waitFor(async () => (await trackingClientIds(server)).length === 1 && !(await trackingClientIds(server)).includes(id));
+    }
+  });
+
+  void test('entries and bytes are bounded (LRU)', async (t) => {
+    const { pool } = await setup(t);
+    const cache = createCache(pool, { prefix: 'nearlru', local: { maxEntries: 10 } });
+    t.after(() => cache.close());
+    await cache.ready();
+    for (let i = 0; i < 30; i++) await cache.set(`k${i}`, i);
+    for (let i = 0; i < 30; i++) await cache.get(`k${i}`);
+    assert.equal(cache.stats().nearEntries, 10);
+    const big = createCache(pool, { prefix: 'nearbytes', compression: false, local: { maxEntries: 1000, maxBytes: 10_000 } });
+    t.after(() => big.close());
+    await big.ready();
+    for (let i = 0; i < 20; i++) await big.set(`k${i}`, 'x'.repeat(2_000));
+    for (let i = 0; i < 20; i++) await big.get(`k${i}`);
+    // 2,007 stored bytes each: at most 4 fit in 10,000.
+    assert.equal(big.stats().nearEntries, 4);
+  });
+});
