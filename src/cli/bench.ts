@@ -121,6 +121,7 @@ function poolOptions(url: string, s: BenchSettings): PoolOptions {
     min: s.workload === 'compare' ? s.poolSize : 1,
     autoPipelining: s.autoPipelining,
     maxWaiting: Math.max(10_000, s.concurrency * 2),
+    logger: false, // bench reports errors in its own output
   };
 }
 

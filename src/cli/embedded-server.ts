@@ -175,7 +175,7 @@ class Handle {
       retries: 0,
       onUnavailable: 'degrade',
       healthCheckIntervalMs: 0,
-      logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+      logger: false, // it probes a server that is still starting: its outage line would be noise
     });
     try {
       for (;;) {

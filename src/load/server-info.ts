@@ -62,6 +62,8 @@ export function openToolPool(target: string | PoolOptions, timeoutMs = 2_000): P
     failureThreshold: 1,
     onUnavailable: 'degrade',
     healthCheckIntervalMs: 0,
+    // Tools report a failure themselves, in their own words: no default outage line on stderr.
+    logger: false,
   });
 }
 
