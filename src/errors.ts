@@ -24,7 +24,8 @@ export type ErrorCode =
   | 'ERR_UNAVAILABLE'
   | 'ERR_AUTH'
   | 'ERR_TLS'
-  | 'ERR_REPLY';
+  | 'ERR_REPLY'
+  | 'ERR_OUTSIDE_BUDGET';
 
 /**
  * What is known about a command that failed:
@@ -244,6 +245,17 @@ export class ReplyError extends RedpoolError {
     super('ERR_REPLY', message);
     this.prefix = message.split(' ', 1)[0] ?? '';
     this.command = command;
+  }
+}
+
+/**
+ * Refused because it would open a Redis connection the pool does not count (e.g.
+ * `lease.raw.duplicate()`, or `lease.raw.connect()` after the lease's connection ended).
+ */
+export class OutsideBudgetError extends RedpoolError {
+  readonly outcome: CommandOutcome = 'not-sent';
+  constructor(message: string) {
+    super('ERR_OUTSIDE_BUDGET', message);
   }
 }
 

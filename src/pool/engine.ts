@@ -61,6 +61,8 @@ export class Engine {
   readonly emit: Emit;
   /** Hot paths (lease acquire/release) build event payloads only when this says someone looks. */
   readonly observed: Observed;
+  /** Gauge: `pool.subscriber()` connections open now (each is also a lease: see subscriber.ts). */
+  subscribers = 0;
   #state: PoolState = 'open';
   readonly #all = new Set<PooledConnection>();
   /** Live connections by role and state (closed ones leave `#all`; their tally row is unused). */
@@ -405,6 +407,7 @@ export class Engine {
       min: this.o.min,
       ...s,
       inflight: this.lanes.inflight(),
+      subscribers: this.subscribers,
       utilization: s.busy / this.o.max,
       acquires: c.acquires,
       hits: c.hits,

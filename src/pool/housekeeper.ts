@@ -6,7 +6,7 @@
 import type { TimerHandle } from '../internal/clock.js';
 import { debug, debugEnabled } from '../internal/debug.js';
 import type { Engine } from './engine.js';
-import type { Lease } from './lease.js';
+import { kPinned, type Lease } from './lease.js';
 import { ConnState } from './pooled-connection.js';
 
 export class Housekeeper {
@@ -69,6 +69,7 @@ export class Housekeeper {
     }
     if (o.leakDetectionMs > 0) {
       for (const lease of e.leasing.leases) {
+        if (lease[kPinned]) continue; // subscribers hold their lease for the pool's lifetime
         const held = now - lease.acquiredAt;
         if (held > o.leakDetectionMs && !this.#reported.has(lease)) {
           this.#reported.add(lease);

@@ -6,15 +6,21 @@
  * After release every method throws {@link LeaseReleasedError}; release is idempotent.
  */
 import type { Redis, RedisCommander } from 'ioredis';
-import { LeaseReleasedError } from '../errors.js';
+import { ConnectionError, LeaseReleasedError, type RedpoolError } from '../errors.js';
 import { checkArgs } from '../commands/arguments.js';
 import { Batch } from '../commands/batch.js';
 import { blockTimeMs, POISONING_CLIENT_SUBCOMMANDS, POISONS_CONNECTION } from '../commands/command-table.js';
 import { installCommands, kDispatch, kFail } from '../commands/surface.js';
 import type { BatchCommand, BatchResult, DriverConnection } from '../driver/driver.js';
 import type { CallOptions, Engine } from './engine.js';
-import type { PooledConnection } from './pooled-connection.js';
+import { ConnState, type PooledConnection } from './pooled-connection.js';
+import { guardRaw } from './raw-guard.js';
 import type { DestroyReason } from './stats.js';
+
+/** Internal: the lease's driver connection (for `pool.subscriber()`), undefined once released. */
+export const kConnection: unique symbol = Symbol('redpool.lease.connection');
+/** Internal: a long-lived lease (a subscriber) that leak detection must not report. */
+export const kPinned: unique symbol = Symbol('redpool.lease.pinned');
 
 /** Commands on a lease are the full ioredis command set. */
 export interface Lease extends Omit<RedisCommander, 'multi' | 'pipeline'> {}
@@ -29,6 +35,9 @@ export class Lease {
   #inMulti = false;
   #db: number;
   #poisoned: DestroyReason | undefined;
+  #rawHandle: Redis | undefined;
+  /** Set on leases held on purpose for a long time (subscribers): not reported as leaks. */
+  [kPinned] = false;
   /** Stack of the acquire() call, kept only when leak detection is on. */
   readonly acquireStack: string | undefined;
 
@@ -60,10 +69,27 @@ export class Lease {
    * The underlying ioredis client, for APIs redpool does not wrap (e.g. `subscribe` listeners).
    * State you change through it is invisible to release(): call `destroy()` afterwards unless
    * you know the connection is clean.
+   *
+   * The handle is guarded so it cannot escape the pool's budget: `duplicate()` is refused
+   * ({@link OutsideBudgetError}), and once the lease is released or its connection has ended,
+   * `connect()` is refused and every command fails (LeaseReleasedError / ConnectionError).
    */
   get raw(): Redis {
     this.#check();
-    return (this.#pc.conn as DriverConnection).raw as Redis;
+    this.#rawHandle ??= guardRaw((this.#pc.conn as DriverConnection).raw as Redis, () => this.#rawUnusable());
+    return this.#rawHandle;
+  }
+
+  #rawUnusable(): RedpoolError | undefined {
+    if (this.#released) return new LeaseReleasedError('lease.raw used after its lease was released');
+    if (this.#pc.state === ConnState.Closed || this.#pc.state === ConnState.Closing)
+      return new ConnectionError("Connection is closed. (the lease's connection has ended)", 'not-sent');
+    return undefined;
+  }
+
+  /** Internal: the driver connection while the lease holds it. */
+  [kConnection](): DriverConnection | undefined {
+    return this.#released ? undefined : this.#pc.conn;
   }
 
   #check(): void {

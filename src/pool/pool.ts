@@ -27,6 +27,7 @@ import { Engine, type AcquireOptions, type CallOptions } from './engine.js';
 import type { PoolEvents } from './events.js';
 import { Housekeeper } from './housekeeper.js';
 import { Lease } from './lease.js';
+import { Subscriber, type SubscriberOptions } from './subscriber.js';
 import type { HealthStatus, PoolStats } from './stats.js';
 
 /** Commands the shared API refuses; they are not on the {@link Pool} type either. */
@@ -101,6 +102,7 @@ export class Pool extends EventEmitter<EventArgs> {
   readonly #o: ResolvedOptions;
   #ready: Promise<HealthStatus> | undefined;
   #server: ServerFacts = {};
+  readonly #subscribers = new Set<Subscriber>();
 
   constructor(options?: PoolOptions | string) {
     super();
@@ -394,15 +396,38 @@ export class Pool extends EventEmitter<EventArgs> {
     return this.#engine.stats();
   }
 
+  /**
+   * A pub/sub connection drawn from this pool's budget: an exclusive lease held in subscriber
+   * mode (counted in `leased` and `subscribers`), resubscribed after every reconnect with the
+   * reconnect backoff, closed by `close()`. It connects on its first subscribe (or `ready()`).
+   * Throws PoolClosedError once the pool is closing.
+   * @example
+   * const sub = pool.subscriber();
+   * sub.on('message', (channel, message) => { … });
+   * await sub.subscribe('news');
+   */
+  subscriber(opts?: SubscriberOptions): Subscriber {
+    if (this.#engine.state !== 'open') throw new PoolClosedError(`pool is ${this.#engine.state}`);
+    const sub = new Subscriber(this.#engine, opts, (s) => this.#subscribers.delete(s));
+    this.#subscribers.add(sub);
+    return sub;
+  }
+
+  #closeSubscribers(): void {
+    for (const sub of [...this.#subscribers]) void sub.close();
+  }
+
   /** Graceful shutdown: new work is refused, in-flight work finishes, then QUIT. Idempotent. */
   close(opts?: CloseOptions): Promise<void> {
     this.#housekeeper.stop();
+    this.#closeSubscribers();
     return this.#engine.close(opts?.timeoutMs ?? 10_000);
   }
 
   /** Immediate shutdown: pending work fails, sockets are dropped. Idempotent. */
   destroy(): Promise<void> {
     this.#housekeeper.stop();
+    this.#closeSubscribers();
     return this.#engine.destroy();
   }
 
