@@ -74,9 +74,25 @@ export function splitCallback(args: unknown[]): Callback | undefined {
  * `pool.stats().errors`.
  */
 export function settle<T>(p: Promise<T>, cb: Callback | undefined): Promise<T> {
-  if (cb) p.then((v) => cb(null, v), (e: unknown) => cb(e as Error));
+  if (cb) p.then((v) => callBack(cb, null, v), (e: unknown) => callBack(cb, e as Error, undefined));
   else p.catch(() => undefined);
   return p;
+}
+
+/**
+ * Calls a node-style callback as ioredis does: its return value is ignored (redlock 4 returns a
+ * promise that may reject; adopting it would make an unhandled rejection), and an exception it
+ * throws is rethrown outside the promise chain instead of becoming a rejection nobody sees.
+ */
+function callBack(cb: Callback, err: Error | null, value: unknown): void {
+  try {
+    if (err) cb(err);
+    else cb(null, value);
+  } catch (thrown) {
+    process.nextTick(() => {
+      throw thrown;
+    });
+  }
 }
 
 /** ioredis's message for a command that could not run because the connection is gone. */
