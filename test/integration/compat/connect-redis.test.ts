@@ -55,9 +55,13 @@ void test('connect-redis + express-session: 50 concurrent sessions over HTTP, st
     const counts = await Promise.all(jars.map((j) => visit(base, j)));
     assert.deepEqual(counts, jars.map(() => round), `round ${round}`);
   }
-  const length = await new Promise<number>((resolve, reject) => store.length((err, n) => (err ? reject(err) : resolve(n!))));
+  const length = await new Promise<number>((resolve, reject) => {
+    void store.length((err, n) => (err ? reject(err) : resolve(n!)));
+  });
   assert.equal(length, 50);
-  const all = await new Promise<unknown[]>((resolve, reject) => store.all((err, s) => (err ? reject(err) : resolve(s as unknown[]))));
+  const all = await new Promise<unknown[]>((resolve, reject) => {
+    void store.all((err, s) => (err ? reject(err) : resolve(s as unknown[])));
+  });
   assert.equal(all.length, 50);
   assert.ok(all.every((s) => (s as { n: number }).n === 3));
   const ttl = await pool.ttl(`sess:${String(((all[0] as { id: string }).id))}`);
@@ -75,7 +79,9 @@ void test('connect-redis + express-session: 50 concurrent sessions over HTTP, st
   const fresh = Array.from({ length: 50 }, () => ({}) as { cookie?: string });
   assert.deepEqual(await Promise.all(fresh.map((j) => visit(base, j))), fresh.map(() => 1));
   assert.deepEqual(await Promise.all(fresh.map((j) => visit(base, j))), fresh.map(() => 2));
-  await new Promise<void>((resolve, reject) => store.clear((err) => (err ? reject(err) : resolve())));
+  await new Promise<void>((resolve, reject) => {
+    void store.clear((err) => (err ? reject(err) : resolve()));
+  });
   assert.equal((await pool.keys('sess:*')).length, 0);
 
   const { max, samples } = await sampler.stop();
