@@ -1,8 +1,8 @@
 /**
  * `multi()` / `pipeline()` of the ioredis view: an ioredis-style chainable recorder whose
  * `exec()` runs as one pool batch on one lane. Scripts defined with `defineCommand` work inside
- * it: scripts the pool's cache does not know are loaded (SCRIPT LOAD) before the batch, and in
- * a pipeline an entry that still meets NOSCRIPT is re-run with EVAL.
+ * it: before a MULTI every script it uses is loaded (SCRIPT LOAD); before a pipeline only the
+ * scripts the pool's cache does not know, and an entry that still meets NOSCRIPT is re-run with EVAL.
  */
 import { installCommands, kDispatch, kFail } from '../commands/surface.js';
 import type { BatchResult } from '../driver/driver.js';
@@ -79,8 +79,10 @@ export class IoredisBatch {
     const ended = ctx.check() ?? this.#error;
     if (ended) throw ended;
     try {
+      // A transaction cannot fall back to EVAL inside EXEC, so for MULTI every script is loaded
+      // first (SCRIPT LOAD is idempotent); a pipeline trusts the cache and re-runs NOSCRIPT entries.
       const missing = new Map<string, ScriptDef>();
-      for (const e of this.#entries) if (e.script && !ctx.cache.loaded.has(e.script.sha)) missing.set(e.script.sha, e.script);
+      for (const e of this.#entries) if (e.script && (this.#atomic || !ctx.cache.loaded.has(e.script.sha))) missing.set(e.script.sha, e.script);
       for (const def of missing.values()) {
         await ctx.pool.script('LOAD', def.lua);
         ctx.cache.loaded.add(def.sha);

@@ -45,12 +45,16 @@ export interface AsIoredisOptions {
 /** ioredis statuses a view goes through. */
 export type ViewStatus = 'ready' | 'reconnecting' | 'end';
 
-/** What {@link asIoredis} returns: typed as an ioredis client, plus the pool it views. */
+/**
+ * What {@link asIoredis} returns: typed as an ioredis 6 client (so libraries typed against
+ * ioredis accept it), plus the pool it views. `duplicate()` returns another view (typed `Redis`).
+ * Not implemented at runtime: `monitor`, Cluster-only members, `stream`/`condition` internals.
+ */
 export type IoredisView = Redis & {
   /** The pool behind this view. */
   readonly pool: Pool;
-  /** Another view of the same pool (ioredis's `duplicate()`; no connection is opened). */
-  duplicate(override?: AsIoredisOptions): IoredisView;
+  /** node_redis 3 / ioredis 4 spelling of `call` (socket.io's adapter uses it); a trailing callback is honoured. */
+  send_command(command: string, ...args: unknown[]): Promise<unknown>;
 };
 
 const SUB_COMMANDS = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe']);
