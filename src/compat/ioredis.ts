@@ -58,6 +58,12 @@ export type IoredisView = Redis & {
 };
 
 const SUB_COMMANDS = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe']);
+/** Commands the view answers or routes itself (never the plain fast path). */
+const SLOW = new Set([...SUB_COMMANDS, 'client', 'select', 'quit']);
+const noop = (): void => undefined;
+const rethrow = (err: unknown): never => {
+  throw ioredisError(err);
+};
 const SUB_EVENTS = ['message', 'messageBuffer', 'pmessage', 'pmessageBuffer', 'smessage', 'smessageBuffer'] as const;
 
 const kHealth = Symbol('redpool.compat.health');
@@ -101,6 +107,8 @@ export class IoredisViewImpl extends EventEmitter {
   /** ioredis options as libraries read them (no credentials). */
   readonly options: Record<string, unknown>;
   readonly #batchCtx: BatchContext;
+  /** Neither keyPrefix nor offlineQueue: the fast path applies. */
+  readonly #plain: boolean;
 
   constructor(pool: Pool, opts: AsIoredisOptions = {}) {
     super();
@@ -108,6 +116,7 @@ export class IoredisViewImpl extends EventEmitter {
     this.pool = pool;
     this.#opts = opts;
     this.#cache = scriptCache(pool);
+    this.#plain = !opts.keyPrefix && opts.offlineQueue !== true;
     const o = pool.options;
     this.options = {
       host: o.host, port: o.port, ...(o.path ? { path: o.path } : {}), db: o.db, keyPrefix: opts.keyPrefix ?? '',
@@ -216,6 +225,21 @@ export class IoredisViewImpl extends EventEmitter {
 
   /** Every command method funnels here (see the bottom of the file). */
   [kDispatch](name: string, raw: unknown[], buffer: boolean): Promise<unknown> {
+    // Fast path (no callback, no prefix, no offline queue, not a script/sub/blocking command):
+    // two promises over the pool's own call, which keeps the view's cost per command small.
+    if (this.#plain && this.#status === 'ready' && typeof raw[raw.length - 1] !== 'function' && !SLOW.has(name) && !this.#scripts.has(name)) {
+      const args = coerce(name, raw);
+      if (blockTimeMs(name, args) === undefined) {
+        const p = this.pool[kDispatch](name, args, buffer).then(undefined, rethrow);
+        p.catch(noop);
+        return p;
+      }
+      return this.#slow(name, args, buffer);
+    }
+    return this.#slow(name, raw, buffer);
+  }
+
+  #slow(name: string, raw: unknown[], buffer: boolean): Promise<unknown> {
     const cb = splitCallback(raw);
     return settle(this.#run(name, raw, buffer), cb);
   }

@@ -20,7 +20,7 @@ export interface Sampler {
 }
 
 /** Starts sampling. Errors while the server is down are skipped (nothing to count then). */
-export function sampleConnections(server: RedisProcess, everyMs = 50): Sampler {
+export function sampleConnections(server: RedisProcess, everyMs = 10): Sampler {
   let max = 0;
   let samples = 0;
   let running = true;
