@@ -1,12 +1,13 @@
 /**
  * What every driver needs the same way: Node TLS options from ours (SNI defaulted to the host
- * name), the error codes that mean "TLS failed", and redaction of the arguments Redis quotes in
- * some error replies. One place, so the drivers cannot drift apart on security behaviour.
+ * name), the translation of a failed connect, the error codes that mean "TLS failed", and
+ * redaction of the arguments Redis quotes in some error replies. One place, so the drivers (and
+ * the load generator's plain connections) cannot drift apart on security behaviour.
  */
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
-import { ConnectionError } from '../errors.js';
-import type { TlsOptions } from '../options.js';
+import { AuthError, ConnectionError, ConnectTimeoutError, RedpoolError, ReplyError, TlsError } from '../errors.js';
+import type { TlsOptions } from '../options/endpoint.js';
 import type { ConnectSpec } from './driver.js';
 
 /** Node/OpenSSL error codes that mean the TLS layer failed (verification, protocol). */
@@ -30,13 +31,61 @@ export function tlsConnectionOptions(spec: Pick<ConnectSpec, 'host'>, tls: TlsOp
   return out;
 }
 
+const SUBCOMMAND = /(unknown subcommand(?: or wrong number of arguments for)? )'/i;
+
 /**
- * Redis quotes the first arguments of an unknown command in its reply ("ERR unknown command
- * 'X', with args beginning with: 'hunter2' "); a mistyped command carrying a secret would leak
- * it into logs, so that part is cut.
+ * Redis quotes arguments in two replies: an unknown command's first arguments ("ERR unknown
+ * command 'X', with args beginning with: 'hunter2' ") and an unknown subcommand ("ERR unknown
+ * subcommand 'hunter2'. Try CONFIG HELP."). A mistyped command carrying a secret would leak it
+ * into errors and logs, so the quoted argument is cut; the command's own name stays.
  */
 export function redactReply(message: string): string {
-  return message.replace(/(, with args beginning with:).*$/s, '$1 <redacted>');
+  let out = message.replace(/(, with args beginning with:).*$/s, '$1 <redacted>');
+  const m = SUBCOMMAND.exec(out);
+  if (m) {
+    const start = m.index + m[1]!.length;
+    // Redis writes "'<arg>'. Try <CMD> HELP."; the argument may itself contain "'".
+    const close = out.lastIndexOf("'. Try ");
+    out = `${out.slice(0, start)}<redacted>${close > start ? out.slice(close + 1) : ''}`;
+  }
+  return out;
+}
+
+/**
+ * Translates a failed connect (TCP, TLS or handshake) into the error the pool reports, for
+ * every driver. `isReply` tells the driver's error replies apart (ioredis names them
+ * 'ReplyError', node-redis uses its own class). Messages name the endpoint (redacted) and the
+ * cause, never a credential; a reply's cause is a fresh {@link ReplyError} with the redacted
+ * message only (an ioredis reply carries the HELLO/AUTH arguments: the password).
+ */
+export function connectError(spec: Pick<ConnectSpec, 'endpoint' | 'connectTimeoutMs' | 'tls'>, err: unknown, isReply: (err: unknown) => boolean): RedpoolError {
+  if (err instanceof RedpoolError) return err;
+  const e = err as { message?: unknown; code?: unknown; constructor?: { name?: string } } | undefined;
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  if (isReply(err)) {
+    const reply = redactReply(message);
+    if (/^(WRONGPASS|NOAUTH|NOPERM)/.test(reply)) return new AuthError(`authentication to ${spec.endpoint} failed: ${reply}`);
+    // e.g. "ERR max number of clients reached": the server refused this connection, nothing ran.
+    return new ConnectionError(`connect to ${spec.endpoint} refused by the server: ${reply}`, 'not-sent', { cause: new ReplyError(reply, 'HANDSHAKE') });
+  }
+  if (code !== undefined && TLS_ERROR_CODES.test(code)) {
+    const hint = /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|RECORD_LAYER_FAILURE/.test(code) ? ' (is the server speaking TLS on this port?)' : '';
+    // OpenSSL messages look like "80FC…:error:0A000418:SSL routines:ssl3_read_bytes:tlsv1 alert unknown ca:…/rec_layer_s3.c:1601:…\n": keep the reason.
+    const reason = /SSL routines:[^:]*:([^:]+):/.exec(message)?.[1] ?? message.trim();
+    return new TlsError(`TLS to ${spec.endpoint} failed: ${reason} [${code}]${hint}`, { cause: err });
+  }
+  if (code === 'ETIMEDOUT' || e?.constructor?.name === 'ConnectionTimeoutError') {
+    const t = new ConnectTimeoutError(spec.endpoint, spec.connectTimeoutMs);
+    t.message += spec.tls ? ' (TCP connect or TLS handshake did not complete)' : ' (TCP connect did not complete)';
+    return t;
+  }
+  // Redis answers "-ERR max number of clients reached" and closes at once, usually before our
+  // HELLO is written, so the reply is lost to EPIPE/ECONNRESET; a TLS-only port does the same.
+  const hint = /Connection is closed|Socket closed unexpectedly|ECONNRESET|EPIPE|socket hang up/.test(`${message} ${code ?? ''}`)
+    ? ` (the server closed the connection during the handshake: ${spec.tls ? 'client certificate missing or rejected, or maxclients reached' : 'maxclients reached, or a TLS-only port (use rediss://)'}?)`
+    : '';
+  return new ConnectionError(`connect to ${spec.endpoint} failed: ${message}${code && !message.includes(code) ? ` [${code}]` : ''}${hint}`, 'not-sent', { cause: err });
 }
 
 /**

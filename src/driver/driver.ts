@@ -9,7 +9,7 @@
  *   never synchronously inside `close()`/`destroy()` (the engine may be mid-loop).
  * - `spec.signal` aborts a connect in progress: reject promptly and leave no socket behind.
  */
-import type { ResolvedEndpoint } from '../options.js';
+import type { ResolvedEndpoint } from '../options/endpoint.js';
 
 /** Everything a driver needs to open one connection (the endpoint, with fresh credentials). */
 export interface ConnectSpec extends ResolvedEndpoint {

@@ -15,7 +15,7 @@ import {
   RedpoolError,
   TlsError,
 } from '../errors.js';
-import { ConnectionEnd, raceConnect, redactReply, TLS_ERROR_CODES, tlsConnectionOptions } from './common.js';
+import { connectError as commonConnectError, ConnectionEnd, raceConnect, redactReply, TLS_ERROR_CODES, tlsConnectionOptions } from './common.js';
 import { directPathProbe, directWire, ioredisVersion, queueDirect, VERIFIED_IOREDIS } from './ioredis-direct.js';
 import type { BatchCommand, BatchResult, ConnectSpec, Driver, DriverConnection, PushKind, ReplySink } from './driver.js';
 
@@ -34,7 +34,7 @@ export function translateError(err: unknown, command: string, written: boolean):
   if (err instanceof RedpoolError) return err;
   const e = err as { name?: string; message?: string; code?: string };
   const message = typeof e?.message === 'string' ? e.message : String(err);
-  if (e?.name === 'ReplyError') {
+  if (isReplyError(err)) {
     // WRONGPASS/NOAUTH concern the connection's identity; NOPERM is a per-command ACL refusal
     // (the connection is fine, the command did not run), so it stays a ReplyError.
     if (/^(WRONGPASS|NOAUTH)/.test(message)) return new AuthError(message);
@@ -55,43 +55,15 @@ function translateWritten(err: unknown, command: string): RedpoolError {
   return translateError(err, command, true);
 }
 
-/**
- * An ioredis reply error may carry `command.args` — for the handshake that is HELLO/AUTH with
- * the password — so it is never used as a `cause`; this copy keeps only the message.
- */
-function safeCause(err: unknown): unknown {
-  const e = err as { name?: string; message?: string } | undefined;
-  if (e?.name === 'ReplyError') return new ReplyError(String(e.message), 'HANDSHAKE');
-  return err;
-}
+/** ioredis error replies (from redis-errors): recognised by name. */
+const isReplyError = (err: unknown): boolean => (err as { name?: unknown } | undefined)?.name === 'ReplyError';
 
 /**
- * Translates a failed connect (TCP, TLS or handshake) into the error the pool reports. Messages
- * name the endpoint (redacted) and the cause, never a credential.
+ * Translates a failed connect (TCP, TLS or handshake) into the error the pool reports: the
+ * drivers' shared {@link commonConnectError}, with ioredis's reply errors.
  */
 export function connectError(spec: Pick<ConnectSpec, 'endpoint' | 'connectTimeoutMs' | 'tls'>, err: unknown): RedpoolError {
-  if (err instanceof RedpoolError) return err;
-  const e = err as { name?: string; message?: string; code?: string } | undefined;
-  const message = typeof e?.message === 'string' ? e.message : String(err);
-  const code = typeof e?.code === 'string' ? e.code : undefined;
-  if (e?.name === 'ReplyError') {
-    if (/^(WRONGPASS|NOAUTH|NOPERM)/.test(message)) return new AuthError(`authentication to ${spec.endpoint} failed: ${message}`);
-    // e.g. "ERR max number of clients reached": the server refused this connection, nothing ran.
-    return new ConnectionError(`connect to ${spec.endpoint} refused by the server: ${message}`, 'not-sent', { cause: safeCause(err) });
-  }
-  if (code !== undefined && TLS_ERROR_CODES.test(code)) {
-    const hint = /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|RECORD_LAYER_FAILURE/.test(code) ? ' (is the server speaking TLS on this port?)' : '';
-    // OpenSSL messages look like "80FC…:error:0A000418:SSL routines:ssl3_read_bytes:tlsv1 alert unknown ca:…/rec_layer_s3.c:1601:…\n": keep the reason.
-    const reason = /SSL routines:[^:]*:([^:]+):/.exec(message)?.[1] ?? message.trim();
-    return new TlsError(`TLS to ${spec.endpoint} failed: ${reason} [${code}]${hint}`, { cause: err });
-  }
-  if (code === 'ETIMEDOUT') return new ConnectTimeoutError(spec.endpoint, spec.connectTimeoutMs);
-  // Redis answers "-ERR max number of clients reached" and closes at once, usually before our
-  // HELLO is written, so the reply is lost to EPIPE/ECONNRESET; a TLS-only port does the same.
-  const hint = /Connection is closed|ECONNRESET|EPIPE|socket hang up/.test(`${message} ${code ?? ''}`)
-    ? ` (the server closed the connection during the handshake: ${spec.tls ? 'client certificate missing or rejected, or maxclients reached' : 'maxclients reached, or a TLS-only port (use rediss://)'}?)`
-    : '';
-  return new ConnectionError(`connect to ${spec.endpoint} failed: ${message}${code && !message.includes(code) ? ` [${code}]` : ''}${hint}`, 'not-sent', { cause: safeCause(err) });
+  return commonConnectError(spec, err, isReplyError);
 }
 
 /**
@@ -258,7 +230,17 @@ class IoredisConnection implements DriverConnection {
   async batch(commands: BatchCommand[], atomic: boolean): Promise<BatchResult | null> {
     this.#coalesce();
     this.#flushOut(this.#stream);
-    const chain = atomic ? this.#client.multi(commands as string[][]) : this.#client.pipeline(commands as string[][]);
+    const chain = atomic ? this.#client.multi() : this.#client.pipeline();
+    const queue = chain as unknown as Record<string, ((...args: unknown[]) => unknown) | undefined>;
+    for (const [name, ...args] of commands) {
+      // ioredis's `pipeline(commands)` calls `this[name]`, which is undefined for a command its
+      // table lacks (module commands such as JSON.SET): queue those by name, as `call` does.
+      const buffer = name.endsWith('Buffer');
+      const method = VIA_CALL.has(name) || name in Object.prototype ? undefined : queue[name];
+      if (method) method.apply(chain, args);
+      else if (buffer) chain.callBuffer(name.slice(0, -6), ...(args as string[]));
+      else chain.call(name, ...(args as string[]));
+    }
     try {
       const res = (await chain.exec()) as BatchResult | null;
       if (res) {

@@ -3,9 +3,8 @@
  * a redpool {@link Pool}, and the anti-pattern the reference documents measure against — a new
  * connection for every operation. Peers in `bench/` implement the same interface.
  */
-import { isIP } from 'node:net';
-import type { ConnectionOptions } from 'node:tls';
 import { Redis, type RedisOptions } from 'ioredis';
+import { tlsConnectionOptions } from '../driver/common.js';
 import { resolveOptions, type Pool, type PoolOptions } from '../index.js';
 
 /** What a workload needs from a client. Every method resolves with the server's reply. */
@@ -66,16 +65,8 @@ export function poolClient(pool: Pool, ownsPool = true): LoadClient {
  */
 export function ioredisOptions(target: string | PoolOptions, connectTimeoutMs = 5_000): RedisOptions {
   const o = resolveOptions(target);
-  let tls: ConnectionOptions | undefined;
-  if (o.tls) {
-    tls = { rejectUnauthorized: o.tls.insecureSkipVerify !== true };
-    if (o.tls.ca !== undefined) tls.ca = o.tls.ca;
-    if (o.tls.cert !== undefined) tls.cert = o.tls.cert;
-    if (o.tls.key !== undefined) tls.key = o.tls.key;
-    if (o.tls.passphrase !== undefined) tls.passphrase = o.tls.passphrase;
-    const servername = o.tls.servername ?? (isIP(o.host) ? undefined : o.host);
-    if (servername !== undefined) tls.servername = servername;
-  }
+  // The drivers' own builder, so minVersion, ciphers and SNI mean the same here as in a pool.
+  const tls = o.tls ? tlsConnectionOptions(o, o.tls) : undefined;
   return {
     ...(o.path ? { path: o.path } : { host: o.host, port: o.port }),
     ...(o.username !== undefined ? { username: o.username } : {}),

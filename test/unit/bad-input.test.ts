@@ -48,7 +48,7 @@ void describe('I1–I3: malformed URLs, schemes, db index', () => {
     ['ftp://h', 'url', /unsupported scheme/],
     ['://h', 'url'],
     ['redis-sentinel://h', 'url', /unsupported scheme/],
-    ['redis://h/foo', 'url.path', /"foo"/],
+    ['redis://h/foo', 'url.path', /integer/],
     ['redis://h/-1', 'url.path'],
     ['redis://h/1.5', 'url.path'],
     ['redis://h/1/2/3/4', 'url.path', /at most one path segment/],
@@ -127,9 +127,10 @@ void describe('I5: unknown options and typos', () => {
   });
 
   void test('URL query options', () => {
-    rejectsOption('redis://h?wrte_timout=1', 'url.query.wrte_timout', /unknown option/);
-    rejectsOption('redis://h?MAX=3', 'url.query.MAX');
-    rejectsOption('redis://h?password=x', 'url.query.password', /unknown option/);
+    // Unknown keys are not quoted (text that is no option name may be a piece of a password).
+    rejectsOption('redis://h?wrte_timout=1', 'url.query', /unknown option/);
+    rejectsOption('redis://h?MAX=3', 'url.query');
+    rejectsOption('redis://h?password=x', 'url.query', /unknown option/);
     rejectsOption('redis://h?max=abc', 'url.query.max', /expected a number/);
     rejectsOption('redis://h?max=', 'url.query.max');
     rejectsOption('redis://h?autoPipelining=yes', 'url.query.autoPipelining');

@@ -171,7 +171,7 @@ void describe('URLs', () => {
       [`unix://u%E0%A4%A:${secret}@/tmp/r.sock`, 'url.username'],
       [`unix://u:${secret}@/tmp/r.sock?db=x`, 'url.query.db'],
       [`unix://u:${secret}@/tmp/r.sock?db=1&db=2`, 'url.query.db'],
-      [`unix://u:${secret}@/tmp/r.sock?bogus=1`, 'url.query.bogus'],
+      [`unix://u:${secret}@/tmp/r.sock?bogus=1`, 'url.query'],
       [`unix://u:${secret.replace('-', '/')}@/tmp/r.sock`, 'url'], // an unencoded "/" ends the authority early
       [`unix:/u:${secret}@/tmp/r.sock`, 'url'],
     ];
@@ -266,13 +266,13 @@ void describe('REDIS_URL fallback', () => {
 });
 
 void describe('explicit options win over the URL', () => {
-  void test('host, port, db, credentials, sizes', () => {
+  void test('db, credentials, sizes', () => {
     const o = resolveOptions(
-      { url: 'redis://u:p@urlhost:1111/3?max=5&name=fromurl', host: 'opthost', port: 2222, db: 4, username: 'ou', password: 'op', max: 9, name: 'fromopt' },
+      { url: 'redis://u:p@urlhost:1111/3?max=5&name=fromurl', db: 4, username: 'ou', password: 'op', max: 9, name: 'fromopt' },
       NO_ENV,
     );
-    assert.equal(o.host, 'opthost');
-    assert.equal(o.port, 2222);
+    assert.equal(o.host, 'urlhost');
+    assert.equal(o.port, 1111);
     assert.equal(o.db, 4);
     assert.equal(o.username, 'ou');
     assert.equal(o.password, 'op');
@@ -289,10 +289,15 @@ void describe('explicit options win over the URL', () => {
     assert.equal(o.max, 8);
   });
 
-  void test('an explicit host replaces a unix URL path', () => {
-    const o = resolveOptions({ url: 'unix:///tmp/r.sock', host: 'h' }, NO_ENV);
-    assert.equal(o.path, undefined);
-    assert.equal(o.host, 'h');
+  void test('the endpoint is given once: url with host, port or path is refused, naming both', () => {
+    for (const extra of [{ host: 'h' }, { port: 2222 }, { path: '/tmp/r.sock' }]) {
+      for (const url of ['redis://urlhost:1111', 'unix:///tmp/r.sock']) {
+        assert.throws(
+          () => resolveOptions({ url, ...extra }, NO_ENV),
+          (e: Error & { option?: string }) => e instanceof ConfigError && e.option === 'url' && e.message.includes(`"${Object.keys(extra)[0]!}"`),
+        );
+      }
+    }
   });
 
   void test('tls: true with a rediss:// URL is consistent', () => {

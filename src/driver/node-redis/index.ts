@@ -18,10 +18,9 @@ import {
   ConnectTimeoutError,
   ReplyError,
   RedpoolError,
-  TlsError,
 } from '../../errors.js';
 import type { BatchCommand, BatchResult, ConnectSpec, Driver, DriverConnection, ReplySink } from '../driver.js';
-import { ConnectionEnd, raceConnect, redactReply, TLS_ERROR_CODES, tlsConnectionOptions } from '../common.js';
+import { connectError as commonConnectError, ConnectionEnd, raceConnect, redactReply, tlsConnectionOptions } from '../common.js';
 import { buffersToStrings, shapeReply, toWire, type WireArg } from './replies.js';
 
 export { toWire, pairsToObject, shapeReply } from './replies.js';
@@ -49,33 +48,10 @@ export function commandError(err: unknown, command: string, written: boolean): R
   return new ConnectionError(`${command}: ${message}`, written ? 'unknown' : 'not-sent', { cause: err });
 }
 
-/** Translates a failed connect (TCP, TLS or handshake); never names a credential. */
+/** Translates a failed connect: the drivers' shared {@link commonConnectError}, with node-redis's reply class. */
 export function connectError(spec: Pick<ConnectSpec, 'endpoint' | 'connectTimeoutMs' | 'tls'>, err: unknown): RedpoolError {
-  if (err instanceof RedpoolError) return err;
-  if (err instanceof ErrorReply) {
-    if (/^(WRONGPASS|NOAUTH|NOPERM)/.test(err.message)) return new AuthError(`authentication to ${spec.endpoint} failed: ${err.message}`);
-    // e.g. "ERR max number of clients reached": refused, nothing ran. The reply is not a cause: it is ours to describe.
-    return new ConnectionError(`connect to ${spec.endpoint} refused by the server: ${redactReply(err.message)}`, 'not-sent');
-  }
-  const e = err as { name?: string; message?: string; code?: string; constructor?: { name?: string } } | undefined;
-  const message = typeof e?.message === 'string' ? e.message : String(err);
-  const code = typeof e?.code === 'string' ? e.code : undefined;
-  if (code !== undefined && TLS_ERROR_CODES.test(code)) {
-    const hint = /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|RECORD_LAYER_FAILURE/.test(code) ? ' (is the server speaking TLS on this port?)' : '';
-    const reason = /SSL routines:[^:]*:([^:]+):/.exec(message)?.[1] ?? message.trim();
-    return new TlsError(`TLS to ${spec.endpoint} failed: ${reason} [${code}]${hint}`, { cause: err });
-  }
-  if (code === 'ETIMEDOUT' || e?.constructor?.name === 'ConnectionTimeoutError') {
-    const t = new ConnectTimeoutError(spec.endpoint, spec.connectTimeoutMs);
-    t.message += spec.tls ? ' (TCP connect or TLS handshake did not complete)' : ' (TCP connect did not complete)';
-    return t;
-  }
-  const hint = /Socket closed unexpectedly|ECONNRESET|EPIPE/.test(`${message} ${code ?? ''}`)
-    ? ` (the server closed the connection during the handshake: ${spec.tls ? 'client certificate missing or rejected, or maxclients reached' : 'maxclients reached, or a TLS-only port (use rediss://)'}?)`
-    : '';
-  return new ConnectionError(`connect to ${spec.endpoint} failed: ${message}${code && !message.includes(code) ? ` [${code}]` : ''}${hint}`, 'not-sent', { cause: err });
+  return commonConnectError(spec, err, (e) => e instanceof ErrorReply);
 }
-
 
 function socketOptions(spec: ConnectSpec): Record<string, unknown> {
   const common = {

@@ -1,0 +1,122 @@
+/**
+ * The public option types. `PoolOptions` is written out as an interface so that its TSDoc
+ * (hover text, TypeDoc) stays; `table.ts` is checked against it at compile time (a row for
+ * every key and no other, each default of the key's type), and `ResolvedOptions` is derived
+ * from both, so the three cannot drift.
+ */
+import type { Driver } from '../driver/driver.js';
+import type { Clock } from '../internal/clock.js';
+import type { BackoffStrategy } from '../resilience/backoff.js';
+import type { TlsOptions } from './endpoint.js';
+
+/** Credentials returned by a {@link PoolOptions.credentials} provider. */
+export interface Credentials {
+  username?: string;
+  password?: string;
+}
+
+/** A pino-style logger; redpool logs through it when given. */
+export interface Logger {
+  debug?(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** What `ready()` does when Redis cannot be reached at startup. */
+export type OnUnavailable = 'fail' | 'degrade';
+
+/**
+ * Options of {@link createPool}. Every duration is in milliseconds, at most 2147483647 (the
+ * longest timer Node can arm, ~24.8 days); where `Infinity` is accepted it means "no limit"
+ * and no timer is armed.
+ */
+export interface PoolOptions {
+  /**
+   * `redis://[user:pass@]host[:port][/db][?opts]`, `rediss://…` (TLS) or
+   * `unix://[user:pass@]/path/to.sock[?db=N]`. Query options use the option names below.
+   * Cannot be combined with `host`, `port` or `path`; `username`, `password`, `db` and `tls`
+   * given as options win over the URL's.
+   * @default process.env.REDIS_URL, then redis://127.0.0.1:6379
+   */
+  url?: string;
+  /** Host name or IP. @default '127.0.0.1' */
+  host?: string;
+  /** TCP port. @default 6379 */
+  port?: number;
+  /** Unix socket path (instead of host/port). */
+  path?: string;
+  /** ACL user name. @default none (the `default` user) */
+  username?: string;
+  /** Password. Never printed. */
+  password?: string;
+  /** Database index, 0..15 on a default server. @default 0 */
+  db?: number;
+  /** TLS: `true` for defaults, or settings (a plain object). `rediss://` implies `true`. @default false */
+  tls?: boolean | TlsOptions;
+  /**
+   * Called before every new connection to get fresh credentials (rotation). Overrides
+   * `username`/`password` when it returns them.
+   */
+  credentials?: () => Credentials | Promise<Credentials>;
+  /** Pool name: used in `CLIENT SETNAME redpool:<name>:<id>`, logs and metrics. @default 'default' */
+  name?: string;
+  /** Most connections open at once: shared lanes plus exclusive leases. @default 10 */
+  max?: number;
+  /** Connections opened at `ready()` and kept open. @default 1 */
+  min?: number;
+  /**
+   * Shared lanes: connections that multiplex ordinary commands. Leases may use `max - lanes`.
+   * @default 1 when max < 4, else 2
+   */
+  lanes?: number;
+  /** Longest wait for a connection (lease or lane). `Infinity`: wait without limit. @default 5000 */
+  acquireTimeoutMs?: number;
+  /** Most callers waiting for a lease or lane; beyond it they fail at once. @default 10000 */
+  maxWaiting?: number;
+  /**
+   * Deadline of one command: waiting for a connection, the write and the reply. Blocking
+   * commands add their own block timeout. `Infinity` disables it. @default 5000
+   */
+  commandTimeoutMs?: number;
+  /** Deadline for TCP + TLS + handshake of a new connection (always finite). @default 5000 */
+  connectTimeoutMs?: number;
+  /** Close idle lease connections above `min` after this long. `0` disables. @default 30000 */
+  idleTimeoutMs?: number;
+  /** Retire connections after this age (minus up to 10 % jitter). `0` disables. @default 1800000 */
+  maxLifetimeMs?: number;
+  /** Validate (PING) a connection on borrow if it was idle longer than this. @default 500 */
+  validateAfterIdleMs?: number;
+  /** Report a lease held longer than this, with the stack of its acquire. `0` disables. @default 0 */
+  leakDetectionMs?: number;
+  /** Housekeeping period (idle eviction, lifetime, leaks, health pings). @default 1000 */
+  housekeepingIntervalMs?: number;
+  /** PING connections idle this long to detect half-open sockets. `0` disables. @default 30000 */
+  healthCheckIntervalMs?: number;
+  /** TCP keepalive initial delay. `0` disables keepalive. @default 30000 */
+  keepAliveMs?: number;
+  /** Let ioredis auto-pipeline commands issued in the same tick on a lane. @default false */
+  autoPipelining?: boolean;
+  /**
+   * Immediate retries of a command that was not sent (or is read-only / marked idempotent),
+   * within its deadline. "Not executed" replies (LOADING, TRYAGAIN, …) are retried with
+   * `backoff` until the deadline regardless. @default 3
+   */
+  retries?: number;
+  /** Delay between command retries. @default exponential 8ms→512ms, full jitter */
+  backoff?: BackoffStrategy;
+  /** Delay between reconnect attempts after connect failures. @default equal jitter 50ms→5s */
+  reconnectBackoff?: BackoffStrategy;
+  /** Consecutive connect failures after which the pool turns `unavailable`. @default 3 */
+  failureThreshold?: number;
+  /** Startup when Redis is unreachable: reject `ready()` or resolve degraded. @default 'fail' */
+  onUnavailable?: OnUnavailable;
+  /** At `ready()`, also write, read and delete a throwaway key. @default false */
+  validateWrites?: boolean;
+  /** Logger for lifecycle events (pino-compatible). @default none */
+  logger?: Logger;
+  /** Connection factory. @default the ioredis driver */
+  driver?: Driver;
+  /** Time source. @default the system clock */
+  clock?: Clock;
+}
