@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { constantBackoff, ReplyError, type Subscriber, type SubscriberConnectInfo } from '../../src/index.js';
+import { constantBackoff, createPool, ReplyError, type Subscriber, type SubscriberConnectInfo } from '../../src/index.js';
 import type { FakeConnection } from '../../src/testing/index.js';
-import { fakePool, flush, rejectsWith, track, type FakePool } from '../helpers/pool-fixtures.js';
+import { fakePool, flush, QUIET, rejectsWith, track, type FakePool } from '../helpers/pool-fixtures.js';
 
 /** The open connection the subscriber opened with CLIENT ID. */
 function subConn(fp: FakePool): FakeConnection {
@@ -217,4 +217,18 @@ void describe('pool.subscriber()', () => {
     assert.throws(() => fp.pool.subscriber({ connectTimeoutMs: -1 }), (e: { code?: string; option?: string }) => e.code === 'ERR_INVALID_OPTION' && e.option === 'subscriber.connectTimeoutMs');
     assert.throws(() => fp.pool.subscriber({ backoff: {} as never }), (e: { option?: string }) => e.option === 'subscriber.backoff');
   });
+});
+
+void test('a driver without onPush cannot carry a subscriber: ConfigError naming the driver, lease returned', async (t) => {
+  const fp = fakePool(t, { max: 3, lanes: 1, min: 0 });
+  const plain = createPool({ ...QUIET, max: 3, lanes: 1, min: 0, clock: fp.clock, driver: { name: 'no-push', connect: async (spec) => {
+    const conn = await fp.driver.connect(spec);
+    Object.defineProperty(conn, 'onPush', { value: undefined });
+    return conn;
+  } } });
+  t.after(() => plain.destroy());
+  const err = await rejectsWith(plain.subscriber().subscribe('a'), 'ERR_INVALID_OPTION');
+  assert.equal(err.option, 'driver');
+  assert.equal(plain.stats().leased, 0);
+  assert.equal(plain.stats().subscribers, 0);
 });
