@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startRedis, type RedisProcess } from '../src/server/redis-process.js';
+import { startRedis, type RedisProcess } from '../test/support/redis-process.js';
 import { RESULT_MARK, type CellOutput, type CellSpec, type MicroResult } from './protocol.js';
 import { PEERS, type PeerId } from './peers.js';
 import { renderResults, type BenchRun, type CellRecord, type Ceiling } from './results.js';

@@ -2,28 +2,26 @@
  * Express + redpool: a pool sized from a preset, health and Prometheus endpoints as middleware,
  * graceful shutdown on SIGTERM/SIGINT.
  *
- *   npx tsc -p tsconfig.json && node build/examples/express-app.js            # self-check, exits
+ *   npm run build && npx tsc -p tsconfig.json && node build/examples/express-app.js            # self-check, exits
  *   REDIS_URL=redis://127.0.0.1:6379 node build/examples/express-app.js        # against your Redis
  *   PORT=3000 node build/examples/express-app.js --serve                       # keep serving
  *
  * Without REDIS_URL a throwaway redis-server is started (and stopped at the end). The default
  * run is a bounded self-check: it listens on a free port, calls its own routes, prints what it
- * got, and exits 0 when every check passed (1 otherwise). In an application, import from
- * 'redpool', 'redpool/http', 'redpool/prometheus' instead of the source paths used here.
+ * got, and exits 0 when every check passed (1 otherwise). The imports are the package's own
+ * ('redpool', 'redpool/http', …), so the file can be copied into an application as it is.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Registry } from 'prom-client';
-import { createPool } from '../src/index.js';
-import { presetFromEnv, recommendPoolSize } from '../src/health/sizing.js';
-import { createHealthHandler } from '../src/http/index.js';
-import { installShutdown } from '../src/lifecycle/shutdown.js';
-import { registerPoolMetrics } from '../src/prometheus/index.js';
-import { startRedis } from '../src/server/redis-process.js';
+import { createPool, presetFromEnv, recommendPoolSize, installShutdown } from 'redpool';
+import { createHealthHandler } from 'redpool/http';
+import { registerPoolMetrics } from 'redpool/prometheus';
+import { startRedisServer } from 'redpool/testing';
 
 const serve = process.argv.includes('--serve');
-const embedded = process.env['REDIS_URL'] ? undefined : await startRedis();
+const embedded = process.env['REDIS_URL'] ? undefined : await startRedisServer();
 const url = process.env['REDIS_URL'] ?? embedded!.url;
 
 // DEPLOYMENT_ENV=production → 40 connections per worker; a starting point, then measure.

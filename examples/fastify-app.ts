@@ -2,23 +2,23 @@
  * Fastify + redpool: the plugin creates the pool, decorates `app.redis`, serves the health and
  * metrics routes, and closes the pool when the app closes.
  *
- *   npx tsc -p tsconfig.json && node build/examples/fastify-app.js            # self-check, exits
+ *   npm run build && npx tsc -p tsconfig.json && node build/examples/fastify-app.js            # self-check, exits
  *   REDIS_URL=redis://127.0.0.1:6379 node build/examples/fastify-app.js        # against your Redis
  *   PORT=3000 node build/examples/fastify-app.js --serve                       # keep serving
  *
  * Without REDIS_URL a throwaway redis-server is started (and stopped at the end). The default
- * run is a bounded self-check that exits 0 when every check passed. In an application, import
- * from 'redpool/fastify' and 'redpool/prometheus' instead of the source paths used here.
+ * run is a bounded self-check that exits 0 when every check passed. The imports are the
+ * package's own ('redpool/fastify', …), so the file can be copied into an application as it is.
  */
 import Fastify from 'fastify';
 import { Registry } from 'prom-client';
-import redpool from '../src/fastify/index.js';
-import { installShutdown } from '../src/lifecycle/shutdown.js';
-import { registerPoolMetrics } from '../src/prometheus/index.js';
-import { startRedis } from '../src/server/redis-process.js';
+import redpool from 'redpool/fastify';
+import { installShutdown } from 'redpool';
+import { registerPoolMetrics } from 'redpool/prometheus';
+import { startRedisServer } from 'redpool/testing';
 
 const serve = process.argv.includes('--serve');
-const embedded = process.env['REDIS_URL'] ? undefined : await startRedis();
+const embedded = process.env['REDIS_URL'] ? undefined : await startRedisServer();
 const url = process.env['REDIS_URL'] ?? embedded!.url;
 
 const registry = new Registry();

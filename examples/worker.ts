@@ -3,7 +3,7 @@
  * automatically, so they never stall other commands), a node:http health endpoint for the
  * orchestrator, graceful shutdown, and a pool-size recommendation from the measured numbers.
  *
- *   npx tsc -p tsconfig.json && node build/examples/worker.js                 # self-check, exits
+ *   npm run build && npx tsc -p tsconfig.json && node build/examples/worker.js                 # self-check, exits
  *   REDIS_URL=redis://127.0.0.1:6379 node build/examples/worker.js             # against your Redis
  *   node build/examples/worker.js --serve                                      # consume until SIGTERM
  *
@@ -13,19 +13,16 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createPool } from '../src/index.js';
-import { adviseFromStats, summarizeAdvice } from '../src/health/advice.js';
-import { recommendPoolSize } from '../src/health/sizing.js';
-import { createHealthHandler } from '../src/http/index.js';
-import { installShutdown } from '../src/lifecycle/shutdown.js';
-import { startRedis } from '../src/server/redis-process.js';
+import { createPool, adviseFromStats, summarizeAdvice, recommendPoolSize, installShutdown } from 'redpool';
+import { createHealthHandler } from 'redpool/http';
+import { startRedisServer } from 'redpool/testing';
 
 const serve = process.argv.includes('--serve');
 const JOBS = 200;
 const CONSUMERS = 4;
 const QUEUE = `example:worker:jobs:${process.pid}`;
 
-const embedded = process.env['REDIS_URL'] ? undefined : await startRedis();
+const embedded = process.env['REDIS_URL'] ? undefined : await startRedisServer();
 const url = process.env['REDIS_URL'] ?? embedded!.url;
 // Each consumer holds a lease while it blocks: max = consumers + lanes (+1 spare).
 const pool = createPool({ url, name: 'worker-example', max: CONSUMERS + 3, lanes: 2 });

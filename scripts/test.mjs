@@ -1,21 +1,30 @@
 #!/usr/bin/env node
 // Builds src+test with tsc, then runs node:test on an explicit file list (Node 20 does not
-// expand globs). Usage: node scripts/test.mjs [suite...]   suites: unit property integration fault cli examples
-// With no suite, runs them all. Set TEST_ONLY=substring to filter file names.
+// expand globs). Usage: node scripts/test.mjs [suite...]
+//   suites: unit property integration fault cli examples package
+// With no suite, runs them all, after lint and the API reference (TypeDoc, warnings are
+// errors). Set TEST_ONLY=substring to filter file names. The tsc build also type-checks
+// test/types/ (compile-time checks of the public types; nothing there runs).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-const ALL = ['unit', 'property', 'integration', 'fault', 'cli', 'examples'];
+const ALL = ['unit', 'property', 'integration', 'fault', 'cli', 'examples', 'package'];
+// Suites that import the package by name ('redpool/...') or pack it need dist/ (npm run build).
+const NEEDS_DIST = ['examples', 'package'];
 const suites = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const chosen = suites.length ? suites : ALL;
 
 if (!process.env.SKIP_BUILD) {
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+  if (chosen.some((s) => NEEDS_DIST.includes(s))) execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
 }
 // Lint only for the full run (no suite named): type-aware promise rules catch floating promises.
-if (suites.length === 0 && !process.env.SKIP_LINT) {
+// FORMAT_CHECK=1 adds the Prettier check (until the tree has been formatted once).
+const full = suites.length === 0;
+if (full && !process.env.SKIP_LINT) {
   execFileSync(process.execPath, ['node_modules/eslint/bin/eslint.js', '.'], { stdio: 'inherit' });
+  if (process.env.FORMAT_CHECK) execFileSync(process.execPath, ['node_modules/prettier/bin/prettier.cjs', '--check', '.'], { stdio: 'inherit' });
 }
 
 function walk(dir) {
@@ -45,4 +54,11 @@ const concurrency = process.env.TEST_CONCURRENCY ?? '2';
 const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=120000', ...files], {
   stdio: 'inherit',
 });
-process.exit(r.status ?? 1);
+// The API reference, last in the full run (so a missing doc comment does not hide test
+// results): TypeDoc with warnings as errors, so every export stays documented (typedoc.json).
+let docs = 0;
+if (full && !process.env.SKIP_DOCS) {
+  docs = spawnSync(process.execPath, ['node_modules/typedoc/bin/typedoc'], { stdio: 'inherit' }).status ?? 1;
+  if (docs !== 0) console.error('npm run docs failed: document the exports TypeDoc names above');
+}
+process.exit(r.status === 0 ? docs : (r.status ?? 1));

@@ -53,12 +53,37 @@ export function parse(argv: string[], options: Options, maxPositionals: number):
     const msg = (err as Error).message.split('\n')[0] ?? 'invalid arguments';
     const ambiguous = /^Option '(--[\w-]+)[^']*' argument is ambiguous/.exec(msg);
     if (ambiguous) throw new UsageError(`${ambiguous[1]} needs a value (for a value starting with "-", write ${ambiguous[1]}=VALUE)`);
+    const unknown = /^Unknown option '--([^'=]+)/.exec(msg);
+    const guess = unknown ? closest(unknown[1]!, Object.keys(options)) : undefined;
+    if (guess !== undefined) throw new UsageError(`${scrub(msg.replace(/\. To specify a positional argument.*$/, ''))} (did you mean --${guess}?)`);
     throw new UsageError(scrub(msg.replace(/\. To specify a positional argument.*$/, '')));
   }
   if (out.positionals.length > maxPositionals && out.values['help'] !== true) {
     throw new UsageError(`unexpected argument "${scrub(out.positionals[maxPositionals]!)}"`);
   }
   return out as Parsed;
+}
+
+/** The option name nearest to `given` (a typo or a prefix), or undefined when none is close. */
+export function closest(given: string, names: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const name of names) {
+    const d = name.startsWith(given) || given.startsWith(name) ? 1 : editDistance(given, name);
+    if (d < bestDistance) [best, bestDistance] = [name, d];
+  }
+  return bestDistance <= Math.max(2, Math.floor((best?.length ?? 0) / 3)) ? best : undefined;
+}
+
+/** Levenshtein distance (insert, delete, substitute: 1 each). */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
 }
 
 /** A string option, or `undefined`. */

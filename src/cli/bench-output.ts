@@ -1,8 +1,24 @@
 /** Result shape (also the `--json` output) and the text rendering of `redpool bench`. */
 import { fmtBytes, fmtCount, fmtMs, fmtRatio } from '../load/format.js';
-import type { LoadResult } from '../load/run-load.js';
-import type { BenchSettings } from './bench.js';
+import type { LoadResult, Workload } from '../load/run-load.js';
 import { table } from './output.js';
+
+/** Validated settings of a bench run (`settings` in the `--json` output). */
+export interface BenchSettings {
+  workload: Workload | 'compare';
+  concurrency: number;
+  durationMs: number | undefined;
+  ops: number | undefined;
+  valueSize: number;
+  keyspace: number;
+  poolSize: number;
+  lanes: number;
+  autoPipelining: boolean;
+  largeShare: number;
+  largeValueSize: number;
+  blockingCallers: number | undefined;
+  subscribers: number;
+}
 
 /** The before/after figures of `--workload compare`. */
 export interface Comparison {
@@ -46,7 +62,10 @@ export function benchText(out: BenchOutput): string {
   const s = out.settings;
   const lines: string[] = [];
   lines.push(`redpool bench · ${s.workload} · ${out.target}${out.embedded ? ' (embedded)' : ''} · redis ${out.redisVersion}`);
-  const length = s.ops !== undefined ? `${s.ops} ops` : `${(s.durationMs ?? 0) / 1000} s${s.workload === 'compare' ? ' per phase' : ''}`;
+  const planned = s.ops !== undefined ? `${s.ops} ops` : `${(s.durationMs ?? 0) / 1000} s${s.workload === 'compare' ? ' per phase' : ''}`;
+  // An interrupted run says how long it ran, not how long it was meant to.
+  const ran = out.runs.reduce((sum, r) => sum + r.durationMs, 0) / 1000;
+  const length = out.interrupted ? `${ran.toFixed(1)} s (interrupted; planned ${planned})` : planned;
   let line2 = `${s.concurrency} callers · ${length} · ${fmtBytes(s.valueSize)} values · ${s.keyspace} keys · pool max ${s.poolSize}, lanes ${s.lanes}`;
   if (s.autoPipelining) line2 += ', auto-pipelining';
   if (s.workload === 'mixed') line2 += ` · ${(s.largeShare * 100).toFixed(1)} % × ${fmtBytes(s.largeValueSize)}`;

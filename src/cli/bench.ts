@@ -3,17 +3,19 @@
  * with a connection per operation and then through the pool), printing a table, JSON, and
  * optionally an HTML report. Without a URL it runs against a throwaway embedded server.
  */
-import { writeFile } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { access, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { createPool, RedpoolError, type Pool, type PoolOptions } from '../index.js';
 import { fmtBytes, fmtCount, fmtMs } from '../load/format.js';
 import { perOperationClient, poolClient, type LoadClient } from '../load/clients.js';
 import { renderHtmlReport, type ReportRun } from '../load/report.js';
 import { runLoad, type LoadResult, type Workload } from '../load/run-load.js';
 import { infoNumber, openToolPool, readInfo, ServerSampler, type InfoFields } from '../load/server-info.js';
-import type { RedisProcess } from '../server/redis-process.js';
 import { choice, EXIT, num, parse, str, target, UsageError, type Parsed } from './args.js';
-import { benchText, comparison, type BenchOutput } from './bench-output.js';
+import { benchText, comparison, type BenchOutput, type BenchSettings } from './bench-output.js';
 import { print, printErr, printJson, Progress } from './output.js';
+import type { RedisServer } from './embedded-server.js';
 import { Session, startEmbedded } from './session.js';
 
 export const BENCH_HELP = `Usage: redpool bench [options]
@@ -71,23 +73,6 @@ const BENCH_OPTIONS = {
   report: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
 } as const;
-
-/** Validated settings of a bench run. */
-export interface BenchSettings {
-  workload: Workload | 'compare';
-  concurrency: number;
-  durationMs: number | undefined;
-  ops: number | undefined;
-  valueSize: number;
-  keyspace: number;
-  poolSize: number;
-  lanes: number;
-  autoPipelining: boolean;
-  largeShare: number;
-  largeValueSize: number;
-  blockingCallers: number | undefined;
-  subscribers: number;
-}
 
 function settingsFrom(p: Parsed): BenchSettings {
   const workload = choice(p, 'workload', ['small', 'mixed', 'blocking', 'pubsub', 'compare'] as const, 'small');
@@ -180,19 +165,20 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const s = settingsFrom(p);
   const t = target(p);
   const reportFile = str(p, 'report');
-  if (reportFile !== undefined && reportFile.trim() === '') throw new UsageError('--report needs a file name');
+  if (reportFile !== undefined) await checkReportPath(reportFile);
   const json = p.values['json'] === true;
-  const progress = new Progress(p.values['quiet'] !== true);
+  const quiet = p.values['quiet'] === true;
+  const progress = new Progress(!quiet);
 
   const session = new Session();
-  let server: RedisProcess | undefined;
+  let server: RedisServer | undefined;
   let tool: Pool | undefined;
   const owned: LoadClient[] = [];
   try {
     let url = t.url;
     let display = t.display;
     if (url === undefined) {
-      if (!json) printErr('redpool bench: no --url and no REDIS_URL: starting a throwaway redis-server');
+      if (!json && !quiet) printErr('redpool bench: no --url and no REDIS_URL: starting a throwaway redis-server');
       server = await startEmbedded();
       url = server.url;
       display = server.url;
@@ -258,6 +244,20 @@ export async function benchCommand(argv: string[]): Promise<number> {
     await server?.stop();
     session.end();
   }
+}
+
+/** Fails before the run, not after it, when the report cannot be written where asked. */
+async function checkReportPath(file: string): Promise<void> {
+  if (file.trim() === '') throw new UsageError('--report needs a file name');
+  const dir = path.dirname(path.resolve(file));
+  const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
+  if (!isDir) throw new UsageError(`--report: the directory ${dir} does not exist`);
+  try {
+    await access(dir, fsConstants.W_OK);
+  } catch {
+    throw new UsageError(`--report: the directory ${dir} is not writable`);
+  }
+  if (await stat(file).then((s) => s.isDirectory(), () => false)) throw new UsageError(`--report: ${file} is a directory`);
 }
 
 function reportOf(out: BenchOutput, runs: ReportRun[]): Parameters<typeof renderHtmlReport>[0] {

@@ -6,7 +6,7 @@
 import { adviseFromStats, type Advice, type HealthReport, type HealthStatus, type Pool } from '../index.js';
 import { infoNumber, openToolPool, readInfo, type InfoFields } from '../load/server-info.js';
 import { EXIT, num, parse, target } from './args.js';
-import { print, printJson } from './output.js';
+import { paint, print, printJson } from './output.js';
 
 export const HEALTH_HELP = `Usage: redpool health [URL] [options]
 
@@ -136,7 +136,8 @@ function uptime(sec: number | null): string {
 
 /** Text rendering of a health report. */
 export function healthText(h: HealthOutput): string {
-  const lines = [`${h.target}  ${h.status}  ${h.message}`];
+  const colour = h.status === 'healthy' ? 'green' : h.status === 'degraded' ? 'yellow' : 'red';
+  const lines = [`${h.target}  ${paint(h.status, colour)}  ${h.message}`];
   const s = h.server;
   if (s) {
     lines.push(`  server   redis ${s.version ?? '?'} (${s.mode ?? '?'}), role ${s.role ?? '?'}, up ${uptime(s.uptimeSec)}, memory ${s.usedMemoryHuman ?? '?'}`);

@@ -9,7 +9,7 @@ import { EXIT, scrub, UsageError } from './args.js';
 import { BENCH_HELP, benchCommand } from './bench.js';
 import { HEALTH_HELP, healthCommand } from './health.js';
 import { MONITOR_HELP, monitorCommand } from './monitor.js';
-import { print, printErr } from './output.js';
+import { paint, print, printErr } from './output.js';
 import { NoServerError } from './session.js';
 import { SIZE_HELP, sizeCommand } from './size.js';
 
@@ -79,16 +79,16 @@ export async function main(argv: string[]): Promise<number> {
     return await cmd.run(rest);
   } catch (err) {
     if (err instanceof UsageError) {
-      printErr(`redpool: ${err.message} (see redpool ${first && COMMANDS[first] ? `${first} ` : ''}--help)`);
+      printErr(`${paint('redpool:', 'red', process.stderr)} ${err.message} (see redpool ${first && COMMANDS[first] ? `${first} ` : ''}--help)`);
       return EXIT.usage;
     }
     if (err instanceof NoServerError) {
-      printErr(`redpool: ${err.message}`);
+      printErr(`${paint('redpool:', 'red', process.stderr)} ${err.message}`);
       return err.exitCode;
     }
     const e = err as Error;
     // One line: the first line of the message (RedisStartError appends a log tail).
-    printErr(`redpool: ${(e?.message ?? String(err)).split('\n')[0]}`);
+    printErr(`${paint('redpool:', 'red', process.stderr)} ${(e?.message ?? String(err)).split('\n')[0]}`);
     if (process.env['REDPOOL_DEBUG']) printErr(e?.stack ?? '');
     return EXIT.failure;
   }

@@ -26,7 +26,7 @@ Options:
   --json               one JSON object per sample (one per line)
   -h, --help           show this help
 
-Exit codes: 0 done, 1 a sample failed with --once, 2 bad arguments.`;
+Exit codes: 0 done, 1 a sample failed (e.g. the server is down), 2 bad arguments.`;
 
 const MONITOR_OPTIONS = {
   url: { type: 'string' },
@@ -196,7 +196,8 @@ export async function monitorCommand(argv: string[]): Promise<number> {
       } else if (once) print(sampleBlock(s, `redpool monitor · ${t.display} · ${s.time}`));
       else print(sampleLine(s));
     }
-    return once && failures > 0 ? EXIT.failure : EXIT.ok;
+    // A sample that failed is a failed run (a dead server must not look like a quiet one).
+    return failures > 0 ? EXIT.failure : EXIT.ok;
   } finally {
     await pool.destroy();
     session.end();

@@ -5,6 +5,26 @@
  */
 import { scrub } from './args.js';
 
+const STYLES = { red: 31, green: 32, yellow: 33, bold: 1 } as const;
+/** A text style of {@link paint}. */
+export type Style = keyof typeof STYLES;
+
+/**
+ * Whether output to `stream` gets colour: on a terminal (or with `FORCE_COLOR` set, not `0`),
+ * never with `NO_COLOR` set and non-empty (https://no-color.org) or `TERM=dumb`. Piped output
+ * and `--json` stay plain.
+ */
+export function colourOn(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env['NO_COLOR']) return false;
+  if (env['FORCE_COLOR'] !== undefined && env['FORCE_COLOR'] !== '0') return true;
+  return stream.isTTY === true && env['TERM'] !== 'dumb';
+}
+
+/** `text` in `style` when {@link colourOn} says so for `stream` (default stdout), else as is. */
+export function paint(text: string, style: Style, stream: NodeJS.WriteStream = process.stdout): string {
+  return colourOn(stream) ? `\x1b[${STYLES[style]}m${text}\x1b[0m` : text;
+}
+
 /** Writes a line (or lines) to stdout. */
 export function print(text = ''): void {
   process.stdout.write(`${scrub(text)}\n`);
@@ -62,9 +82,10 @@ export class Progress {
     }
   }
 
-  /** Clears the live line, if any. */
+  /** Clears the live line, if any; the next {@link update} starts a new phase (elapsed from 0). */
   done(): void {
     if (this.#live) process.stderr.write('\r\x1b[2K');
     this.#live = false;
+    this.#lastPlain = -Infinity;
   }
 }

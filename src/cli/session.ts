@@ -1,9 +1,9 @@
 /**
  * What a long-running command needs around its work: Ctrl-C / SIGTERM handling that stops the
- * work and still cleans up (a second signal exits at once; the embedded server's exit hook then
- * kills it), and the throwaway `redis-server` of `bench` when no URL is given.
+ * work and still cleans up (a second signal exits at once; the embedded server dies with this
+ * process on every path), and the throwaway `redis-server` of `bench` when no URL is given.
  */
-import { RedisServerNotFoundError, startRedis, type RedisProcess } from '../server/redis-process.js';
+import { RedisServerNotFoundError, startEmbeddedServer, type RedisServer } from './embedded-server.js';
 import { EXIT } from './args.js';
 import { printErr } from './output.js';
 
@@ -56,9 +56,9 @@ export class Session {
  * Starts a throwaway `redis-server` on a free loopback port. Throws {@link NoServerError} when
  * the binary is missing.
  */
-export async function startEmbedded(): Promise<RedisProcess> {
+export async function startEmbedded(): Promise<RedisServer> {
   try {
-    return await startRedis();
+    return await startEmbeddedServer();
   } catch (err) {
     if (err instanceof RedisServerNotFoundError) throw new NoServerError();
     throw err;

@@ -26,7 +26,9 @@ Options:
 
 Note: redpool multiplexes ordinary commands on a few shared lanes; size for the work that needs
 a connection of its own (blocking commands, WATCH transactions, leases), or for every command
-to get one-command-per-connection behaviour.`;
+to get one-command-per-connection behaviour.
+
+Exit codes: 0 done, 1 the load cannot be served within --maxclients, 2 bad arguments.`;
 
 const SIZE_OPTIONS = {
   rps: { type: 'string' },
@@ -50,7 +52,11 @@ export function sizeText(r: PoolSizeRecommendation): string {
     lines.push(`  headroom          ${Math.round(r.headroom * 100)} %`);
     if (r.expectedUtilization !== undefined) lines.push(`  utilization       ${Math.round(r.expectedUtilization * 100)} % expected at this load`);
   }
-  if (r.capped) lines.push('  capped            by maxclients: expect queueing at this load');
+  if (r.capped) {
+    const over = (r.expectedUtilization ?? 0) > 1;
+    lines.push(`  capped            by maxclients${over ? ': the load needs more connections than the server allows' : ''}`);
+    if (over) lines.push('', 'This load cannot be served within maxclients: raise maxclients, add servers, or lower the latency or the load. Exit code 1.');
+  }
   lines.push('', r.explanation, '', `  createPool({ max: ${r.max}, min: ${r.min} })   or   REDIS_URL=redis://host:6379?max=${r.max}&min=${r.min}`);
   return lines.join('\n');
 }
@@ -70,7 +76,7 @@ export async function sizeCommand(argv: string[]): Promise<number> {
   const latencyMs = num(p, 'latency-ms', undefined, { min: 0, max: 3_600_000 });
   const preset = p.values['preset'] === undefined ? undefined : choice<PoolPreset>(p, 'preset', ['development', 'staging', 'production'], 'development');
   if ((rps === undefined) !== (latencyMs === undefined)) throw new UsageError('give both --rps and --latency-ms (or only --preset)');
-  if (rps === undefined && preset === undefined) throw new UsageError('give --rps and --latency-ms, or --preset (see redpool size --help)');
+  if (rps === undefined && preset === undefined) throw new UsageError('give --rps and --latency-ms, or --preset');
   if (latencyMs !== undefined && latencyMs <= 0) throw new UsageError('--latency-ms must be > 0');
   const workers = num(p, 'workers', undefined, { min: 1, max: 1e6, integer: true });
   const maxclients = num(p, 'maxclients', undefined, { min: 1, max: 1e9, integer: true });
@@ -94,5 +100,6 @@ export async function sizeCommand(argv: string[]): Promise<number> {
   }
   if (p.values['json']) printJson({ command: 'size', ...rec });
   else print(sizeText(rec));
-  return EXIT.ok;
+  // Capped: the load needs more connections than the server allows; no pool size serves it.
+  return rec.capped && (rec.expectedUtilization ?? 0) > 1 ? EXIT.failure : EXIT.ok;
 }

@@ -233,7 +233,9 @@ export function parseServerLimits(info: string, configTimeout?: unknown): Server
 
 /** The two commands {@link fetchServerLimits} needs; a pool (or `pool.with(...)`) has both. */
 export interface ServerLimitsSource {
+  /** `INFO clients`: the text with `maxclients` and `connected_clients`. */
   info(section: 'clients'): Promise<string>;
+  /** `CONFIG GET timeout`: the server's idle-client timeout in seconds. */
   config(subcommand: 'GET', parameter: 'timeout'): Promise<unknown>;
 }
 

@@ -17,7 +17,7 @@ import type { Pool } from '../pool/pool.js';
 import { HealthRoutes, type HealthRoutesOptions, type RouteResponse } from './routes.js';
 
 export { HealthRoutes } from './routes.js';
-export type { HealthRoutesOptions, MetricsRegistry, RedisHealthBody, RouteResponse } from './routes.js';
+export type { HealthRoutesOptions, MetricsRegistry, RedisHealthBody, Route, RouteResponse } from './routes.js';
 
 /** Options of {@link createHealthHandler}; see {@link HealthRoutesOptions}. */
 export type HealthHandlerOptions = HealthRoutesOptions;

@@ -11,7 +11,9 @@ import type { PoolStats } from '../pool/stats.js';
 
 /** What `/metrics` needs of a registry: a prom-client `Registry` fits. */
 export interface MetricsRegistry {
+  /** The exposition text of every registered metric. */
   metrics(): Promise<string> | string;
+  /** The `Content-Type` of that text. */
   readonly contentType: string;
 }
 
@@ -75,7 +77,8 @@ function normalizePrefix(p: string): string {
   return out === '/' ? '' : out;
 }
 
-type Route = 'health' | 'live' | 'ready' | 'redis' | 'metrics';
+/** The routes a health handler serves. */
+export type Route = 'health' | 'live' | 'ready' | 'redis' | 'metrics';
 
 /** The routes of one pool. Create once; {@link handle} per request. */
 export class HealthRoutes {
@@ -149,7 +152,7 @@ export class HealthRoutes {
     return json(r.status === 'unavailable' ? 503 : 200, {
       status: r.status,
       pool: this.pool.options.name,
-      checks: { redis: { status: r.status, latencyMs: r.latencyMs, message: r.message, lastError: r.lastError } },
+      checks: { redis: { status: r.status, latencyMs: roundMs(r.latencyMs), message: r.message, lastError: r.lastError } },
       checkedAt: new Date(r.checkedAt).toISOString(),
     });
   }
@@ -182,7 +185,7 @@ export class HealthRoutes {
       status: report.status,
       pool: this.pool.options.name,
       endpoint: this.pool.options.endpoint,
-      latencyMs: report.latencyMs,
+      latencyMs: roundMs(report.latencyMs),
       message: report.message,
       lastError: report.lastError,
       checkedAt: new Date(report.checkedAt).toISOString(),
@@ -241,4 +244,9 @@ function withDeadline<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
     timer.unref();
   });
   return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** Milliseconds to the microsecond: `0.6002059999996163` reads as `0.6`. */
+function roundMs(ms: number | null): number | null {
+  return ms === null ? null : Math.round(ms * 1000) / 1000;
 }

@@ -33,10 +33,6 @@ export class WaiterQueue<T> {
     return node;
   }
 
-  peek(): T | undefined {
-    return this.#head?.value;
-  }
-
   shift(): T | undefined {
     const node = this.#head;
     if (!node) return undefined;

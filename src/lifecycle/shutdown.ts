@@ -8,7 +8,9 @@ import type { Logger } from '../options.js';
 
 /** What {@link installShutdown} needs of a pool: `Pool` has both. */
 export interface Closable {
+  /** Graceful close, bounded by `timeoutMs` (ms). */
   close(opts?: { timeoutMs?: number }): Promise<void>;
+  /** Immediate close, used when the graceful one misses its deadline. */
   destroy(): Promise<void>;
   /** Used in log lines when present. */
   readonly options?: { readonly name?: string };

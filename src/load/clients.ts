@@ -11,7 +11,9 @@ import { resolveOptions, type Pool, type PoolOptions } from '../index.js';
 export interface LoadClient {
   /** Short label for tables, e.g. `redpool` or `connection per op`. */
   readonly name: string;
+  /** SET `key` to `value`. */
   set(key: string, value: string): Promise<unknown>;
+  /** GET `key`. */
   get(key: string): Promise<unknown>;
   /** BLPOP with a timeout in seconds (fractions allowed). */
   blpop(key: string, timeoutSec: number): Promise<unknown>;

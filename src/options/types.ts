@@ -17,9 +17,13 @@ export interface Credentials {
 
 /** A pino-style logger; redpool logs through it when given. */
 export interface Logger {
+  /** Detail for debugging (optional: omitted loggers get no debug events). `obj` is the structured event. */
   debug?(obj: object, msg?: string): void;
+  /** Lifecycle events worth keeping (a pool opened, recovered). */
   info(obj: object, msg?: string): void;
+  /** Degradation: a connection lost, Redis unavailable, a risky setting. */
   warn(obj: object, msg?: string): void;
+  /** Failures that need an operator: the pool cannot reach or authenticate to Redis. */
   error(obj: object, msg?: string): void;
 }
 

@@ -16,9 +16,13 @@ import { commandLabel } from '../prometheus/command-label.js';
 
 /** Attribute names used by the semantic conventions. */
 export const ATTR_POOL_NAME = 'db.client.connection.pool.name';
+/** Attribute naming a connection's state (`idle` / `used`), from the OTel database semconv. */
 export const ATTR_STATE = 'db.client.connection.state';
+/** Attribute naming the database system (`redis`). */
 export const ATTR_DB_SYSTEM = 'db.system.name';
+/** Attribute naming the command (lower-case, e.g. `get`). */
 export const ATTR_OPERATION = 'db.operation.name';
+/** Attribute naming a failure's error code (e.g. `ERR_TIMEOUT`). */
 export const ATTR_ERROR_TYPE = 'error.type';
 
 /** Options of {@link registerOtelMetrics}. */

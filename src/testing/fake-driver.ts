@@ -27,6 +27,7 @@ export class FakeConnection implements DriverConnection {
     this.#driver = driver;
   }
 
+  /** Whether the connection was closed (by `close()`, `destroy()` or a simulated drop). */
   get closed(): boolean {
     return this.#closed;
   }
@@ -133,7 +134,12 @@ export class FakeDriver implements Driver {
    */
   sendPath = true;
   /** Resolvers for hanging connects, to release them from a test. */
-  readonly hanging: Array<{ ok: () => void; fail: (e: Error) => void }> = [];
+  readonly hanging: Array<{
+    /** Completes the connect. */
+    ok: () => void;
+    /** Fails the connect with `e`. */
+    fail: (e: Error) => void;
+  }> = [];
   readonly store = new Map<string, unknown>();
   handler: FakeHandler = (name, args, conn) => {
     switch (name) {

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { findFreePort } from '../../src/server/free-port.js';
+import { findFreePort } from '../support/free-port.js';
 import { useRedis, withRedis } from '../helpers/redis.js';
 import { oneLine, runCli } from './run-cli.js';
 

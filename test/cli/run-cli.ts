@@ -21,7 +21,7 @@ export interface CliResult {
 
 /** Options of {@link runCli}. */
 export interface CliOptions {
-  /** Environment additions; `REDIS_URL` is removed unless given here. */
+  /** Environment additions; `REDIS_URL`, `FORCE_COLOR` and `NO_COLOR` are removed unless given here. */
   env?: NodeJS.ProcessEnv;
   /** Replace the environment entirely (still without `REDIS_URL` unless given). */
   replaceEnv?: boolean;
@@ -34,6 +34,9 @@ export interface CliOptions {
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   const base: NodeJS.ProcessEnv = opts.replaceEnv ? {} : { ...process.env };
   delete base['REDIS_URL'];
+  // Plain output unless a test asks for colour.
+  delete base['FORCE_COLOR'];
+  delete base['NO_COLOR'];
   const env = { ...base, ...opts.env };
   const started = Date.now();
   return new Promise((resolve, reject) => {

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { findFreePort } from '../../src/server/free-port.js';
+import { findFreePort } from '../support/free-port.js';
 import { useRedis } from '../helpers/redis.js';
 import { runCli, type CliResult } from './run-cli.js';
 

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { respCommand } from '../../src/server/resp-mini.js';
+import { respCommand } from '../support/resp-mini.js';
 import { assertTyped, eventually, expectOk, expectTyped, settle, sleep } from './lib/guard.js';
 import { assertQuiet, describe, fileChecks, scope } from './lib/scope.js';
 import { waitFor } from '../helpers/redis.js';

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Lease } from '../../src/pool/lease.js';
-import type { RedisProcess } from '../../src/server/redis-process.js';
+import type { RedisProcess } from '../support/redis-process.js';
 import { assertTyped, eventually, expectOk, settle, sleep } from './lib/guard.js';
 import { assertQuiet, describe, fileChecks, scope } from './lib/scope.js';
 import { waitFor } from '../helpers/redis.js';

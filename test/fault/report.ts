@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RedisProcess } from '../../src/server/redis-process.js';
+import { RedisProcess } from '../support/redis-process.js';
 import { REPORT_POOL, runScenario, WORKERS, type ScenarioResult } from './lib/runner.js';
 import { SCENARIOS } from './lib/scenarios.js';
 import { percentile } from './lib/workload.js';

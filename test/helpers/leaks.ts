@@ -17,7 +17,7 @@ import { createHook } from 'node:async_hooks';
 import type { TestContext } from 'node:test';
 import { Redis } from 'ioredis';
 import { createPool, type Pool, type PoolOptions } from '../../src/index.js';
-import type { RedisProcess } from '../../src/server/redis-process.js';
+import type { RedisProcess } from '../support/redis-process.js';
 import { clientNames, waitFor } from './redis.js';
 
 /** Resource types whose count must not grow during a test. */

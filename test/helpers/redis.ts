@@ -4,7 +4,7 @@
  * last-resort safety net.
  */
 import { after, before, type TestContext } from 'node:test';
-import { cleanupOnSignals, RedisProcess, startRedis, type RedisProcessOptions } from '../../src/server/redis-process.js';
+import { cleanupOnSignals, RedisProcess, startRedis, type RedisProcessOptions } from '../support/redis-process.js';
 
 export { RedisProcess, startRedis };
 export type { RedisProcessOptions };

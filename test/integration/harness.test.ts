@@ -12,9 +12,9 @@ import { describe, test, type TestContext } from 'node:test';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { findFreePort } from '../../src/server/free-port.js';
-import { RedisProcess, RedisStartError, startRedis } from '../../src/server/redis-process.js';
-import { encodeCommand, parseReply, respCommand, respPipeline, RespReplyError } from '../../src/server/resp-mini.js';
+import { findFreePort } from '../support/free-port.js';
+import { RedisProcess, RedisStartError, startRedis } from '../support/redis-process.js';
+import { encodeCommand, parseReply, respCommand, respPipeline, RespReplyError } from '../support/resp-mini.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
 import { clientNames, useRedis, waitFor, withRedis } from '../helpers/redis.js';
 import { generateCerts } from '../helpers/tls-certs.js';
@@ -335,7 +335,7 @@ void describe('RedisProcess', () => {
 
   void test('the exit hook kills servers a crashed process left running', async () => {
     const here = path.dirname(fileURLToPath(import.meta.url));
-    const mod = path.resolve(here, '../../src/server/redis-process.js');
+    const mod = path.resolve(here, '../support/redis-process.js');
     const script = `import(${JSON.stringify(mod)}).then(async (m) => { const s = await m.startRedis(); console.log(s.pid); process.exit(3); });`;
     const result = await promisify(execFile)(process.execPath, ['-e', script]).then(
       () => ({ code: 0, stdout: '' }),
@@ -349,7 +349,7 @@ void describe('RedisProcess', () => {
 
   void test('cleanupOnSignals kills servers when the process dies from SIGTERM, then re-raises', async () => {
     const here = path.dirname(fileURLToPath(import.meta.url));
-    const mod = path.resolve(here, '../../src/server/redis-process.js');
+    const mod = path.resolve(here, '../support/redis-process.js');
     const script =
       `import(${JSON.stringify(mod)}).then(async (m) => { m.cleanupOnSignals(); const s = await m.startRedis();` +
       ` console.log(s.pid + ' ' + s.dir); setInterval(() => {}, 1000); process.kill(process.pid, 'SIGTERM'); });`;

@@ -9,7 +9,7 @@ import { inspect } from 'node:util';
 import { ErrorReply } from 'redis';
 import { ConnectionError, ReplyError } from '../../src/index.js';
 import { connectError as ioredisConnectError } from '../../src/driver/ioredis-driver.js';
-import { connectError as nodeRedisConnectError } from '../../src/driver/node-redis/index.js';
+import { connectError as nodeRedisConnectError } from '../../src/driver/node-redis/errors.js';
 import { redactReply, tlsConnectionOptions } from '../../src/driver/common.js';
 import { ioredisOptions } from '../../src/load/clients.js';
 

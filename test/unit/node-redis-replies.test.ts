@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ErrorReply } from 'redis';
 import { AuthError, ConnectionError, ConnectTimeoutError, ReplyError, TlsError } from '../../src/errors.js';
-import { commandError, connectError } from '../../src/driver/node-redis/index.js';
+import { commandError, connectError } from '../../src/driver/node-redis/errors.js';
 import { buffersToStrings, pairsToObject, shapeReply, toWire, translateNested } from '../../src/driver/node-redis/replies.js';
 import { redactReply } from '../../src/driver/common.js';
 

@@ -13,18 +13,15 @@
  */
 import { createClient, ErrorReply, RESP_TYPES } from 'redis';
 import {
-  AuthError,
   ConnectionError,
   ConnectTimeoutError,
-  ReplyError,
   RedpoolError,
 } from '../../errors.js';
 import type { BatchCommand, BatchResult, ConnectSpec, Driver, DriverConnection, ReplySink } from '../driver.js';
-import { connectError as commonConnectError, ConnectionEnd, raceConnect, redactReply, tlsConnectionOptions } from '../common.js';
+import { ConnectionEnd, raceConnect, tlsConnectionOptions } from '../common.js';
+import { commandError, connectError, isErrorReply } from './errors.js';
 import { buffersToStrings, shapeReply, toWire, type WireArg } from './replies.js';
 
-export { toWire, pairsToObject, shapeReply } from './replies.js';
-export { redactReply } from '../common.js';
 
 type Client = ReturnType<typeof createClient>;
 type Send = (args: readonly WireArg[], options?: { typeMapping?: object }) => Promise<unknown>;
@@ -32,26 +29,6 @@ type Send = (args: readonly WireArg[], options?: { typeMapping?: object }) => Pr
 /** ioredis `…Buffer` methods return Buffers for bulk and simple strings; integers stay numbers. */
 const BUFFER_OPTS = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.SIMPLE_STRING]: Buffer } };
 
-
-const isErrorReply = (v: unknown): v is Error => v instanceof ErrorReply;
-
-/** Translates a command failure. `written`: did the command reach the socket? */
-export function commandError(err: unknown, command: string, written: boolean): RedpoolError {
-  if (err instanceof RedpoolError) return err;
-  if (err instanceof ErrorReply) {
-    // WRONGPASS/NOAUTH concern the connection's identity; NOPERM is a per-command ACL refusal.
-    if (/^(WRONGPASS|NOAUTH)/.test(err.message)) return new AuthError(err.message);
-    return new ReplyError(redactReply(err.message), command);
-  }
-  const e = err as { message?: unknown; code?: unknown } | undefined;
-  const message = typeof e?.message === 'string' ? e.message : String(err);
-  return new ConnectionError(`${command}: ${message}`, written ? 'unknown' : 'not-sent', { cause: err });
-}
-
-/** Translates a failed connect: the drivers' shared {@link commonConnectError}, with node-redis's reply class. */
-export function connectError(spec: Pick<ConnectSpec, 'endpoint' | 'connectTimeoutMs' | 'tls'>, err: unknown): RedpoolError {
-  return commonConnectError(spec, err, (e) => e instanceof ErrorReply);
-}
 
 function socketOptions(spec: ConnectSpec): Record<string, unknown> {
   const common = {

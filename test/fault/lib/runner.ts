@@ -5,7 +5,7 @@
  */
 import { createPool } from '../../../src/pool/pool.js';
 import type { PoolOptions } from '../../../src/options.js';
-import { startRedis, type RedisProcess } from '../../../src/server/redis-process.js';
+import { startRedis, type RedisProcess } from '../../support/redis-process.js';
 import { FaultProxy } from '../../helpers/fault-proxy.js';
 import { clientNames } from '../../helpers/redis.js';
 import { CANARY_PASSWORD, Transcript } from './capture.js';

@@ -7,8 +7,8 @@
 import net from 'node:net';
 import type { PoolOptions } from '../../../src/options.js';
 import type { Pool } from '../../../src/pool/pool.js';
-import type { RedisProcess, RedisProcessOptions } from '../../../src/server/redis-process.js';
-import { encodeCommand, respCommand, respPipeline, type RespArg } from '../../../src/server/resp-mini.js';
+import type { RedisProcess, RedisProcessOptions } from '../../support/redis-process.js';
+import { encodeCommand, respCommand, respPipeline, type RespArg } from '../../support/resp-mini.js';
 import type { FaultProxy } from '../../helpers/fault-proxy.js';
 import { CANARY_PASSWORD } from './capture.js';
 import { sleep } from './guard.js';

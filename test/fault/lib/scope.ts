@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, type TestContext } from 'node:test';
 import { createPool, type Pool } from '../../../src/pool/pool.js';
 import type { PoolOptions } from '../../../src/options.js';
-import { RedisProcess, startRedis, type RedisProcessOptions } from '../../../src/server/redis-process.js';
+import { RedisProcess, startRedis, type RedisProcessOptions } from '../../support/redis-process.js';
 import { FaultProxy } from '../../helpers/fault-proxy.js';
 import { clientNames, waitFor } from '../../helpers/redis.js';
 import { CANARY_PASSWORD, Transcript } from './capture.js';

@@ -2,7 +2,7 @@
  * Server-side helpers for fault tests: find and kill our connections by name, read INFO fields.
  * All of them go through the harness's one-shot RESP client, never through the pool under test.
  */
-import type { RedisProcess } from '../../../src/server/redis-process.js';
+import type { RedisProcess } from '../../support/redis-process.js';
 
 /** One `CLIENT LIST` line, parsed into its `key=value` fields. */
 export type ClientInfo = Record<string, string>;

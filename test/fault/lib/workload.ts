@@ -8,7 +8,7 @@
  * per-worker recovery times after the fault is cleared.
  */
 import type { Pool } from '../../../src/pool/pool.js';
-import type { RedisProcess } from '../../../src/server/redis-process.js';
+import type { RedisProcess } from '../../support/redis-process.js';
 import type { Transcript } from './capture.js';
 import { sleep } from './guard.js';
 

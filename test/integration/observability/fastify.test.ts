@@ -12,7 +12,7 @@ import { ConfigError } from '../../../src/errors.js';
 import redpool from '../../../src/fastify/index.js';
 import { createPool, type Pool } from '../../../src/pool/pool.js';
 import { registerPoolMetrics } from '../../../src/prometheus/index.js';
-import { findFreePort } from '../../../src/server/free-port.js';
+import { findFreePort } from '../../support/free-port.js';
 import { waitFor, withRedis } from '../../helpers/redis.js';
 import { sample } from './http-helpers.js';
 

@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import { PoolClosedError, RedpoolError, isRedpoolError } from '../../../src/index.js';
-import { findFreePort } from '../../../src/server/free-port.js';
+import { findFreePort } from '../../support/free-port.js';
 import { leakGuard } from '../../helpers/leaks.js';
 import { useRedis, waitFor } from '../../helpers/redis.js';
 

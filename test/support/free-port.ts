@@ -1,5 +1,5 @@
 /**
- * Free loopback port discovery for the embedded test/CLI server. The kernel picks the port (bind
+ * Free loopback port discovery for the test servers and proxies. The kernel picks the port (bind
  * to port 0), we read it back and release it. There is an unavoidable window between releasing
  * the port and the child process binding it, so callers must be ready to retry on
  * `EADDRINUSE` (see {@link RedisProcess}).

@@ -1,6 +1,8 @@
 /**
- * Throwaway `redis-server` processes on loopback: used by the CLI to start an embedded server
- * and by the integration/fault tests. Each server gets a free 127.0.0.1 port, its own temporary
+ * Throwaway `redis-server` processes on loopback for the integration and fault tests and the
+ * benchmarks (test support: not shipped; the CLI's embedded server is `src/cli/embedded-server.ts`).
+ * Beyond start/stop it has the fault controls the tests need: SIGSTOP/SIGCONT, kill, restart on
+ * the same port, requirepass changes, TLS and unix-socket modes, raw commands via `resp-mini.ts`. Each server gets a free 127.0.0.1 port, its own temporary
  * directory, no persistence, and a hard start deadline. Every live process is tracked so a
  * `process.on('exit')` hook can SIGKILL anything a crashed caller left behind.
  */
