@@ -12,7 +12,13 @@ import { asIoredis } from '../src/compat/index.js';
 import { createPool, type Pool } from '../src/index.js';
 import { startRedis } from '../test/helpers/redis.js';
 
-const { values } = parseArgs({ options: { jobs: { type: 'string', default: '2000' }, rounds: { type: 'string', default: '3' }, commands: { type: 'string', default: '200000' } } });
+const { values } = parseArgs({
+  options: {
+    jobs: { type: 'string', default: '2000' },
+    rounds: { type: 'string', default: '3' },
+    commands: { type: 'string', default: '200000' },
+  },
+});
 const JOBS = Number(values.jobs);
 const ROUNDS = Number(values.rounds);
 const COMMANDS = Number(values.commands);
@@ -30,7 +36,8 @@ async function bullRound(connection: ConnectionOptions, name: string): Promise<n
   await queue.waitUntilReady();
   const started = performance.now();
   void worker.run();
-  for (let i = 0; i < JOBS; i += 500) await queue.addBulk(Array.from({ length: Math.min(500, JOBS - i) }, (_, j) => ({ name: 'j', data: { i: i + j } })));
+  for (let i = 0; i < JOBS; i += 500)
+    await queue.addBulk(Array.from({ length: Math.min(500, JOBS - i) }, (_, j) => ({ name: 'j', data: { i: i + j } })));
   await all;
   const ms = performance.now() - started;
   await worker.close();

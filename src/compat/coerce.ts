@@ -50,7 +50,8 @@ export function coerce(name: string, args: unknown[]): unknown[] {
   const out = args.slice(0, i);
   for (; i < args.length; i++) {
     const v = args[i];
-    if (OBJECT_ARGS.has(name) && typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v) && !ArrayBuffer.isView(v)) out.push(v);
+    if (OBJECT_ARGS.has(name) && typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v) && !ArrayBuffer.isView(v))
+      out.push(v);
     else scalar(v, out);
   }
   return out;
@@ -74,7 +75,11 @@ export function splitCallback(args: unknown[]): Callback | undefined {
  * `pool.stats().errors`.
  */
 export function settle<T>(p: Promise<T>, cb: Callback | undefined): Promise<T> {
-  if (cb) p.then((v) => callBack(cb, null, v), (e: unknown) => callBack(cb, e as Error, undefined));
+  if (cb)
+    p.then(
+      (v) => callBack(cb, null, v),
+      (e: unknown) => callBack(cb, e as Error, undefined),
+    );
   else p.catch(() => undefined);
   return p;
 }
@@ -123,6 +128,10 @@ export function ioredisError(err: unknown): unknown {
   Object.defineProperty(copy, 'message', { value: message, writable: true, configurable: true });
   Object.defineProperty(copy, 'detail', { value: err.message, writable: true, configurable: true, enumerable: true });
   Object.defineProperty(copy, 'cause', { value: err, writable: true, configurable: true });
-  Object.defineProperty(copy, 'stack', { value: `${err.name}: ${message}\n${(err.stack ?? '').split('\n').slice(1).join('\n')}`, writable: true, configurable: true });
+  Object.defineProperty(copy, 'stack', {
+    value: `${err.name}: ${message}\n${(err.stack ?? '').split('\n').slice(1).join('\n')}`,
+    writable: true,
+    configurable: true,
+  });
   return copy;
 }

@@ -39,7 +39,10 @@ export class IoredisBatch {
     this.#ctx = ctx;
     this.#atomic = atomic;
     for (const def of ctx.scripts.values()) {
-      const add = (buffer: boolean) => (...args: unknown[]): this => this.#record(def.name, args, buffer, def);
+      const add =
+        (buffer: boolean) =>
+        (...args: unknown[]): this =>
+          this.#record(def.name, args, buffer, def);
       Object.defineProperty(this, def.name, { value: add(false), configurable: true, writable: true });
       Object.defineProperty(this, `${def.name}Buffer`, { value: add(true), configurable: true, writable: true });
     }
@@ -64,7 +67,8 @@ export class IoredisBatch {
   #record(name: string, raw: unknown[], buffer: boolean, script: ScriptDef | undefined): this {
     splitCallback(raw); // ioredis ignores per-command callbacks in a batch until exec; so do we
     const args = coerce(name, raw);
-    if (script) this.#entries.push({ name: 'evalsha', args: this.#ctx.prefix('evalsha', [script.sha, ...scriptArgs(script, args)]), buffer, script });
+    if (script)
+      this.#entries.push({ name: 'evalsha', args: this.#ctx.prefix('evalsha', [script.sha, ...scriptArgs(script, args)]), buffer, script });
     else this.#entries.push({ name, args: this.#ctx.prefix(name, args), buffer, script: undefined });
     return this;
   }
@@ -82,7 +86,8 @@ export class IoredisBatch {
       // A transaction cannot fall back to EVAL inside EXEC, so for MULTI every script is loaded
       // first (SCRIPT LOAD is idempotent); a pipeline trusts the cache and re-runs NOSCRIPT entries.
       const missing = new Map<string, ScriptDef>();
-      for (const e of this.#entries) if (e.script && (this.#atomic || !ctx.cache.loaded.has(e.script.sha))) missing.set(e.script.sha, e.script);
+      for (const e of this.#entries)
+        if (e.script && (this.#atomic || !ctx.cache.loaded.has(e.script.sha))) missing.set(e.script.sha, e.script);
       for (const def of missing.values()) {
         await ctx.pool.script('LOAD', def.lua);
         ctx.cache.loaded.add(def.sha);

@@ -112,16 +112,25 @@ export class IoredisViewImpl extends EventEmitter {
 
   constructor(pool: Pool, opts: AsIoredisOptions = {}) {
     super();
-    if (opts.keyPrefix !== undefined && typeof opts.keyPrefix !== 'string') throw new ConfigError('asIoredis.keyPrefix', 'must be a string');
+    if (opts.keyPrefix !== undefined && typeof opts.keyPrefix !== 'string')
+      throw new ConfigError('asIoredis.keyPrefix', 'must be a string');
     this.pool = pool;
     this.#opts = opts;
     this.#cache = scriptCache(pool);
     this.#plain = !opts.keyPrefix && opts.offlineQueue !== true;
     const o = pool.options;
     this.options = {
-      host: o.host, port: o.port, ...(o.path ? { path: o.path } : {}), db: o.db, keyPrefix: opts.keyPrefix ?? '',
-      connectionName: opts.connectionName, maxRetriesPerRequest: null, enableOfflineQueue: opts.offlineQueue === true,
-      enableReadyCheck: true, lazyConnect: false, commandTimeout: Number.isFinite(o.commandTimeoutMs) ? o.commandTimeoutMs : undefined,
+      host: o.host,
+      port: o.port,
+      ...(o.path ? { path: o.path } : {}),
+      db: o.db,
+      keyPrefix: opts.keyPrefix ?? '',
+      connectionName: opts.connectionName,
+      maxRetriesPerRequest: null,
+      enableOfflineQueue: opts.offlineQueue === true,
+      enableReadyCheck: true,
+      lazyConnect: false,
+      commandTimeout: Number.isFinite(o.commandTimeoutMs) ? o.commandTimeoutMs : undefined,
     };
     this.#batchCtx = { pool, scripts: this.#scripts, cache: this.#cache, prefix: (n, a) => this.#prefix(n, a), check: () => this.#ended() };
     this.#hub = hubOf(pool);
@@ -227,7 +236,13 @@ export class IoredisViewImpl extends EventEmitter {
   [kDispatch](name: string, raw: unknown[], buffer: boolean): Promise<unknown> {
     // Fast path (no callback, no prefix, no offline queue, not a script/sub/blocking command):
     // two promises over the pool's own call, which keeps the view's cost per command small.
-    if (this.#plain && this.#status === 'ready' && typeof raw[raw.length - 1] !== 'function' && !SLOW.has(name) && !this.#scripts.has(name)) {
+    if (
+      this.#plain &&
+      this.#status === 'ready' &&
+      typeof raw[raw.length - 1] !== 'function' &&
+      !SLOW.has(name) &&
+      !this.#scripts.has(name)
+    ) {
       const args = coerce(name, raw);
       if (blockTimeMs(name, args) === undefined) {
         const p = this.pool[kDispatch](name, args, buffer).then(undefined, rethrow);
@@ -338,7 +353,10 @@ export class IoredisViewImpl extends EventEmitter {
       for (const ev of SUB_EVENTS) sub.on(ev, (...a: SubscriberEvents[typeof ev]) => this.emit(ev, ...a));
     }
     try {
-      return await (sub[name as 'subscribe'] as (...n: unknown[]) => Promise<number>).apply(sub, args.map((a) => (Buffer.isBuffer(a) ? a : String(a))));
+      return await (sub[name as 'subscribe'] as (...n: unknown[]) => Promise<number>).apply(
+        sub,
+        args.map((a) => (Buffer.isBuffer(a) ? a : String(a))),
+      );
     } catch (err) {
       throw ioredisError(err);
     }
@@ -346,12 +364,20 @@ export class IoredisViewImpl extends EventEmitter {
 
   /** ioredis's generic command call: `call('GET', 'k')` or `call('GET', ['k'])`. */
   call(command: string, ...args: unknown[]): Promise<unknown> {
-    return this[kDispatch](String(command).toLowerCase(), args.length === 1 && Array.isArray(args[0]) ? [...(args[0] as unknown[])] : args, false);
+    return this[kDispatch](
+      String(command).toLowerCase(),
+      args.length === 1 && Array.isArray(args[0]) ? [...(args[0] as unknown[])] : args,
+      false,
+    );
   }
 
   /** {@link call} with Buffer replies. */
   callBuffer(command: string, ...args: unknown[]): Promise<unknown> {
-    return this[kDispatch](String(command).toLowerCase(), args.length === 1 && Array.isArray(args[0]) ? [...(args[0] as unknown[])] : args, true);
+    return this[kDispatch](
+      String(command).toLowerCase(),
+      args.length === 1 && Array.isArray(args[0]) ? [...(args[0] as unknown[])] : args,
+      true,
+    );
   }
 
   /** node_redis 3 / ioredis 4 spelling of {@link call} (socket.io's adapter uses it). */
@@ -375,7 +401,10 @@ export class IoredisViewImpl extends EventEmitter {
   defineCommand(name: string, definition: { lua: string; numberOfKeys?: number; readOnly?: boolean }): void {
     const def = scriptDef(name, definition);
     this.#scripts.set(name, def);
-    const run = (buffer: boolean) => (...args: unknown[]): Promise<unknown> => this[kDispatch](name, args, buffer);
+    const run =
+      (buffer: boolean) =>
+      (...args: unknown[]): Promise<unknown> =>
+        this[kDispatch](name, args, buffer);
     Object.defineProperty(this, name, { value: run(false), configurable: true, writable: true, enumerable: false });
     Object.defineProperty(this, `${name}Buffer`, { value: run(true), configurable: true, writable: true, enumerable: false });
   }
@@ -416,7 +445,10 @@ export class IoredisViewImpl extends EventEmitter {
 // Every ioredis command (and its …Buffer twin) funnels into [kDispatch].
 for (const name of commands.list) {
   if (name === 'monitor' || Object.prototype.hasOwnProperty.call(IoredisViewImpl.prototype, name)) continue;
-  for (const [key, buffer] of [[name, false], [`${name}Buffer`, true]] as const) {
+  for (const [key, buffer] of [
+    [name, false],
+    [`${name}Buffer`, true],
+  ] as const) {
     if (Object.prototype.hasOwnProperty.call(IoredisViewImpl.prototype, key)) continue;
     Object.defineProperty(IoredisViewImpl.prototype, key, {
       value: function (this: IoredisViewImpl, ...args: unknown[]) {

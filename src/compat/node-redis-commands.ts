@@ -19,7 +19,8 @@ function setArgs(a: unknown[]): unknown[] {
   const out: unknown[] = [key, value];
   if (opts && typeof opts === 'object') {
     const exp = opts.expiration as { type?: string; value?: number } | string | undefined;
-    if (typeof exp === 'string') out.push(exp); // 'KEEPTTL'
+    if (typeof exp === 'string')
+      out.push(exp); // 'KEEPTTL'
     else if (exp && typeof exp === 'object' && exp.type) out.push(exp.type, exp.value);
     for (const k of ['EX', 'PX', 'EXAT', 'PXAT'] as const) if (opts[k] !== undefined) out.push(k, opts[k]);
     if (opts.KEEPTTL) out.push('KEEPTTL');
@@ -54,7 +55,8 @@ function hSetArgs(a: unknown[]): unknown[] {
   const first = rest[0];
   if (rest.length === 1 && first instanceof Map) return [key, ...[...first].flat()];
   if (rest.length === 1 && Array.isArray(first)) return [key, ...flat(first)];
-  if (rest.length === 1 && typeof first === 'object' && first !== null && !Buffer.isBuffer(first)) return [key, ...Object.entries(first).flat()];
+  if (rest.length === 1 && typeof first === 'object' && first !== null && !Buffer.isBuffer(first))
+    return [key, ...Object.entries(first).flat()];
   return [key, ...rest];
 }
 
@@ -100,7 +102,10 @@ const T: Record<string, NodeRedisCommand> = {
     },
   },
   mGet: { command: 'mget', args: flat },
-  mSet: { command: 'mset', args: (a) => (a.length === 1 && !Array.isArray(a[0]) && typeof a[0] === 'object' ? Object.entries(a[0] as object).flat() : flat(a)) },
+  mSet: {
+    command: 'mset',
+    args: (a) => (a.length === 1 && !Array.isArray(a[0]) && typeof a[0] === 'object' ? Object.entries(a[0] as object).flat() : flat(a)),
+  },
   del: { command: 'del', args: flat },
   unlink: { command: 'unlink', args: flat },
   exists: { command: 'exists', args: flat },
@@ -147,7 +152,10 @@ const T: Record<string, NodeRedisCommand> = {
   flushAll: { command: 'flushall' },
   dbSize: { command: 'dbsize' },
   configGet: { command: 'config', args: (a) => ['GET', ...a], reply: toObject },
-  configSet: { command: 'config', args: ([k, v]) => (typeof k === 'object' && k !== null ? ['SET', ...Object.entries(k).flat()] : ['SET', k, v]) },
+  configSet: {
+    command: 'config',
+    args: ([k, v]) => (typeof k === 'object' && k !== null ? ['SET', ...Object.entries(k).flat()] : ['SET', k, v]),
+  },
   clientId: { command: 'client', args: () => ['ID'] },
   clientList: { command: 'client', args: () => ['LIST'] },
   eval: { command: 'eval', args: evalArgs },

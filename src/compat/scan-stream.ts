@@ -19,7 +19,12 @@ export interface ScanStreamOptions {
 type Exec = (name: string, args: unknown[]) => Promise<unknown>;
 
 /** Creates the stream; `key` is undefined for SCAN, the hash/set/zset key otherwise. */
-export function scanStream(exec: Exec, command: 'scan' | 'sscan' | 'hscan' | 'zscan', key: string | undefined, opts: ScanStreamOptions = {}): Readable {
+export function scanStream(
+  exec: Exec,
+  command: 'scan' | 'sscan' | 'hscan' | 'zscan',
+  key: string | undefined,
+  opts: ScanStreamOptions = {},
+): Readable {
   let cursor = '0';
   let started = false;
   return new Readable({

@@ -46,7 +46,12 @@ export function scriptDef(name: unknown, def: { lua?: unknown; numberOfKeys?: un
   const n = def.numberOfKeys;
   if (n !== undefined && n !== null && !(Number.isInteger(n) && (n as number) >= 0))
     throw new ConfigError('defineCommand.numberOfKeys', `must be a non-negative integer, got ${String(n)}`);
-  return { name, lua: def.lua, sha: createHash('sha1').update(def.lua).digest('hex'), numberOfKeys: n === undefined || n === null ? undefined : (n as number) };
+  return {
+    name,
+    lua: def.lua,
+    sha: createHash('sha1').update(def.lua).digest('hex'),
+    numberOfKeys: n === undefined || n === null ? undefined : (n as number),
+  };
 }
 
 /** `numkeys key… arg…` for a call of `def` with (coerced) `args`. */

@@ -9,9 +9,25 @@ import { OutsideBudgetError, type RedpoolError } from '../errors.js';
 
 /** Methods that only look at or detach listeners: harmless on a dead handle. */
 const INERT = new Set([
-  'on', 'once', 'off', 'addListener', 'prependListener', 'prependOnceListener', 'removeListener', 'removeAllListeners',
-  'listeners', 'rawListeners', 'listenerCount', 'eventNames', 'emit', 'setMaxListeners', 'getMaxListeners',
-  'disconnect', 'toString', 'toJSON', 'constructor',
+  'on',
+  'once',
+  'off',
+  'addListener',
+  'prependListener',
+  'prependOnceListener',
+  'removeListener',
+  'removeAllListeners',
+  'listeners',
+  'rawListeners',
+  'listenerCount',
+  'eventNames',
+  'emit',
+  'setMaxListeners',
+  'getMaxListeners',
+  'disconnect',
+  'toString',
+  'toJSON',
+  'constructor',
 ]);
 
 /**
@@ -20,28 +36,35 @@ const INERT = new Set([
  */
 export function guardRaw<T extends object>(client: T, unusable: () => RedpoolError | undefined): T {
   const bound = new Map<PropertyKey, unknown>();
-  const refuse = (err: RedpoolError) => (...args: unknown[]): Promise<never> => {
-    const cb = args[args.length - 1];
-    // ioredis methods take a trailing node-style callback: honour it, and never reject unobserved.
-    if (typeof cb === 'function') {
-      queueMicrotask(() => (cb as (e: Error) => void)(err));
-      const p = Promise.reject(err);
-      p.catch(() => undefined);
-      return p;
-    }
-    return Promise.reject(err);
-  };
+  const refuse =
+    (err: RedpoolError) =>
+    (...args: unknown[]): Promise<never> => {
+      const cb = args[args.length - 1];
+      // ioredis methods take a trailing node-style callback: honour it, and never reject unobserved.
+      if (typeof cb === 'function') {
+        queueMicrotask(() => (cb as (e: Error) => void)(err));
+        const p = Promise.reject(err);
+        p.catch(() => undefined);
+        return p;
+      }
+      return Promise.reject(err);
+    };
   return new Proxy(client, {
     get(target, prop, receiver) {
       if (prop === 'duplicate')
         return () => {
-          throw new OutsideBudgetError('lease.raw.duplicate() would open a connection outside the pool budget; acquire another lease or use pool.subscriber()');
+          throw new OutsideBudgetError(
+            'lease.raw.duplicate() would open a connection outside the pool budget; acquire another lease or use pool.subscriber()',
+          );
         };
       const value = Reflect.get(target, prop, receiver) as unknown;
       if (typeof value !== 'function') return value;
       const err = unusable();
       if (err !== undefined && typeof prop === 'string' && !INERT.has(prop)) {
-        if (prop === 'connect') return refuse(new OutsideBudgetError(`lease.raw.connect() refused: ${err.message}; the pool replaces lost connections, acquire a new lease`));
+        if (prop === 'connect')
+          return refuse(
+            new OutsideBudgetError(`lease.raw.connect() refused: ${err.message}; the pool replaces lost connections, acquire a new lease`),
+          );
         return refuse(err);
       }
       if (prop === 'connect') return () => Promise.resolve(); // already connected, by the pool

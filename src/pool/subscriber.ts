@@ -195,7 +195,10 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     for (const set of Object.values(this.#sets)) set.clear();
     this.#onClose(this);
     this.emit('close');
-    return this.#queue.then(() => undefined, () => undefined);
+    return this.#queue.then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   // ------------------------------------------------------------------ internals
@@ -357,22 +360,26 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     const e = this.#engine;
     if (e.state !== 'open') return;
     const delay = safeDelay(this.#backoff, ++this.#attempt, 1_000);
-    this.#timer = e.clock.setTimeout(() => {
-      this.#timer = undefined;
-      void this.#serial(async () => {
-        if (this.#state !== 'reconnecting') return;
-        try {
-          await this.#connect();
-          return;
-        } catch (err) {
-          if (this.#isClosed() || e.state !== 'open') return;
-          this.#state = 'reconnecting';
-          const error = err instanceof RedpoolError ? err : new RedpoolError('ERR_CONNECTION', String(err));
-          this.emit('connect:error', { error, attempt: this.#attempt });
-          this.#schedule();
-        }
-      });
-    }, delay, true);
+    this.#timer = e.clock.setTimeout(
+      () => {
+        this.#timer = undefined;
+        void this.#serial(async () => {
+          if (this.#state !== 'reconnecting') return;
+          try {
+            await this.#connect();
+            return;
+          } catch (err) {
+            if (this.#isClosed() || e.state !== 'open') return;
+            this.#state = 'reconnecting';
+            const error = err instanceof RedpoolError ? err : new RedpoolError('ERR_CONNECTION', String(err));
+            this.emit('connect:error', { error, attempt: this.#attempt });
+            this.#schedule();
+          }
+        });
+      },
+      delay,
+      true,
+    );
   }
 
   #push(kind: PushKind, a: readonly Buffer[]): void {

@@ -14,7 +14,17 @@ void describe('compat coercion', () => {
     assert.equal(coerce('set', args), args);
   });
   void test('undefined/null → "", booleans → "true"/"false", nested arrays flattened, bigint/Infinity as text', () => {
-    assert.deepEqual(coerce('evalsha', ['sha', 1, ['k', [undefined, null]], true, false, 10n, Infinity]), ['sha', 1, 'k', '', '', 'true', 'false', '10', 'Infinity']);
+    assert.deepEqual(coerce('evalsha', ['sha', 1, ['k', [undefined, null]], true, false, 10n, Infinity]), [
+      'sha',
+      1,
+      'k',
+      '',
+      '',
+      'true',
+      'false',
+      '10',
+      'Infinity',
+    ]);
   });
   void test('Buffers stay Buffers; an object for hset stays for the core to expand, elsewhere String()', () => {
     const b = Buffer.from('x');

@@ -40,7 +40,10 @@ void describe('pool.subscriber()', () => {
     assert.equal(sub.state, 'ready');
     const conn = subConn(fp);
     assert.equal(sub.clientId, conn.id, 'CLIENT ID of the subscriber connection');
-    assert.deepEqual(conn.log.map(([n]) => n), ['client', 'subscribe']);
+    assert.deepEqual(
+      conn.log.map(([n]) => n),
+      ['client', 'subscribe'],
+    );
   });
 
   void test('emits message, messageBuffer, pmessage, pmessageBuffer, smessage, smessageBuffer', async (t) => {
@@ -95,7 +98,12 @@ void describe('pool.subscriber()', () => {
     assert.equal(ev.connects.length, 2);
     const second = subConn(fp);
     assert.notEqual(second, first);
-    assert.deepEqual(second.log, [['client', 'ID'], ['subscribe', 'a'], ['psubscribe', 'p*'], ['ssubscribe', 's']]);
+    assert.deepEqual(second.log, [
+      ['client', 'ID'],
+      ['subscribe', 'a'],
+      ['psubscribe', 'p*'],
+      ['ssubscribe', 's'],
+    ]);
     assert.deepEqual(ev.connects[1], { clientId: second.id, connectionId: ev.connects[1]!.connectionId, reconnect: true });
     assert.equal(sub.clientId, second.id);
     assert.equal(fp.pool.stats().subscribers, 1);
@@ -142,9 +150,12 @@ void describe('pool.subscriber()', () => {
     await sub.psubscribe('secret*');
     const errs: Array<{ code: string; command: string; names: string[] }> = [];
     sub.on('subscribe:error', (i) => errs.push({ code: i.error.code, command: i.command, names: i.names }));
-    fp.script.on((n) => n === 'psubscribe', () => {
-      throw new ReplyError("NOPERM No permissions to access a channel", 'PSUBSCRIBE');
-    });
+    fp.script.on(
+      (n) => n === 'psubscribe',
+      () => {
+        throw new ReplyError('NOPERM No permissions to access a channel', 'PSUBSCRIBE');
+      },
+    );
     subConn(fp).kill();
     await flush();
     fp.clock.advance(10);
@@ -158,9 +169,12 @@ void describe('pool.subscriber()', () => {
   void test('a rejected subscribe leaves nothing behind; bad names are ArgumentErrors', async (t) => {
     const fp = fakePool(t, { max: 3, lanes: 1, min: 0 });
     const sub = fp.pool.subscriber();
-    fp.script.on((n) => n === 'subscribe', () => {
-      throw new ReplyError('NOPERM no', 'SUBSCRIBE');
-    });
+    fp.script.on(
+      (n) => n === 'subscribe',
+      () => {
+        throw new ReplyError('NOPERM no', 'SUBSCRIBE');
+      },
+    );
     await rejectsWith(sub.subscribe('x'), 'ERR_REPLY');
     assert.equal(sub.channels.size, 0);
     await rejectsWith(sub.subscribe(), 'ERR_INVALID_ARGUMENT');
@@ -196,7 +210,10 @@ void describe('pool.subscriber()', () => {
     assert.equal(fp.driver.open.size, 0, 'every connection closed');
     assert.equal(fp.pool.stats().subscribers, 0);
     await rejectsWith(sub.subscribe('b'), 'ERR_POOL_CLOSED');
-    assert.throws(() => fp.pool.subscriber(), (e: { code?: string }) => e.code === 'ERR_POOL_CLOSED');
+    assert.throws(
+      () => fp.pool.subscriber(),
+      (e: { code?: string }) => e.code === 'ERR_POOL_CLOSED',
+    );
   });
 
   void test('leak detection does not report the subscriber lease', async (t) => {
@@ -214,18 +231,34 @@ void describe('pool.subscriber()', () => {
 
   void test('invalid options are ConfigErrors naming the option', (t) => {
     const fp = fakePool(t, { max: 3, lanes: 1, min: 0 });
-    assert.throws(() => fp.pool.subscriber({ connectTimeoutMs: -1 }), (e: { code?: string; option?: string }) => e.code === 'ERR_INVALID_OPTION' && e.option === 'subscriber.connectTimeoutMs');
-    assert.throws(() => fp.pool.subscriber({ backoff: {} as never }), (e: { option?: string }) => e.option === 'subscriber.backoff');
+    assert.throws(
+      () => fp.pool.subscriber({ connectTimeoutMs: -1 }),
+      (e: { code?: string; option?: string }) => e.code === 'ERR_INVALID_OPTION' && e.option === 'subscriber.connectTimeoutMs',
+    );
+    assert.throws(
+      () => fp.pool.subscriber({ backoff: {} as never }),
+      (e: { option?: string }) => e.option === 'subscriber.backoff',
+    );
   });
 });
 
 void test('a driver without onPush cannot carry a subscriber: ConfigError naming the driver, lease returned', async (t) => {
   const fp = fakePool(t, { max: 3, lanes: 1, min: 0 });
-  const plain = createPool({ ...QUIET, max: 3, lanes: 1, min: 0, clock: fp.clock, driver: { name: 'no-push', connect: async (spec) => {
-    const conn = await fp.driver.connect(spec);
-    Object.defineProperty(conn, 'onPush', { value: undefined });
-    return conn;
-  } } });
+  const plain = createPool({
+    ...QUIET,
+    max: 3,
+    lanes: 1,
+    min: 0,
+    clock: fp.clock,
+    driver: {
+      name: 'no-push',
+      connect: async (spec) => {
+        const conn = await fp.driver.connect(spec);
+        Object.defineProperty(conn, 'onPush', { value: undefined });
+        return conn;
+      },
+    },
+  });
   t.after(() => plain.destroy());
   const err = await rejectsWith(plain.subscriber().subscribe('a'), 'ERR_INVALID_OPTION');
   assert.equal(err.option, 'driver');

@@ -31,7 +31,11 @@ void test('BullMQ: Queue + Worker(concurrency 5) + QueueEvents on one pool of ma
   events.on('completed', ({ jobId }) => evCompleted.add(jobId));
   await Promise.all([worker.waitUntilReady(), events.waitUntilReady(), queue.waitUntilReady()]);
 
-  const jobs = Array.from({ length: 200 }, (_, i) => ({ name: 'send', data: { n: i }, opts: { jobId: `a${i}`, ...(i % 10 === 0 ? { delay: 50 + i } : {}) } }));
+  const jobs = Array.from({ length: 200 }, (_, i) => ({
+    name: 'send',
+    data: { n: i },
+    opts: { jobId: `a${i}`, ...(i % 10 === 0 ? { delay: 50 + i } : {}) },
+  }));
   await queue.addBulk(jobs.slice(0, 100));
   for (const j of jobs.slice(100)) await queue.add(j.name, j.data, j.opts);
   await waitFor(() => completed.size === 200, { timeoutMs: 30_000, message: `completed ${completed.size}/200` });
@@ -41,20 +45,25 @@ void test('BullMQ: Queue + Worker(concurrency 5) + QueueEvents on one pool of ma
 
   await crashAndRestart(server);
   // Jobs added after the restart complete by themselves (the server lost everything: no persistence).
-  await waitFor(async () => {
-    try {
-      await queue.add('send', { n: 1 }, { jobId: 'probe' });
-      return true;
-    } catch {
-      return false;
-    }
-  }, { timeoutMs: 15_000, intervalMs: 200, message: 'queue.add after restart' });
+  await waitFor(
+    async () => {
+      try {
+        await queue.add('send', { n: 1 }, { jobId: 'probe' });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { timeoutMs: 15_000, intervalMs: 200, message: 'queue.add after restart' },
+  );
   for (let i = 0; i < 20; i++) await queue.add('send', { n: i }, { jobId: `b${i}`, ...(i % 5 === 0 ? { delay: 100 } : {}) });
   await waitFor(() => [...Array(20).keys()].every((i) => completed.has(`b${i}`)), { timeoutMs: 30_000, message: 'jobs after restart' });
   await waitFor(() => evCompleted.has('b19'), { timeoutMs: 15_000, message: 'QueueEvents after restart' });
 
   const { max, samples } = await sampler.stop();
-  t.diagnostic(`CLIENT LIST max ${max} over ${samples} samples (pool max 6); error events: ${errors.length} ${errors.slice(0, 3).join(' | ')}`);
+  t.diagnostic(
+    `CLIENT LIST max ${max} over ${samples} samples (pool max 6); error events: ${errors.length} ${errors.slice(0, 3).join(' | ')}`,
+  );
   assert.ok(max <= 6, `server saw ${max} connections`);
   // ioredis's wording on connection loss: BullMQ recognises it and raises no 'error' events.
   assert.deepEqual(errors, []);

@@ -53,7 +53,11 @@ void test('connect-redis + express-session: 50 concurrent sessions over HTTP, st
   const jars = Array.from({ length: 50 }, () => ({}) as { cookie?: string });
   for (let round = 1; round <= 3; round++) {
     const counts = await Promise.all(jars.map((j) => visit(base, j)));
-    assert.deepEqual(counts, jars.map(() => round), `round ${round}`);
+    assert.deepEqual(
+      counts,
+      jars.map(() => round),
+      `round ${round}`,
+    );
   }
   const length = await new Promise<number>((resolve, reject) => {
     void store.length((err, n) => (err ? reject(err) : resolve(n!)));
@@ -64,21 +68,30 @@ void test('connect-redis + express-session: 50 concurrent sessions over HTTP, st
   });
   assert.equal(all.length, 50);
   assert.ok(all.every((s) => (s as { n: number }).n === 3));
-  const ttl = await pool.ttl(`sess:${String(((all[0] as { id: string }).id))}`);
+  const ttl = await pool.ttl(`sess:${String((all[0] as { id: string }).id)}`);
   assert.ok(ttl > 0 && ttl <= 86_400, `ttl ${ttl}`);
 
   await crashAndRestart(server);
   // Sessions are gone with the data (no persistence); new ones work without any glue.
-  await waitFor(async () => {
-    try {
-      return (await visit(base, {})) === 1;
-    } catch {
-      return false;
-    }
-  }, { timeoutMs: 10_000, intervalMs: 100, message: 'a session after the restart' });
+  await waitFor(
+    async () => {
+      try {
+        return (await visit(base, {})) === 1;
+      } catch {
+        return false;
+      }
+    },
+    { timeoutMs: 10_000, intervalMs: 100, message: 'a session after the restart' },
+  );
   const fresh = Array.from({ length: 50 }, () => ({}) as { cookie?: string });
-  assert.deepEqual(await Promise.all(fresh.map((j) => visit(base, j))), fresh.map(() => 1));
-  assert.deepEqual(await Promise.all(fresh.map((j) => visit(base, j))), fresh.map(() => 2));
+  assert.deepEqual(
+    await Promise.all(fresh.map((j) => visit(base, j))),
+    fresh.map(() => 1),
+  );
+  assert.deepEqual(
+    await Promise.all(fresh.map((j) => visit(base, j))),
+    fresh.map(() => 2),
+  );
   await new Promise<void>((resolve, reject) => {
     void store.clear((err) => (err ? reject(err) : resolve()));
   });

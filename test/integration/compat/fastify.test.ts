@@ -47,7 +47,11 @@ void test('@fastify/redis + @fastify/rate-limit with redpool/fastify: limits per
 
   await crashAndRestart(server);
   // The counters were lost with the data; after the restart the limit applies again from zero.
-  await waitFor(async () => (await app.inject({ method: 'GET', url: '/' })).statusCode === 200, { timeoutMs: 10_000, intervalMs: 100, message: 'rate limit after restart' });
+  await waitFor(async () => (await app.inject({ method: 'GET', url: '/' })).statusCode === 200, {
+    timeoutMs: 10_000,
+    intervalMs: 100,
+    message: 'rate limit after restart',
+  });
   assert.deepEqual(await burst(), [200, 200, 429, 429, 429]);
   assert.equal((await app.inject({ method: 'GET', url: '/health/pool' })).statusCode, 200);
 

@@ -21,7 +21,10 @@ void test('graphql-redis-subscriptions: publish, pattern subscriptions, iterator
   // Type-only: graphql-redis-subscriptions pins ioredis 5, whose Redis type differs from ioredis 6's
   // (the view's). At runtime nothing is adapted.
   type GqlClient = NonNullable<NonNullable<ConstructorParameters<typeof RedisPubSub>[0]>['publisher']>;
-  const pubsub = new RedisPubSub({ publisher: publisher as unknown as GqlClient, subscriber: publisher.duplicate() as unknown as GqlClient });
+  const pubsub = new RedisPubSub({
+    publisher: publisher as unknown as GqlClient,
+    subscriber: publisher.duplicate() as unknown as GqlClient,
+  });
   const got: string[] = [];
   await pubsub.subscribe('post.added', (p: { id: number }) => got.push(`plain:${p.id}`));
   await pubsub.subscribe('post.*', (p: { id: number }) => got.push(`pattern:${p.id}`), { pattern: true });
@@ -39,10 +42,13 @@ void test('graphql-redis-subscriptions: publish, pattern subscriptions, iterator
 
   await crashAndRestart(server);
   got.length = 0;
-  await waitFor(async () => {
-    await pubsub.publish('post.added', { id: 2 }).catch(() => undefined);
-    return got.includes('plain:2') && got.includes('pattern:2');
-  }, { timeoutMs: 10_000, intervalMs: 100, message: 'subscriptions restored after the restart' });
+  await waitFor(
+    async () => {
+      await pubsub.publish('post.added', { id: 2 }).catch(() => undefined);
+      return got.includes('plain:2') && got.includes('pattern:2');
+    },
+    { timeoutMs: 10_000, intervalMs: 100, message: 'subscriptions restored after the restart' },
+  );
 
   const { max, samples } = await sampler.stop();
   t.diagnostic(`CLIENT LIST max ${max} over ${samples} samples (pool max 3)`);

@@ -47,10 +47,13 @@ void test('keyv + @keyv/redis + cache-manager: wrap/mget/ttl/clear, outage = mis
   assert.equal(await cache.get('k'), undefined);
   assert.deepEqual(await cache.wrap('w2', load, 60_000), { v: 2 });
   await server.restart();
-  await waitFor(async () => {
-    await cache.set('k', 'after', 60_000);
-    return (await cache.get('k')) === 'after';
-  }, { timeoutMs: 10_000, intervalMs: 100, message: 'cache works after the restart' });
+  await waitFor(
+    async () => {
+      await cache.set('k', 'after', 60_000);
+      return (await cache.get('k')) === 'after';
+    },
+    { timeoutMs: 10_000, intervalMs: 100, message: 'cache works after the restart' },
+  );
   assert.deepEqual(await cache.wrap('w3', load, 60_000), { v: 3 });
   assert.deepEqual(await cache.wrap('w3', load, 60_000), { v: 3 });
   t.diagnostic(`errors reported by keyv during the outage: ${errors.length}`);

@@ -39,14 +39,17 @@ void test('redlock 5 and redlock 4 on one pool: exclusion, release, extend; work
   };
   await round('a');
   await crashAndRestart(server);
-  await waitFor(async () => {
-    try {
-      await round('b');
-      return true;
-    } catch {
-      return false;
-    }
-  }, { timeoutMs: 10_000, intervalMs: 100, message: 'locks after the restart' });
+  await waitFor(
+    async () => {
+      try {
+        await round('b');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { timeoutMs: 10_000, intervalMs: 100, message: 'locks after the restart' },
+  );
   await round('c');
 
   const { max, samples } = await sampler.stop();

@@ -30,7 +30,15 @@ void test('socket.io redis adapter: two servers on one pool, broadcast + fetchSo
   t.after(() => process.off('unhandledRejection', onUnhandled));
 
   const server = await withRedis(t);
-  const pool = createPool({ url: server.url, name: 'sio-it', max: 5, lanes: 2, connectTimeoutMs: 500, commandTimeoutMs: 1_000, failureThreshold: 2 });
+  const pool = createPool({
+    url: server.url,
+    name: 'sio-it',
+    max: 5,
+    lanes: 2,
+    connectTimeoutMs: 500,
+    commandTimeoutMs: 1_000,
+    failureThreshold: 2,
+  });
   t.after(() => pool.destroy());
   await pool.ready();
   const sampler = sampleConnections(server);
@@ -57,10 +65,13 @@ void test('socket.io redis adapter: two servers on one pool, broadcast + fetchSo
   await waitFor(() => pool.stats().subscribers === 2, { message: `subscribers ${pool.stats().subscribers}` });
 
   const broadcastUntilBoth = async (tag: string): Promise<void> => {
-    await waitFor(() => {
-      servers[0]!.emit('hello', tag);
-      return received.every((r) => r.includes(tag));
-    }, { timeoutMs: 10_000, intervalMs: 100, message: `broadcast ${tag} reached both` });
+    await waitFor(
+      () => {
+        servers[0]!.emit('hello', tag);
+        return received.every((r) => r.includes(tag));
+      },
+      { timeoutMs: 10_000, intervalMs: 100, message: `broadcast ${tag} reached both` },
+    );
   };
   await broadcastUntilBoth('one');
   const sockets = await servers[0]!.fetchSockets();
@@ -76,7 +87,11 @@ void test('socket.io redis adapter: two servers on one pool, broadcast + fetchSo
   await server.restart();
   await waitFor(() => pool.stats().subscribers === 2, { timeoutMs: 10_000, message: 'subscribers back' });
   await broadcastUntilBoth('two');
-  await waitFor(async () => (await servers[1]!.fetchSockets()).length === 2, { timeoutMs: 10_000, intervalMs: 200, message: 'fetchSockets after restart' });
+  await waitFor(async () => (await servers[1]!.fetchSockets()).length === 2, {
+    timeoutMs: 10_000,
+    intervalMs: 200,
+    message: 'fetchSockets after restart',
+  });
 
   const { max, samples } = await sampler.stop();
   t.diagnostic(`CLIENT LIST max ${max} over ${samples} samples (pool max 5)`);

@@ -47,10 +47,13 @@ void test('subscriber: messages, patterns and shard channels; resubscribed after
   await waitFor(() => connects.length === 2, { timeoutMs: 10_000, message: 'subscriber reconnected' });
   assert.equal(connects[1]!.reconnect, true);
   got.length = 0;
-  await waitFor(async () => {
-    await publishAll('two');
-    return got.length >= 3;
-  }, { timeoutMs: 5_000 });
+  await waitFor(
+    async () => {
+      await publishAll('two');
+      return got.length >= 3;
+    },
+    { timeoutMs: 5_000 },
+  );
   assert.ok(got.includes('m:news:two') && got.includes('p:ev:*:ev:x:two') && got.includes('s:shard:two'), got.join());
   assert.match(String(await server.command('CLIENT', 'LIST')), new RegExp(`id=${sub.clientId} .* sub=1 psub=1 ssub=1 `));
   assert.equal(pool.stats().subscribers, 1);
@@ -74,12 +77,18 @@ void test('lease.raw cannot escape the budget: duplicate() refused, connect()/co
   const raw = lease.raw;
   assert.equal(await raw.set('raw:k', 'v'), 'OK');
   assert.equal(await raw.get('raw:k'), 'v');
-  assert.throws(() => raw.duplicate(), (e: { code?: string }) => e.code === 'ERR_OUTSIDE_BUDGET');
+  assert.throws(
+    () => raw.duplicate(),
+    (e: { code?: string }) => e.code === 'ERR_OUTSIDE_BUDGET',
+  );
   const id = Number(await raw.client('ID'));
   await server.command('CLIENT', 'KILL', 'ID', String(id));
   await waitFor(() => raw.status === 'end');
   await assert.rejects(raw.connect(), (e: { code?: string }) => e.code === 'ERR_OUTSIDE_BUDGET');
-  await assert.rejects(raw.get('raw:k'), (e: { code?: string; message?: string }) => e.code === 'ERR_CONNECTION' && /Connection is closed/.test(e.message ?? ''));
+  await assert.rejects(
+    raw.get('raw:k'),
+    (e: { code?: string; message?: string }) => e.code === 'ERR_CONNECTION' && /Connection is closed/.test(e.message ?? ''),
+  );
   let cbErr: { code?: string } | undefined;
   await new Promise<void>((resolve) => {
     void raw.get('raw:k', (err) => {

@@ -52,13 +52,23 @@ void describe('asIoredis view', () => {
     const m = v.multi() as unknown as Record<string, (...a: unknown[]) => unknown> & { exec(): Promise<unknown> };
     m.pair!('m', 'a', 'b');
     m.set!('m:plain', '1');
-    assert.deepEqual(await m.exec(), [[null, ['m', 'a', 'b']], [null, 'OK']]);
+    assert.deepEqual(await m.exec(), [
+      [null, ['m', 'a', 'b']],
+      [null, 'OK'],
+    ]);
     await redis().command('SCRIPT', 'FLUSH');
     const pl = v.pipeline() as unknown as Record<string, (...a: unknown[]) => unknown> & { exec(): Promise<unknown> };
     pl.pair!('p', 'c', 'd');
     pl.get!('m:plain');
-    assert.deepEqual(await pl.exec(), [[null, ['p', 'c', 'd']], [null, '1']], 'pipeline re-runs a NOSCRIPT entry with EVAL');
-    const buf = (await (v as unknown as Record<string, (...a: unknown[]) => Promise<Buffer[]>>).pairBuffer!('b', 'e', 'f'));
+    assert.deepEqual(
+      await pl.exec(),
+      [
+        [null, ['p', 'c', 'd']],
+        [null, '1'],
+      ],
+      'pipeline re-runs a NOSCRIPT entry with EVAL',
+    );
+    const buf = await (v as unknown as Record<string, (...a: unknown[]) => Promise<Buffer[]>>).pairBuffer!('b', 'e', 'f');
     assert.ok(Buffer.isBuffer(buf[0]));
     // A second view of the same pool shares the script cache but defines its own commands.
     assert.equal(typeof (v.duplicate() as unknown as Record<string, unknown>).pair, 'undefined');
@@ -76,7 +86,10 @@ void describe('asIoredis view', () => {
     const ended: string[] = [];
     d.on('end', () => ended.push('end'));
     d.disconnect();
-    await assert.rejects(blocked, (e: { message?: string; code?: string }) => e.message === 'Connection is closed.' && e.code === 'ERR_CONNECTION');
+    await assert.rejects(
+      blocked,
+      (e: { message?: string; code?: string }) => e.message === 'Connection is closed.' && e.code === 'ERR_CONNECTION',
+    );
     assert.ok(Date.now() - started < 2_000, 'not after the 10 s block');
     assert.equal(d.status, 'end');
     await waitFor(() => ended.length === 1);
@@ -113,7 +126,14 @@ void describe('asIoredis view', () => {
 
 void test('asIoredis status and events follow pool health; connection loss uses ioredis wording; offlineQueue holds calls', async (t) => {
   const server = await withRedis(t);
-  const pool = createPool({ url: server.url, name: 'views-health', max: 3, connectTimeoutMs: 300, commandTimeoutMs: 8_000, failureThreshold: 1 });
+  const pool = createPool({
+    url: server.url,
+    name: 'views-health',
+    max: 3,
+    connectTimeoutMs: 300,
+    commandTimeoutMs: 8_000,
+    failureThreshold: 1,
+  });
   t.after(() => pool.destroy());
   await pool.ready();
   const v = asIoredis(pool);
@@ -122,12 +142,18 @@ void test('asIoredis status and events follow pool health; connection loss uses 
   for (const ev of ['close', 'reconnecting', 'connect', 'ready', 'end', 'error']) v.on(ev, () => events.push(ev));
   assert.equal(v.status, 'ready');
   await server.kill();
-  await waitFor(async () => {
-    await pool.ping().catch(() => undefined);
-    return pool.stats().health === 'unavailable';
-  }, { timeoutMs: 5_000 });
+  await waitFor(
+    async () => {
+      await pool.ping().catch(() => undefined);
+      return pool.stats().health === 'unavailable';
+    },
+    { timeoutMs: 5_000 },
+  );
   assert.equal(v.status, 'reconnecting');
-  const err = await v.get('k').then(() => undefined, (e: unknown) => e as { message: string; code: string; detail?: string });
+  const err = await v.get('k').then(
+    () => undefined,
+    (e: unknown) => e as { message: string; code: string; detail?: string },
+  );
   assert.equal(err?.message, 'Connection is closed.');
   assert.match(String(err?.code), /^ERR_(UNAVAILABLE|CONNECTION)$/);
   assert.ok(err?.detail && err.detail !== err.message, 'the redpool message is kept as detail');
@@ -175,7 +201,7 @@ void describe('asNodeRedis view', () => {
     await waitFor(() => got.length === 1);
     assert.deepEqual(got, ['nr:ch:hi']);
     await sub.quit();
-    assert.equal(pool.stats().subscribers, 0, 'quit() closed the view\'s subscriber');
+    assert.equal(pool.stats().subscribers, 0, "quit() closed the view's subscriber");
     await c.quit();
     assert.equal(c.isOpen, false);
     await assert.rejects(c.get('nr:h'), (e: { message?: string }) => e.message === 'The client is closed');
