@@ -10,5 +10,6 @@ export type { AsIoredisOptions, IoredisView, ViewStatus } from './ioredis.js';
 export { IoredisBatch } from './ioredis-batch.js';
 export type { ScanStreamOptions } from './scan-stream.js';
 export { CONNECTION_CLOSED } from './coerce.js';
+export type { Callback } from './coerce.js';
 export { asNodeRedis, NodeRedisViewImpl, NodeRedisMulti } from './node-redis.js';
-export type { NodeRedisView } from './node-redis.js';
+export type { NodeRedisView, NodeRedisListener } from './node-redis.js';

@@ -35,6 +35,7 @@ export class IoredisBatch {
   readonly #entries: Entry[] = [];
   #error: Error | undefined;
 
+  /** @internal Made by the view's `multi()` / `pipeline()`. */
   constructor(ctx: BatchContext, atomic: boolean, initial?: unknown[][]) {
     this.#ctx = ctx;
     this.#atomic = atomic;
@@ -54,11 +55,13 @@ export class IoredisBatch {
     return this.#entries.length;
   }
 
+  /** @internal Records an argument error, reported by `exec()`. */
   [kFail](err: Error): this {
     this.#error ??= err;
     return this;
   }
 
+  /** @internal Every command method records through here. */
   [kDispatch](name: string, args: unknown[], buffer: boolean): this {
     const def = this.#ctx.scripts.get(name);
     return this.#record(name, args, buffer, def);

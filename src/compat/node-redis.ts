@@ -20,7 +20,9 @@ import { NODE_REDIS_COMMANDS, type NodeRedisCommand } from './node-redis-command
 /** What {@link asNodeRedis} returns: typed as a node-redis 5 client, plus the pool it views. */
 export type NodeRedisView = RedisClientType & { readonly pool: Pool };
 
-type Listener = (message: string, channel: string) => void;
+/** A node-redis pub/sub listener: `(message, channel)`. */
+export type NodeRedisListener = (message: string, channel: string) => void;
+type Listener = NodeRedisListener;
 
 function plain(name: string): NodeRedisCommand {
   return { command: name, args: (a) => a.flat(Infinity) };
