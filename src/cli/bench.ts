@@ -265,7 +265,7 @@ function reportOf(out: BenchOutput, runs: ReportRun[]): Parameters<typeof render
   const settings: Record<string, string> = {
     workload: s.workload,
     concurrency: String(s.concurrency),
-    [s.ops !== undefined ? 'operations' : 'duration']: s.ops !== undefined ? String(s.ops) : `${(s.durationMs ?? 0) / 1000} s per phase`,
+    [s.ops !== undefined ? 'operations' : 'duration']: s.ops !== undefined ? String(s.ops) : `${(s.durationMs ?? 0) / 1000} s${s.workload === 'compare' ? ' per phase' : ''}`,
     'value size': fmtBytes(s.valueSize),
     keyspace: String(s.keyspace),
     'pool max / lanes': `${s.poolSize} / ${s.lanes}`,

@@ -45,10 +45,58 @@ th:first-child,td:first-child{text-align:left}th{color:var(--muted);font-weight:
 .chart .grid{stroke:var(--line);stroke-width:1}.chart .tick{fill:var(--muted);font-size:11px}.chart .label{fill:var(--muted);font-size:12px}
 .chart .marker{font-size:11px;font-weight:600}dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0}dt{color:var(--muted)}dd{margin:0}
 .notes li{margin:2px 0}footer{margin-top:40px;color:var(--muted);font-size:12px}
+.card .r{display:flex;align-items:baseline;font-size:18px;font-weight:600;font-variant-numeric:tabular-nums;line-height:1.35}
+.card .r .swatch{flex:none}.runs{display:flex;flex-wrap:wrap;gap:4px 18px;margin:0 0 10px;color:var(--muted);font-size:13px}
+.chart .legend-text{fill:var(--fg);font-size:12px}.chart .legend{color:var(--fg)}
 `;
 
 function card(k: string, v: string, s = ''): string {
   return `<div class="card"><div class="k">${esc(k)}</div><div class="v">${esc(v)}</div>${s ? `<div class="s">${esc(s)}</div>` : ''}</div>`;
+}
+
+function swatch(i: number): string {
+  return `<span class="swatch" style="background:${PALETTE[i % PALETTE.length]}"></span>`;
+}
+
+/** A card with one value per run (swatch-coded like the table and the charts). */
+function runsCard(k: string, runs: ReportRun[], value: (r: ReportRun) => string, title: (r: ReportRun) => string): string {
+  const rows = runs.map((r, i) => `<div class="r" title="${esc(`${r.label}: ${title(r)}`)}">${swatch(i)}${esc(value(r))}</div>`).join('');
+  return `<div class="card"><div class="k">${esc(k)}</div>${rows}</div>`;
+}
+
+/**
+ * The summary cards: one run gets one big value per card; several runs (`compare`) get one
+ * row per run in every card, under a legend naming them, so no run is left out of the header.
+ */
+function headerCards(runs: ReportRun[]): string {
+  const only = runs.length === 1 ? runs[0] : undefined;
+  if (only) {
+    const r = only.result;
+    return (
+      `<section class="cards">` +
+      card('throughput', `${fmtCount(r.opsPerSec)} ops/s`, only.label) +
+      card('p50 latency', fmtMs(r.latency.p50Ms), only.label) +
+      card('p99 latency', fmtMs(r.latency.p99Ms), only.label) +
+      card('errors', String(r.errors), `${fmtCount(r.ops)} operations`) +
+      (r.server ? card('connections opened', String(r.server.connectionsOpened), `peak clients ${r.server.peakConnectedClients}`) : '') +
+      `</section>`
+    );
+  }
+  if (runs.length === 0) return '';
+  const names = `<div class="runs">${runs.map((r, i) => `<span>${swatch(i)}${esc(r.label)}</span>`).join('')}</div>`;
+  const server = runs.every((r) => r.result.server);
+  return (
+    names +
+    `<section class="cards">` +
+    runsCard('throughput', runs, (r) => `${fmtCount(r.result.opsPerSec)} ops/s`, (r) => `${fmtCount(r.result.opsPerSec)} ops/s`) +
+    runsCard('p50 latency', runs, (r) => fmtMs(r.result.latency.p50Ms), (r) => fmtMs(r.result.latency.p50Ms)) +
+    runsCard('p99 latency', runs, (r) => fmtMs(r.result.latency.p99Ms), (r) => fmtMs(r.result.latency.p99Ms)) +
+    runsCard('errors', runs, (r) => String(r.result.errors), (r) => `${r.result.errors} errors in ${fmtCount(r.result.ops)} operations`) +
+    (server
+      ? runsCard('connections opened', runs, (r) => String(r.result.server!.connectionsOpened), (r) => `${r.result.server!.connectionsOpened} opened, peak clients ${r.result.server!.peakConnectedClients}`)
+      : '') +
+    `</section>`
+  );
 }
 
 function dl(rows: Record<string, string>): string {
@@ -69,8 +117,7 @@ function resultRow(run: ReportRun, i: number): string {
     r.server ? String(r.server.connectionsOpened) : '–',
     r.server ? String(r.server.peakConnectedClients) : '–',
   ];
-  const sw = `<span class="swatch" style="background:${PALETTE[i % PALETTE.length]}"></span>`;
-  return `<tr><td>${sw}${esc(run.label)}</td>${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
+  return `<tr><td>${swatch(i)}${esc(run.label)}</td>${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
 }
 
 function classRows(runs: ReportRun[]): string {
@@ -87,14 +134,7 @@ function classRows(runs: ReportRun[]): string {
 /** Renders the report as one HTML document (UTF-8). */
 export function renderHtmlReport(report: LoadReport): string {
   const runs = report.runs;
-  const main = runs[runs.length - 1];
-  const cards = main
-    ? card('throughput', `${fmtCount(main.result.opsPerSec)} ops/s`, main.label) +
-      card('p50 latency', fmtMs(main.result.latency.p50Ms), main.label) +
-      card('p99 latency', fmtMs(main.result.latency.p99Ms), main.label) +
-      card('errors', String(main.result.errors), `${fmtCount(main.result.ops)} operations`) +
-      (main.result.server ? card('connections opened', String(main.result.server.connectionsOpened), `peak clients ${main.result.server.peakConnectedClients}`) : '')
-    : '';
+  const cards = headerCards(runs);
   const histogram = histogramSvg(
     runs.map((r) => ({ name: r.label, buckets: r.result.histogram, markers: { p50: r.result.latency.p50Ms, p99: r.result.latency.p99Ms } })),
   );
@@ -107,7 +147,7 @@ export function renderHtmlReport(report: LoadReport): string {
 <body><main>
 <h1>${esc(report.title)}</h1>
 <p class="sub">${esc(report.target)} · ${esc(report.generatedAt ?? new Date().toISOString())}</p>
-<section class="cards">${cards}</section>
+${cards}
 <h2>Results</h2>
 <table><thead><tr><th>client</th><th>ops/s</th><th>p50</th><th>p95</th><th>p99</th><th>p99.9</th><th>max</th><th>errors</th><th>conns opened</th><th>peak clients</th></tr></thead>
 <tbody>${runs.map(resultRow).join('')}</tbody></table>

@@ -147,8 +147,8 @@ export const OPTIONS = {
     kind: 'object',
     methods: ['delay'],
     section: 'resilience',
-    defaultDoc: 'equal jitter 50 ms → 5 s',
-    doc: 'delay between reconnect attempts after connect failures',
+    defaultDoc: 'equal jitter 50 ms → 500 ms',
+    doc: 'delay between reconnect attempts after connect failures; while `unavailable`, between probes (one at a time: ≤ 4 connects/s with the default, and Redis is found ≤ 500 ms after it answers again). Refused logins and TLS failures back off harder (default: 0.8 s → 5 s)',
   },
   failureThreshold: {
     kind: 'int',

@@ -109,7 +109,11 @@ export interface PoolOptions {
   retries?: number;
   /** Delay between command retries. @default exponential 8ms→512ms, full jitter */
   backoff?: BackoffStrategy;
-  /** Delay between reconnect attempts after connect failures. @default equal jitter 50ms→5s */
+  /**
+   * Delay between reconnect attempts after connect failures (while unavailable: between probes,
+   * one at a time). Refused logins and TLS failures back off harder (with the default: 800 ms →
+   * 5 s). @default equal jitter 50ms→500ms
+   */
   reconnectBackoff?: BackoffStrategy;
   /** Consecutive connect failures after which the pool turns `unavailable`. @default 3 */
   failureThreshold?: number;

@@ -4,11 +4,18 @@
  * After a failure the next dial waits for the reconnect backoff; after `failureThreshold`
  * consecutive failures the pool is unavailable: callers fail fast and only one background
  * probe dials (no connection storm) until one succeeds.
+ *
+ * Login and TLS failures back off harder ({@link credentialBackoff}). With a credentials
+ * provider, a refused login is followed by cheap local checks at the ordinary cadence: the
+ * provider is asked again, and only credentials that differ from the refused ones dial before
+ * the hard backoff ends, so a rotated password is picked up in under a second without
+ * retrying a wrong one against the server several times a second.
  */
+import { createHash } from 'node:crypto';
 import type { Driver, DriverConnection, ConnectSpec } from '../driver/driver.js';
 import { AuthError, ConnectionError, ConnectTimeoutError, PoolClosedError, RedpoolError, TlsError } from '../errors.js';
 import type { Credentials, ResolvedOptions } from '../options.js';
-import { safeDelay, type BackoffStrategy } from '../resilience/backoff.js';
+import { CREDENTIAL_MIN_ATTEMPT, credentialBackoff, safeDelay, type BackoffStrategy } from '../resilience/backoff.js';
 import { debug } from '../internal/debug.js';
 import type { Counters, HealthStatus } from './stats.js';
 
@@ -19,6 +26,11 @@ export const HEALTH_TRANSITIONS: { readonly [S in HealthStatus]: readonly Health
   unavailable: ['degraded', 'healthy'],
 };
 
+/** Identifies a username/password pair without keeping another copy of the password. */
+function credentialKey(username: string | undefined, password: string | undefined): string {
+  return createHash('sha256').update(JSON.stringify([username ?? null, password ?? null])).digest('base64');
+}
+
 export interface DialerHooks {
   onHealth(from: HealthStatus, to: HealthStatus, cause: Error | undefined): void;
 }
@@ -28,10 +40,15 @@ export class Dialer {
   readonly #driver: Driver;
   readonly #counters: Counters;
   readonly #backoff: BackoffStrategy;
+  /** Login/TLS failures: a custom `reconnectBackoff` as given, else {@link credentialBackoff}. */
+  readonly #hardBackoff: BackoffStrategy;
   readonly #hooks: DialerHooks;
+  /** After a refused login: credentials the server refused, not retried before `until`. */
+  #refused: { key: string; until: number } | undefined;
   #health: HealthStatus = 'healthy';
   #failures = 0;
   #nextDialAt = 0;
+  #dialing = 0;
   #seq = 0;
   /** Last connect error, redacted by construction (our errors never carry secrets). */
   lastError: RedpoolError | undefined;
@@ -41,6 +58,7 @@ export class Dialer {
     this.#driver = driver;
     this.#counters = counters;
     this.#backoff = backoff;
+    this.#hardBackoff = o.reconnectBackoff ?? credentialBackoff();
     this.#hooks = hooks;
   }
 
@@ -62,9 +80,17 @@ export class Dialer {
     return this.#health !== 'unavailable' && now >= this.#nextDialAt;
   }
 
-  /** Whether the background probe may dial now (unavailable and its backoff has passed). */
+  /** Dials in progress (credentials provider included). */
+  get dialing(): number {
+    return this.#dialing;
+  }
+
+  /**
+   * Whether the background probe may dial now: unavailable, its backoff has passed, and no
+   * dial is in flight (one probe at a time, even when connects hang until their timeout).
+   */
   mayProbe(now: number): boolean {
-    return this.#health === 'unavailable' && now >= this.#nextDialAt;
+    return this.#health === 'unavailable' && this.#dialing === 0 && now >= this.#nextDialAt;
   }
 
   setHealth(next: HealthStatus, cause?: Error): void {
@@ -106,15 +132,33 @@ export class Dialer {
 
   /** Opens one connection. Settles exactly once; updates health and counters. */
   async dial(now: () => number, signal?: AbortSignal): Promise<DriverConnection> {
+    this.#dialing++;
+    try {
+      return await this.#dial(now, signal);
+    } finally {
+      this.#dialing--;
+    }
+  }
+
+  async #dial(now: () => number, signal: AbortSignal | undefined): Promise<DriverConnection> {
     const o = this.#o;
     const started = now();
     let username = o.username;
     let password = o.password;
+    let held = false;
     try {
       if (o.credentials) {
         const c = await this.#credentials(signal);
         if (c.username !== undefined) username = c.username;
         if (c.password !== undefined) password = c.password;
+        const refused = this.#refused;
+        if (refused && now() < refused.until && refused.key === credentialKey(username, password) && this.lastError) {
+          // The provider still returns what the server just refused: no new login yet. Not a
+          // connect attempt, so neither a failure nor an error count.
+          held = true;
+          this.#nextDialAt = now() + safeDelay(this.#backoff, Math.max(this.#failures, CREDENTIAL_MIN_ATTEMPT), 1_000);
+          throw this.lastError;
+        }
       }
       const spec: ConnectSpec = {
         host: o.host,
@@ -141,11 +185,13 @@ export class Dialer {
       this.#counters.connectMsTotal += now() - started;
       this.#failures = 0;
       this.#nextDialAt = 0;
+      this.#refused = undefined;
       this.lastError = undefined;
       return conn;
     } catch (err) {
       // An aborted dial is the pool's own doing (close/destroy), not a failure of Redis.
       if (signal?.aborted) throw err instanceof RedpoolError ? err : new PoolClosedError('pool closed while connecting');
+      if (held) throw err;
       const e =
         err instanceof RedpoolError
           ? err
@@ -153,9 +199,18 @@ export class Dialer {
       this.#failures++;
       this.lastError = e;
       this.#counters.error(e instanceof AuthError ? 'auth' : e instanceof TlsError ? 'tls' : e.code === 'ERR_CONNECT_TIMEOUT' ? 'timeout' : 'connect');
-      // Auth and TLS failures will not fix themselves in milliseconds: back off as if many had failed.
-      const attempt = e instanceof AuthError || e instanceof TlsError ? Math.max(this.#failures, 6) : this.#failures;
-      this.#nextDialAt = now() + safeDelay(this.#backoff, attempt, 1_000);
+      const at = now();
+      if (e instanceof AuthError || e instanceof TlsError) {
+        // These will not fix themselves in milliseconds: back off as if five more had failed.
+        const attempt = this.#failures + CREDENTIAL_MIN_ATTEMPT - 1;
+        const cadence = safeDelay(this.#backoff, Math.max(this.#failures, CREDENTIAL_MIN_ATTEMPT), 1_000);
+        const hold = Math.max(cadence, safeDelay(this.#hardBackoff, attempt, 1_000));
+        if (e instanceof AuthError && o.credentials) {
+          // The provider may have new credentials sooner: check it at the ordinary cadence.
+          this.#refused = { key: credentialKey(username, password), until: at + hold };
+          this.#nextDialAt = at + cadence;
+        } else this.#nextDialAt = at + hold;
+      } else this.#nextDialAt = at + safeDelay(this.#backoff, this.#failures, 1_000);
       const next: HealthStatus = this.#failures >= o.failureThreshold ? 'unavailable' : 'degraded';
       if (this.#health !== 'unavailable' || next === 'unavailable') this.setHealth(next, e);
       throw e;

@@ -179,7 +179,11 @@ export class Engine {
     if (this.#state !== 'open') return;
     this.lanes.serveWaiters();
     this.leasing.serveWaiters(now);
-    if (this.dialer.health === 'unavailable') return this.#scheduleDial(this.dialer.mayProbe(now) ? 0 : this.dialer.nextDialAt - now, true);
+    if (this.dialer.health === 'unavailable') {
+      // One probe at a time: a dial still in flight decides first (its outcome pumps again).
+      if (this.dialer.dialing > 0) return;
+      return this.#scheduleDial(this.dialer.nextDialAt - now, true);
+    }
     if (!this.dialer.mayDial(now)) return this.#scheduleDial(this.dialer.nextDialAt - now, false);
     const o = this.o;
     for (let lanes = this.#activeLanes(); lanes < o.lanes && this.#all.size < o.max; lanes++) this.#spawn('lane');
@@ -202,7 +206,8 @@ export class Engine {
       if (this.#state !== 'open') return;
       if (probe && this.dialer.health === 'unavailable') {
         // One probe at a time: its outcome decides when Redis is back.
-        if (this.#all.size < this.o.max) this.#spawn(this.#activeLanes() < this.o.lanes ? 'lane' : 'lease');
+        if (!this.dialer.mayProbe(this.clock.now())) this.pump();
+        else if (this.#all.size < this.o.max) this.#spawn(this.#activeLanes() < this.o.lanes ? 'lane' : 'lease');
         return;
       }
       this.pump();

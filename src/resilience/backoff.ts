@@ -61,8 +61,25 @@ export function equalJitterBackoff(baseMs = 50, capMs = 5_000, random: Random = 
   };
 }
 
-/** The default reconnect backoff: 50 ms → 5 s, equal jitter. */
-export const defaultReconnectBackoff = (): BackoffStrategy => equalJitterBackoff(50, 5_000);
+/**
+ * The default reconnect backoff: 50 ms → 500 ms, equal jitter. While Redis is down only one
+ * probe dials at a time, so the cap bounds both sides of an outage: at most 1000 / 250 = 4
+ * connect attempts per second per pool while it lasts, and at most 500 ms from the moment the
+ * server answers again to the probe that finds it. A 5 s cap made recovery take seconds after
+ * a few seconds of outage (the next probe was due seconds later).
+ */
+export const defaultReconnectBackoff = (): BackoffStrategy => equalJitterBackoff(50, 500);
+
+/**
+ * How often a failing login or TLS handshake is retried against the server: 50 ms → 5 s, equal
+ * jitter, counted as if five more attempts had failed (800 ms – 1.6 s after the first failure,
+ * then 1.6 – 3.2 s, then 2.5 – 5 s). A wrong password or an untrusted certificate does not fix
+ * itself in milliseconds, and every failed AUTH is work (and an ACL log entry) on the server.
+ */
+export const credentialBackoff = (): BackoffStrategy => equalJitterBackoff(50, 5_000);
+
+/** Attempt number the first credential/TLS failure counts as (see {@link credentialBackoff}). */
+export const CREDENTIAL_MIN_ATTEMPT = 6;
 
 /**
  * Reads a strategy defensively: a delay that is not a finite number >= 0 (a buggy custom

@@ -11,7 +11,7 @@ import {
   exponentialBackoff,
   fullJitterBackoff,
 } from '../../src/index.js';
-import { defaultBackoff, defaultReconnectBackoff } from '../../src/resilience/backoff.js';
+import { CREDENTIAL_MIN_ATTEMPT, credentialBackoff, defaultBackoff, defaultReconnectBackoff } from '../../src/resilience/backoff.js';
 
 /** A random source that replays `values` in a loop. */
 function seq(...values: number[]): () => number {
@@ -80,11 +80,13 @@ void describe('backoff strategies', () => {
     }
   });
 
-  void test('defaults: retry 8 → 512 ms full jitter; reconnect 50 ms → 5 s equal jitter', (t) => {
+  void test('defaults: retry 8 → 512 ms full jitter; reconnect 50 → 500 ms, logins 50 ms → 5 s, equal jitter', (t) => {
     t.mock.method(Math, 'random', () => 0.5);
     assert.equal(defaultBackoff().delay(1), 4);
     assert.equal(defaultBackoff().delay(20), 256);
     assert.equal(defaultReconnectBackoff().delay(1), 37);
-    assert.equal(defaultReconnectBackoff().delay(20), 3_750);
+    assert.equal(defaultReconnectBackoff().delay(20), 375);
+    assert.equal(credentialBackoff().delay(CREDENTIAL_MIN_ATTEMPT), 1_200);
+    assert.equal(credentialBackoff().delay(20), 3_750);
   });
 });

@@ -100,7 +100,20 @@ export const SCENARIOS: readonly Scenario[] = [
     clear: async (c) => c.server.resume(),
   },
   {
+    // Long enough for an uncapped reconnect backoff to grow past seconds: recovery must not.
+    id: 'server-frozen-3s', row: 'B1', title: 'SIGSTOP 3 s, then SIGCONT', quick: false, holdMs: 3_000,
+    inject: async (c) => c.server.pause(),
+    clear: async (c) => c.server.resume(),
+  },
+  {
     id: 'restart-same-port', row: 'A2/A4', title: 'SHUTDOWN SAVE, down 1 s, restart on the same port', quick: true, holdMs: 1_000,
+    inject: async (c) => {
+      await c.server.command('SHUTDOWN', 'SAVE').catch(() => undefined);
+    },
+    clear: async (c) => c.server.restart(),
+  },
+  {
+    id: 'restart-after-4s', row: 'A2/A4', title: 'SHUTDOWN SAVE, down 4 s, restart on the same port', quick: false, holdMs: 4_000,
     inject: async (c) => {
       await c.server.command('SHUTDOWN', 'SAVE').catch(() => undefined);
     },
@@ -121,7 +134,11 @@ export const SCENARIOS: readonly Scenario[] = [
       await c.server.command('SHUTDOWN', 'SAVE').catch(() => undefined);
       await c.server.restart({ extraArgs: LOADING_ARGS, acceptLoading: true });
     },
-    clear: async () => undefined,
+    // The server answers commands again once the load is done: recovery is measured from there.
+    clear: async (c) => {
+      const until = performance.now() + 10_000;
+      while (performance.now() < until && /loading:1/.test(String(await c.server.command('INFO', 'persistence').catch(() => 'loading:1')))) await sleep(5);
+    },
   },
   {
     id: 'busy-script', row: 'A6', title: 'Lua script loop (-BUSY) for 1 s, then SCRIPT KILL', quick: false, holdMs: 1_000,
