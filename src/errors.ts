@@ -27,7 +27,8 @@ export type ErrorCode =
   | 'ERR_REPLY'
   | 'ERR_CROSS_SLOT'
   | 'ERR_CHANNEL_FULL'
-  | 'ERR_CHANNEL_MESSAGE';
+  | 'ERR_CHANNEL_MESSAGE'
+  | 'ERR_OUTSIDE_BUDGET';
 
 /**
  * What is known about a command that failed:
@@ -304,6 +305,17 @@ export class ChannelMessageError extends RedpoolError {
     super('ERR_CHANNEL_MESSAGE', `dropped a message on channel "${channel}": ${reason}`, options);
     this.channel = channel;
     this.reason = reason;
+  }
+}
+
+/**
+ * Refused because it would open a Redis connection the pool does not count (e.g.
+ * `lease.raw.duplicate()`, or `lease.raw.connect()` after the lease's connection ended).
+ */
+export class OutsideBudgetError extends RedpoolError {
+  readonly outcome: CommandOutcome = 'not-sent';
+  constructor(message: string) {
+    super('ERR_OUTSIDE_BUDGET', message);
   }
 }
 

@@ -14,22 +14,9 @@ import { checkMsgpackAvailable, jsonSerializer, msgpackSerializer } from './seri
 import { Stampede, type GetOrSetOptions } from './stampede.js';
 import { newCounters, type CacheStats, type CounterName } from './stats.js';
 import { leaseInvalidationSource } from './invalidation.js';
+import type { CacheInternals, CallOptions, SetOptions } from './calls.js';
 
-/** Options every call takes. */
-export interface CallOptions {
-  /** Deadline of this call's Redis work, in ms. @default the cache's `timeoutMs` */
-  timeoutMs?: number;
-  /** Override the cache's `failOpen` for this call. */
-  failOpen?: boolean;
-}
-
-/** Options of {@link Cache.set}. */
-export interface SetOptions extends CallOptions {
-  /** TTL in ms; `Infinity` = no expiry. @default the cache's `defaultTtlMs` */
-  ttlMs?: number;
-  /** Write only if the key does not exist. */
-  nx?: boolean;
-}
+export type { CallOptions, SetOptions } from './calls.js';
 
 // Lua: INCRBY that gives a new key the cache's TTL (INCR alone would create it without one).
 const INCR_SCRIPT = `local v = redis.call('INCRBY', KEYS[1], ARGV[1])
@@ -369,15 +356,6 @@ export class Cache {
   }
 }
 
-/** What getOrSet needs from the cache (internal). */
-export interface CacheInternals {
-  read(key: string, opts: CallOptions | undefined): Promise<{ hit: Decoded | undefined; failed: boolean }>;
-  write(key: string, value: unknown, opts: SetOptions | undefined, meta: Meta, ttlMs: number): Promise<boolean>;
-  redis<T, F>(op: string, opts: CallOptions | undefined, fn: (timeoutMs: number) => Promise<T>, fallback: F): Promise<T | F>;
-  view(timeoutMs: number): ReturnType<Pool['with']>;
-  count(name: CounterName, n?: number): void;
-  fullKey(key: string): string;
-}
 
 /**
  * Creates a cache on `pool`. Options are validated now (ConfigError `ERR_INVALID_OPTION` names

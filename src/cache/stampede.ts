@@ -5,7 +5,7 @@
  * serves the stale value when the factory or Redis fails, and factory timeouts.
  */
 import { randomBytes } from 'node:crypto';
-import type { CallOptions, CacheInternals } from './cache.js';
+import type { CallOptions, CacheInternals } from './calls.js';
 import { CacheError } from './errors.js';
 import { checkNumber, type ResolvedCacheOptions } from './options.js';
 import { pollingWake, type WakeSource } from './wake.js';

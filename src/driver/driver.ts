@@ -66,7 +66,17 @@ export interface DriverConnection {
   destroy(): void;
   /** The underlying client object, for escape hatches (`lease.raw`). */
   readonly raw: unknown;
+  /**
+   * Optional: registers a listener for pub/sub pushes on this connection, once it is in
+   * subscriber mode (`pool.subscriber()` needs it; a driver without it cannot serve one).
+   * `kind` is the push type; `args` are raw bytes: `message`/`smessage` → `[channel, payload]`,
+   * `pmessage` → `[pattern, channel, payload]`. Listeners run synchronously per push, in order.
+   */
+  onPush?(listener: (kind: PushKind, args: readonly Buffer[]) => void): void;
 }
+
+/** The pub/sub push types a driver reports through {@link DriverConnection.onPush}. */
+export type PushKind = 'message' | 'pmessage' | 'smessage';
 
 /** A connection factory. */
 export interface Driver {

@@ -17,7 +17,7 @@ import {
 } from '../errors.js';
 import { connectError as commonConnectError, type ConnectErrorSpec, ConnectionEnd, raceConnect, redactReply, TLS_ERROR_CODES, tlsConnectionOptions } from './common.js';
 import { directPathProbe, directWire, ioredisVersion, queueDirect, VERIFIED_IOREDIS } from './ioredis-direct.js';
-import type { BatchCommand, BatchResult, ConnectSpec, Driver, DriverConnection, ReplySink } from './driver.js';
+import type { BatchCommand, BatchResult, ConnectSpec, Driver, DriverConnection, PushKind, ReplySink } from './driver.js';
 
 export { redactReply } from './common.js';
 
@@ -264,6 +264,16 @@ class IoredisConnection implements DriverConnection {
   /** The connect succeeded (see {@link ConnectionEnd.opened}). */
   opened(): void {
     this.#end.opened();
+  }
+
+  /** Pub/sub pushes: ioredis parses them in subscriber mode; only the Buffer events are read (no string copies). */
+  onPush(listener: (kind: PushKind, args: readonly Buffer[]) => void): void {
+    const c = this.#client;
+    c.on('messageBuffer', (channel: Buffer, message: Buffer) => listener('message', [channel, message]));
+    c.on('smessageBuffer', (channel: Buffer, message: Buffer) => listener('smessage', [channel, message]));
+    // ioredis hands the pattern of a pmessageBuffer over as a string.
+    c.on('pmessageBuffer', (pattern: string | Buffer, channel: Buffer, message: Buffer) =>
+      listener('pmessage', [typeof pattern === 'string' ? Buffer.from(pattern) : pattern, channel, message]));
   }
 
   async close(): Promise<void> {

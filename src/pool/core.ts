@@ -91,7 +91,7 @@ export interface HousekeeperCore<L extends HeldLease = HeldLease> {
   connections(): Iterable<PooledConnection>;
   /** Idle lease connections. */
   idleLeaseConnections(): readonly PooledConnection[];
-  /** Outstanding leases. */
+  /** Outstanding leases leak detection watches (a subscriber's pinned lease is not one). */
   outstandingLeases(): Iterable<L>;
   retire(pc: PooledConnection, reason: DestroyReason): void;
   /** PINGs an idle lease connection; idle again or destroyed. */
@@ -100,3 +100,14 @@ export interface HousekeeperCore<L extends HeldLease = HeldLease> {
   checkLane(pc: PooledConnection): void;
   pump(): void;
 }
+
+/** The engine as `pool.subscriber()` sees it: take a lease, count subscribers, time backoffs. */
+export interface SubscriberCore<L> {
+  readonly o: Pick<ResolvedOptions, 'reconnectBackoff' | 'acquireTimeoutMs'>;
+  readonly clock: Clock;
+  readonly state: PoolState;
+  /** Gauge of open subscriber connections (each also a lease), read by stats(). */
+  subscribers: number;
+  acquire(opts?: AcquireOptions): Promise<L>;
+}
+

@@ -23,7 +23,7 @@ import { Dialer } from './dialer.js';
 import type { AcquireOptions, CallOptions, Emit, HousekeeperCore, LaneCore, LeaseCore } from './core.js';
 import { POOL_TRANSITIONS, type PoolState } from './pool-state.js';
 import type { PoolEvents } from './events.js';
-import type { Lease } from './lease.js';
+import { kPinned, type Lease } from './lease.js';
 import { Lanes } from './lanes.js';
 import { Leasing } from './leasing.js';
 import { ConnState, newTally, PooledConnection, type Role, type Tally } from './pooled-connection.js';
@@ -46,6 +46,8 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
   readonly emit: Emit;
   /** Hot paths (lease acquire/release) build event payloads only when this says someone looks. */
   readonly observed: Observed;
+  /** Gauge: `pool.subscriber()` connections open now (each is also a lease: see subscriber.ts). */
+  subscribers = 0;
   #state: PoolState = 'open';
   readonly #all = new Set<PooledConnection>();
   /** Live connections by role and state (closed ones leave `#all`; their tally row is unused). */
@@ -126,7 +128,8 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
   }
 
   outstandingLeases(): Iterable<Lease> {
-    return this.leasing.leases;
+    // Subscribers hold their lease for the pool's lifetime on purpose: never a leak.
+    return [...this.leasing.leases].filter((lease) => !lease[kPinned]);
   }
 
   validate(pc: PooledConnection): void {
@@ -447,6 +450,7 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
       min: this.o.min,
       ...s,
       inflight: this.lanes.inflight(),
+      subscribers: this.subscribers,
       utilization: s.busy / this.o.max,
       ...this.counters.copy(),
     };

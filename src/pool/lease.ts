@@ -7,15 +7,21 @@
  * (capacity is never credited twice); destroy() after release is a no-op.
  */
 import type { Redis, RedisCommander } from 'ioredis';
-import { LeaseReleasedError } from '../errors.js';
+import { ConnectionError, LeaseReleasedError, type RedpoolError } from '../errors.js';
 import { checkArgs } from '../commands/arguments.js';
 import { Batch } from '../commands/batch.js';
 import { blockTimeMs, POISONING_CLIENT_SUBCOMMANDS, POISONS_CONNECTION } from '../commands/command-table.js';
 import { installCommands, kDispatch, kFail } from '../commands/surface.js';
 import type { BatchCommand, BatchResult, DriverConnection } from '../driver/driver.js';
 import type { CallOptions } from './core.js';
-import type { PooledConnection } from './pooled-connection.js';
+import { ConnState, type PooledConnection } from './pooled-connection.js';
+import { guardRaw } from './raw-guard.js';
 import type { DestroyReason } from './stats.js';
+
+/** Internal: the lease's driver connection (for `pool.subscriber()`), undefined once released. */
+export const kConnection: unique symbol = Symbol('redpool.lease.connection');
+/** Internal: a long-lived lease (a subscriber) that leak detection must not report. */
+export const kPinned: unique symbol = Symbol('redpool.lease.pinned');
 
 /**
  * The raw client type of a driver's connections. A driver declares it with a type-only
@@ -55,6 +61,9 @@ export class Lease<Raw = Redis> {
   #inMulti = false;
   #db: number;
   #poisoned: DestroyReason | undefined;
+  #rawHandle: Raw | undefined;
+  /** Set on leases held on purpose for a long time (subscribers): not reported as leaks. */
+  [kPinned] = false;
   /** Stack of the acquire() call, kept only when leak detection is on. */
   readonly acquireStack: string | undefined;
 
@@ -88,10 +97,27 @@ export class Lease<Raw = Redis> {
    * node-redis client under `nodeRedisDriver()`), for APIs redpool does not wrap (e.g.
    * `subscribe` listeners). State you change through it is invisible to release(): call
    * `destroy()` afterwards unless you know the connection is clean.
+   *
+   * The handle is guarded so it cannot escape the pool's budget: `duplicate()` is refused
+   * ({@link OutsideBudgetError}), and once the lease is released or its connection has ended,
+   * `connect()` is refused and every command fails (LeaseReleasedError / ConnectionError).
    */
   get raw(): Raw {
     this.#check();
-    return (this.#pc.conn as DriverConnection).raw as Raw;
+    this.#rawHandle ??= guardRaw((this.#pc.conn as DriverConnection).raw as Raw & object, () => this.#rawUnusable());
+    return this.#rawHandle;
+  }
+
+  #rawUnusable(): RedpoolError | undefined {
+    if (this.#released) return new LeaseReleasedError('lease.raw used after its lease was released');
+    if (this.#pc.state === ConnState.Closed || this.#pc.state === ConnState.Closing)
+      return new ConnectionError("Connection is closed. (the lease's connection has ended)", 'not-sent');
+    return undefined;
+  }
+
+  /** Internal: the driver connection while the lease holds it. */
+  [kConnection](): DriverConnection | undefined {
+    return this.#released ? undefined : this.#pc.conn;
   }
 
   #check(): void {

@@ -27,6 +27,7 @@ import { Engine } from './engine.js';
 import type { PoolEvents } from './events.js';
 import { Housekeeper } from './housekeeper.js';
 import { kRun, Lease, type RawClientOf } from './lease.js';
+import { Subscriber, type SubscriberOptions } from './subscriber.js';
 import type { HealthStatus, PoolStats } from './stats.js';
 
 /** The shared command surface: every ioredis command except those that need a lease. */
@@ -83,6 +84,7 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
   /** The default log (no `logger` option): one stderr line per outage and per recovery. */
   readonly #outage: (event: string, payload: Record<string, unknown>) => void;
   readonly #logCtx: { pool: string; endpoint: string };
+  readonly #subscribers = new Set<Subscriber>();
   #server: ServerLimits = {};
 
   constructor(options?: PoolOptions | string) {
@@ -268,15 +270,38 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
     return this.#engine.stats();
   }
 
+  /**
+   * A pub/sub connection drawn from this pool's budget: an exclusive lease held in subscriber
+   * mode (counted in `leased` and `subscribers`), resubscribed after every reconnect with the
+   * reconnect backoff, closed by `close()`. It connects on its first subscribe (or `ready()`).
+   * Throws PoolClosedError once the pool is closing.
+   * @example
+   * const sub = pool.subscriber();
+   * sub.on('message', (channel, message) => { … });
+   * await sub.subscribe('news');
+   */
+  subscriber(opts?: SubscriberOptions): Subscriber {
+    if (this.#engine.state !== 'open') throw new PoolClosedError(`pool is ${this.#engine.state}`);
+    const sub = new Subscriber(this.#engine, opts, (s) => this.#subscribers.delete(s));
+    this.#subscribers.add(sub);
+    return sub;
+  }
+
+  #closeSubscribers(): void {
+    for (const sub of [...this.#subscribers]) void sub.close();
+  }
+
   /** Graceful shutdown: new work is refused, in-flight work finishes, then QUIT. Idempotent. */
   close(opts?: CloseOptions): Promise<void> {
     this.#housekeeper.stop();
+    this.#closeSubscribers();
     return this.#engine.close(opts?.timeoutMs ?? 10_000);
   }
 
   /** Immediate shutdown: pending work fails, sockets are dropped. Idempotent. */
   destroy(): Promise<void> {
     this.#housekeeper.stop();
+    this.#closeSubscribers();
     return this.#engine.destroy();
   }
 

@@ -51,6 +51,8 @@ export interface PoolStats {
   connecting: number;
   /** Commands in flight on shared lanes. */
   inflight: number;
+  /** `pool.subscriber()` connections open now. Each is an exclusive lease, so it is also in `leased`. */
+  subscribers: number;
   /** busy / max, 0..1. */
   utilization: number;
   // ---- counters ----

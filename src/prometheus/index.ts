@@ -85,6 +85,7 @@ const GAUGES: ReadonlyArray<[string, string, (s: PoolStats) => number]> = [
   ['connections_connecting', 'Connections being opened (stats.connecting).', (s) => s.connecting],
   ['lanes', 'Shared lanes open (stats.lanes).', (s) => s.lanes],
   ['leased', 'Connections held by exclusive leases (stats.leased).', (s) => s.leased],
+  ['subscribers', 'pool.subscriber() connections open (stats.subscribers); each is also counted in leased.', (s) => s.subscribers],
   ['pending', 'Callers waiting for a lease or a lane (stats.pending).', (s) => s.pending],
   ['inflight', 'Commands in flight on shared lanes (stats.inflight).', (s) => s.inflight],
   ['utilization_ratio', 'busy / max, 0..1 (stats.utilization). Alert above 0.8.', (s) => s.utilization],

@@ -3,7 +3,7 @@
  * are answered by a handler (default: a tiny key/value store); connects can be made to fail,
  * hang or succeed on demand; connections can be killed to simulate a lost server.
  */
-import type { BatchCommand, BatchResult, ConnectSpec, Driver, DriverConnection, ReplySink } from '../driver/driver.js';
+import type { BatchCommand, BatchResult, ConnectSpec, Driver, DriverConnection, PushKind, ReplySink } from '../driver/driver.js';
 import { ConnectionError, ReplyError } from '../errors.js';
 
 /** Answers one command. Return a value, a promise, or throw a redpool error. */
@@ -16,6 +16,7 @@ export class FakeConnection implements DriverConnection {
   readonly #driver: FakeDriver;
   #closed = false;
   #listeners: Array<(cause?: Error) => void> = [];
+  #pushListeners: Array<(kind: PushKind, args: readonly Buffer[]) => void> = [];
   #pending = new Set<ReplySink>();
   /** Commands received, in order (name and args). */
   readonly log: Array<[string, ...unknown[]]> = [];
@@ -82,6 +83,16 @@ export class FakeConnection implements DriverConnection {
     else this.#listeners.push(listener);
   }
 
+  onPush(listener: (kind: PushKind, args: readonly Buffer[]) => void): void {
+    this.#pushListeners.push(listener);
+  }
+
+  /** Delivers a pub/sub push to this connection's listeners (strings are sent as UTF-8 bytes). */
+  push(kind: PushKind, ...args: Array<string | Buffer>): void {
+    const bytes = args.map((a) => (typeof a === 'string' ? Buffer.from(a) : a));
+    for (const l of this.#pushListeners) l(kind, bytes);
+  }
+
   /** Simulates the socket ending: pending commands fail with outcome 'unknown'. */
   kill(cause?: Error): void {
     if (this.#closed) return;
@@ -130,7 +141,7 @@ export class FakeDriver implements Driver {
     fail: (e: Error) => void;
   }> = [];
   readonly store = new Map<string, unknown>();
-  handler: FakeHandler = (name, args) => {
+  handler: FakeHandler = (name, args, conn) => {
     switch (name) {
       case 'ping': return 'PONG';
       case 'get': return this.store.get(String(args[0])) ?? null;
@@ -143,6 +154,11 @@ export class FakeDriver implements Driver {
       }
       case 'select': case 'watch': case 'unwatch': case 'discard': case 'multi': return 'OK';
       case 'blpop': return new Promise(() => undefined); // blocks until killed
+      case 'client':
+        if (String(args[0]).toLowerCase() === 'id') return conn.id;
+        throw new ReplyError(`ERR unknown subcommand '${String(args[0])}'`, 'CLIENT');
+      case 'subscribe': case 'psubscribe': case 'ssubscribe': case 'unsubscribe': case 'punsubscribe': case 'sunsubscribe':
+        return args.length;
       default: throw new ReplyError(`ERR unknown command '${name}'`, name.toUpperCase());
     }
   };

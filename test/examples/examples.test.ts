@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { withRedis } from '../helpers/redis.js';
 
-const EXAMPLES = ['express-app', 'fastify-app', 'worker', 'cache-basic'] as const;
+const EXAMPLES = ['express-app', 'fastify-app', 'worker', 'cache-basic', 'socket-io'] as const;
 const dir = fileURLToPath(new URL('../../examples/', import.meta.url));
 
 function run(name: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {

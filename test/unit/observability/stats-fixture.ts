@@ -16,6 +16,7 @@ export function statsFixture(over: Partial<PoolStats> = {}): PoolStats {
     pending: 0,
     connecting: 0,
     inflight: 0,
+    subscribers: 0,
     utilization: 0,
     acquires: 0,
     hits: 0,
