@@ -18,8 +18,8 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import { Server } from 'socket.io';
 import { io as connect, type Socket } from 'socket.io-client';
 import { startRedisServer, type RedisServer } from 'redpool/testing';
-import { asIoredis } from '../src/compat/index.js';
-import { createPool } from '../src/index.js';
+import { asIoredis } from 'redpool/compat';
+import { createPool } from 'redpool';
 
 const embedded: RedisServer | undefined = process.env['REDIS_URL'] ? undefined : await startRedisServer();
 const url = process.env['REDIS_URL'] ?? embedded!.url;
