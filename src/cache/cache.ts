@@ -15,7 +15,7 @@ import { Stampede, type GetOrSetOptions } from './stampede.js';
 import { newCounters, type CacheStats, type CounterName } from './stats.js';
 import { subscriberInvalidationSource } from './invalidation.js';
 import { subscriberWake } from './wake.js';
-import type { Subscriber } from '../pool/subscriber.js';
+import type { Subscriber } from '../index.js';
 import type { CacheInternals, CallOptions, SetOptions } from './calls.js';
 
 export type { CallOptions, SetOptions } from './calls.js';

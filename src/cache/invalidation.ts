@@ -9,7 +9,7 @@
  * - a 'connect' after the first → flush again: whatever happened while the connection was away
  *   was never reported, and nothing read in between may be kept.
  */
-import type { Subscriber } from '../pool/subscriber.js';
+import type { Subscriber } from '../index.js';
 import type { InvalidationSource } from './near.js';
 
 /** An {@link InvalidationSource} on the subscriber `get()` returns (created with tracking; the cache closes it). */

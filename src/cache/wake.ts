@@ -12,7 +12,7 @@
  * left, so a waiter's retries do not subscribe and unsubscribe each time.
  * {@link pollingWake} is the fallback without a subscriber (10 → 100 ms).
  */
-import type { Subscriber } from '../pool/subscriber.js';
+import type { Subscriber } from '../index.js';
 
 /** Waits for, and sends, wake-up signals on named channels. */
 export interface WakeSource {
