@@ -10,7 +10,7 @@ export type { RawClientOf } from './pool/lease.js';
 export { COMMAND_CLASSES } from './commands/command-table.js';
 export type { StateChangingCommand, BlockingCommand } from './commands/command-table.js';
 export { Subscriber } from './pool/subscriber.js';
-export type { SubscriberOptions, SubscriberState, SubscriberEvents, SubscriberConnectInfo } from './pool/subscriber.js';
+export type { SubscriberOptions, SubscriberState, SubscriberEvents, SubscriberConnectInfo, SubscriberTracking } from './pool/subscriber.js';
 export { Batch } from './commands/batch.js';
 export type { PoolEvents } from './pool/events.js';
 export type { EventArgs, PoolWithOptions } from './pool/pool.js';

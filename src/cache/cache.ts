@@ -13,7 +13,9 @@ import { ReadBatcher } from './read-batcher.js';
 import { checkMsgpackAvailable, jsonSerializer, msgpackSerializer } from './serializers.js';
 import { Stampede, type GetOrSetOptions } from './stampede.js';
 import { newCounters, type CacheStats, type CounterName } from './stats.js';
-import { leaseInvalidationSource } from './invalidation.js';
+import { subscriberInvalidationSource } from './invalidation.js';
+import { subscriberWake } from './wake.js';
+import type { Subscriber } from '../index.js';
 import type { CacheInternals, CallOptions, SetOptions } from './calls.js';
 
 export type { CallOptions, SetOptions } from './calls.js';
@@ -38,6 +40,8 @@ export class Cache {
   readonly #keyStart: number;
   readonly #stampede: Stampede;
   readonly #near: NearCache | undefined;
+  /** The cache's one pub/sub connection (near-cache invalidations and lock wake-ups), taken on first need. */
+  #sub: Subscriber | undefined;
   #closed = false;
 
   constructor(pool: Pool, options?: CacheOptions) {
@@ -58,8 +62,9 @@ export class Cache {
       (keys, timeoutMs) => (keys.length === 1 ? this.#view(timeoutMs).getBuffer(keys[0]!).then((v) => [v]) : this.#view(timeoutMs).mgetBuffer(...keys)),
       () => this.#counters.coalesced++,
     );
-    this.#near = o.local ? new NearCache(o.local, leaseInvalidationSource(pool), o.prefix ? `${o.prefix}:` : '', () => this.#counters.nearFlushes++) : undefined;
-    this.#stampede = new Stampede(this.#internals(), o);
+    const sub = (): Subscriber => this.#subscriber();
+    this.#near = o.local ? new NearCache(o.local, subscriberInvalidationSource(sub), () => this.#counters.nearFlushes++) : undefined;
+    this.#stampede = new Stampede(this.#internals(), o, subscriberWake(sub));
   }
 
   /** The validated options. */
@@ -338,10 +343,22 @@ export class Cache {
     return this.#near ? this.#near.start() : Promise.resolve(true);
   }
 
-  /** Stops the near cache's invalidation connection; later calls reject ERR_CACHE_CLOSED. Does not close the pool. */
+  /** Stops the near cache and closes the cache's subscriber connection; later calls reject ERR_CACHE_CLOSED. Does not close the pool. */
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#near?.close();
+    this.#near?.close();
+    await this.#sub?.close();
+  }
+
+  /**
+   * The subscriber, created on first need. With a near cache it tracks the cache's prefix (the
+   * pool applies CLIENT TRACKING on each of its connections); lock waiters subscribe on it too.
+   */
+  #subscriber(): Subscriber {
+    if (this.#sub) return this.#sub;
+    const prefix = this.#o.prefix ? `${this.#o.prefix}:` : '';
+    this.#sub = this.#pool.subscriber(this.#o.local ? { tracking: { prefixes: prefix ? [prefix] : [] } } : undefined);
+    return this.#sub;
   }
 
   #internals(): CacheInternals {

@@ -12,13 +12,12 @@ import type { Decoded } from './codec.js';
 /** The invalidation connection, as the near cache needs it (see invalidation.ts). */
 export interface InvalidationSource {
   /**
-   * Turns tracking on for keys starting with `prefix` and calls `onKeys` per invalidation
-   * (`null`: everything, e.g. FLUSHDB). `onLost` is called once when the connection ends.
-   * Rejects when it cannot start.
+   * Resolves once invalidations of the cache's keys are being received; calls `onKeys` per
+   * invalidation (`null`: everything, e.g. FLUSHDB or a reconnect) and `onLost` whenever the
+   * connection ends. Called again after a loss (listeners registered by an earlier call stay).
+   * Rejects when it cannot start. Closing it is its owner's business (the cache's subscriber).
    */
-  open(prefix: string, onKeys: (keys: string[] | null) => void, onLost: (err: Error | undefined) => void): Promise<void>;
-  /** Ends the connection (no `onLost` afterwards). */
-  close(): Promise<void>;
+  open(onKeys: (keys: string[] | null) => void, onLost: (err: Error | undefined) => void): Promise<void>;
 }
 
 interface Entry {
@@ -34,7 +33,6 @@ const RETRY_MS = [50, 100, 250, 500, 1000, 2000, 5000];
 export class NearCache {
   readonly #o: { maxEntries: number; maxBytes: number; ttlMs: number };
   readonly #source: InvalidationSource;
-  readonly #prefix: string;
   readonly #onFlush: () => void;
   readonly #map = new Map<string, Entry>();
   #bytes = 0;
@@ -45,10 +43,9 @@ export class NearCache {
   #retry = 0;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(o: { maxEntries: number; maxBytes: number; ttlMs: number }, source: InvalidationSource, prefix: string, onFlush: () => void) {
+  constructor(o: { maxEntries: number; maxBytes: number; ttlMs: number }, source: InvalidationSource, onFlush: () => void) {
     this.#o = o;
     this.#source = source;
-    this.#prefix = prefix;
     this.#onFlush = onFlush;
   }
 
@@ -66,7 +63,7 @@ export class NearCache {
     if (this.#closed) return Promise.resolve(false);
     if (this.#serving) return Promise.resolve(true);
     this.#starting ??= this.#source
-      .open(this.#prefix, (keys) => this.#invalidate(keys), (err) => this.#lost(err))
+      .open((keys) => this.#invalidate(keys), (err) => this.#lost(err))
       .then(
         () => {
           this.#starting = undefined;
@@ -77,8 +74,9 @@ export class NearCache {
         },
         (err: unknown) => {
           this.#starting = undefined;
-          // A closed pool never comes back: stop trying (the near cache just stays off).
-          if ((err as { code?: string }).code === 'ERR_POOL_CLOSED') this.#closed = true;
+          // A closed pool never comes back, nor does a driver that cannot track: stop trying (the near cache just stays off).
+          const code = (err as { code?: string }).code;
+          if (code === 'ERR_POOL_CLOSED' || code === 'ERR_INVALID_OPTION') this.#closed = true;
           else this.#schedule();
           return false;
         },
@@ -97,6 +95,7 @@ export class NearCache {
   }
 
   #lost(_err: Error | undefined): void {
+    if (this.#closed) return;
     // Invalidations may have been missed from here on: stop serving and empty before serving again.
     this.#serving = false;
     this.flush();
@@ -162,11 +161,11 @@ export class NearCache {
     this.#bytes = 0;
   }
 
-  async close(): Promise<void> {
+  /** Stops serving and retrying (the owner closes the source's connection). */
+  close(): void {
     this.#closed = true;
     this.#serving = false;
     if (this.#timer) clearTimeout(this.#timer);
     this.#map.clear();
-    await this.#source.close();
   }
 }

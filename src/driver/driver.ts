@@ -70,13 +70,23 @@ export interface DriverConnection {
    * Optional: registers a listener for pub/sub pushes on this connection, once it is in
    * subscriber mode (`pool.subscriber()` needs it; a driver without it cannot serve one).
    * `kind` is the push type; `args` are raw bytes: `message`/`smessage` → `[channel, payload]`,
-   * `pmessage` → `[pattern, channel, payload]`. Listeners run synchronously per push, in order.
+   * `pmessage` → `[pattern, channel, payload]`, `invalidate` (only when {@link invalidations}
+   * is true) → the invalidated keys, where an empty list means "every key" (the server sent a
+   * null key list: FLUSHDB/FLUSHALL). Listeners run synchronously per push, in order.
    */
   onPush?(listener: (kind: PushKind, args: readonly Buffer[]) => void): void;
+  /**
+   * True when {@link onPush} also reports the RESP3 `invalidate` pushes of `CLIENT TRACKING`
+   * (`pool.subscriber({ tracking })` needs it). Absent or false: they are not reported.
+   */
+  readonly invalidations?: boolean;
 }
 
-/** The pub/sub push types a driver reports through {@link DriverConnection.onPush}. */
-export type PushKind = 'message' | 'pmessage' | 'smessage';
+/**
+ * The push types a driver reports through {@link DriverConnection.onPush}: pub/sub messages,
+ * and `invalidate` for client-side caching (CLIENT TRACKING).
+ */
+export type PushKind = 'message' | 'pmessage' | 'smessage' | 'invalidate';
 
 /** A connection factory. */
 export interface Driver {

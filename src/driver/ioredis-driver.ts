@@ -17,6 +17,7 @@ import {
 } from '../errors.js';
 import { connectError as commonConnectError, type ConnectErrorSpec, ConnectionEnd, raceConnect, redactReply, TLS_ERROR_CODES, tlsConnectionOptions } from './common.js';
 import { directPathProbe, directWire, ioredisVersion, queueDirect, VERIFIED_IOREDIS } from './ioredis-direct.js';
+import { invalidationHookAvailable, onInvalidate } from './ioredis-push.js';
 import type { BatchCommand, BatchResult, ConnectSpec, Driver, DriverConnection, PushKind, ReplySink } from './driver.js';
 
 export { redactReply } from './common.js';
@@ -266,9 +267,18 @@ class IoredisConnection implements DriverConnection {
     this.#end.opened();
   }
 
-  /** Pub/sub pushes: ioredis parses them in subscriber mode; only the Buffer events are read (no string copies). */
+  /** Whether `invalidate` pushes are reported: ioredis drops them, so they come through a hook on its internals (ioredis-push.ts). */
+  get invalidations(): boolean {
+    return invalidationHookAvailable();
+  }
+
+  /**
+   * Pub/sub pushes: ioredis parses them in subscriber mode; only the Buffer events are read (no
+   * string copies). `invalidate` pushes come from the hook in ioredis-push.ts when it is available.
+   */
   onPush(listener: (kind: PushKind, args: readonly Buffer[]) => void): void {
     const c = this.#client;
+    onInvalidate(c, (keys) => listener('invalidate', keys));
     c.on('messageBuffer', (channel: Buffer, message: Buffer) => listener('message', [channel, message]));
     c.on('smessageBuffer', (channel: Buffer, message: Buffer) => listener('smessage', [channel, message]));
     // ioredis hands the pattern of a pmessageBuffer over as a string.

@@ -274,11 +274,17 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
    * A pub/sub connection drawn from this pool's budget: an exclusive lease held in subscriber
    * mode (counted in `leased` and `subscribers`), resubscribed after every reconnect with the
    * reconnect backoff, closed by `close()`. It connects on its first subscribe (or `ready()`).
-   * Throws PoolClosedError once the pool is closing.
+   * With `tracking` the pool also applies `CLIENT TRACKING ON BCAST PREFIX …` on each of its
+   * (re)connects and the subscriber emits 'invalidate'. Throws PoolClosedError once the pool is closing.
    * @example
    * const sub = pool.subscriber();
    * sub.on('message', (channel, message) => { … });
    * await sub.subscribe('news');
+   * @example
+   * const tracked = pool.subscriber({ tracking: { prefixes: ['user:'] } });
+   * tracked.on('invalidate', (keys) => { … }); // null: every key
+   * tracked.on('disconnect', () => { … }); // invalidations until the next 'connect' are lost
+   * await tracked.ready();
    */
   subscriber(opts?: SubscriberOptions): Subscriber {
     if (this.#engine.state !== 'open') throw new PoolClosedError(`pool is ${this.#engine.state}`);

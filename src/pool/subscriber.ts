@@ -9,8 +9,9 @@
  *
  * The subscriber remembers what it is subscribed to. When its connection ends it takes a new
  * lease after the pool's reconnect backoff (injected clock), re-runs `CLIENT ID`, resubscribes
- * channels, patterns and shard channels, and emits 'connect' again — a near cache re-issues
- * `CLIENT TRACKING … REDIRECT <clientId>` there and flushes on 'disconnect'. Every change of the
+ * channels, patterns and shard channels, re-applies `tracking` (CLIENT TRACKING is connection
+ * state, so the pool owns it rather than its users), and emits 'connect' again; invalidations
+ * sent while it was away are lost, so a near cache flushes on 'disconnect' and on a reconnect. Every change of the
  * subscription set and every (re)connect runs through one queue, so they never interleave.
  * `pool.close()`/`destroy()` close every subscriber.
  */
@@ -29,6 +30,21 @@ export interface SubscriberOptions {
   connectTimeoutMs?: number;
   /** Delay between reconnect attempts (attempt 1, 2, …). @default the pool's reconnectBackoff (equal jitter 50 ms … 5 s) */
   backoff?: BackoffStrategy;
+  /**
+   * Server-assisted client-side caching on this connection: `CLIENT TRACKING ON BCAST PREFIX …`
+   * is applied on every (re)connect before 'connect' is emitted, and the server's invalidations
+   * arrive as 'invalidate' events. Needs a driver that reports invalidation pushes (the ioredis
+   * driver over RESP3). @default off
+   */
+  tracking?: SubscriberTracking;
+}
+
+/** The `tracking` option of `pool.subscriber()`. */
+export interface SubscriberTracking {
+  /** Key prefixes to be told about (one PREFIX each); empty: every key. Prefixes must not overlap (the server refuses). */
+  prefixes: readonly string[];
+  /** Broadcasting mode: the only one a connection that runs no reads of its own can use. @default true */
+  bcast?: true;
 }
 
 /**
@@ -61,7 +77,14 @@ export interface SubscriberEvents {
   smessage: [channel: string, message: string];
   /** The same as bytes. */
   smessageBuffer: [channel: Buffer, message: Buffer];
-  /** Connected (again) and every subscription restored. */
+  /**
+   * Keys another client changed (with `tracking`); `null`: every key may have changed (FLUSHDB,
+   * FLUSHALL). Invalidations between a 'disconnect' and the next 'connect' are lost.
+   */
+  invalidate: [keys: string[] | null];
+  /** The same keys as bytes. */
+  invalidateBuffer: [keys: Buffer[] | null];
+  /** Connected (again), tracking applied and every subscription restored. */
   connect: [info: SubscriberConnectInfo];
   /** The connection ended; messages published until the next 'connect' are lost. */
   disconnect: [info: { error: Error | undefined }];
@@ -73,6 +96,22 @@ export interface SubscriberEvents {
   close: [];
 }
 
+/** Validates the `tracking` option into CLIENT arguments (TRACKING ON BCAST PREFIX …). */
+function trackingArgs(t: SubscriberTracking | undefined): string[] | undefined {
+  if (t === undefined) return undefined;
+  if (typeof t !== 'object' || t === null) throw new ConfigError('subscriber.tracking', 'must be an object ({ prefixes, bcast })');
+  if ((t as { bcast?: unknown }).bcast !== undefined && (t as { bcast?: unknown }).bcast !== true)
+    throw new ConfigError('subscriber.tracking.bcast', 'must be true (a subscriber runs no reads of its own, so only BCAST tracking applies)');
+  const prefixes: unknown = t.prefixes;
+  if (!Array.isArray(prefixes)) throw new ConfigError('subscriber.tracking.prefixes', 'must be an array of strings (empty: every key)');
+  const out = ['TRACKING', 'ON', 'BCAST'];
+  prefixes.forEach((p: unknown, i) => {
+    if (typeof p !== 'string') throw new ConfigError(`subscriber.tracking.prefixes[${i}]`, `must be a string, got ${typeof p}`);
+    out.push('PREFIX', p);
+  });
+  return out;
+}
+
 type Kind = 'subscribe' | 'psubscribe' | 'ssubscribe';
 const UNSUB: Record<Kind, string> = { subscribe: 'unsubscribe', psubscribe: 'punsubscribe', ssubscribe: 'sunsubscribe' };
 
@@ -82,6 +121,7 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
   readonly #backoff: BackoffStrategy;
   readonly #timeoutMs: number;
   readonly #onClose: (s: Subscriber) => void;
+  readonly #tracking: string[] | undefined;
   readonly #sets: Record<Kind, Set<string>> = { subscribe: new Set(), psubscribe: new Set(), ssubscribe: new Set() };
   #state: SubscriberState = 'idle';
   #lease: Lease | undefined;
@@ -100,6 +140,7 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
       throw new ConfigError('subscriber.connectTimeoutMs', `must be a positive number of ms, got ${String(opts.connectTimeoutMs)}`);
     if (opts?.backoff !== undefined && typeof opts.backoff?.delay !== 'function')
       throw new ConfigError('subscriber.backoff', 'must be a BackoffStrategy ({ delay(attempt) })');
+    this.#tracking = trackingArgs(opts?.tracking);
     this.#engine = engine;
     this.#backoff = opts?.backoff ?? engine.o.reconnectBackoff ?? defaultReconnectBackoff();
     this.#timeoutMs = opts?.connectTimeoutMs ?? engine.o.acquireTimeoutMs;
@@ -296,6 +337,10 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
       lease.release();
       throw new ConfigError('driver', 'this driver cannot carry pub/sub (no onPush): pool.subscriber() needs the ioredis driver');
     }
+    if (this.#tracking && conn.invalidations !== true) {
+      lease.release();
+      throw new ConfigError('subscriber.tracking', 'this driver cannot report invalidation pushes: tracking needs the ioredis driver (RESP3) on a release with the hook point (see docs/ARCHITECTURE.md)');
+    }
     const gen = ++this.#gen;
     this.#lease = lease;
     e.subscribers++;
@@ -307,6 +352,8 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     });
     try {
       this.#clientId = Number(await lease[kDispatch]('client', ['ID'], false));
+      // Tracking is connection state: a new connection has none until it is applied again.
+      if (this.#tracking) await lease[kDispatch]('client', this.#tracking, false);
       for (const kind of ['subscribe', 'psubscribe', 'ssubscribe'] as const) {
         const set = this.#sets[kind];
         if (set.size === 0) continue;
@@ -384,6 +431,13 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
 
   #push(kind: PushKind, a: readonly Buffer[]): void {
     switch (kind) {
+      case 'invalidate': {
+        if (!this.#tracking) break;
+        const keys = a.length === 0 ? null : [...a];
+        if (this.listenerCount('invalidateBuffer') > 0) this.emit('invalidateBuffer', keys);
+        if (this.listenerCount('invalidate') > 0) this.emit('invalidate', keys && keys.map((k) => k.toString()));
+        break;
+      }
       case 'message':
         if (this.listenerCount('messageBuffer') > 0) this.emit('messageBuffer', a[0]!, a[1]!);
         if (this.listenerCount('message') > 0) this.emit('message', a[0]!.toString(), a[1]!.toString());

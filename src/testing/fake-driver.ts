@@ -13,6 +13,16 @@ export class FakeConnection implements DriverConnection {
   readonly id: number;
   readonly spec: ConnectSpec;
   readonly raw: unknown = null;
+  /** Reports `invalidate` pushes (see {@link push}); copied from the driver's `invalidations`. */
+  readonly invalidations: boolean;
+  /** Arguments of the last `CLIENT TRACKING` sent (after TRACKING), as strings; undefined until one was. */
+  get tracking(): string[] | undefined {
+    for (let i = this.log.length - 1; i >= 0; i--) {
+      const [name, sub, ...rest] = this.log[i]!;
+      if (name === 'client' && String(sub).toLowerCase() === 'tracking') return rest.map(String);
+    }
+    return undefined;
+  }
   readonly #driver: FakeDriver;
   #closed = false;
   #listeners: Array<(cause?: Error) => void> = [];
@@ -25,6 +35,7 @@ export class FakeConnection implements DriverConnection {
     this.id = id;
     this.spec = spec;
     this.#driver = driver;
+    this.invalidations = driver.invalidations;
   }
 
   /** Whether the connection was closed (by `close()`, `destroy()` or a simulated drop). */
@@ -87,7 +98,10 @@ export class FakeConnection implements DriverConnection {
     this.#pushListeners.push(listener);
   }
 
-  /** Delivers a pub/sub push to this connection's listeners (strings are sent as UTF-8 bytes). */
+  /**
+   * Delivers a push to this connection's listeners (strings are sent as UTF-8 bytes). For
+   * `invalidate` pass the keys; none means "every key", as the real driver reports a null list.
+   */
   push(kind: PushKind, ...args: Array<string | Buffer>): void {
     const bytes = args.map((a) => (typeof a === 'string' ? Buffer.from(a) : a));
     for (const l of this.#pushListeners) l(kind, bytes);
@@ -133,6 +147,8 @@ export class FakeDriver implements Driver {
    * false to drive the pool through `command()` only, as a third-party driver might.
    */
   sendPath = true;
+  /** Whether new connections report `invalidate` pushes; false acts as a driver that cannot. */
+  invalidations = true;
   /** Resolvers for hanging connects, to release them from a test. */
   readonly hanging: Array<{
     /** Completes the connect. */
@@ -156,6 +172,7 @@ export class FakeDriver implements Driver {
       case 'blpop': return new Promise(() => undefined); // blocks until killed
       case 'client':
         if (String(args[0]).toLowerCase() === 'id') return conn.id;
+        if (String(args[0]).toLowerCase() === 'tracking') return 'OK';
         throw new ReplyError(`ERR unknown subcommand '${String(args[0])}'`, 'CLIENT');
       case 'subscribe': case 'psubscribe': case 'ssubscribe': case 'unsubscribe': case 'punsubscribe': case 'sunsubscribe':
         return args.length;

@@ -1,7 +1,8 @@
 /**
  * The near cache on a real server with a second process writing: a write there evicts the
- * entry here within 50 ms; after CLIENT KILL of the invalidation connection the near cache is
- * emptied before it serves again, so a value replaced while it was down is never served.
+ * entry here within 50 ms; after CLIENT KILL of the invalidation connection (the cache's
+ * pool.subscriber(), tracking set by the pool) the near cache is emptied before it serves again,
+ * so a value replaced while it was down is never served.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -87,6 +88,7 @@ void describe('near cache', () => {
       assert.ok(nearHits >= round, 'cached locally');
       const [id] = await trackingClientIds(server);
       assert.ok(id, 'the invalidation connection is tracked');
+      assert.equal(pool.stats().subscribers, 1, 'it is the pool subscriber of the cache');
       const flushes = cache.stats().nearFlushes;
       await server.command('CLIENT', 'KILL', 'ID', id);
       // Written while the invalidation connection is down: its invalidation is never delivered.
@@ -96,6 +98,7 @@ void describe('near cache', () => {
       await waitFor(() => cache.ready(), { timeoutMs: 5_000 });
       assert.equal(await cache.get('k'), `new${round}`, 'no stale read once it is back');
       await waitFor(async () => (await trackingClientIds(server)).length === 1 && !(await trackingClientIds(server)).includes(id));
+      assert.equal(pool.stats().subscribers, 1, 'the subscriber reconnected with tracking re-applied');
     }
   });
 

@@ -17,13 +17,12 @@ function fakeSource(): InvalidationSource & { keys?: (k: string[] | null) => voi
     fail: false,
     keys: undefined as ((k: string[] | null) => void) | undefined,
     lost: undefined as ((e: Error | undefined) => void) | undefined,
-    async open(_prefix: string, onKeys: (k: string[] | null) => void, onLost: (e: Error | undefined) => void) {
+    async open(onKeys: (k: string[] | null) => void, onLost: (e: Error | undefined) => void) {
       s.opens++;
       if (s.fail) throw new Error('no connection');
       s.keys = onKeys;
       s.lost = onLost;
     },
-    async close() {},
   };
   return s;
 }
@@ -34,7 +33,7 @@ const OPTS = { maxEntries: 3, maxBytes: 1000, ttlMs: 60_000 };
 void test('near cache: serves only after start, evicts on invalidation, refuses a read older than an invalidation', async () => {
   const src = fakeSource();
   let flushes = 0;
-  const near = new NearCache(OPTS, src, 'p:', () => flushes++);
+  const near = new NearCache(OPTS, src, () => flushes++);
   const e0 = near.epoch();
   near.put('p:a', hit(1), 10, e0);
   assert.equal(near.get('p:a'), undefined, 'not serving before the invalidation connection is up');
@@ -51,13 +50,13 @@ void test('near cache: serves only after start, evicts on invalidation, refuses 
   src.keys!(null); // FLUSHDB / FLUSHALL
   assert.equal(near.get('p:a'), undefined);
   assert.equal(flushes, 0);
-  await near.close();
+  near.close();
 });
 
 void test('near cache: a lost invalidation connection empties it and stops serving until it is back', async () => {
   const src = fakeSource();
   let flushes = 0;
-  const near = new NearCache(OPTS, src, 'p:', () => flushes++);
+  const near = new NearCache(OPTS, src, () => flushes++);
   await near.start();
   near.put('p:a', hit(1), 10, near.epoch());
   const inFlight = near.epoch();
@@ -69,11 +68,11 @@ void test('near cache: a lost invalidation connection empties it and stops servi
   assert.equal(await near.start(), true);
   assert.equal(near.get('p:a'), undefined, 'emptied: nothing from before the loss is served');
   assert.equal(near.get('p:c'), undefined, 'a read that started before the loss is not stored');
-  await near.close();
+  near.close();
 });
 
 void test('near cache: LRU bounded by entries and bytes', async () => {
-  const near = new NearCache(OPTS, fakeSource(), '', () => undefined);
+  const near = new NearCache(OPTS, fakeSource(), () => undefined);
   await near.start();
   for (const k of ['a', 'b', 'c']) near.put(k, hit(k), 100, near.epoch());
   near.get('a'); // a is now the youngest
@@ -84,7 +83,7 @@ void test('near cache: LRU bounded by entries and bytes', async () => {
   assert.ok(near.size <= 2, String(near.size));
   near.put('huge', hit('huge'), 5000, near.epoch());
   assert.equal(near.get('huge'), undefined, 'larger than maxBytes: never stored');
-  await near.close();
+  near.close();
 });
 
 void test('read batcher: one read per tick and deadline, duplicates share a slot, errors reach every caller', async () => {
