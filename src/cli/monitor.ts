@@ -1,5 +1,5 @@
 /**
- * `redpool monitor [URL]`: the reference documents' `redis-cli INFO` watch, refreshed every
+ * `redpool monitor [URL]`: the `redis-cli INFO` watch operators run by hand, refreshed every
  * interval: clients, blocked clients, rejected and received connections, ops/s, memory,
  * keyspace hits/misses with the hit ratio, evictions — with rates between samples.
  */
@@ -78,7 +78,8 @@ export function sampleFrom(cur: Raw, prev: Raw | undefined): MonitorSample {
   };
   const hits = n('keyspace_hits');
   const misses = n('keyspace_misses');
-  const ratio = (h: number | null, m: number | null): number | null => (h === null || m === null || h + m === 0 ? null : Math.round((h / (h + m)) * 10_000) / 10_000);
+  const ratio = (h: number | null, m: number | null): number | null =>
+    h === null || m === null || h + m === 0 ? null : Math.round((h / (h + m)) * 10_000) / 10_000;
   let interval: number | null = null;
   if (prev && hits !== null && misses !== null) {
     const ph = infoNumber(prev.info, 'keyspace_hits');
@@ -123,7 +124,11 @@ export function sampleBlock(s: MonitorSample, header: string): string {
     row('instantaneous_ops_per_sec', v(s.opsPerSec), s.commandsPerSec === null ? '' : `(commands ${r(s.commandsPerSec)})`),
     row('used_memory_human', s.usedMemoryHuman ?? '–'),
     row('keys', v(s.keys)),
-    row('keyspace hits / misses', `${v(s.keyspaceHits)} / ${v(s.keyspaceMisses)}`, `hit ratio ${pct(s.hitRatio)}${s.intervalHitRatio === null ? '' : `, last interval ${pct(s.intervalHitRatio)}`}`),
+    row(
+      'keyspace hits / misses',
+      `${v(s.keyspaceHits)} / ${v(s.keyspaceMisses)}`,
+      `hit ratio ${pct(s.hitRatio)}${s.intervalHitRatio === null ? '' : `, last interval ${pct(s.intervalHitRatio)}`}`,
+    ),
     row('evicted_keys', v(s.evictedKeys), r(s.evictedPerSec)),
   ].join('\n');
 }

@@ -1,6 +1,6 @@
 /**
  * The narrow client interface the load generator drives, and its two built-in implementations:
- * a redpool {@link Pool}, and the anti-pattern the reference documents measure against — a new
+ * a redpool {@link Pool}, and the anti-pattern pooling is measured against — a new
  * connection for every operation. Peers in `bench/` implement the same interface.
  */
 import { Redis, type RedisOptions } from 'ioredis';
@@ -86,7 +86,7 @@ export function ioredisOptions(target: string | PoolOptions, connectTimeoutMs = 
 }
 
 /**
- * The "before" of the reference documents: every operation opens a connection, runs one
+ * The "before" of connection pooling: every operation opens a connection, runs one
  * command and closes it (QUIT, not awaited by the operation — the most favourable version of
  * the anti-pattern). `close()` waits for the outstanding QUITs.
  */

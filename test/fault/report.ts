@@ -37,7 +37,8 @@ export function parseArgs(argv: readonly string[]): ReportArgs {
     const a = argv[i]!;
     if (a === '--help' || a === '-h') args.help = true;
     else if (a === '--quick') args.quick = true;
-    else if (a === '--report') continue; // accepted for `npm run test:faults -- --report`
+    else if (a === '--report')
+      continue; // accepted for `npm run test:faults -- --report`
     else if (a === '--no-write') args.out = undefined;
     else if (a === '--reps') args.reps = Number(argv[++i]);
     else if (a === '--only') args.only = String(argv[++i]).split(',');
@@ -50,7 +51,17 @@ export function parseArgs(argv: readonly string[]): ReportArgs {
 }
 
 /** Invariants that must be zero, by result field. */
-const MUST_BE_ZERO = ['unsettled', 'duplicates', 'misdelivered', 'lostAcked', 'falseNotExecuted', 'leakedConnections', 'leakedTimers', 'leakedActiveTimeouts', 'canaryHits'] as const;
+const MUST_BE_ZERO = [
+  'unsettled',
+  'duplicates',
+  'misdelivered',
+  'lostAcked',
+  'falseNotExecuted',
+  'leakedConnections',
+  'leakedTimers',
+  'leakedActiveTimeouts',
+  'canaryHits',
+] as const;
 
 /** Recovery goal: p99 from "the server answers again" to a worker's first success, in ms. */
 export const RECOVERY_GOAL_MS = 1_000;
@@ -105,7 +116,31 @@ interface Row {
 }
 
 function aggregate(id: string, row: string, rs: readonly ScenarioResult[]): Row {
-  const out: Row = { id, row, issued: 0, acked: 0, notExecuted: 0, unknown: 0, unsettled: 0, duplicates: 0, misdelivered: 0, lostAcked: 0, falseNotExecuted: 0, overshoot: 0, recovery: [], unrecovered: 0, leakedConnections: 0, leakedTimers: 0, canaryHits: 0, codes: {}, faultMs: 0, faultConnects: 0, unavailableMs: 0, unavailableProbes: 0, mostInFlight: 0 };
+  const out: Row = {
+    id,
+    row,
+    issued: 0,
+    acked: 0,
+    notExecuted: 0,
+    unknown: 0,
+    unsettled: 0,
+    duplicates: 0,
+    misdelivered: 0,
+    lostAcked: 0,
+    falseNotExecuted: 0,
+    overshoot: 0,
+    recovery: [],
+    unrecovered: 0,
+    leakedConnections: 0,
+    leakedTimers: 0,
+    canaryHits: 0,
+    codes: {},
+    faultMs: 0,
+    faultConnects: 0,
+    unavailableMs: 0,
+    unavailableProbes: 0,
+    mostInFlight: 0,
+  };
   for (const r of rs) {
     out.issued += r.issued;
     out.acked += r.acked;
@@ -139,8 +174,10 @@ function rate(n: number, ms: number): string {
 
 function tableLine(r: Row): string {
   const rec = r.recovery.length ? `${fmt(percentile(r.recovery, 50))} / ${fmt(percentile(r.recovery, 99))}` : '–';
-  const probes = Number.isFinite(probeRate(r.unavailableMs, r.unavailableProbes)) ? `${rate(r.unavailableProbes, r.unavailableMs)} (${fmt(r.unavailableMs)} ms)` : '–';
-  return `| ${r.id} | ${r.row} | ${r.issued} | ${r.acked} | ${r.notExecuted} | ${r.unknown} | ${r.unsettled} | ${r.duplicates} | ${r.misdelivered} | ${r.lostAcked + r.falseNotExecuted} | ${fmt(Math.max(0, r.overshoot))} | ${rec}${r.unrecovered ? ` (${r.unrecovered} unrecovered)` : ''} | ${rate(r.faultConnects, r.faultMs)} | ${probes} | ${r.mostInFlight} | ${r.leakedConnections} | ${r.leakedTimers} | ${r.canaryHits} |`;
+  const probes = Number.isFinite(probeRate(r.unavailableMs, r.unavailableProbes))
+    ? `${rate(r.unavailableProbes, r.unavailableMs)} (${fmt(r.unavailableMs)} ms)`
+    : '–';
+  return `| ${r.id} | ${r.issued} | ${r.acked} | ${r.notExecuted} | ${r.unknown} | ${r.unsettled} | ${r.duplicates} | ${r.misdelivered} | ${r.lostAcked + r.falseNotExecuted} | ${fmt(Math.max(0, r.overshoot))} | ${rec}${r.unrecovered ? ` (${r.unrecovered} unrecovered)` : ''} | ${rate(r.faultConnects, r.faultMs)} | ${probes} | ${r.mostInFlight} | ${r.leakedConnections} | ${r.leakedTimers} | ${r.canaryHits} |`;
 }
 
 function version(cmd: string, args: string[]): string {
@@ -160,9 +197,21 @@ export function checkViolations(r: CheckResult): string[] {
 }
 
 /** Renders the Markdown report. */
-export function render(args: ReportArgs, command: string, results: readonly ScenarioResult[], wallMs: number, checks: readonly CheckResult[] = []): string {
+export function render(
+  args: ReportArgs,
+  command: string,
+  results: readonly ScenarioResult[],
+  wallMs: number,
+  checks: readonly CheckResult[] = [],
+): string {
   const ids = [...new Set(results.map((r) => r.id))];
-  const rows = ids.map((id) => aggregate(id, results.find((r) => r.id === id)!.row, results.filter((r) => r.id === id)));
+  const rows = ids.map((id) =>
+    aggregate(
+      id,
+      results.find((r) => r.id === id)!.row,
+      results.filter((r) => r.id === id),
+    ),
+  );
   const total = aggregate('**TOTAL**', '', results);
   const bad = [
     ...results.flatMap((r) => violations(r).map((v) => `${r.id}#${r.rep}: ${v}`)),
@@ -170,15 +219,24 @@ export function render(args: ReportArgs, command: string, results: readonly Scen
   ];
   const lines: string[] = [];
   lines.push('# Reliability report', '');
-  lines.push(`Produced by \`${command}\` on ${new Date().toISOString()} (${args.quick ? 'quick' : 'full'} run, ${args.reps} repetition(s) per scenario, ${fmt(wallMs / 1000)} s wall time).`);
-  lines.push(`Node ${process.version}, ${version('redis-server', ['--version']).split(' ').slice(0, 3).join(' ')}, ${process.platform}/${process.arch}, loopback only.`, '');
+  lines.push(
+    `Produced by \`${command}\` on ${new Date().toISOString()} (${args.quick ? 'quick' : 'full'} run, ${args.reps} repetition(s) per scenario, ${fmt(wallMs / 1000)} s wall time).`,
+  );
+  lines.push(
+    `Node ${process.version}, ${version('redis-server', ['--version']).split(' ').slice(0, 3).join(' ')}, ${process.platform}/${process.arch}, loopback only.`,
+    '',
+  );
   lines.push(`**Verdict: ${bad.length === 0 ? 'PASS — every invariant held' : `FAIL — ${bad.length} violation(s)`}.**`, '');
-  lines.push('How each scenario runs: a fresh `redis-server` (password = a canary string), optionally behind the in-process fault proxy; a pool with',
+  lines.push(
+    'How each scenario runs: a fresh `redis-server` (password = a canary string), optionally behind the in-process fault proxy; a pool with',
     `\`${JSON.stringify(REPORT_POOL)}\` and a credentials provider; ${WORKERS} workers each issuing, one at a time, either a unique-key echo pair`,
     '(`SET k v` then `GET k`, which must return `v`) or a non-idempotent Lua ledger write',
-    '(`EVAL "redis.call(\'SADD\', KEYS[1], ARGV[1]); return redis.call(\'INCR\', KEYS[2])"`). 300 ms warm-up, inject the fault, hold it, clear it,',
-    'wait until every worker has succeeded again, 300 ms more, stop, verify the ledger on the server, close the pool, check for leaks.', '');
-  lines.push('Columns: **not-exec** = failed with outcome `not-sent` or an error reply (did not run); **unknown** = failed with outcome `unknown` (written, no reply);',
+    "(`EVAL \"redis.call('SADD', KEYS[1], ARGV[1]); return redis.call('INCR', KEYS[2])\"`). 300 ms warm-up, inject the fault, hold it, clear it,",
+    'wait until every worker has succeeded again, 300 ms more, stop, verify the ledger on the server, close the pool, check for leaks.',
+    '',
+  );
+  lines.push(
+    'Columns: **not-exec** = failed with outcome `not-sent` or an error reply (did not run); **unknown** = failed with outcome `unknown` (written, no reply);',
     '**unsettled** = promises never settled; **dup** = ledger duplicates (`ctr − SCARD`); **wrong caller** = echo mismatches; **lost/false** = acked ledger writes',
     'missing on the server + writes reported "not executed" that ran; **overshoot** = worst settle time past the deadline (ms; an echo pair has two deadlines);',
     '**recovery** = per worker, ms from "fault cleared" (the moment the server answers again: PING answered after a restart, SIGCONT, the proxy forwarding, loading finished)',
@@ -186,20 +244,30 @@ export function render(args: ReportArgs, command: string, results: readonly Scen
     `takes the pool to \`unavailable\` included); **while unavailable** = connect attempts per second while the pool was \`unavailable\` in that window (its length in`,
     `parentheses; – when under ${MIN_RATE_WINDOW_MS} ms; goal ≤ ${PROBE_RATE_GOAL}/s); **in flight** = most connect attempts in flight when one started while unavailable (goal 1: one probe`,
     'at a time); **leaked conns** = `CLIENT LIST` entries named after the pool after',
-    '`close()`; **leaked timers** = timers still pending after close (async-hook tracker + ref\'d `Timeout` handles); **canary** = occurrences of the password in',
-    'every log line, error message, `util.inspect` of errors, stats, health report and pool.', '');
-  lines.push('| scenario | row | issued | acked | not-exec | unknown | unsettled | dup | wrong caller | lost/false | overshoot ms | recovery ms p50 / p99 | connects/s | while unavailable /s | in flight | leaked conns | leaked timers | canary |');
-  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    "`close()`; **leaked timers** = timers still pending after close (async-hook tracker + ref'd `Timeout` handles); **canary** = occurrences of the password in",
+    'every log line, error message, `util.inspect` of errors, stats, health report and pool.',
+    '',
+  );
+  lines.push(
+    '| scenario | issued | acked | not-exec | unknown | unsettled | dup | wrong caller | lost/false | overshoot ms | recovery ms p50 / p99 | connects/s | while unavailable /s | in flight | leaked conns | leaked timers | canary |',
+  );
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) lines.push(tableLine(r));
   lines.push(tableLine(total), '');
   if (checks.length) {
-    lines.push('## Targeted checks', '',
+    lines.push(
+      '## Targeted checks',
+      '',
       'Promises a mixed workload does not reach, each on a fresh server (canary password) with its own pools, checked for leaked connections',
-      'and canary hits like the scenarios. One line per repetition.', '');
+      'and canary hits like the scenarios. One line per repetition.',
+      '',
+    );
     lines.push('| check | from | what | expected | measured | verdict |', '|---|---|---|---|---|---|');
     for (const c of checks) {
       const v = checkViolations(c);
-      lines.push(`| ${c.id}#${c.rep} | ${c.row} | ${c.title} | ${c.expected} | ${c.measured.replace(/\|/g, '\\|')} | ${v.length ? `FAIL: ${v.join('; ').replace(/\|/g, '\\|')}` : 'pass'} |`);
+      lines.push(
+        `| ${c.id}#${c.rep} | ${c.row} | ${c.title} | ${c.expected} | ${c.measured.replace(/\|/g, '\\|')} | ${v.length ? `FAIL: ${v.join('; ').replace(/\|/g, '\\|')}` : 'pass'} |`,
+      );
     }
     lines.push('');
   }
@@ -208,11 +276,19 @@ export function render(args: ReportArgs, command: string, results: readonly Scen
     const rs = results.filter((r) => r.id === id);
     const first = rs[0]!;
     const codes = aggregate(id, first.row, rs).codes;
-    const codeText = Object.keys(codes).length ? Object.entries(codes).sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ×${n}`).join(', ') : 'none';
-    lines.push(`- **${id}** (${first.row}): ${first.title}. Errors seen: ${codeText}. Health after: ${rs.map((r) => r.healthAfter).join(' | ')}.`);
+    const codeText = Object.keys(codes).length
+      ? Object.entries(codes)
+          .sort((a, b) => b[1] - a[1])
+          .map(([c, n]) => `${c} ×${n}`)
+          .join(', ')
+      : 'none';
+    lines.push(`- **${id}**: ${first.title}. Errors seen: ${codeText}. Health after: ${rs.map((r) => r.healthAfter).join(' | ')}.`);
   }
   lines.push('', `Scanned ${results.reduce((a, r) => a + r.scannedChars, 0)} characters of captured output for the canary.`);
-  lines.push('', '## Reading the numbers', '',
+  lines.push(
+    '',
+    '## Reading the numbers',
+    '',
     '- **unknown** failures are the honest answer for commands that were on the wire when the fault hit; the ledger shows none of them ran twice',
     '  (dup = 0) and no write reported "not executed" ran (lost/false = 0).',
     '- **not-exec** failures are mostly `ERR_UNAVAILABLE`: after `failureThreshold` connect failures the pool fails fast instead of queueing.',
@@ -225,10 +301,13 @@ export function render(args: ReportArgs, command: string, results: readonly Scen
     '- **connects/s** counts every connect attempt in the fault window, successful ones included: the burst that takes the pool to',
     '  `unavailable` (lanes and `min` at once, then `failureThreshold` failures), and under reset-mid-reply or client-kill the reconnects that',
     '  succeed and are cut again. **while unavailable** is the probe rate against a server that is down: one probe at a time (in flight = 1).',
-    '- Errors per scenario list `code` (and the reply prefix for `ERR_REPLY`); see docs/errors.md and docs/failure-behaviour.md.');
+    '- Errors per scenario list `code` (and the reply prefix for `ERR_REPLY`); see docs/errors.md and docs/failure-behaviour.md.',
+  );
   if (checks.some((c) => checkViolations(c).length > 0)) {
-    lines.push('- A failing **targeted check** is a promise of the docs that does not hold on this code (issue 10: outcome over retries, one',
-      '  deadline for blocking calls, huge durations, batches with module commands); it passes once the fix is in.');
+    lines.push(
+      '- A failing **targeted check** is a promise of the docs that does not hold on this code (issue 10: outcome over retries, one',
+      '  deadline for blocking calls, huge durations, batches with module commands); it passes once the fix is in.',
+    );
   }
   if (bad.length) lines.push('', '## Violations', '', ...bad.map((b) => `- ${b}`));
   return `${lines.join('\n')}\n`;
@@ -236,7 +315,8 @@ export function render(args: ReportArgs, command: string, results: readonly Scen
 
 /** The `--help` text. */
 export function usage(): string {
-  const line = (x: { id: string; quick: boolean; title: string }): string => `  ${x.id.padEnd(26)}${x.quick ? 'quick ' : '      '}${x.title}`;
+  const line = (x: { id: string; quick: boolean; title: string }): string =>
+    `  ${x.id.padEnd(26)}${x.quick ? 'quick ' : '      '}${x.title}`;
   return [
     'usage: node build/test/fault/report.js [--quick] [--reps N] [--only id,id] [--out FILE] [--no-write]',
     '',
@@ -265,7 +345,8 @@ async function main(): Promise<void> {
   const command = `node build/test/fault/report.js${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
   const list = SCENARIOS.filter((s) => (args.only ? args.only.includes(s.id) : !args.quick || s.quick));
   const checkList = CHECKS.filter((c) => (args.only ? args.only.includes(c.id) : !args.quick || c.quick));
-  if (list.length + checkList.length === 0) throw new Error(`no scenario selected; ids: ${[...SCENARIOS, ...CHECKS].map((s) => s.id).join(', ')}`);
+  if (list.length + checkList.length === 0)
+    throw new Error(`no scenario selected; ids: ${[...SCENARIOS, ...CHECKS].map((s) => s.id).join(', ')}`);
   // Every pool timer is unref'd; keep the loop alive while the report runs.
   const keepAlive = setInterval(() => undefined, 1_000);
   const started = performance.now();
@@ -278,13 +359,17 @@ async function main(): Promise<void> {
         results.push(r);
         const v = violations(r);
         const rec = r.recoveryMs.length ? `${fmt(percentile(r.recoveryMs, 50))}/${fmt(percentile(r.recoveryMs, 99))}ms` : '–';
-        process.stdout.write(`${sc.id.padEnd(25)} #${rep} issued=${r.issued} acked=${r.acked} notExec=${r.notExecuted} unknown=${r.unknown} overshoot=${fmt(Math.max(0, r.worstOvershootMs))}ms recovery=${rec} connects=${r.faultConnects}/${fmt(r.faultMs)}ms probes=${r.unavailableProbes}/${fmt(r.unavailableMs)}ms inFlight=${r.faultMostInFlight} ${v.length ? `VIOLATIONS: ${v.join('; ')}` : 'ok'} (${fmt(r.wallMs)} ms)\n`);
+        process.stdout.write(
+          `${sc.id.padEnd(25)} #${rep} issued=${r.issued} acked=${r.acked} notExec=${r.notExecuted} unknown=${r.unknown} overshoot=${fmt(Math.max(0, r.worstOvershootMs))}ms recovery=${rec} connects=${r.faultConnects}/${fmt(r.faultMs)}ms probes=${r.unavailableProbes}/${fmt(r.unavailableMs)}ms inFlight=${r.faultMostInFlight} ${v.length ? `VIOLATIONS: ${v.join('; ')}` : 'ok'} (${fmt(r.wallMs)} ms)\n`,
+        );
       }
       for (const ck of checkList) {
         const r = await runCheck(ck, rep);
         checks.push(r);
         const v = checkViolations(r);
-        process.stdout.write(`${ck.id.padEnd(25)} #${rep} ${r.measured} ${v.length ? `VIOLATIONS: ${v.join('; ')}` : 'ok'} (${fmt(r.wallMs)} ms)\n`);
+        process.stdout.write(
+          `${ck.id.padEnd(25)} #${rep} ${r.measured} ${v.length ? `VIOLATIONS: ${v.join('; ')}` : 'ok'} (${fmt(r.wallMs)} ms)\n`,
+        );
       }
     }
   } finally {
