@@ -17,7 +17,15 @@ import { startRedis } from '../test/support/redis-process.js';
 import { createPool, type Pool } from '../src/index.js';
 import { createCache } from '../src/cache/index.js';
 
-const PEERS = ['redpool-cache', 'redpool-cache-near', 'redpool-cache-raw', 'redpool-get', 'keyv-redis', 'cache-manager', 'bentocache-l1'] as const;
+const PEERS = [
+  'redpool-cache',
+  'redpool-cache-near',
+  'redpool-cache-raw',
+  'redpool-get',
+  'keyv-redis',
+  'cache-manager',
+  'bentocache-l1',
+] as const;
 type Peer = (typeof PEERS)[number];
 const LABEL: Record<Peer, string> = {
   'redpool-cache': 'redpool/cache (JSON + deflate ≥ 100 B, defaults)',
@@ -41,13 +49,19 @@ interface Client {
 
 /** Deterministic JSON-ish records (repeated field names, varied values: compresses like real data). */
 export function makeValue(bytes: number, seed: number): Record<string, unknown> {
-  let x = seed * 2654435761 % 2 ** 32;
-  const rnd = (): number => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  let x = (seed * 2654435761) % 2 ** 32;
+  const rnd = (): number => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const words = ['alpha', 'kitchen', 'remodel', 'invoice', 'crew', 'site', 'permit', 'tile', 'budget', 'schedule', 'client', 'paint'];
   const items: Record<string, unknown>[] = [];
   const out = { id: seed, kind: 'project', items };
   while (JSON.stringify(out).length < bytes) {
-    items.push({ id: Math.floor(rnd() * 1e6), name: `${words[Math.floor(rnd() * 12)]} ${words[Math.floor(rnd() * 12)]}`, qty: Math.floor(rnd() * 100), price: Math.round(rnd() * 1e5) / 100, done: rnd() > 0.5 });
+    items.push({
+      id: Math.floor(rnd() * 1e6),
+      name: `${words[Math.floor(rnd() * 12)]} ${words[Math.floor(rnd() * 12)]}`,
+      qty: Math.floor(rnd() * 100),
+      price: Math.round(rnd() * 1e5) / 100,
+      done: rnd() > 0.5,
+    });
   }
   return out;
 }
@@ -59,7 +73,8 @@ async function makeClient(peer: Peer, url: string, pool: Pool): Promise<Client> 
     case 'redpool-cache-raw':
     case 'redpool-cache-near': {
       const cache = createCache(pool, {
-        prefix: 'bench', defaultTtlMs: TTL_MS,
+        prefix: 'bench',
+        defaultTtlMs: TTL_MS,
         ...(peer === 'redpool-cache-raw' ? { compression: false as const } : {}),
         ...(peer === 'redpool-cache-near' ? { local: { maxEntries: 10_000, maxBytes: 512 * 2 ** 20 } } : {}),
       });
@@ -67,7 +82,14 @@ async function makeClient(peer: Peer, url: string, pool: Pool): Promise<Client> 
       return { get: (k) => cache.get(k), set: (k, v) => cache.set(k, v), close: () => cache.close() };
     }
     case 'redpool-get':
-      return { get: async (k) => { const s = await pool.get(`bench:${k}`); return s === null ? undefined : JSON.parse(s) as unknown; }, set: (k, v) => pool.set(`bench:${k}`, JSON.stringify(v), 'PX', TTL_MS), close: async () => undefined };
+      return {
+        get: async (k) => {
+          const s = await pool.get(`bench:${k}`);
+          return s === null ? undefined : (JSON.parse(s) as unknown);
+        },
+        set: (k, v) => pool.set(`bench:${k}`, JSON.stringify(v), 'PX', TTL_MS),
+        close: async () => undefined,
+      };
     case 'keyv-redis':
     case 'cache-manager': {
       const { Keyv } = await import('keyv');
@@ -76,7 +98,13 @@ async function makeClient(peer: Peer, url: string, pool: Pool): Promise<Client> 
       if (peer === 'keyv-redis') return { get: (k) => keyv.get(k), set: (k, v) => keyv.set(k, v, TTL_MS), close: () => keyv.disconnect() };
       const { createCache: createManager } = await import('cache-manager');
       const m = createManager({ stores: [keyv] });
-      return { get: (k) => m.get(k), set: (k, v) => m.set(k, v, TTL_MS), close: async () => { await m.disconnect(); } };
+      return {
+        get: (k) => m.get(k),
+        set: (k, v) => m.set(k, v, TTL_MS),
+        close: async () => {
+          await m.disconnect();
+        },
+      };
     }
     case 'bentocache-l1': {
       const { BentoCache, bentostore } = await import('bentocache');
@@ -85,9 +113,18 @@ async function makeClient(peer: Peer, url: string, pool: Pool): Promise<Client> 
       const connection = { host: hostname, port: Number(port) };
       const bento = new BentoCache({
         default: 'cache',
-        stores: { cache: bentostore().useL1Layer(memoryDriver({ maxSize: '512mb' })).useL2Layer(redisDriver({ connection })).useBus(redisBusDriver({ connection })) },
+        stores: {
+          cache: bentostore()
+            .useL1Layer(memoryDriver({ maxSize: '512mb' }))
+            .useL2Layer(redisDriver({ connection }))
+            .useBus(redisBusDriver({ connection })),
+        },
       });
-      return { get: (k) => bento.get({ key: k }), set: (k, v) => bento.set({ key: k, value: v, ttl: TTL_MS }), close: () => bento.disconnect() };
+      return {
+        get: (k) => bento.get({ key: k }),
+        set: (k, v) => bento.set({ key: k, value: v, ttl: TTL_MS }),
+        close: () => bento.disconnect(),
+      };
     }
   }
 }
@@ -132,16 +169,18 @@ async function cell(peer: Peer, size: number, url: string, durationMs: number): 
     const end = performance.now() + ms;
     let ops = 0;
     let hits = 0;
-    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-      while (performance.now() < end) {
-        const k = `k${(next = (next * 1103515245 + 12345) % 2 ** 31) % KEYS}`;
-        const t0 = performance.now();
-        const v = await client.get(k);
-        if (record) lat.push(performance.now() - t0);
-        ops++;
-        if (v !== undefined && v !== null) hits++;
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (performance.now() < end) {
+          const k = `k${(next = (next * 1103515245 + 12345) % 2 ** 31) % KEYS}`;
+          const t0 = performance.now();
+          const v = await client.get(k);
+          if (record) lat.push(performance.now() - t0);
+          ops++;
+          if (v !== undefined && v !== null) hits++;
+        }
+      }),
+    );
     return { ops, hits };
   };
   await runFor(Math.min(1000, durationMs / 4), false, []); // warm-up (JIT, near caches, L1)
@@ -156,20 +195,43 @@ async function cell(peer: Peer, size: number, url: string, durationMs: number): 
   await pool.close();
   await admin.close();
   return {
-    peer, size, ops, opsPerSec: (ops / elapsed) * 1000, p50Ms: lat[Math.floor(lat.length * 0.5)] ?? NaN, p99Ms: lat[Math.floor(lat.length * 0.99)] ?? NaN,
-    cpuUsPerOp: (cpu.user + cpu.system) / ops, hitRatio: hits / ops, bytesStored, valueJsonBytes: JSON.stringify(values[0]).length,
+    peer,
+    size,
+    ops,
+    opsPerSec: (ops / elapsed) * 1000,
+    p50Ms: lat[Math.floor(lat.length * 0.5)] ?? NaN,
+    p99Ms: lat[Math.floor(lat.length * 0.99)] ?? NaN,
+    cpuUsPerOp: (cpu.user + cpu.system) / ops,
+    hitRatio: hits / ops,
+    bytesStored,
+    valueJsonBytes: JSON.stringify(values[0]).length,
   };
 }
 
 function table(results: CellResult[]): string {
-  const rows = ['| value | client | ops/s | p50 ms | p99 ms | client CPU µs/op | hit ratio | bytes stored (MEMORY USAGE, all keys) |', '|---|---|---:|---:|---:|---:|---:|---:|'];
+  const rows = [
+    '| value | client | ops/s | p50 ms | p99 ms | client CPU µs/op | hit ratio | bytes stored (MEMORY USAGE, all keys) |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
+  ];
   for (const r of results) {
-    rows.push(`| ${r.size >= 1024 ? `${r.size / 1024} KiB` : `${r.size} B`} JSON (${r.valueJsonBytes} B) | ${LABEL[r.peer]} | ${Math.round(r.opsPerSec).toLocaleString('en-US')} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.cpuUsPerOp.toFixed(1)} | ${(r.hitRatio * 100).toFixed(1)} % | ${r.bytesStored.toLocaleString('en-US')} |`);
+    rows.push(
+      `| ${r.size >= 1024 ? `${r.size / 1024} KiB` : `${r.size} B`} JSON (${r.valueJsonBytes} B) | ${LABEL[r.peer]} | ${Math.round(r.opsPerSec).toLocaleString('en-US')} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.cpuUsPerOp.toFixed(1)} | ${(r.hitRatio * 100).toFixed(1)} % | ${r.bytesStored.toLocaleString('en-US')} |`,
+    );
   }
   return rows.join('\n');
 }
 
-const args = parseArgs({ options: { cell: { type: 'string' }, size: { type: 'string' }, url: { type: 'string' }, duration: { type: 'string' }, sizes: { type: 'string' }, peers: { type: 'string' }, out: { type: 'string' } } }).values;
+const args = parseArgs({
+  options: {
+    cell: { type: 'string' },
+    size: { type: 'string' },
+    url: { type: 'string' },
+    duration: { type: 'string' },
+    sizes: { type: 'string' },
+    peers: { type: 'string' },
+    out: { type: 'string' },
+  },
+}).values;
 if (args.cell) {
   const r = await cell(args.cell as Peer, Number(args.size), args.url!, Number(args.duration) * 1000);
   process.stdout.write(`CACHE-RESULT ${JSON.stringify(r)}\n`);
@@ -185,28 +247,43 @@ if (args.cell) {
     for (const size of sizes) {
       for (const peer of peers) {
         const out = await new Promise<string>((resolve) => {
-          const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--cell', peer, '--size', String(size), '--url', server.url, '--duration', String(duration)], { stdio: ['ignore', 'pipe', 'inherit'] });
+          const child = spawn(
+            process.execPath,
+            [fileURLToPath(import.meta.url), '--cell', peer, '--size', String(size), '--url', server.url, '--duration', String(duration)],
+            { stdio: ['ignore', 'pipe', 'inherit'] },
+          );
           let s = '';
           child.stdout.on('data', (d: Buffer) => (s += d.toString()));
           const timer = setTimeout(() => child.kill('SIGKILL'), (duration + 60) * 1000);
-          child.on('close', () => { clearTimeout(timer); resolve(s); });
+          child.on('close', () => {
+            clearTimeout(timer);
+            resolve(s);
+          });
         });
         const line = out.split('\n').find((l) => l.startsWith('CACHE-RESULT '));
-        if (!line) { console.error(`${peer} ${size}: no result`); continue; }
+        if (!line) {
+          console.error(`${peer} ${size}: no result`);
+          continue;
+        }
         const r = JSON.parse(line.slice('CACHE-RESULT '.length)) as CellResult;
         results.push(r);
-        console.log(`${peer.padEnd(20)} ${String(size).padStart(6)} B  ${Math.round(r.opsPerSec).toString().padStart(8)} ops/s  p99 ${r.p99Ms.toFixed(2)} ms  cpu ${r.cpuUsPerOp.toFixed(1)} µs/op  stored ${r.bytesStored}`);
+        console.log(
+          `${peer.padEnd(20)} ${String(size).padStart(6)} B  ${Math.round(r.opsPerSec).toString().padStart(8)} ops/s  p99 ${r.p99Ms.toFixed(2)} ms  cpu ${r.cpuUsPerOp.toFixed(1)} µs/op  stored ${r.bytesStored}`,
+        );
       }
     }
   } finally {
     await server.stop();
   }
   const md = [
-    '# Cache benchmark', '',
+    '# Cache benchmark',
+    '',
     `Run ${new Date().toISOString()} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, redis-server on loopback (shared with the clients).`,
     `Load average (1 min) ${loadBefore.toFixed(2)} at the start, ${os.loadavg()[0]!.toFixed(2)} at the end: on a shared machine other processes compete for the same cores, so compare rows of one run only.`,
     `Workload: ${KEYS} keys, ${PRESENT} present (90 % hits), ${CONCURRENCY} concurrent callers, ${duration} s per cell after a warm-up, one process per cell. Command: \`node build/bench/cache.js --duration ${duration}\`.`,
-    '', table(results), '',
+    '',
+    table(results),
+    '',
   ].join('\n');
   writeFileSync(args.out ?? 'bench/CACHE-RESULTS.md', md);
   console.log(`\nwritten ${args.out ?? 'bench/CACHE-RESULTS.md'}`);

@@ -65,7 +65,12 @@ async function receiver(system: System, scenario: Scenario, url: string, expect:
   let cleanup: () => Promise<void>;
   if (system === 'redpool') {
     const pool = createPool({ url, max: 10, name: 'bench-recv' });
-    const layer = createChannelLayer(pool, { prefix: 'bench', capacity: 1000, channelCapacity: { 'specific.*': 100_000 }, expiryMs: 60_000 });
+    const layer = createChannelLayer(pool, {
+      prefix: 'bench',
+      capacity: 1000,
+      channelCapacity: { 'specific.*': 100_000 },
+      expiryMs: 60_000,
+    });
     const chans = Array.from({ length: RECIPIENTS }, () => layer.newChannel());
     if (scenario === 'group') for (const c of chans) await layer.groupAdd('everyone', c);
     const stop = new AbortController();
@@ -115,7 +120,14 @@ async function receiver(system: System, scenario: Scenario, url: string, expect:
   clearTimeout(timeout);
   clearInterval(sampler);
   const sorted = lat.sort((a, b) => a - b);
-  const result: RecvResult = { delivered: lat.length, p50: pct(sorted, 50), p99: pct(sorted, 99), firstAt: first, lastAt: last, rssPeakMb: rssPeak / 1048576 };
+  const result: RecvResult = {
+    delivered: lat.length,
+    p50: pct(sorted, 50),
+    p99: pct(sorted, 99),
+    firstAt: first,
+    lastAt: last,
+    rssPeakMb: rssPeak / 1048576,
+  };
   await new Promise((r) => process.stdout.write(`result ${JSON.stringify(result)}\n`, r));
   await cleanup();
   process.exit(0);
@@ -142,13 +154,15 @@ async function send(system: System, scenario: Scenario, url: string, targets: st
     const layer = createChannelLayer(pool, { prefix: 'bench', capacity: 1000, channelCapacity: { 'specific.*': 100_000 } });
     let next = 0;
     const inFlight = scenario === 'p2p' ? 100 : 8;
-    await Promise.all(Array.from({ length: inFlight }, async () => {
-      while (next < messages) {
-        const s = next++;
-        if (scenario === 'p2p') await layer.send(targets[s % targets.length]!, payload(s), { waitMs: 30_000 });
-        else await layer.groupSend('everyone', payload(s));
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: inFlight }, async () => {
+        while (next < messages) {
+          const s = next++;
+          if (scenario === 'p2p') await layer.send(targets[s % targets.length]!, payload(s), { waitMs: 30_000 });
+          else await layer.groupSend('everyone', payload(s));
+        }
+      }),
+    );
     await layer.close();
     await pool.close();
   } else {
@@ -162,7 +176,7 @@ async function send(system: System, scenario: Scenario, url: string, targets: st
       if (s % 100 === 99) await new Promise((r) => setImmediate(r));
     }
     await pub.ping(); // every publish written
-    await io.of("/").adapter.close();
+    await io.of('/').adapter.close();
     pub.disconnect();
     sub.disconnect();
   }
@@ -175,9 +189,13 @@ function pct(sorted: number[], p: number): number {
 async function cell(system: System, scenario: Scenario, url: string, messages: number, redisMem: () => Promise<number>): Promise<Row> {
   const expect = scenario === 'p2p' ? messages : messages * RECIPIENTS;
   const self = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, [self, '--role', 'recv', '--system', system, '--scenario', scenario, '--url', url, '--expect', String(expect)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [self, '--role', 'recv', '--system', system, '--scenario', scenario, '--url', url, '--expect', String(expect)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const lines = createInterface({ input: child.stdout });
   const it = lines[Symbol.asyncIterator]();
   const readLine = async (prefix: string): Promise<string> => {
@@ -189,7 +207,14 @@ async function cell(system: System, scenario: Scenario, url: string, messages: n
   };
   const targets = JSON.parse(await readLine('ready ')) as string[];
   let redisPeak = await redisMem();
-  const memTimer = setInterval(() => void redisMem().then((m) => (redisPeak = Math.max(redisPeak, m)), () => {}), 100);
+  const memTimer = setInterval(
+    () =>
+      void redisMem().then(
+        (m) => (redisPeak = Math.max(redisPeak, m)),
+        () => {},
+      ),
+    100,
+  );
   await send(system, scenario, url, targets, messages);
   const r = JSON.parse(await readLine('result ')) as RecvResult;
   clearInterval(memTimer);
@@ -215,8 +240,14 @@ function fmtMs(ms: number): string {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      role: { type: 'string' }, system: { type: 'string' }, scenario: { type: 'string' }, url: { type: 'string' }, expect: { type: 'string' },
-      quick: { type: 'boolean' }, rounds: { type: 'string' }, out: { type: 'string' },
+      role: { type: 'string' },
+      system: { type: 'string' },
+      scenario: { type: 'string' },
+      url: { type: 'string' },
+      expect: { type: 'string' },
+      quick: { type: 'boolean' },
+      rounds: { type: 'string' },
+      out: { type: 'string' },
     },
   });
   if (values.role === 'recv') return receiver(values.system as System, values.scenario as Scenario, values.url!, Number(values.expect));
@@ -225,7 +256,8 @@ async function main(): Promise<void> {
   const sizes: Record<Scenario, number> = { p2p: quick ? 5000 : 20_000, group: quick ? 100 : 500 };
   const server = await startRedis();
   try {
-    const redisMem = async (): Promise<number> => Number(/used_memory:(\d+)/.exec(String(await server.command('INFO', 'memory')))?.[1] ?? NaN) / 1048576;
+    const redisMem = async (): Promise<number> =>
+      Number(/used_memory:(\d+)/.exec(String(await server.command('INFO', 'memory')))?.[1] ?? NaN) / 1048576;
     const rows: Row[] = [];
     for (const scenario of ['p2p', 'group'] as const) {
       const byRound: Row[][] = [];
@@ -236,7 +268,9 @@ async function main(): Promise<void> {
         for (const system of order) {
           await server.command('FLUSHALL');
           const row = await cell(system, scenario, server.url, sizes[scenario], redisMem);
-          console.error(`${scenario} ${system} round ${round + 1}: ${Math.round(row.perSecond)}/s p99 ${fmtMs(row.p99)} delivered ${row.delivered}`);
+          console.error(
+            `${scenario} ${system} round ${round + 1}: ${Math.round(row.perSecond)}/s p99 ${fmtMs(row.p99)} delivered ${row.delivered}`,
+          );
           got.push(row);
         }
         byRound.push(got);
@@ -255,7 +289,10 @@ async function main(): Promise<void> {
       '',
       '| scenario | system | messages sent | delivered | deliveries/s | p50 | p99 | receiver RSS peak | Redis used_memory peak |',
       '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-      ...rows.map((r) => `| ${title[r.scenario]} | ${r.system === 'redpool' ? 'redpool/channels' : '@socket.io/redis-adapter 8.3'} | ${r.messages.toLocaleString('en-US')} | ${r.delivered.toLocaleString('en-US')} | ${Math.round(r.perSecond).toLocaleString('en-US')} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} | ${r.rssPeakMb.toFixed(0)} MB | ${r.redisPeakMb.toFixed(1)} MB |`),
+      ...rows.map(
+        (r) =>
+          `| ${title[r.scenario]} | ${r.system === 'redpool' ? 'redpool/channels' : '@socket.io/redis-adapter 8.3'} | ${r.messages.toLocaleString('en-US')} | ${r.delivered.toLocaleString('en-US')} | ${Math.round(r.perSecond).toLocaleString('en-US')} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} | ${r.rssPeakMb.toFixed(0)} MB | ${r.redisPeakMb.toFixed(1)} MB |`,
+      ),
       '',
     ].join('\n');
     console.log(out);

@@ -60,7 +60,20 @@ type Body = 'direct' | 'shared' | 'directPar' | 'sharedPar' | 'bare' | 'lease';
 async function runPair(id: PairId, iterations: number, repeats: number): Promise<[number, number]> {
   const driver = new FakeDriver();
   driver.handler = (name) => (name === 'ping' ? 'PONG' : 'OK'); // ready() accepts only PONG
-  const spec = { host: '127.0.0.1', port: 6379, path: undefined, username: undefined, password: undefined, db: 0, tls: undefined, connectTimeoutMs: 1000, keepAliveMs: 0, connectionName: 'micro', autoPipelining: false, endpoint: 'fake' } satisfies ConnectSpec;
+  const spec = {
+    host: '127.0.0.1',
+    port: 6379,
+    path: undefined,
+    username: undefined,
+    password: undefined,
+    db: 0,
+    tls: undefined,
+    connectTimeoutMs: 1000,
+    keepAliveMs: 0,
+    connectionName: 'micro',
+    autoPipelining: false,
+    endpoint: 'fake',
+  } satisfies ConnectSpec;
   const conn = await driver.connect(spec);
   const pool: Pool = createPool({ driver, max: 4, min: 1, lanes: 1, healthCheckIntervalMs: 0, validateAfterIdleMs: 60_000 });
   await pool.ready();
@@ -98,7 +111,10 @@ async function runPair(id: PairId, iterations: number, repeats: number): Promise
 
 /** Runs a pair in a fresh child process (like the cells: no JIT or heap state shared with other pairs). */
 function inChild(id: PairId, quick: boolean): [number, number] {
-  const r = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--pair', id, ...(quick ? ['--quick'] : [])], { encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--pair', id, ...(quick ? ['--quick'] : [])], {
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
   const line = r.stdout.split('\n').find((l) => l.startsWith(RESULT_MARK));
   if (!line) throw new Error(`micro pair ${id} failed: ${r.stderr.trim().split('\n').pop() ?? ''}`);
   return JSON.parse(line.slice(RESULT_MARK.length)) as [number, number];
@@ -119,7 +135,12 @@ async function main(): Promise<void> {
   const [directPar, sharedPar] = inChild('sharedPar', quick);
   const [bare, lease] = inChild('lease', quick);
   const c = (name: string, nsPerOp: number, baseline: string, baselineNsPerOp: number): MicroCase => ({
-    name, iterations: N, nsPerOp: Math.round(nsPerOp), baseline, baselineNsPerOp: Math.round(baselineNsPerOp), overheadNs: Math.round(nsPerOp - baselineNsPerOp),
+    name,
+    iterations: N,
+    nsPerOp: Math.round(nsPerOp),
+    baseline,
+    baselineNsPerOp: Math.round(baselineNsPerOp),
+    overheadNs: Math.round(nsPerOp - baselineNsPerOp),
   });
   const result: MicroResult = {
     repeats,

@@ -35,17 +35,53 @@ export type PeerId = (typeof PEERS)[number];
 
 /** Table labels and one-line descriptions. */
 export const PEER_INFO: Record<PeerId, { label: string; what: string; singleConnection: boolean }> = {
-  redpool: { label: 'redpool', what: `createPool({ max: ${POOL_SIZE} }) defaults: 2 shared lanes, exclusive leases for BLPOP, ioredis driver with its direct path`, singleConnection: false },
-  'redpool-autopipe': { label: 'redpool (autoPipelining)', what: `as redpool, with autoPipelining: true on the lanes (ioredis's batching; no direct path)`, singleConnection: false },
-  'redpool-no-direct': { label: 'redpool (direct path off)', what: `as redpool, with driver: ioredisDriver({ directPath: false }) (every command through ioredis's Command)`, singleConnection: false },
-  'redpool-node-redis': { label: 'redpool (node-redis driver)', what: `as redpool, with driver: nodeRedisDriver() (redpool/node-redis)`, singleConnection: false },
+  redpool: {
+    label: 'redpool',
+    what: `createPool({ max: ${POOL_SIZE} }) defaults: 2 shared lanes, exclusive leases for BLPOP, ioredis driver with its direct path`,
+    singleConnection: false,
+  },
+  'redpool-autopipe': {
+    label: 'redpool (autoPipelining)',
+    what: `as redpool, with autoPipelining: true on the lanes (ioredis's batching; no direct path)`,
+    singleConnection: false,
+  },
+  'redpool-no-direct': {
+    label: 'redpool (direct path off)',
+    what: `as redpool, with driver: ioredisDriver({ directPath: false }) (every command through ioredis's Command)`,
+    singleConnection: false,
+  },
+  'redpool-node-redis': {
+    label: 'redpool (node-redis driver)',
+    what: `as redpool, with driver: nodeRedisDriver() (redpool/node-redis)`,
+    singleConnection: false,
+  },
   ioredis: { label: 'ioredis', what: 'one ioredis 6 connection, defaults', singleConnection: true },
-  'ioredis-autopipe': { label: 'ioredis (autopipelining)', what: 'one ioredis 6 connection, enableAutoPipelining: true', singleConnection: true },
+  'ioredis-autopipe': {
+    label: 'ioredis (autopipelining)',
+    what: 'one ioredis 6 connection, enableAutoPipelining: true',
+    singleConnection: true,
+  },
   'node-redis': { label: 'node-redis', what: 'one node-redis 5 client (createClient)', singleConnection: true },
-  'node-redis-6': { label: 'node-redis 6', what: 'one node-redis 6 client (createClient from redis@6, the current major)', singleConnection: true },
-  'node-redis-pool': { label: 'node-redis createClientPool', what: `node-redis 5 createClientPool, maximum ${POOL_SIZE}`, singleConnection: false },
-  'generic-pool': { label: 'generic-pool + node-redis', what: `generic-pool 3, max ${POOL_SIZE}, of node-redis 5 clients, pool.use() per op`, singleConnection: false },
-  'valkey-glide': { label: 'valkey-glide', what: 'one @valkey/valkey-glide 2 GlideClient (Rust core, native binding)', singleConnection: true },
+  'node-redis-6': {
+    label: 'node-redis 6',
+    what: 'one node-redis 6 client (createClient from redis@6, the current major)',
+    singleConnection: true,
+  },
+  'node-redis-pool': {
+    label: 'node-redis createClientPool',
+    what: `node-redis 5 createClientPool, maximum ${POOL_SIZE}`,
+    singleConnection: false,
+  },
+  'generic-pool': {
+    label: 'generic-pool + node-redis',
+    what: `generic-pool 3, max ${POOL_SIZE}, of node-redis 5 clients, pool.use() per op`,
+    singleConnection: false,
+  },
+  'valkey-glide': {
+    label: 'valkey-glide',
+    what: 'one @valkey/valkey-glide 2 GlideClient (Rust core, native binding)',
+    singleConnection: true,
+  },
   'per-op': { label: 'connection per op', what: 'new ioredis connection per operation, QUIT after', singleConnection: false },
 };
 
@@ -102,7 +138,11 @@ async function nodeRedis6(): Promise<MakeClient> {
   }
 }
 
-function nodeRedisSingle(url: string, name: string, make: MakeClient = createClient as MakeClient): LoadClient & { connect(): Promise<unknown> } {
+function nodeRedisSingle(
+  url: string,
+  name: string,
+  make: MakeClient = createClient as MakeClient,
+): LoadClient & { connect(): Promise<unknown> } {
   const client = make({ url }) as NodeRedisLike;
   client.on('error', () => undefined);
   const subs: NodeRedisLike[] = [];
@@ -140,8 +180,17 @@ export async function createPeer(id: PeerId, url: string, opts: { fixedPool?: bo
     case 'redpool-no-direct':
     case 'redpool-node-redis': {
       const pool = createPool({
-        url, max: POOL_SIZE, min: opts.fixedPool ? POOL_SIZE : 1, name: 'bench', autoPipelining: id === 'redpool-autopipe', maxWaiting: 100_000,
-        ...(id === 'redpool-node-redis' ? { driver: nodeRedisDriver() } : id === 'redpool-no-direct' ? { driver: ioredisDriver({ directPath: false }) } : {}),
+        url,
+        max: POOL_SIZE,
+        min: opts.fixedPool ? POOL_SIZE : 1,
+        name: 'bench',
+        autoPipelining: id === 'redpool-autopipe',
+        maxWaiting: 100_000,
+        ...(id === 'redpool-node-redis'
+          ? { driver: nodeRedisDriver() }
+          : id === 'redpool-no-direct'
+            ? { driver: ioredisDriver({ directPath: false }) }
+            : {}),
       });
       await pool.ready();
       return { ...poolClient(pool), name };
@@ -157,7 +206,9 @@ export async function createPeer(id: PeerId, url: string, opts: { fixedPool?: bo
       return c;
     }
     case 'node-redis-pool': {
-      const pool = createClientPool({ url }, { minimum: 1, maximum: POOL_SIZE, acquireTimeout: 10_000 }) as unknown as NodeRedisLike & { on(e: 'error', l: (err: Error) => void): unknown };
+      const pool = createClientPool({ url }, { minimum: 1, maximum: POOL_SIZE, acquireTimeout: 10_000 }) as unknown as NodeRedisLike & {
+        on(e: 'error', l: (err: Error) => void): unknown;
+      };
       pool.on('error', () => undefined);
       await pool.connect();
       const single = nodeRedisSingle(url, name);

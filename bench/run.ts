@@ -36,10 +36,32 @@ export interface SuiteWorkload {
 const ALL = PEERS;
 export const SUITE: readonly SuiteWorkload[] = [
   { id: 'small', title: 'small, 500 concurrent callers (SET/GET 64 B)', spec: { workload: 'small', concurrency: 500 }, peers: ALL },
-  { id: 'small-80', title: 'small, 80 callers (baseline of blocking, each peer run right before its blocking cell)', spec: { workload: 'small', concurrency: 80 }, peers: ALL, group: 'blocking' },
-  { id: 'blocking', title: 'blocking: 20 callers in BLPOP (0.1 s timeout) + 80 running small', spec: { workload: 'blocking', concurrency: 100, blockingCallers: 20 }, peers: ALL, group: 'blocking' },
-  { id: 'mixed', title: 'mixed: 5 % of operations on 256 KiB values, 100 callers', spec: { workload: 'mixed', concurrency: 100, largeShare: 0.05, largeValueSize: 256 * 1024 }, peers: ALL },
-  { id: 'compare', title: 'compare: connection per operation vs a fixed pool of 10, 100 callers', spec: { workload: 'small', concurrency: 100, fixedPool: true }, peers: ['per-op', 'redpool'] },
+  {
+    id: 'small-80',
+    title: 'small, 80 callers (baseline of blocking, each peer run right before its blocking cell)',
+    spec: { workload: 'small', concurrency: 80 },
+    peers: ALL,
+    group: 'blocking',
+  },
+  {
+    id: 'blocking',
+    title: 'blocking: 20 callers in BLPOP (0.1 s timeout) + 80 running small',
+    spec: { workload: 'blocking', concurrency: 100, blockingCallers: 20 },
+    peers: ALL,
+    group: 'blocking',
+  },
+  {
+    id: 'mixed',
+    title: 'mixed: 5 % of operations on 256 KiB values, 100 callers',
+    spec: { workload: 'mixed', concurrency: 100, largeShare: 0.05, largeValueSize: 256 * 1024 },
+    peers: ALL,
+  },
+  {
+    id: 'compare',
+    title: 'compare: connection per operation vs a fixed pool of 10, 100 callers',
+    spec: { workload: 'small', concurrency: 100, fixedPool: true },
+    peers: ['per-op', 'redpool'],
+  },
 ];
 
 function hasTaskset(): boolean {
@@ -72,7 +94,21 @@ async function runCell(spec: CellSpec, cpu: number | undefined): Promise<CellOut
 
 /** `redis-benchmark -q -t set,get` with the given extra flags: requests per second and p50 per test. */
 async function redisBenchmark(server: RedisProcess, cpu: number | undefined, flags: string[]): Promise<Ceiling | undefined> {
-  const argv = ['redis-benchmark', '-h', server.host, '-p', String(server.port), '-q', '-t', 'set,get', ...flags, '-d', '64', '-r', '10000'];
+  const argv = [
+    'redis-benchmark',
+    '-h',
+    server.host,
+    '-p',
+    String(server.port),
+    '-q',
+    '-t',
+    'set,get',
+    ...flags,
+    '-d',
+    '64',
+    '-r',
+    '10000',
+  ];
   const r = await run(argv, cpu, 120_000);
   const out: Ceiling = { command: argv.join(' ').replace(` -p ${server.port}`, ''), tests: {} };
   // Lines look like "SET: 81234.57 requests per second, p50=2.871 msec" (the \r progress before it is dropped).
@@ -87,7 +123,10 @@ async function redisBenchmark(server: RedisProcess, cpu: number | undefined, fla
 async function ceiling(server: RedisProcess, cpu: number | undefined, requests: number): Promise<Ceiling[] | undefined> {
   if (spawnSync('redis-benchmark', ['--version']).status !== 0) return undefined;
   const out: Ceiling[] = [];
-  for (const flags of [['-c', '500', '-n', String(requests)], ['-c', '50', '-P', '16', '-n', String(requests * 4)]]) {
+  for (const flags of [
+    ['-c', '500', '-n', String(requests)],
+    ['-c', '50', '-P', '16', '-n', String(requests * 4)],
+  ]) {
     await server.command('FLUSHALL');
     const c = await redisBenchmark(server, cpu, flags);
     if (c) out.push(c);
@@ -116,7 +155,12 @@ async function main(): Promise<void> {
   });
   if (values.render !== undefined) {
     // Re-render RESULTS.md from a saved run (bench/out/last-run.json) without measuring again.
-    const saved = JSON.parse(readFileSync(values.render, 'utf8')) as { run: BenchRun; cells: CellRecord[]; ceiling: Ceiling[] | undefined; micro: MicroResult | undefined };
+    const saved = JSON.parse(readFileSync(values.render, 'utf8')) as {
+      run: BenchRun;
+      cells: CellRecord[];
+      ceiling: Ceiling[] | undefined;
+      micro: MicroResult | undefined;
+    };
     const ids = new Set(saved.cells.map((c) => c.workload));
     const target = values.out ?? path.resolve(here, '../../bench/RESULTS.md');
     writeFileSync(target, renderResults({ ...saved, suite: SUITE.filter((w) => ids.has(w.id)) }));
@@ -164,8 +208,12 @@ async function main(): Promise<void> {
             const spec: CellSpec = { ...w.spec, peer, url: server.url, durationMs };
             const t0 = Date.now();
             const output = await runCell(spec, clientCpu);
-            const res = output.ok ? `${output.result.opsPerSec} ops/s p99 ${output.result.latency.p99Ms} ms errors ${output.result.errors}` : output.error;
-            process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0)}s] ${w.id} round ${round + 1} ${peer}: ${res} (${Date.now() - t0} ms)\n`);
+            const res = output.ok
+              ? `${output.result.opsPerSec} ops/s p99 ${output.result.latency.p99Ms} ms errors ${output.result.errors}`
+              : output.error;
+            process.stderr.write(
+              `[${((Date.now() - started) / 1000).toFixed(0)}s] ${w.id} round ${round + 1} ${peer}: ${res} (${Date.now() - t0} ms)\n`,
+            );
             cells.push({ workload: w.id, peer, round, output });
           }
         }
@@ -189,7 +237,10 @@ async function main(): Promise<void> {
     writeFileSync(out, renderResults({ run: runInfo, suite: workloads, cells, ceiling: ceil, micro: microResult }));
     // The raw cells, for inspection (bench/out is not committed).
     mkdirSync(path.resolve(here, '../../bench/out'), { recursive: true });
-    writeFileSync(path.resolve(here, '../../bench/out/last-run.json'), JSON.stringify({ run: runInfo, cells, ceiling: ceil, micro: microResult }));
+    writeFileSync(
+      path.resolve(here, '../../bench/out/last-run.json'),
+      JSON.stringify({ run: runInfo, cells, ceiling: ceil, micro: microResult }),
+    );
     process.stderr.write(`wrote ${out}\n`);
   } finally {
     await server.stop();

@@ -45,20 +45,35 @@ interface Project {
 }
 
 try {
-  const project: Project = { id: 7, name: 'Kibray HQ', updatedAt: new Date(), tags: new Set(['remodel', 'kitchen']), notes: 'lorem ipsum '.repeat(100) };
+  const project: Project = {
+    id: 7,
+    name: 'Kibray HQ',
+    updatedAt: new Date(),
+    tags: new Set(['remodel', 'kitchen']),
+    notes: 'lorem ipsum '.repeat(100),
+  };
   await cache.set('project:7', project);
   const back = await cache.get<Project>('project:7');
-  check(back?.updatedAt instanceof Date && back.tags.has('kitchen') && back.notes === project.notes, 'typed round trip (Date and Set kept)');
+  check(
+    back?.updatedAt instanceof Date && back.tags.has('kitchen') && back.notes === project.notes,
+    'typed round trip (Date and Set kept)',
+  );
   const stored = await pool.strlen(`${cache.options.prefix}:project:7`);
   check(stored < JSON.stringify({ ...project, tags: [...project.tags] }).length / 3, `compressed in Redis: ${stored} bytes stored`);
 
   let computed = 0;
   const dashboards = await Promise.all(
-    Array.from({ length: 100 }, () => cache.getOrSet('dashboard:7', async () => {
-      computed++;
-      await new Promise((r) => setTimeout(r, 50)); // the expensive query
-      return { openTasks: 12, budgetUsed: 0.64 };
-    }, { ttlMs: 60_000, softTtlMs: 30_000 })),
+    Array.from({ length: 100 }, () =>
+      cache.getOrSet(
+        'dashboard:7',
+        async () => {
+          computed++;
+          await new Promise((r) => setTimeout(r, 50)); // the expensive query
+          return { openTasks: 12, budgetUsed: 0.64 };
+        },
+        { ttlMs: 60_000, softTtlMs: 30_000 },
+      ),
+    ),
   );
   check(computed === 1 && dashboards.every((d) => d.openTasks === 12), `100 concurrent getOrSet: factory ran ${computed} time(s)`);
 
@@ -70,7 +85,9 @@ try {
   check((p as Project | undefined)?.id === 7 && missing === undefined && views === 50, 'getMany in one MGET');
 
   const s = cache.stats();
-  console.log(`     stats: hits=${s.hits} misses=${s.misses} coalesced=${s.coalesced} bytes ${s.bytesBeforeCompression} → ${s.bytesAfterCompression} stored`);
+  console.log(
+    `     stats: hits=${s.hits} misses=${s.misses} coalesced=${s.coalesced} bytes ${s.bytesBeforeCompression} → ${s.bytesAfterCompression} stored`,
+  );
   const removed = await cache.clear();
   check(removed === 3, `clear() removed the ${removed} keys under the prefix (SCAN + UNLINK, never FLUSHDB)`);
 } catch (err) {

@@ -79,7 +79,12 @@ if (serve) {
       const r = JSON.parse(b) as { status: string; summary: string; stats: { total: number; utilization: number } };
       return `status=${r.status} connections=${r.stats.total} utilization=${r.stats.utilization} advice="${r.summary}"`;
     });
-    await check('/metrics', 200, (b) => b.split('\n').filter((l) => /^redpool_(connections|commands_total|utilization_ratio)\{/.test(l)).join(' | '));
+    await check('/metrics', 200, (b) =>
+      b
+        .split('\n')
+        .filter((l) => /^redpool_(connections|commands_total|utilization_ratio)\{/.test(l))
+        .join(' | '),
+    );
     await pool.del('example:express:visits');
   } catch (err) {
     failures++;

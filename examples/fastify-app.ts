@@ -53,7 +53,13 @@ if (serve) {
   });
 } else {
   let failures = 0;
-  const check = async (method: string, path: string, want: number, body?: unknown, show: (b: string) => string = (b) => b): Promise<string> => {
+  const check = async (
+    method: string,
+    path: string,
+    want: number,
+    body?: unknown,
+    show: (b: string) => string = (b) => b,
+  ): Promise<string> => {
     const res = await fetch(`${address}${path}`, {
       method,
       signal: AbortSignal.timeout(5_000),
@@ -75,7 +81,12 @@ if (serve) {
       const r = JSON.parse(b) as { status: string; summary: string };
       return `status=${r.status} advice="${r.summary}"`;
     });
-    await check('GET', '/metrics', 200, undefined, (b) => b.split('\n').filter((l) => /^redpool_(connections|commands_total)\{/.test(l)).join(' | '));
+    await check('GET', '/metrics', 200, undefined, (b) =>
+      b
+        .split('\n')
+        .filter((l) => /^redpool_(connections|commands_total)\{/.test(l))
+        .join(' | '),
+    );
     await app.redis.del('example:fastify:item:42');
   } catch (err) {
     failures++;

@@ -11,8 +11,18 @@ const require = createRequire(new URL('../dist/index.js', import.meta.url));
 const version = require('ioredis/package.json').version;
 const server = await startRedisServer();
 const spec = {
-  host: server.host, port: server.port, path: undefined, username: undefined, password: undefined, db: 0, tls: undefined,
-  connectTimeoutMs: 2_000, keepAliveMs: 0, connectionName: 'direct-path-probe', autoPipelining: false, endpoint: server.url,
+  host: server.host,
+  port: server.port,
+  path: undefined,
+  username: undefined,
+  password: undefined,
+  db: 0,
+  tls: undefined,
+  connectTimeoutMs: 2_000,
+  keepAliveMs: 0,
+  connectionName: 'direct-path-probe',
+  autoPipelining: false,
+  endpoint: server.url,
 };
 let auto = false;
 try {
@@ -28,6 +38,8 @@ try {
   await server.stop();
 }
 if (!auto) {
-  console.log(`direct-path-probe: 'auto' is off on ioredis ${version}: run the suite and the reliability report on it, then widen VERIFIED_IOREDIS in src/driver/ioredis-direct.ts`);
+  console.log(
+    `direct-path-probe: 'auto' is off on ioredis ${version}: run the suite and the reliability report on it, then widen VERIFIED_IOREDIS in src/driver/ioredis-direct.ts`,
+  );
   if (process.env.DIRECT_PATH_REQUIRED) process.exit(1);
 }

@@ -25,19 +25,26 @@ function run(cmd, args, opts = {}) {
 
 let status = 1;
 try {
-  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: root, encoding: 'utf8' }).split('\0').filter(Boolean);
+  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: root, encoding: 'utf8' })
+    .split('\0')
+    .filter(Boolean);
   for (const f of files) {
     mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
     cpSync(path.join(root, f), path.join(dir, f), { errorOnExist: false, force: true });
   }
   run(npm, ['ci', '--ignore-scripts', ...quiet]);
   run(npm, ['install', '--no-save', '--ignore-scripts', ...quiet, 'ioredis@latest', 'redis@5']);
-  const version = (pkg) => execFileSync(process.execPath, ['-p', `require('${pkg}/package.json').version`], { cwd: dir, encoding: 'utf8' }).trim();
-  console.log(`test:latest: ioredis ${version('ioredis')}, redis (node-redis) ${version('redis')}, @ioredis/commands ${version('@ioredis/commands')}`);
+  const version = (pkg) =>
+    execFileSync(process.execPath, ['-p', `require('${pkg}/package.json').version`], { cwd: dir, encoding: 'utf8' }).trim();
+  console.log(
+    `test:latest: ioredis ${version('ioredis')}, redis (node-redis) ${version('redis')}, @ioredis/commands ${version('@ioredis/commands')}`,
+  );
   run(process.execPath, ['scripts/build.mjs']);
   run(process.execPath, ['scripts/direct-path-probe.mjs']);
   status = spawnSync(process.execPath, ['scripts/test.mjs', ...process.argv.slice(2)], { cwd: dir, stdio: 'inherit' }).status ?? 1;
-  console.log(`test:latest: suite ${status === 0 ? 'passed' : `FAILED (exit ${status})`} on ioredis ${version('ioredis')} / redis ${version('redis')}`);
+  console.log(
+    `test:latest: suite ${status === 0 ? 'passed' : `FAILED (exit ${status})`} on ioredis ${version('ioredis')} / redis ${version('redis')}`,
+  );
 } catch (err) {
   console.error(`test:latest: ${err.message}`);
 } finally {

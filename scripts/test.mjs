@@ -20,13 +20,18 @@ if (!process.env.SKIP_BUILD) {
   if (chosen.some((s) => NEEDS_DIST.includes(s))) execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
 }
 // Lint only for the full run (no suite named): type-aware promise rules catch floating promises.
-// FORMAT_CHECK=1 adds the Prettier check (until the tree has been formatted once).
+// Prettier --check: the tree is formatted (npm run format), and stays so.
 const full = suites.length === 0;
 if (full && !process.env.SKIP_LINT) {
   execFileSync(process.execPath, ['node_modules/eslint/bin/eslint.js', '.'], { stdio: 'inherit' });
   // No import cycles among src/ files, type imports included (.dependency-cruiser.cjs).
-  execFileSync(process.execPath, ['node_modules/dependency-cruiser/bin/dependency-cruise.mjs', 'src', '--config', '.dependency-cruiser.cjs'], { stdio: 'inherit' });
-  if (process.env.FORMAT_CHECK) execFileSync(process.execPath, ['node_modules/prettier/bin/prettier.cjs', '--check', '.'], { stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    ['node_modules/dependency-cruiser/bin/dependency-cruise.mjs', 'src', '--config', '.dependency-cruiser.cjs'],
+    { stdio: 'inherit' },
+  );
+  if (process.env.FORMAT_CHECK)
+    execFileSync(process.execPath, ['node_modules/prettier/bin/prettier.cjs', '--check', '.'], { stdio: 'inherit' });
 }
 
 function walk(dir) {

@@ -139,10 +139,7 @@ export class PoolExhaustedError extends RedpoolError {
 export class NoLeaseCapacityError extends RedpoolError {
   readonly outcome: CommandOutcome = 'not-sent';
   constructor(max: number, lanes: number) {
-    super(
-      'ERR_NO_LEASE_CAPACITY',
-      `no budget for an exclusive lease: max=${max} and lanes=${lanes}; raise "max" above "lanes"`,
-    );
+    super('ERR_NO_LEASE_CAPACITY', `no budget for an exclusive lease: max=${max} and lanes=${lanes}; raise "max" above "lanes"`);
   }
 }
 
@@ -284,7 +281,10 @@ export class ChannelFullError extends RedpoolError {
   readonly channel: string;
   readonly capacity: number;
   constructor(channel: string, capacity: number, waitedMs = 0) {
-    super('ERR_CHANNEL_FULL', `channel "${channel}" is full (capacity ${capacity})${waitedMs > 0 ? ` after waiting ${Math.round(waitedMs)}ms` : ''}`);
+    super(
+      'ERR_CHANNEL_FULL',
+      `channel "${channel}" is full (capacity ${capacity})${waitedMs > 0 ? ` after waiting ${Math.round(waitedMs)}ms` : ''}`,
+    );
     this.channel = channel;
     this.capacity = capacity;
   }

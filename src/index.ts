@@ -18,7 +18,16 @@ export type { Role } from './pool/pooled-connection.js';
 export type { PoolStats, HealthStatus, DestroyReason, ErrorKind } from './pool/stats.js';
 export type { ConnState } from './pool/pooled-connection.js';
 export { parseRedisUrl, redactUrl, resolveOptions } from './options.js';
-export type { PoolOptions, ResolvedOptions, ResolvedEndpoint, TlsOptions, Credentials, Logger, OnUnavailable, ParsedUrl } from './options.js';
+export type {
+  PoolOptions,
+  ResolvedOptions,
+  ResolvedEndpoint,
+  TlsOptions,
+  Credentials,
+  Logger,
+  OnUnavailable,
+  ParsedUrl,
+} from './options.js';
 export * from './errors.js';
 export {
   constantBackoff,

@@ -32,7 +32,9 @@ function freePort() {
 async function startRedis() {
   const port = await freePort();
   redisDir = mkdtempSync(join(tmpdir(), 'chat-redis-'));
-  redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', redisDir], { stdio: 'ignore' });
+  redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', redisDir], {
+    stdio: 'ignore',
+  });
   for (let i = 0; i < 100; i++) {
     const ok = await new Promise((resolve) => {
       const c = net.connect(port, '127.0.0.1', () => (c.end(), resolve(true))).once('error', () => resolve(false));
@@ -105,7 +107,10 @@ async function selfCheck(urls) {
 const url = process.env.REDIS_URL ?? (await startRedis());
 const env = { ...process.env, REDIS_URL: url };
 try {
-  const urls = await Promise.all([startServer('chat-a', { ...env, PORT: process.env.PORT_A ?? '0' }), startServer('chat-b', { ...env, PORT: process.env.PORT_B ?? '0' })]);
+  const urls = await Promise.all([
+    startServer('chat-a', { ...env, PORT: process.env.PORT_A ?? '0' }),
+    startServer('chat-b', { ...env, PORT: process.env.PORT_B ?? '0' }),
+  ]);
   if (serve) {
     console.log(`open http://${urls[0].slice(5, -3)} and http://${urls[1].slice(5, -3)} (Ctrl-C to stop)`);
     await new Promise((resolve) => {

@@ -49,7 +49,10 @@ export class Cache {
     this.#o = resolveCacheOptions(options, pool.options.commandTimeoutMs, pool.options.logger || undefined);
     const o = this.#o;
     if (o.compression && !hasCompression(o.compression.algorithm))
-      throw new CacheError('ERR_CACHE_CODEC_UNAVAILABLE', `compression '${o.compression.algorithm}' is not in this runtime's node:zlib (Node ${process.versions.node}; zstd needs ≥ 22.15)`);
+      throw new CacheError(
+        'ERR_CACHE_CODEC_UNAVAILABLE',
+        `compression '${o.compression.algorithm}' is not in this runtime's node:zlib (Node ${process.versions.node}; zstd needs ≥ 22.15)`,
+      );
     if (o.serializer === 'msgpack') checkMsgpackAvailable();
     this.#codec = {
       serializer: o.serializer === 'json' ? jsonSerializer : o.serializer === 'msgpack' ? msgpackSerializer : o.serializer,
@@ -59,7 +62,12 @@ export class Cache {
     this.#keyStart = o.prefix ? o.prefix.length + 1 : 0;
     this.#log = new FailOpenLog(o.name, o.logger, o.failOpenLogIntervalMs);
     this.#batcher = new ReadBatcher(
-      (keys, timeoutMs) => (keys.length === 1 ? this.#view(timeoutMs).getBuffer(keys[0]!).then((v) => [v]) : this.#view(timeoutMs).mgetBuffer(...keys)),
+      (keys, timeoutMs) =>
+        keys.length === 1
+          ? this.#view(timeoutMs)
+              .getBuffer(keys[0]!)
+              .then((v) => [v])
+          : this.#view(timeoutMs).mgetBuffer(...keys),
       () => this.#counters.coalesced++,
     );
     const sub = (): Subscriber => this.#subscriber();
@@ -167,7 +175,8 @@ export class Cache {
   }
 
   async #encode(key: string, value: unknown, meta?: Meta): Promise<Buffer | string> {
-    if (value === undefined) throw new CacheError('ERR_CACHE_SERIALIZE', 'cannot store undefined (it reads back as a miss); store null instead', { key });
+    if (value === undefined)
+      throw new CacheError('ERR_CACHE_SERIALIZE', 'cannot store undefined (it reads back as a miss); store null instead', { key });
     const e = await encode(value, this.#codec, meta, key);
     this.#counters.bytesBeforeCompression += e.rawBytes;
     this.#counters.bytesAfterCompression += e.storedBytes;
@@ -179,7 +188,13 @@ export class Cache {
     return this.#set(key, value, opts, undefined);
   }
 
-  async #set(key: string, value: unknown, opts: SetOptions | undefined, meta: Meta | undefined, ttlMs = this.#ttl(opts?.ttlMs)): Promise<boolean> {
+  async #set(
+    key: string,
+    value: unknown,
+    opts: SetOptions | undefined,
+    meta: Meta | undefined,
+    ttlMs = this.#ttl(opts?.ttlMs),
+  ): Promise<boolean> {
     const full = this.key(key);
     const data = await this.#encode(key, value, meta);
     const args: (string | number | Buffer)[] = [full, data];
@@ -269,7 +284,12 @@ export class Cache {
     const full = this.key(key);
     const ttl = checkNumber('ttlMs', ttlMs, 1, 2 ** 52, { infinite: true });
     this.#near?.delete(full);
-    const n = await this.#redis('expire', opts, (t) => (ttl === Infinity ? this.#view(t).persist(full) : this.#view(t).pexpire(full, ttl)), 0);
+    const n = await this.#redis(
+      'expire',
+      opts,
+      (t) => (ttl === Infinity ? this.#view(t).persist(full) : this.#view(t).pexpire(full, ttl)),
+      0,
+    );
     return n === 1;
   }
 
@@ -284,11 +304,20 @@ export class Cache {
     const ttl = this.#o.defaultTtlMs === Infinity ? 0 : this.#ttl(undefined);
     this.#near?.delete(full);
     // A non-integer value is the caller's data, not Redis trouble: converted before fail-open sees it.
-    return this.#redis('incr', opts, (t) => (this.#view(t).eval(INCR_SCRIPT, 1, full, by, ttl) as Promise<number>).catch((err: unknown) => {
-      if ((err as { prefix?: string }).prefix === 'ERR' && /not an integer/.test((err as Error).message))
-        throw new CacheError('ERR_CACHE_NOT_INTEGER', `key ${JSON.stringify(key)} holds a serialized value, not a raw integer`, { key, cause: err });
-      throw err;
-    }), undefined);
+    return this.#redis(
+      'incr',
+      opts,
+      (t) =>
+        (this.#view(t).eval(INCR_SCRIPT, 1, full, by, ttl) as Promise<number>).catch((err: unknown) => {
+          if ((err as { prefix?: string }).prefix === 'ERR' && /not an integer/.test((err as Error).message))
+            throw new CacheError('ERR_CACHE_NOT_INTEGER', `key ${JSON.stringify(key)} holds a serialized value, not a raw integer`, {
+              key,
+              cause: err,
+            });
+          throw err;
+        }),
+      undefined,
+    );
   }
 
   /** `incr(key, -by)`. */
@@ -306,18 +335,23 @@ export class Cache {
       throw new ConfigError('prefix', 'clear() on a cache without a prefix would delete the whole database; give the cache a prefix');
     const pattern = `${this.#o.prefix ? `${this.#o.prefix}:` : ''}${subPrefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
     this.#near?.flush();
-    return this.#redis('clear', opts, async (t) => {
-      const view = this.#view(t);
-      let cursor = '0';
-      let deleted = 0;
-      do {
-        const [next, keys] = await view.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT);
-        cursor = next;
-        for (let i = 0; i < keys.length; i += UNLINK_BATCH) deleted += await view.unlink(...keys.slice(i, i + UNLINK_BATCH));
-      } while (cursor !== '0');
-      this.#counters.deletes += deleted;
-      return deleted;
-    }, 0);
+    return this.#redis(
+      'clear',
+      opts,
+      async (t) => {
+        const view = this.#view(t);
+        let cursor = '0';
+        let deleted = 0;
+        do {
+          const [next, keys] = await view.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT);
+          cursor = next;
+          for (let i = 0; i < keys.length; i += UNLINK_BATCH) deleted += await view.unlink(...keys.slice(i, i + UNLINK_BATCH));
+        } while (cursor !== '0');
+        this.#counters.deletes += deleted;
+        return deleted;
+      },
+      0,
+    );
   }
 
   /** Deletes every key under this cache's prefix. Refused (ConfigError) for a cache without a prefix. */
@@ -372,7 +406,6 @@ export class Cache {
     };
   }
 }
-
 
 /**
  * Creates a cache on `pool`. Options are validated now (ConfigError `ERR_INVALID_OPTION` names

@@ -33,11 +33,20 @@ const COMPRESSION_NAME = ['none', 'deflate', 'gzip', 'brotli', 'zstd'] as const;
 
 type Zfn = (buf: Buffer, opts: zlib.ZlibOptions & zlib.BrotliOptions) => Buffer;
 type ZfnAsync = (buf: Buffer, opts: zlib.ZlibOptions & zlib.BrotliOptions) => Promise<Buffer>;
-interface Algo { compress: Zfn; compressAsync: ZfnAsync; decompress: Zfn; decompressAsync: ZfnAsync; levelKey: 'zlib' | 'brotli' | 'zstd' }
+interface Algo {
+  compress: Zfn;
+  compressAsync: ZfnAsync;
+  decompress: Zfn;
+  decompressAsync: ZfnAsync;
+  levelKey: 'zlib' | 'brotli' | 'zstd';
+}
 
 const z = zlib as unknown as Record<string, unknown>;
 function algo(c: string, d: string, levelKey: Algo['levelKey']): Algo | undefined {
-  const cs = z[`${c}Sync`], ds = z[`${d}Sync`], ca = z[c], da = z[d];
+  const cs = z[`${c}Sync`],
+    ds = z[`${d}Sync`],
+    ca = z[c],
+    da = z[d];
   if (typeof cs !== 'function' || typeof ds !== 'function' || typeof ca !== 'function' || typeof da !== 'function') return undefined;
   return {
     compress: cs as Zfn,
@@ -119,18 +128,27 @@ export async function encode(value: unknown, s: CodecSettings, meta: Meta = {}, 
   } else {
     codec = s.serializer.id;
     const out = s.serializer.encode(value);
-    if (!(out instanceof Uint8Array)) throw new CacheError('ERR_CACHE_SERIALIZE', `serializer ${s.serializer.name ?? s.serializer.id} returned ${typeof out}, not bytes`, { key });
+    if (!(out instanceof Uint8Array))
+      throw new CacheError('ERR_CACHE_SERIALIZE', `serializer ${s.serializer.name ?? s.serializer.id} returned ${typeof out}, not bytes`, {
+        key,
+      });
     payload = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
   }
   const rawBytes = payload.length;
   if (rawBytes > s.maxValueBytes)
-    throw new CacheError('ERR_CACHE_VALUE_TOO_LARGE', `value is ${rawBytes} bytes serialized, above maxValueBytes (${s.maxValueBytes})`, { key });
+    throw new CacheError('ERR_CACHE_VALUE_TOO_LARGE', `value is ${rawBytes} bytes serialized, above maxValueBytes (${s.maxValueBytes})`, {
+      key,
+    });
   let compression = 0;
   const c = s.compression;
   if (c && rawBytes >= c.minBytes) {
     const id = COMPRESSION_ID[c.algorithm];
     const a = ALGOS[id];
-    if (!a) throw new CacheError('ERR_CACHE_CODEC_UNAVAILABLE', `compression '${c.algorithm}' is not in this runtime's node:zlib (Node ${process.versions.node})`);
+    if (!a)
+      throw new CacheError(
+        'ERR_CACHE_CODEC_UNAVAILABLE',
+        `compression '${c.algorithm}' is not in this runtime's node:zlib (Node ${process.versions.node})`,
+      );
     const opts = compressOptions(a, c.level);
     const packed = rawBytes < SYNC_LIMIT ? a.compress(payload, opts) : await a.compressAsync(payload, opts);
     // Kept only when it saves something: random or already-compressed bytes grow.
@@ -156,7 +174,10 @@ export async function encode(value: unknown, s: CodecSettings, meta: Meta = {}, 
 const INTEGER = /^-?(0|[1-9][0-9]{0,15})$/;
 
 function corrupt(key: string | undefined, why: string, cause?: unknown): CacheError {
-  return new CacheError('ERR_CACHE_CORRUPT', `value${key === undefined ? '' : ` of key ${JSON.stringify(key)}`} is not readable: ${why}`, { key, cause });
+  return new CacheError('ERR_CACHE_CORRUPT', `value${key === undefined ? '' : ` of key ${JSON.stringify(key)}`} is not readable: ${why}`, {
+    key,
+    cause,
+  });
 }
 
 /** Reads a stored value. Throws CacheError ERR_CACHE_CORRUPT / _VALUE_TOO_LARGE / _CODEC_UNAVAILABLE, never anything else. */
@@ -180,7 +201,10 @@ export async function decode(buf: Buffer, s: CodecSettings, key?: string): Promi
   if ((flags & ~(FLAG_SOFT | FLAG_HARD)) !== 0) throw corrupt(key, `unknown header flags 0x${flags.toString(16)}`);
   let offset = HEADER;
   const meta: Meta = {};
-  for (const [flag, field] of [[FLAG_SOFT, 'softExpiresAt'], [FLAG_HARD, 'expiresAt']] as const) {
+  for (const [flag, field] of [
+    [FLAG_SOFT, 'softExpiresAt'],
+    [FLAG_HARD, 'expiresAt'],
+  ] as const) {
     if ((flags & flag) === 0) continue;
     if (buf.length < offset + 8) throw corrupt(key, 'truncated header');
     meta[field] = buf.readDoubleBE(offset);
@@ -191,7 +215,10 @@ export async function decode(buf: Buffer, s: CodecSettings, key?: string): Promi
     const name = COMPRESSION_NAME[compression];
     if (name === undefined) throw corrupt(key, `unknown compression id ${compression}`);
     const a = ALGOS[compression];
-    if (!a) throw new CacheError('ERR_CACHE_CODEC_UNAVAILABLE', `value is compressed with '${name}', which this runtime's node:zlib lacks`, { key });
+    if (!a)
+      throw new CacheError('ERR_CACHE_CODEC_UNAVAILABLE', `value is compressed with '${name}', which this runtime's node:zlib lacks`, {
+        key,
+      });
     // maxOutputLength stops a decompression bomb while it inflates, not after.
     const opts = { maxOutputLength: s.maxValueBytes };
     try {
@@ -202,9 +229,20 @@ export async function decode(buf: Buffer, s: CodecSettings, key?: string): Promi
       throw corrupt(key, `${name} data is damaged`, err);
     }
   } else if (payload.length > s.maxValueBytes) {
-    throw new CacheError('ERR_CACHE_VALUE_TOO_LARGE', `value is ${payload.length} bytes, above maxValueBytes (${s.maxValueBytes})`, { key });
+    throw new CacheError('ERR_CACHE_VALUE_TOO_LARGE', `value is ${payload.length} bytes, above maxValueBytes (${s.maxValueBytes})`, {
+      key,
+    });
   }
-  const serializer = codec === CODEC.bytes ? undefined : codec === CODEC.json ? jsonSerializer : codec === CODEC.msgpack ? msgpackSerializer : codec === s.serializer.id ? s.serializer : null;
+  const serializer =
+    codec === CODEC.bytes
+      ? undefined
+      : codec === CODEC.json
+        ? jsonSerializer
+        : codec === CODEC.msgpack
+          ? msgpackSerializer
+          : codec === s.serializer.id
+            ? s.serializer
+            : null;
   if (serializer === null) throw corrupt(key, `written with custom serializer id ${codec}, not configured here`);
   if (serializer === undefined) return { value: payload, meta };
   try {

@@ -63,7 +63,10 @@ export class NearCache {
     if (this.#closed) return Promise.resolve(false);
     if (this.#serving) return Promise.resolve(true);
     this.#starting ??= this.#source
-      .open((keys) => this.#invalidate(keys), (err) => this.#lost(err))
+      .open(
+        (keys) => this.#invalidate(keys),
+        (err) => this.#lost(err),
+      )
       .then(
         () => {
           this.#starting = undefined;

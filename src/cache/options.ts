@@ -82,8 +82,21 @@ export interface ResolvedCacheOptions {
 }
 
 const KEYS = new Set<string>([
-  'name', 'prefix', 'defaultTtlMs', 'serializer', 'compression', 'failOpen', 'failOpenLogIntervalMs', 'logger',
-  'timeoutMs', 'maxValueBytes', 'ttlJitter', 'local', 'lock', 'lockTtlMs', 'factoryTimeoutMs',
+  'name',
+  'prefix',
+  'defaultTtlMs',
+  'serializer',
+  'compression',
+  'failOpen',
+  'failOpenLogIntervalMs',
+  'logger',
+  'timeoutMs',
+  'maxValueBytes',
+  'ttlJitter',
+  'local',
+  'lock',
+  'lockTtlMs',
+  'factoryTimeoutMs',
 ]);
 const ALGORITHMS: readonly CompressionAlgorithm[] = ['deflate', 'gzip', 'brotli', 'zstd'];
 const LEVELS: Record<CompressionAlgorithm, [number, number]> = { deflate: [0, 9], gzip: [0, 9], brotli: [0, 11], zstd: [1, 22] };
@@ -116,9 +129,14 @@ function checkBool(name: string, v: unknown): boolean {
 }
 
 /** Validates `o` and applies defaults. `poolTimeoutMs`/`poolLogger` come from the pool. */
-export function resolveCacheOptions(o: CacheOptions | undefined, poolTimeoutMs: number, poolLogger: Logger | undefined): ResolvedCacheOptions {
+export function resolveCacheOptions(
+  o: CacheOptions | undefined,
+  poolTimeoutMs: number,
+  poolLogger: Logger | undefined,
+): ResolvedCacheOptions {
   const opts = (o ?? {}) as Record<string, unknown>;
-  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) throw new ConfigError('options', `expected an object, got ${typeName(opts)}`);
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts))
+    throw new ConfigError('options', `expected an object, got ${typeName(opts)}`);
   for (const k of Object.keys(opts)) if (!KEYS.has(k)) throw new ConfigError(k, 'unknown option');
   const has = (k: string): boolean => opts[k] !== undefined;
 
@@ -150,7 +168,8 @@ export function resolveCacheOptions(o: CacheOptions | undefined, poolTimeoutMs: 
   else if (has('compression')) {
     const c = checkObject('compression', opts['compression'], ['algorithm', 'minBytes', 'level']);
     const algorithm = (c['algorithm'] ?? 'deflate') as CompressionAlgorithm;
-    if (!ALGORITHMS.includes(algorithm)) throw new ConfigError('compression.algorithm', `expected one of ${ALGORITHMS.map((a) => `'${a}'`).join(', ')}`);
+    if (!ALGORITHMS.includes(algorithm))
+      throw new ConfigError('compression.algorithm', `expected one of ${ALGORITHMS.map((a) => `'${a}'`).join(', ')}`);
     const minBytes = c['minBytes'] === undefined ? 100 : checkNumber('compression.minBytes', c['minBytes'], 0, 2 ** 31, { int: true });
     const [lo, hi] = LEVELS[algorithm];
     const level = c['level'] === undefined ? undefined : checkNumber('compression.level', c['level'], lo, hi, { int: true });
@@ -169,7 +188,8 @@ export function resolveCacheOptions(o: CacheOptions | undefined, poolTimeoutMs: 
 
   if (has('logger')) {
     const l = opts['logger'] as Partial<Logger>;
-    if (typeof l !== 'object' || l === null || typeof l.warn !== 'function') throw new ConfigError('logger', 'expected an object with a warn() method');
+    if (typeof l !== 'object' || l === null || typeof l.warn !== 'function')
+      throw new ConfigError('logger', 'expected an object with a warn() method');
   }
 
   return Object.freeze({
@@ -179,14 +199,24 @@ export function resolveCacheOptions(o: CacheOptions | undefined, poolTimeoutMs: 
     serializer: serializer as ResolvedCacheOptions['serializer'],
     compression,
     failOpen: has('failOpen') ? checkBool('failOpen', opts['failOpen']) : true,
-    failOpenLogIntervalMs: has('failOpenLogIntervalMs') ? checkNumber('failOpenLogIntervalMs', opts['failOpenLogIntervalMs'], 0, 2 ** 31) : 30_000,
+    failOpenLogIntervalMs: has('failOpenLogIntervalMs')
+      ? checkNumber('failOpenLogIntervalMs', opts['failOpenLogIntervalMs'], 0, 2 ** 31)
+      : 30_000,
     logger: (opts['logger'] as Logger | undefined) ?? poolLogger,
-    timeoutMs: has('timeoutMs') ? checkNumber('timeoutMs', opts['timeoutMs'], 1, 2 ** 31) : Number.isFinite(poolTimeoutMs) ? poolTimeoutMs : 5_000,
-    maxValueBytes: has('maxValueBytes') ? checkNumber('maxValueBytes', opts['maxValueBytes'], 1, 512 * 2 ** 20, { int: true }) : 64 * 2 ** 20,
+    timeoutMs: has('timeoutMs')
+      ? checkNumber('timeoutMs', opts['timeoutMs'], 1, 2 ** 31)
+      : Number.isFinite(poolTimeoutMs)
+        ? poolTimeoutMs
+        : 5_000,
+    maxValueBytes: has('maxValueBytes')
+      ? checkNumber('maxValueBytes', opts['maxValueBytes'], 1, 512 * 2 ** 20, { int: true })
+      : 64 * 2 ** 20,
     ttlJitter: has('ttlJitter') ? checkNumber('ttlJitter', opts['ttlJitter'], 0, 1) : 0,
     local,
     lock: has('lock') ? checkBool('lock', opts['lock']) : false,
     lockTtlMs: has('lockTtlMs') ? checkNumber('lockTtlMs', opts['lockTtlMs'], 1, 2 ** 31) : 10_000,
-    factoryTimeoutMs: has('factoryTimeoutMs') ? checkNumber('factoryTimeoutMs', opts['factoryTimeoutMs'], 1, 2 ** 31, { infinite: true }) : Infinity,
+    factoryTimeoutMs: has('factoryTimeoutMs')
+      ? checkNumber('factoryTimeoutMs', opts['factoryTimeoutMs'], 1, 2 ** 31, { infinite: true })
+      : Infinity,
   });
 }

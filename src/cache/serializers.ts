@@ -28,7 +28,10 @@ export const CODEC = { bytes: 0, json: 1, msgpack: 2 } as const;
 const TAG = '__rp$';
 
 function fail(what: string, path: string): never {
-  throw new CacheError('ERR_CACHE_SERIALIZE', `cannot serialize ${what} at ${path || 'the top level'} without loss (use a custom serializer)`);
+  throw new CacheError(
+    'ERR_CACHE_SERIALIZE',
+    `cannot serialize ${what} at ${path || 'the top level'} without loss (use a custom serializer)`,
+  );
 }
 
 /**
@@ -125,13 +128,20 @@ function decodeJsonValue(v: unknown): unknown {
   if (tag !== undefined) {
     const x = o['v'];
     switch (tag) {
-      case 'N': return Number(x);
-      case 'n': return BigInt(x as string);
-      case 'u': return undefined;
-      case 'D': return new Date(x === null ? NaN : (x as string));
-      case 'B': return Buffer.from(x as string, 'base64');
-      case 'M': return new Map((x as [unknown, unknown][]).map(([k, y]) => [decodeJsonValue(k), decodeJsonValue(y)]));
-      case 'S': return new Set((x as unknown[]).map(decodeJsonValue));
+      case 'N':
+        return Number(x);
+      case 'n':
+        return BigInt(x as string);
+      case 'u':
+        return undefined;
+      case 'D':
+        return new Date(x === null ? NaN : (x as string));
+      case 'B':
+        return Buffer.from(x as string, 'base64');
+      case 'M':
+        return new Map((x as [unknown, unknown][]).map(([k, y]) => [decodeJsonValue(k), decodeJsonValue(y)]));
+      case 'S':
+        return new Set((x as unknown[]).map(decodeJsonValue));
       case 'o': {
         const inner = x as Record<string, unknown>;
         for (const k of Object.keys(inner)) inner[k] = decodeJsonValue(inner[k]);
@@ -174,7 +184,11 @@ function loadPackr(): Packr {
   try {
     mod = createRequire(import.meta.url)('msgpackr') as typeof mod;
   } catch (err) {
-    throw new CacheError('ERR_CACHE_CODEC_UNAVAILABLE', "serializer 'msgpack' needs the optional peer dependency msgpackr: npm install msgpackr", { cause: err });
+    throw new CacheError(
+      'ERR_CACHE_CODEC_UNAVAILABLE',
+      "serializer 'msgpack' needs the optional peer dependency msgpackr: npm install msgpackr",
+      { cause: err },
+    );
   }
   // structuredClone: Map, Set, Date, cycles; records keep objects and Maps apart; values are
   // self-describing (no shared structures), so any process with msgpackr reads them.

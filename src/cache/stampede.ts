@@ -46,7 +46,8 @@ export class Stampede {
   }
 
   getOrSet<T>(key: string, factory: () => T | Promise<T>, opts: GetOrSetOptions | undefined): Promise<T> {
-    if (typeof factory !== 'function') return Promise.reject(new CacheError('ERR_CACHE_SERIALIZE', 'getOrSet: factory must be a function', { key }));
+    if (typeof factory !== 'function')
+      return Promise.reject(new CacheError('ERR_CACHE_SERIALIZE', 'getOrSet: factory must be a function', { key }));
     const full = this.#i.fullKey(key);
     const running = this.#inflight.get(full);
     if (running) {
@@ -85,7 +86,14 @@ export class Stampede {
       .catch(() => undefined);
   }
 
-  async #compute<T>(key: string, full: string, factory: () => T | Promise<T>, opts: GetOrSetOptions | undefined, stale: Stale, redisFailed: boolean): Promise<T> {
+  async #compute<T>(
+    key: string,
+    full: string,
+    factory: () => T | Promise<T>,
+    opts: GetOrSetOptions | undefined,
+    stale: Stale,
+    redisFailed: boolean,
+  ): Promise<T> {
     let token: string | undefined;
     const lockKey = this.#i.fullKey(`__lock__:${key}`);
     if ((opts?.lock ?? this.#o.lock) && !redisFailed) {
@@ -95,7 +103,10 @@ export class Stampede {
     }
     let handedOff = false;
     try {
-      const timeoutMs = opts?.factoryTimeoutMs === undefined ? this.#o.factoryTimeoutMs : checkNumber('factoryTimeoutMs', opts.factoryTimeoutMs, 1, 2 ** 31, { infinite: true });
+      const timeoutMs =
+        opts?.factoryTimeoutMs === undefined
+          ? this.#o.factoryTimeoutMs
+          : checkNumber('factoryTimeoutMs', opts.factoryTimeoutMs, 1, 2 ** 31, { infinite: true });
       this.#i.count('factoryCalls');
       const produced = Promise.resolve().then(factory);
       let value: T;
@@ -128,8 +139,13 @@ export class Stampede {
   #within<T>(p: Promise<T>, timeoutMs: number, key: string): Promise<T> {
     if (timeoutMs === Infinity) return p;
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new CacheError('ERR_CACHE_FACTORY_TIMEOUT', `getOrSet factory did not finish within ${timeoutMs}ms`, { key })), timeoutMs);
-      p.then(resolve, reject).finally(() => clearTimeout(timer)).catch(() => undefined);
+      const timer = setTimeout(
+        () => reject(new CacheError('ERR_CACHE_FACTORY_TIMEOUT', `getOrSet factory did not finish within ${timeoutMs}ms`, { key })),
+        timeoutMs,
+      );
+      p.then(resolve, reject)
+        .finally(() => clearTimeout(timer))
+        .catch(() => undefined);
     });
   }
 
@@ -146,7 +162,11 @@ export class Stampede {
   }
 
   /** Takes the lock, or waits for its holder and returns the value it stored. Gives up waiting after lockWaitMs and computes. */
-  async #lockOrWait(key: string, lockKey: string, opts: GetOrSetOptions | undefined): Promise<{ token: string | undefined } | { value: unknown }> {
+  async #lockOrWait(
+    key: string,
+    lockKey: string,
+    opts: GetOrSetOptions | undefined,
+  ): Promise<{ token: string | undefined } | { value: unknown }> {
     const waitMs = opts?.lockWaitMs === undefined ? this.#o.lockTtlMs : checkNumber('lockWaitMs', opts.lockWaitMs, 0, 2 ** 31);
     const deadline = Date.now() + waitMs;
     const token = randomBytes(12).toString('base64url');

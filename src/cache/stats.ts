@@ -46,8 +46,21 @@ export type CounterName = Exclude<keyof CacheStats, 'name' | 'nearEntries'>;
 /** All counters at zero. */
 export function newCounters(): Record<CounterName, number> {
   return {
-    hits: 0, misses: 0, nearHits: 0, staleServed: 0, coalesced: 0, lockWaits: 0, sets: 0, deletes: 0,
-    errors: 0, failedOpen: 0, corrupt: 0, factoryCalls: 0, factoryErrors: 0,
-    bytesBeforeCompression: 0, bytesAfterCompression: 0, nearFlushes: 0,
+    hits: 0,
+    misses: 0,
+    nearHits: 0,
+    staleServed: 0,
+    coalesced: 0,
+    lockWaits: 0,
+    sets: 0,
+    deletes: 0,
+    errors: 0,
+    failedOpen: 0,
+    corrupt: 0,
+    factoryCalls: 0,
+    factoryErrors: 0,
+    bytesBeforeCompression: 0,
+    bytesAfterCompression: 0,
+    nearFlushes: 0,
   };
 }

@@ -69,7 +69,9 @@ export function subscriberWake(get: () => Subscriber): WakeSource {
       lingering.delete(channel);
       if (waiters.has(channel)) return;
       subscribed.delete(channel);
-      get().unsubscribe(channel).catch(() => undefined);
+      get()
+        .unsubscribe(channel)
+        .catch(() => undefined);
     }, LINGER_MS);
     timer.unref();
     lingering.set(channel, timer);
@@ -99,7 +101,10 @@ export function subscriberWake(get: () => Subscriber): WakeSource {
       let ack = subscribed.get(channel);
       if (!ack) {
         first = true;
-        ack = sub.subscribe(channel).then(() => true, () => false);
+        ack = sub.subscribe(channel).then(
+          () => true,
+          () => false,
+        );
         subscribed.set(channel, ack);
       }
       const ms = Math.max(1, Math.min(timeoutMs, FALLBACK_MIN_MS * 2 ** Math.min(attempt, 3), FALLBACK_MAX_MS));
@@ -120,10 +125,11 @@ export function subscriberWake(get: () => Subscriber): WakeSource {
         const timer = setTimeout(done, ms);
         owned.add(done);
         // Newly subscribed: re-check as soon as messages can arrive. Refused: a later wait tries again.
-        if (first) void ack.then((ok) => {
-          if (!ok) subscribed.delete(channel);
-          done();
-        });
+        if (first)
+          void ack.then((ok) => {
+            if (!ok) subscribed.delete(channel);
+            done();
+          });
       });
     },
     notifyLocal: notify,

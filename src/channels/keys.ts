@@ -14,7 +14,11 @@ const GROUP = /^[A-Za-z0-9\-_.]+$/;
 /** Throws {@link ArgumentError} unless `name` is a valid channel name. */
 export function checkChannel(op: string, name: unknown): asserts name is string {
   if (typeof name !== 'string' || name.length === 0 || name.length >= MAX_NAME_LENGTH || !CHANNEL.test(name))
-    throw new ArgumentError(op, 0, `must be a channel name (letters, digits, "-_.", optionally one "!…" part; under ${MAX_NAME_LENGTH} characters)`);
+    throw new ArgumentError(
+      op,
+      0,
+      `must be a channel name (letters, digits, "-_.", optionally one "!…" part; under ${MAX_NAME_LENGTH} characters)`,
+    );
 }
 
 /** Throws {@link ArgumentError} unless `name` is a valid group name. */

@@ -156,7 +156,9 @@ export class ChannelLayer {
     }
     const local = isProcessLocal(channel);
     if (local && nonLocal(channel) !== `specific.${this.processId}!`)
-      return Promise.reject(new ArgumentError('receive', 0, `"${channel}" is another layer's process-local channel; only its creator can receive on it`));
+      return Promise.reject(
+        new ArgumentError('receive', 0, `"${channel}" is another layer's process-local channel; only its creator can receive on it`),
+      );
     return new Promise((resolve, reject) => {
       const signal = options.signal;
       let list: Waiter[];
@@ -219,7 +221,15 @@ export class ChannelLayer {
 
   #ctx() {
     this.#check();
-    return { pool: this.#pool, o: this.#o, keys: this.#keys, envelope: this.#envelope, counters: this.#counters, id: () => this.#id(), see: (c: string) => this.#see(c) };
+    return {
+      pool: this.#pool,
+      o: this.#o,
+      keys: this.#keys,
+      envelope: this.#envelope,
+      counters: this.#counters,
+      id: () => this.#id(),
+      see: (c: string) => this.#see(c),
+    };
   }
 
   /** Counters and the last sampled depth. */
@@ -246,7 +256,10 @@ export class ChannelLayer {
     depth['default'] = 0;
     if (entries.length > 0) {
       // The list plus this process's in-flight backup: moved out by a reader but not yet handed out.
-      const cmds = entries.flatMap(([key]) => [['llen', key], ['llen', this.#keys.inflight(key, this.processId)]]);
+      const cmds = entries.flatMap(([key]) => [
+        ['llen', key],
+        ['llen', this.#keys.inflight(key, this.processId)],
+      ]);
       const res = await this.#pool.pipeline(cmds).exec();
       entries.forEach(([, label], i) => {
         let n = 0;

@@ -95,8 +95,17 @@ export interface ResolvedChannelOptions {
 }
 
 const KNOWN = new Set([
-  'prefix', 'capacity', 'expiryMs', 'groupExpiryMs', 'channelCapacity', 'encryptionKeys', 'serializer',
-  'maxReaders', 'blockMs', 'readBatch', 'onError',
+  'prefix',
+  'capacity',
+  'expiryMs',
+  'groupExpiryMs',
+  'channelCapacity',
+  'encryptionKeys',
+  'serializer',
+  'maxReaders',
+  'blockMs',
+  'readBatch',
+  'onError',
 ]);
 
 /** JSON over UTF-8. */
@@ -107,7 +116,8 @@ export const jsonSerializer: Serializer = {
 
 function int(name: string, value: unknown, min: number, max: number, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw new ConfigError(name, `must be an integer, got ${typeof value === 'number' ? value : typeof value}`);
+  if (typeof value !== 'number' || !Number.isInteger(value))
+    throw new ConfigError(name, `must be an integer, got ${typeof value === 'number' ? value : typeof value}`);
   if (value < min) throw new ConfigError(name, `must be >= ${min}, got ${value}`);
   if (value > max) throw new ConfigError(name, `must be <= ${max}, got ${value}`);
   return value;
@@ -189,7 +199,11 @@ export function resolveChannelOptions(options: ChannelLayerOptions | undefined, 
   const onError = o['onError'] ?? (() => {});
   if (typeof onError !== 'function') throw new ConfigError('onError', 'must be a function');
   const room = leaseBudget - 1; // one lease for the process-local reader
-  if (room < 2) throw new ConfigError('maxReaders', `the pool can lease only ${leaseBudget} connection(s); raise "max" so readers leave leases for the application`);
+  if (room < 2)
+    throw new ConfigError(
+      'maxReaders',
+      `the pool can lease only ${leaseBudget} connection(s); raise "max" so readers leave leases for the application`,
+    );
   const maxReaders = int('maxReaders', o['maxReaders'], 1, room - 1, Math.max(1, Math.min(4, Math.floor(leaseBudget / 2) - 1)));
   return {
     prefix,

@@ -244,7 +244,11 @@ export abstract class Reader {
       this.pendingAck = [];
       let reply: [number, number, Buffer[]];
       try {
-        reply = (await scripts.pull.run(target, [this.list, this.inflight], [h.o.readBatch, h.o.expiryMs, ...acks])) as [number, number, Buffer[]];
+        reply = (await scripts.pull.run(target, [this.list, this.inflight], [h.o.readBatch, h.o.expiryMs, ...acks])) as [
+          number,
+          number,
+          Buffer[],
+        ];
       } catch (err) {
         this.pendingAck = acks.concat(this.pendingAck);
         throw err;

@@ -57,7 +57,8 @@ export function parse(argv: string[], options: Options, maxPositionals: number):
     if (ambiguous) throw new UsageError(`${ambiguous[1]} needs a value (for a value starting with "-", write ${ambiguous[1]}=VALUE)`);
     const unknown = /^Unknown option '--([^'=]+)/.exec(msg);
     const guess = unknown ? closest(unknown[1]!, Object.keys(options)) : undefined;
-    if (guess !== undefined) throw new UsageError(`${scrub(msg.replace(/\. To specify a positional argument.*$/, ''))} (did you mean --${guess}?)`);
+    if (guess !== undefined)
+      throw new UsageError(`${scrub(msg.replace(/\. To specify a positional argument.*$/, ''))} (did you mean --${guess}?)`);
     throw new UsageError(scrub(msg.replace(/\. To specify a positional argument.*$/, '')));
   }
   if (out.positionals.length > maxPositionals && out.values['help'] !== true) {

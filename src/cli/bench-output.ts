@@ -85,18 +85,31 @@ export function benchText(out: BenchOutput): string {
   lines.push(table(header, rows));
   const run = out.runs[out.runs.length - 1];
   if (run && (s.workload === 'mixed' || s.workload === 'blocking' || s.workload === 'pubsub')) {
-    lines.push('', table(
-      ['class', 'ops', 'ops/s', 'p50', 'p99', 'max', 'errors'],
-      Object.entries(run.classes).map(([name, c]) => [
-        name, fmtCount(c.ops), fmtCount(c.opsPerSec), fmtMs(c.latency.p50Ms), fmtMs(c.latency.p99Ms), fmtMs(c.latency.maxMs), String(c.errors),
-      ]),
-    ));
-    if (s.workload === 'pubsub') lines.push(`ops/s above = messages delivered per second over ${s.subscribers} subscribers; latency = publish → delivery`);
+    lines.push(
+      '',
+      table(
+        ['class', 'ops', 'ops/s', 'p50', 'p99', 'max', 'errors'],
+        Object.entries(run.classes).map(([name, c]) => [
+          name,
+          fmtCount(c.ops),
+          fmtCount(c.opsPerSec),
+          fmtMs(c.latency.p50Ms),
+          fmtMs(c.latency.p99Ms),
+          fmtMs(c.latency.maxMs),
+          String(c.errors),
+        ]),
+      ),
+    );
+    if (s.workload === 'pubsub')
+      lines.push(`ops/s above = messages delivered per second over ${s.subscribers} subscribers; latency = publish → delivery`);
   }
   if (out.comparison) {
     const c = out.comparison;
-    lines.push('', `pool vs connection per op: ${fmtRatio(c.throughputRatio)} throughput, p99 ${fmtRatio(c.p99Ratio)} lower; ` +
-      `connections opened ${c.connectionsOpened.perOperation} → ${c.connectionsOpened.pool} (pool size ${c.poolSize})`);
+    lines.push(
+      '',
+      `pool vs connection per op: ${fmtRatio(c.throughputRatio)} throughput, p99 ${fmtRatio(c.p99Ratio)} lower; ` +
+        `connections opened ${c.connectionsOpened.perOperation} → ${c.connectionsOpened.pool} (pool size ${c.poolSize})`,
+    );
   }
   for (const r of out.runs) for (const e of r.errorSamples) lines.push(`error (${r.label}): ${e}`);
   if (out.interrupted) lines.push('', 'interrupted: figures cover what ran');

@@ -92,7 +92,9 @@ function settingsFrom(p: Parsed): BenchSettings {
     if (leaseCap < 1) throw new UsageError('--workload blocking needs --pool-size > --lanes (BLPOP runs on exclusive connections)');
   }
   if (workload === 'pubsub' && subscribers > leaseCap) {
-    throw new UsageError(`--subscribers (${subscribers}) must be <= --pool-size minus --lanes (${leaseCap}): each subscriber holds a connection`);
+    throw new UsageError(
+      `--subscribers (${subscribers}) must be <= --pool-size minus --lanes (${leaseCap}): each subscriber holds a connection`,
+    );
   }
   return {
     workload,
@@ -127,7 +129,14 @@ function poolOptions(url: string, s: BenchSettings): PoolOptions {
 
 /** One measured phase; the sampler starts before the client exists, so its connections count. */
 async function phase(
-  label: string, makeClient: () => Promise<LoadClient>, owned: LoadClient[], workload: Workload, s: BenchSettings, tool: Pool, session: Session, progress: Progress,
+  label: string,
+  makeClient: () => Promise<LoadClient>,
+  owned: LoadClient[],
+  workload: Workload,
+  s: BenchSettings,
+  tool: Pool,
+  session: Session,
+  progress: Progress,
 ): Promise<ReportRun> {
   const sampler = new ServerSampler(tool, 100);
   await sampler.start();
@@ -148,7 +157,10 @@ async function phase(
     sampler,
     onProgress: (pr) => {
       const secs = (pr.elapsedMs / 1000).toFixed(1);
-      progress.update(`${label}: ${secs}s  ${fmtCount(pr.ops)} ops  ${fmtCount(pr.opsPerSec)} ops/s  p99 ${fmtMs(pr.p99Ms)}  errors ${pr.errors}`, pr.elapsedMs);
+      progress.update(
+        `${label}: ${secs}s  ${fmtCount(pr.ops)} ops  ${fmtCount(pr.opsPerSec)} ops/s  p99 ${fmtMs(pr.p99Ms)}  errors ${pr.errors}`,
+        pr.elapsedMs,
+      );
     },
   });
   progress.done();
@@ -190,7 +202,11 @@ export async function benchCommand(argv: string[]): Promise<number> {
     if (health === 'unavailable') {
       const h = await tool.health({ timeoutMs: 2_000 });
       // Auth and TLS failures reached the server: "cannot reach" would send the user to the network.
-      printErr(isRefusal(h.lastError) ? `redpool bench: ${h.lastError!.message}` : `redpool bench: cannot reach ${display}: ${h.lastError?.message ?? h.message}`);
+      printErr(
+        isRefusal(h.lastError)
+          ? `redpool bench: ${h.lastError!.message}`
+          : `redpool bench: cannot reach ${display}: ${h.lastError?.message ?? h.message}`,
+      );
       return EXIT.failure;
     }
     const info: InfoFields = await readInfo(tool);
@@ -252,14 +268,23 @@ export async function benchCommand(argv: string[]): Promise<number> {
 async function checkReportPath(file: string): Promise<void> {
   if (file.trim() === '') throw new UsageError('--report needs a file name');
   const dir = path.dirname(path.resolve(file));
-  const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
+  const isDir = await stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   if (!isDir) throw new UsageError(`--report: the directory ${dir} does not exist`);
   try {
     await access(dir, fsConstants.W_OK);
   } catch {
     throw new UsageError(`--report: the directory ${dir} is not writable`);
   }
-  if (await stat(file).then((s) => s.isDirectory(), () => false)) throw new UsageError(`--report: ${file} is a directory`);
+  if (
+    await stat(file).then(
+      (s) => s.isDirectory(),
+      () => false,
+    )
+  )
+    throw new UsageError(`--report: ${file} is a directory`);
 }
 
 function reportOf(out: BenchOutput, runs: ReportRun[]): Parameters<typeof renderHtmlReport>[0] {
@@ -267,7 +292,8 @@ function reportOf(out: BenchOutput, runs: ReportRun[]): Parameters<typeof render
   const settings: Record<string, string> = {
     workload: s.workload,
     concurrency: String(s.concurrency),
-    [s.ops !== undefined ? 'operations' : 'duration']: s.ops !== undefined ? String(s.ops) : `${(s.durationMs ?? 0) / 1000} s${s.workload === 'compare' ? ' per phase' : ''}`,
+    [s.ops !== undefined ? 'operations' : 'duration']:
+      s.ops !== undefined ? String(s.ops) : `${(s.durationMs ?? 0) / 1000} s${s.workload === 'compare' ? ' per phase' : ''}`,
     'value size': fmtBytes(s.valueSize),
     keyspace: String(s.keyspace),
     'pool max / lanes': `${s.poolSize} / ${s.lanes}`,
@@ -278,13 +304,19 @@ function reportOf(out: BenchOutput, runs: ReportRun[]): Parameters<typeof render
   if (out.comparison) {
     const c = out.comparison;
     notes.push(`Pool throughput is ${c.throughputRatio.toFixed(1)}× a connection per operation; p99 ${c.p99Ratio.toFixed(1)}× lower.`);
-    notes.push(`Connections opened: ${c.connectionsOpened.perOperation} with a connection per operation, ${c.connectionsOpened.pool} through the pool (pool size ${c.poolSize}).`);
+    notes.push(
+      `Connections opened: ${c.connectionsOpened.perOperation} with a connection per operation, ${c.connectionsOpened.pool} through the pool (pool size ${c.poolSize}).`,
+    );
   }
   if (out.interrupted) notes.push('The run was interrupted; figures cover what ran.');
   return {
     title: `redpool bench · ${s.workload}`,
     target: out.target,
-    server: { 'redis version': out.redisVersion, embedded: out.embedded ? 'yes (throwaway redis-server)' : 'no', maxclients: String(out.maxclients ?? 'unknown') },
+    server: {
+      'redis version': out.redisVersion,
+      embedded: out.embedded ? 'yes (throwaway redis-server)' : 'no',
+      maxclients: String(out.maxclients ?? 'unknown'),
+    },
     settings,
     runs,
     notes,

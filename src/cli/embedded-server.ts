@@ -28,7 +28,9 @@ export class RedisServerNotFoundError extends Error {
   readonly code = 'ERR_REDIS_SERVER_NOT_FOUND';
   /** @param binary - The name or path that was looked for. */
   constructor(binary: string) {
-    super(`redis-server executable ${JSON.stringify(binary)} was not found on PATH: install it (Debian/Ubuntu: apt-get install redis-server) or give its path`);
+    super(
+      `redis-server executable ${JSON.stringify(binary)} was not found on PATH: install it (Debian/Ubuntu: apt-get install redis-server) or give its path`,
+    );
     this.name = 'RedisServerNotFoundError';
   }
 }
@@ -104,8 +106,21 @@ export async function startEmbeddedServer(options: RedisServerOptions = {}): Pro
     const port = await freePort();
     const logFile = path.join(dir, 'redis.log');
     const args = [
-      '--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--daemonize', 'no',
-      '--dir', dir, '--logfile', logFile, ...(options.args ?? []),
+      '--port',
+      String(port),
+      '--bind',
+      HOST,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+      '--dir',
+      dir,
+      '--logfile',
+      logFile,
+      ...(options.args ?? []),
     ];
     const config: WatchdogConfig = { binary, args, dir, logFile, stopTimeoutMs: options.stopTimeoutMs ?? 5_000 };
     const watchdog = spawn(process.execPath, [WATCHDOG, JSON.stringify(config)], {
@@ -180,8 +195,12 @@ class Handle {
     try {
       for (;;) {
         if (!this.#alive) throw new RedisServerStartError(`redis-server exited during startup`, this.#logTail());
-        if (Date.now() >= deadline) throw new RedisServerStartError(`redis-server did not answer PING within ${timeoutMs} ms`, this.#logTail());
-        const ok = await pool.ping().then(async () => (await pool.info('server')).includes(`process_id:${this.#pid}\r\n`), () => false);
+        if (Date.now() >= deadline)
+          throw new RedisServerStartError(`redis-server did not answer PING within ${timeoutMs} ms`, this.#logTail());
+        const ok = await pool.ping().then(
+          async () => (await pool.info('server')).includes(`process_id:${this.#pid}\r\n`),
+          () => false,
+        );
         if (ok && this.#alive) return;
         await Promise.race([new Promise((resolve) => setTimeout(resolve, 25)), this.#exited]);
       }
@@ -213,7 +232,9 @@ class Handle {
   /** The log while the directory exists; once the watchdog removed it, the tail it printed. */
   #logTail(): string {
     try {
-      const lines = readFileSync(path.join(this.#dir, 'redis.log'), 'utf8').split('\n').filter((l) => l.trim() !== '');
+      const lines = readFileSync(path.join(this.#dir, 'redis.log'), 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '');
       return lines.slice(-20).join('\n');
     } catch {
       return this.#stderr.trim();
@@ -273,7 +294,10 @@ function freePort(): Promise<number> {
 async function resolveBinary(binary: string): Promise<string> {
   const candidates = binary.includes('/')
     ? [path.resolve(binary)]
-    : (process.env['PATH'] ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, binary));
+    : (process.env['PATH'] ?? '')
+        .split(path.delimiter)
+        .filter(Boolean)
+        .map((dir) => path.join(dir, binary));
   for (const candidate of candidates) {
     try {
       await fs.access(candidate, fsConstants.X_OK);

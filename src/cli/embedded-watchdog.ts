@@ -39,7 +39,9 @@ function main(config: WatchdogConfig): void {
     // directory holding the log is about to go.
     if (!stopping) {
       try {
-        const lines = readFileSync(config.logFile, 'utf8').split('\n').filter((l) => l.trim() !== '');
+        const lines = readFileSync(config.logFile, 'utf8')
+          .split('\n')
+          .filter((l) => l.trim() !== '');
         process.stderr.write(`${lines.slice(-20).join('\n')}\n`);
       } catch {
         // no log, or nobody reads stderr any more

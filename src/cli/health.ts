@@ -56,7 +56,9 @@ export interface HealthOutput {
 
 function withDeadline<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([p, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]).finally(() =>
+    clearTimeout(timer),
+  );
 }
 
 async function maxclientsFromConfig(pool: Pool): Promise<number | null> {
@@ -89,9 +91,21 @@ function serverFacts(info: InfoFields, configMax: number | null): NonNullable<He
 /** Runs the check. Never rejects; an unreachable server gives status 'unavailable'. */
 export async function checkHealth(url: string | undefined, display: string, timeoutMs: number): Promise<HealthOutput> {
   const pool = openToolPool(url ?? {}, timeoutMs);
-  const out: HealthOutput = { command: 'health', target: display, status: 'unavailable', latencyMs: null, message: '', problems: [], server: null, pool: null };
+  const out: HealthOutput = {
+    command: 'health',
+    target: display,
+    status: 'unavailable',
+    latencyMs: null,
+    message: '',
+    problems: [],
+    server: null,
+    pool: null,
+  };
   try {
-    await withDeadline(pool.ready().catch(() => undefined), timeoutMs * 2);
+    await withDeadline(
+      pool.ready().catch(() => undefined),
+      timeoutMs * 2,
+    );
     const report: HealthReport | undefined = await withDeadline(pool.health({ timeoutMs }), timeoutMs * 2);
     if (!report) {
       out.message = `no answer within ${timeoutMs} ms`;
@@ -105,7 +119,10 @@ export async function checkHealth(url: string | undefined, display: string, time
     if (report.status === 'unavailable') return out;
     if (report.status === 'degraded') out.problems.push(report.message);
     const [info, configMax] = await Promise.all([
-      withDeadline(readInfo(pool).catch(() => undefined), timeoutMs),
+      withDeadline(
+        readInfo(pool).catch(() => undefined),
+        timeoutMs,
+      ),
       withDeadline(maxclientsFromConfig(pool), timeoutMs),
     ]);
     if (!info) {
@@ -115,8 +132,12 @@ export async function checkHealth(url: string | undefined, display: string, time
     }
     out.server = serverFacts(info, configMax ?? null);
     if (info['loading'] === '1') out.problems.push('the server is loading its dataset');
-    if (info['role'] === 'slave' && info['master_link_status'] !== 'up') out.problems.push(`replica link to the primary is ${info['master_link_status'] ?? 'unknown'}`);
-    const limits = { ...(out.server.maxclients !== null ? { maxclients: out.server.maxclients } : {}), ...(out.server.connectedClients !== null ? { connectedClients: out.server.connectedClients } : {}) };
+    if (info['role'] === 'slave' && info['master_link_status'] !== 'up')
+      out.problems.push(`replica link to the primary is ${info['master_link_status'] ?? 'unknown'}`);
+    const limits = {
+      ...(out.server.maxclients !== null ? { maxclients: out.server.maxclients } : {}),
+      ...(out.server.connectedClients !== null ? { connectedClients: out.server.connectedClients } : {}),
+    };
     const serverAdvice = adviseFromStats(pool.stats(), limits).filter((a: Advice) => a.metric.startsWith('server.'));
     for (const a of serverAdvice) out.problems.push(a.message);
     if (out.problems.length > 0 && out.status === 'healthy') out.status = 'degraded';
@@ -140,12 +161,22 @@ export function healthText(h: HealthOutput): string {
   const lines = [`${h.target}  ${paint(h.status, colour)}  ${h.message}`];
   const s = h.server;
   if (s) {
-    lines.push(`  server   redis ${s.version ?? '?'} (${s.mode ?? '?'}), role ${s.role ?? '?'}, up ${uptime(s.uptimeSec)}, memory ${s.usedMemoryHuman ?? '?'}`);
+    lines.push(
+      `  server   redis ${s.version ?? '?'} (${s.mode ?? '?'}), role ${s.role ?? '?'}, up ${uptime(s.uptimeSec)}, memory ${s.usedMemoryHuman ?? '?'}`,
+    );
     const share = s.maxclients && s.connectedClients !== null ? ` (${((s.connectedClients / s.maxclients) * 100).toFixed(1)} %)` : '';
-    const max = s.maxclients === null ? 'maxclients unknown' : `maxclients ${s.maxclients}${s.maxclientsSource === 'info' ? ' (from INFO; CONFIG GET not permitted)' : ''}`;
-    lines.push(`  clients  ${s.connectedClients ?? '?'} connected / ${max}${share}, ${s.blockedClients ?? '?'} blocked, ${s.rejectedConnections ?? '?'} rejected since start`);
+    const max =
+      s.maxclients === null
+        ? 'maxclients unknown'
+        : `maxclients ${s.maxclients}${s.maxclientsSource === 'info' ? ' (from INFO; CONFIG GET not permitted)' : ''}`;
+    lines.push(
+      `  clients  ${s.connectedClients ?? '?'} connected / ${max}${share}, ${s.blockedClients ?? '?'} blocked, ${s.rejectedConnections ?? '?'} rejected since start`,
+    );
   }
-  if (h.pool) lines.push(`  pool     total ${h.pool.total}, lanes ${h.pool.lanes}, idle ${h.pool.idle}, busy ${h.pool.busy}, pending ${h.pool.pending}`);
+  if (h.pool)
+    lines.push(
+      `  pool     total ${h.pool.total}, lanes ${h.pool.lanes}, idle ${h.pool.idle}, busy ${h.pool.busy}, pending ${h.pool.pending}`,
+    );
   for (const p of h.problems) lines.push(`  problem  ${p}`);
   return lines.join('\n');
 }
@@ -162,8 +193,14 @@ export async function healthCommand(argv: string[]): Promise<number> {
   // A hard stop on top of the per-step deadlines: the answer comes within about 3 × timeout.
   const hardMs = timeoutMs * 3 + 1_000;
   const fallback: HealthOutput = {
-    command: 'health', target: t.display, status: 'unavailable', latencyMs: null,
-    message: `no answer within ${hardMs} ms`, problems: [], server: null, pool: null,
+    command: 'health',
+    target: t.display,
+    status: 'unavailable',
+    latencyMs: null,
+    message: `no answer within ${hardMs} ms`,
+    problems: [],
+    server: null,
+    pool: null,
   };
   const h = (await withDeadline(checkHealth(t.url, t.display, timeoutMs), hardMs)) ?? fallback;
   if (p.values['json']) printJson(h);

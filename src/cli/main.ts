@@ -66,20 +66,25 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (first === 'help') {
       const cmd = rest[0] === undefined ? undefined : COMMANDS[rest[0]];
-      if (rest[0] !== undefined && !cmd) throw new UsageError(`unknown command "${scrub(rest[0])}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
+      if (rest[0] !== undefined && !cmd)
+        throw new UsageError(`unknown command "${scrub(rest[0])}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
       print(cmd ? cmd.help : ROOT_HELP);
       return EXIT.ok;
     }
     const cmd = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
     if (!cmd) {
       throw new UsageError(
-        first.startsWith('-') ? `unknown option "${scrub(first)}" (give a command first: ${Object.keys(COMMANDS).join(', ')})` : `unknown command "${scrub(first)}" (commands: ${Object.keys(COMMANDS).join(', ')})`,
+        first.startsWith('-')
+          ? `unknown option "${scrub(first)}" (give a command first: ${Object.keys(COMMANDS).join(', ')})`
+          : `unknown command "${scrub(first)}" (commands: ${Object.keys(COMMANDS).join(', ')})`,
       );
     }
     return await cmd.run(rest);
   } catch (err) {
     if (err instanceof UsageError) {
-      printErr(`${paint('redpool:', 'red', process.stderr)} ${err.message} (see redpool ${first && COMMANDS[first] ? `${first} ` : ''}--help)`);
+      printErr(
+        `${paint('redpool:', 'red', process.stderr)} ${err.message} (see redpool ${first && COMMANDS[first] ? `${first} ` : ''}--help)`,
+      );
       return EXIT.usage;
     }
     if (err instanceof NoServerError) {

@@ -11,7 +11,9 @@ import { printErr } from './output.js';
 export class NoServerError extends Error {
   readonly exitCode = EXIT.noServer;
   constructor() {
-    super('redis-server is not installed (not found on PATH): install it (e.g. apt-get install redis-server), or pass --url / set REDIS_URL to use an existing server');
+    super(
+      'redis-server is not installed (not found on PATH): install it (e.g. apt-get install redis-server), or pass --url / set REDIS_URL to use an existing server',
+    );
     this.name = 'NoServerError';
   }
 }

@@ -40,7 +40,14 @@ const SIZE_OPTIONS = {
   json: { type: 'boolean' },
 } as const;
 
-const FLAG: Record<string, string> = { rps: '--rps', latencyMs: '--latency-ms', workers: '--workers', maxclients: '--maxclients', headroom: '--headroom', preset: '--preset' };
+const FLAG: Record<string, string> = {
+  rps: '--rps',
+  latencyMs: '--latency-ms',
+  workers: '--workers',
+  maxclients: '--maxclients',
+  headroom: '--headroom',
+  preset: '--preset',
+};
 
 /** Text rendering of a recommendation. */
 export function sizeText(r: PoolSizeRecommendation): string {
@@ -48,16 +55,28 @@ export function sizeText(r: PoolSizeRecommendation): string {
     `pool size: max ${r.max} per worker (min ${r.min})${r.workers > 1 ? `, ${r.total} connections over ${r.workers} workers` : ''}`,
   ];
   if (r.concurrency !== undefined) {
-    lines.push(`  busy on average   ${round(r.concurrency)} connections${r.workers > 1 ? ` (${round(r.perWorkerConcurrency ?? 0)} per worker)` : ''}`);
+    lines.push(
+      `  busy on average   ${round(r.concurrency)} connections${r.workers > 1 ? ` (${round(r.perWorkerConcurrency ?? 0)} per worker)` : ''}`,
+    );
     lines.push(`  headroom          ${Math.round(r.headroom * 100)} %`);
-    if (r.expectedUtilization !== undefined) lines.push(`  utilization       ${Math.round(r.expectedUtilization * 100)} % expected at this load`);
+    if (r.expectedUtilization !== undefined)
+      lines.push(`  utilization       ${Math.round(r.expectedUtilization * 100)} % expected at this load`);
   }
   if (r.capped) {
     const over = (r.expectedUtilization ?? 0) > 1;
     lines.push(`  capped            by maxclients${over ? ': the load needs more connections than the server allows' : ''}`);
-    if (over) lines.push('', 'This load cannot be served within maxclients: raise maxclients, add servers, or lower the latency or the load. Exit code 1.');
+    if (over)
+      lines.push(
+        '',
+        'This load cannot be served within maxclients: raise maxclients, add servers, or lower the latency or the load. Exit code 1.',
+      );
   }
-  lines.push('', r.explanation, '', `  createPool({ max: ${r.max}, min: ${r.min} })   or   REDIS_URL=redis://host:6379?max=${r.max}&min=${r.min}`);
+  lines.push(
+    '',
+    r.explanation,
+    '',
+    `  createPool({ max: ${r.max}, min: ${r.min} })   or   REDIS_URL=redis://host:6379?max=${r.max}&min=${r.min}`,
+  );
   return lines.join('\n');
 }
 
@@ -74,7 +93,8 @@ export async function sizeCommand(argv: string[]): Promise<number> {
   }
   const rps = num(p, 'rps', undefined, { min: 0, max: 1e12 });
   const latencyMs = num(p, 'latency-ms', undefined, { min: 0, max: 3_600_000 });
-  const preset = p.values['preset'] === undefined ? undefined : choice<PoolPreset>(p, 'preset', ['development', 'staging', 'production'], 'development');
+  const preset =
+    p.values['preset'] === undefined ? undefined : choice<PoolPreset>(p, 'preset', ['development', 'staging', 'production'], 'development');
   if ((rps === undefined) !== (latencyMs === undefined)) throw new UsageError('give both --rps and --latency-ms (or only --preset)');
   if (rps === undefined && preset === undefined) throw new UsageError('give --rps and --latency-ms, or --preset');
   if (latencyMs !== undefined && latencyMs <= 0) throw new UsageError('--latency-ms must be > 0');

@@ -55,10 +55,12 @@ export function redactReply(message: string): string {
  * What {@link connectError} reads from a connect spec. `username`/`password` are only tested for
  * presence, to say which credential is missing; their values never reach a message.
  */
-export type ConnectErrorSpec = Pick<ConnectSpec, 'endpoint' | 'connectTimeoutMs' | 'tls'> & Partial<Pick<ConnectSpec, 'username' | 'password'>>;
+export type ConnectErrorSpec = Pick<ConnectSpec, 'endpoint' | 'connectTimeoutMs' | 'tls'> &
+  Partial<Pick<ConnectSpec, 'username' | 'password'>>;
 
 /** Where credentials go, as a user would write them (placeholders only). */
-const CREDENTIALS_GO = 'in the URL, redis://:<password>@<host>:<port> or redis://<user>:<password>@<host>:<port>, or in the `password`/`username` or `credentials` options';
+const CREDENTIALS_GO =
+  'in the URL, redis://:<password>@<host>:<port> or redis://<user>:<password>@<host>:<port>, or in the `password`/`username` or `credentials` options';
 
 /**
  * The next step after an auth failure at connect, from the reply's first word and whether a
@@ -92,12 +94,17 @@ export function connectError(spec: ConnectErrorSpec, err: unknown, isReply: (err
   const code = typeof e?.code === 'string' ? e.code : undefined;
   if (isReply(err)) {
     const reply = redactReply(message);
-    if (/^(WRONGPASS|NOAUTH|NOPERM)/.test(reply)) return new AuthError(`authentication to ${spec.endpoint} failed: ${reply.trim()} (${authHint(reply, spec)})`);
+    if (/^(WRONGPASS|NOAUTH|NOPERM)/.test(reply))
+      return new AuthError(`authentication to ${spec.endpoint} failed: ${reply.trim()} (${authHint(reply, spec)})`);
     // e.g. "ERR max number of clients reached": the server refused this connection, nothing ran.
-    return new ConnectionError(`connect to ${spec.endpoint} refused by the server: ${reply}`, 'not-sent', { cause: new ReplyError(reply, 'HANDSHAKE') });
+    return new ConnectionError(`connect to ${spec.endpoint} refused by the server: ${reply}`, 'not-sent', {
+      cause: new ReplyError(reply, 'HANDSHAKE'),
+    });
   }
   if (code !== undefined && TLS_ERROR_CODES.test(code)) {
-    const hint = /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|RECORD_LAYER_FAILURE/.test(code) ? ' (is the server speaking TLS on this port?)' : '';
+    const hint = /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|RECORD_LAYER_FAILURE/.test(code)
+      ? ' (is the server speaking TLS on this port?)'
+      : '';
     // OpenSSL messages look like "80FC…:error:0A000418:SSL routines:ssl3_read_bytes:tlsv1 alert unknown ca:…/rec_layer_s3.c:1601:…\n": keep the reason.
     const reason = /SSL routines:[^:]*:([^:]+):/.exec(message)?.[1] ?? message.trim();
     return new TlsError(`TLS to ${spec.endpoint} failed: ${reason} [${code}]${hint}`, { cause: err });
@@ -112,7 +119,11 @@ export function connectError(spec: ConnectErrorSpec, err: unknown, isReply: (err
   const hint = /Connection is closed|Socket closed unexpectedly|ECONNRESET|EPIPE|socket hang up/.test(`${message} ${code ?? ''}`)
     ? ` (the server closed the connection during the handshake: ${spec.tls ? 'client certificate missing or rejected, or maxclients reached' : 'maxclients reached, or a TLS-only port (use rediss://)'}?)`
     : '';
-  return new ConnectionError(`connect to ${spec.endpoint} failed: ${message}${code && !message.includes(code) ? ` [${code}]` : ''}${hint}`, 'not-sent', { cause: err });
+  return new ConnectionError(
+    `connect to ${spec.endpoint} failed: ${message}${code && !message.includes(code) ? ` [${code}]` : ''}${hint}`,
+    'not-sent',
+    { cause: err },
+  );
 }
 
 /**
@@ -185,7 +196,10 @@ export class ConnectionEnd {
     if (this.#ended) return;
     this.#ended = true;
     if (this.#cause === undefined && this.#open && !this.#closing) {
-      this.#cause = new ConnectionError(`connection to ${this.#endpoint} closed by the server (CLIENT KILL, its idle timeout, a restart) or by a proxy`, 'unknown');
+      this.#cause = new ConnectionError(
+        `connection to ${this.#endpoint} closed by the server (CLIENT KILL, its idle timeout, a restart) or by a proxy`,
+        'unknown',
+      );
     }
     const ls = this.#listeners;
     this.#listeners = [];
@@ -198,7 +212,11 @@ export class ConnectionEnd {
  * up both whatever wins. `timeoutError` is built when the deadline passes (so it can say which
  * phase hung). An abort rejects with a `not-sent` ConnectionError.
  */
-export async function raceConnect<T>(spec: Pick<ConnectSpec, 'endpoint' | 'connectTimeoutMs' | 'signal'>, connecting: Promise<T>, timeoutError: () => Error): Promise<T> {
+export async function raceConnect<T>(
+  spec: Pick<ConnectSpec, 'endpoint' | 'connectTimeoutMs' | 'signal'>,
+  connecting: Promise<T>,
+  timeoutError: () => Error,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const timeout = new Promise<never>((_, reject) => {

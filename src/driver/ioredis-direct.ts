@@ -73,9 +73,18 @@ function isPlain(name: string): boolean {
     const t = statics._transformer;
     const flags = statics.FLAGS;
     // ioredis's tables are keyed in lower case; a name in any other case is left to ioredis.
-    ok = name === name.toLowerCase() && t !== undefined && flags !== undefined && !Object.hasOwn(t.argument, name) && !Object.hasOwn(t.reply, name)
-      && !Object.entries(flags).some(([flag, list]) => !PERMISSIVE_FLAGS.has(flag) && list.includes(name))
-      && name !== 'multi' && name !== 'exec' && name !== 'pipeline' && name !== 'select' && name !== 'monitor';
+    ok =
+      name === name.toLowerCase() &&
+      t !== undefined &&
+      flags !== undefined &&
+      !Object.hasOwn(t.argument, name) &&
+      !Object.hasOwn(t.reply, name) &&
+      !Object.entries(flags).some(([flag, list]) => !PERMISSIVE_FLAGS.has(flag) && list.includes(name)) &&
+      name !== 'multi' &&
+      name !== 'exec' &&
+      name !== 'pipeline' &&
+      name !== 'select' &&
+      name !== 'monitor';
     if (eligible.size < 1_000) eligible.set(name, ok);
   }
   return ok;
@@ -102,8 +111,7 @@ export function encodeCommand(name: string, args: readonly unknown[]): string | 
         (parts ??= []).push(`${out}$${Buffer.byteLength(a)}\r\n`, a);
         out = '\r\n';
       }
-    }
-    else if (typeof a === 'number') {
+    } else if (typeof a === 'number') {
       const s = String(a);
       out += `$${s.length}\r\n${s}\r\n`;
     } else if (Buffer.isBuffer(a)) {
@@ -141,7 +149,13 @@ class QueuedCommand {
   readonly #sink: ReplySink;
   readonly #onError: (err: unknown, command: string) => unknown;
 
-  constructor(name: string, args: readonly unknown[], buffer: boolean, sink: ReplySink, onError: (err: unknown, command: string) => unknown) {
+  constructor(
+    name: string,
+    args: readonly unknown[],
+    buffer: boolean,
+    sink: ReplySink,
+    onError: (err: unknown, command: string) => unknown,
+  ) {
     this.name = name;
     this.args = args;
     this.#buffer = buffer;
@@ -178,7 +192,14 @@ export function directWire(name: string, args: readonly unknown[]): string | Arr
  * Puts a direct-path command on the client's reply queue. Its bytes must reach the socket
  * before any command queued after it (the queue order is the reply order).
  */
-export function queueDirect(client: Redis, name: string, args: readonly unknown[], buffer: boolean, sink: ReplySink, onError: (err: unknown, command: string) => unknown): void {
+export function queueDirect(
+  client: Redis,
+  name: string,
+  args: readonly unknown[],
+  buffer: boolean,
+  sink: ReplySink,
+  onError: (err: unknown, command: string) => unknown,
+): void {
   const c = client as unknown as ClientInternals;
   c.commandQueue!.push({ command: new QueuedCommand(name, args, buffer, sink, onError), stream: undefined, select: c.condition!.select });
 }
@@ -190,7 +211,8 @@ export function queueDirect(client: Redis, name: string, args: readonly unknown[
  */
 export function directPathProbe(client: Redis, onError: (err: unknown, command: string) => unknown): Promise<boolean> {
   const c = client as unknown as ClientInternals;
-  if (typeof c.commandQueue?.push !== 'function' || c.condition === undefined || c.status !== 'ready' || !c.stream?.writable) return Promise.resolve(false);
+  if (typeof c.commandQueue?.push !== 'function' || c.condition === undefined || c.status !== 'ready' || !c.stream?.writable)
+    return Promise.resolve(false);
   const stream = c.stream;
   const wire = directWire('ping', []);
   if (typeof wire !== 'string') return Promise.resolve(false);

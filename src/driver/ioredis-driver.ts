@@ -6,16 +6,16 @@
  */
 import type { Socket } from 'node:net';
 import { Redis } from 'ioredis';
+import { AuthError, ConfigError, ConnectionError, ConnectTimeoutError, ReplyError, RedpoolError, TlsError } from '../errors.js';
 import {
-  AuthError,
-  ConfigError,
-  ConnectionError,
-  ConnectTimeoutError,
-  ReplyError,
-  RedpoolError,
-  TlsError,
-} from '../errors.js';
-import { connectError as commonConnectError, type ConnectErrorSpec, ConnectionEnd, raceConnect, redactReply, TLS_ERROR_CODES, tlsConnectionOptions } from './common.js';
+  connectError as commonConnectError,
+  type ConnectErrorSpec,
+  ConnectionEnd,
+  raceConnect,
+  redactReply,
+  TLS_ERROR_CODES,
+  tlsConnectionOptions,
+} from './common.js';
 import { directPathProbe, directWire, ioredisVersion, queueDirect, VERIFIED_IOREDIS } from './ioredis-direct.js';
 import { invalidationHookAvailable, onInvalidate } from './ioredis-push.js';
 import type { BatchCommand, BatchResult, ConnectSpec, Driver, DriverConnection, PushKind, ReplySink } from './driver.js';
@@ -28,7 +28,6 @@ type AnyFn = (...args: unknown[]) => Promise<unknown>;
 const VIA_CALL = new Set(['multi', 'exec', 'pipeline']);
 
 const NOT_WRITTEN = /Stream isn't writeable|enableOfflineQueue/;
-
 
 /** Translates an ioredis/Node error into a redpool error. `written`: was the command on the wire? */
 export function translateError(err: unknown, command: string, written: boolean): RedpoolError {
@@ -77,12 +76,12 @@ function connectTimeout(spec: ConnectSpec, client: Redis): ConnectTimeoutError {
   const stream = streamOf(client);
   let phase: string;
   if (!stream || stream.connecting) phase = 'TCP connect did not complete';
-  else if (client.status === 'connecting') phase = spec.tls ? 'TLS handshake did not complete: is the server speaking TLS on this port?' : 'connection not ready';
+  else if (client.status === 'connecting')
+    phase = spec.tls ? 'TLS handshake did not complete: is the server speaking TLS on this port?' : 'connection not ready';
   else phase = 'the server did not answer the handshake (HELLO/AUTH/SETNAME)';
   err.message = `${err.message} (${phase})`;
   return err;
 }
-
 
 /**
  * Closes an ioredis client's socket now. `client.disconnect()` alone only `end()`s the socket
@@ -204,8 +203,7 @@ class IoredisConnection implements DriverConnection {
         if (typeof wire === 'string') {
           if (this.#exposed) client.stream.write(wire);
           else this.#out += wire;
-        }
-        else {
+        } else {
           this.#flushOut(client.stream);
           for (const part of wire) client.stream.write(part);
         }
@@ -220,13 +218,20 @@ class IoredisConnection implements DriverConnection {
     const fn = VIA_CALL.has(name) ? undefined : client[buffer ? `${name}Buffer` : name];
     let p: Promise<unknown>;
     try {
-      p = fn ? fn.apply(this.#client, args as unknown[]) : (buffer ? this.#client.callBuffer(name, ...(args as string[])) : this.#client.call(name, ...(args as string[])));
+      p = fn
+        ? fn.apply(this.#client, args as unknown[])
+        : buffer
+          ? this.#client.callBuffer(name, ...(args as string[]))
+          : this.#client.call(name, ...(args as string[]));
     } catch (err) {
       const error = translateError(err, name.toUpperCase(), false);
       queueMicrotask(() => sink.error(error));
       return;
     }
-    p.then((value) => sink.reply(value), (err: unknown) => sink.error(translateError(err, name.toUpperCase(), true)));
+    p.then(
+      (value) => sink.reply(value),
+      (err: unknown) => sink.error(translateError(err, name.toUpperCase(), true)),
+    );
   }
 
   async batch(commands: BatchCommand[], atomic: boolean): Promise<BatchResult | null> {
@@ -283,7 +288,8 @@ class IoredisConnection implements DriverConnection {
     c.on('smessageBuffer', (channel: Buffer, message: Buffer) => listener('smessage', [channel, message]));
     // ioredis hands the pattern of a pmessageBuffer over as a string.
     c.on('pmessageBuffer', (pattern: string | Buffer, channel: Buffer, message: Buffer) =>
-      listener('pmessage', [typeof pattern === 'string' ? Buffer.from(pattern) : pattern, channel, message]));
+      listener('pmessage', [typeof pattern === 'string' ? Buffer.from(pattern) : pattern, channel, message]),
+    );
   }
 
   async close(): Promise<void> {
@@ -323,7 +329,8 @@ export interface IoredisDriverOptions {
 /** Creates the ioredis driver (the default driver of every pool). */
 export function ioredisDriver(options: IoredisDriverOptions = {}): Driver {
   const mode = options.directPath ?? 'auto';
-  if (mode !== true && mode !== false && mode !== 'auto') throw new ConfigError('driver.directPath', `must be true, false or 'auto', got ${String(mode as unknown)}`);
+  if (mode !== true && mode !== false && mode !== 'auto')
+    throw new ConfigError('driver.directPath', `must be true, false or 'auto', got ${String(mode as unknown)}`);
   const direct = mode === true || (mode === 'auto' && VERIFIED_IOREDIS.test(ioredisVersion() ?? ''));
   return {
     name: 'ioredis',
@@ -353,7 +360,11 @@ export function ioredisDriver(options: IoredisDriverOptions = {}): Driver {
       const conn = new IoredisConnection(client, spec.endpoint);
       try {
         // The pool closing mid-connect aborts the dial instead of waiting for connectTimeoutMs.
-        await raceConnect(spec, client.connect().then(() => (direct && !spec.autoPipelining ? conn.probeDirect() : undefined)), () => connectTimeout(spec, client));
+        await raceConnect(
+          spec,
+          client.connect().then(() => (direct && !spec.autoPipelining ? conn.probeDirect() : undefined)),
+          () => connectTimeout(spec, client),
+        );
         conn.opened();
         return conn;
       } catch (err) {

@@ -52,7 +52,8 @@ const plugin: FastifyPluginAsync<RedpoolFastifyOptions> = async (fastify: Fastif
   const ns = opts.namespace;
   if (ns !== undefined && (typeof ns !== 'string' || ns === '')) throw new ConfigError('namespace', 'must be a non-empty string');
   const holder = fastify.hasDecorator('redis') ? (fastify.redis as unknown as Record<string, unknown>) : undefined;
-  if (ns === undefined && holder) throw new ConfigError('namespace', 'fastify.redis is already decorated; register further pools with a namespace');
+  if (ns === undefined && holder)
+    throw new ConfigError('namespace', 'fastify.redis is already decorated; register further pools with a namespace');
   if (ns !== undefined && holder && Object.hasOwn(holder, ns)) throw new ConfigError('namespace', `"${ns}" is already registered`);
 
   const created = !opts.pool;

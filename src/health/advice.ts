@@ -101,42 +101,90 @@ export function adviseFromStats(stats: PoolStats, server?: ServerLimits, options
   if (stats.state === 'closing' || stats.state === 'closed') {
     add('critical', 'POOL_CLOSED', 'state', 1, 0, `The pool is ${stats.state}; every command fails with ERR_POOL_CLOSED.`);
   } else if (stats.health === 'unavailable') {
-    add('critical', 'POOL_UNAVAILABLE', 'health', 2, 1,
-      'Redis cannot be reached: commands fail fast with ERR_UNAVAILABLE while the pool reconnects in the background. Check the server, the network and the credentials.');
+    add(
+      'critical',
+      'POOL_UNAVAILABLE',
+      'health',
+      2,
+      1,
+      'Redis cannot be reached: commands fail fast with ERR_UNAVAILABLE while the pool reconnects in the background. Check the server, the network and the credentials.',
+    );
   } else if (stats.health === 'degraded') {
-    add('warning', 'POOL_DEGRADED', 'health', 1, 0,
-      'Recent connection attempts failed; the pool still serves from the connections it has. Check the server and the network.');
+    add(
+      'warning',
+      'POOL_DEGRADED',
+      'health',
+      1,
+      0,
+      'Recent connection attempts failed; the pool still serves from the connections it has. Check the server and the network.',
+    );
   }
 
   // ---- utilization (watch above 60 %, act above 80 %)
   const u = stats.utilization;
   if (u > t.utilizationCritical) {
-    add('critical', 'UTILIZATION_CRITICAL', 'utilization', u, t.utilizationCritical,
-      `Pool utilization is ${pct(u)} (above ${pct(t.utilizationCritical)}): increase max (now ${stats.max}) or find slow commands and long-held leases.`);
+    add(
+      'critical',
+      'UTILIZATION_CRITICAL',
+      'utilization',
+      u,
+      t.utilizationCritical,
+      `Pool utilization is ${pct(u)} (above ${pct(t.utilizationCritical)}): increase max (now ${stats.max}) or find slow commands and long-held leases.`,
+    );
   } else if (u > t.utilizationWarning) {
-    add('warning', 'UTILIZATION_HIGH', 'utilization', u, t.utilizationWarning,
-      `Pool utilization is ${pct(u)} (above ${pct(t.utilizationWarning)}): watch it; sustained, it leaves little headroom for bursts.`);
+    add(
+      'warning',
+      'UTILIZATION_HIGH',
+      'utilization',
+      u,
+      t.utilizationWarning,
+      `Pool utilization is ${pct(u)} (above ${pct(t.utilizationWarning)}): watch it; sustained, it leaves little headroom for bursts.`,
+    );
   }
   if (stats.pending > 0 && stats.pending >= stats.max) {
-    add('warning', 'PENDING_HIGH', 'pending', stats.pending, stats.max,
-      `${stats.pending} callers are waiting for a connection, as many as the pool has connections (${stats.max}).`);
+    add(
+      'warning',
+      'PENDING_HIGH',
+      'pending',
+      stats.pending,
+      stats.max,
+      `${stats.pending} callers are waiting for a connection, as many as the pool has connections (${stats.max}).`,
+    );
   }
 
   // ---- counters
   const exhausted = delta((s) => s.exhausted);
   if (exhausted > 0) {
-    add('critical', 'POOL_EXHAUSTED', 'exhausted', exhausted, 0,
-      `The pool ran out of connections ${exhausted} time(s) ${since}: callers had to queue or were refused. Increase max, or shorten leases and blocking commands.`);
+    add(
+      'critical',
+      'POOL_EXHAUSTED',
+      'exhausted',
+      exhausted,
+      0,
+      `The pool ran out of connections ${exhausted} time(s) ${since}: callers had to queue or were refused. Increase max, or shorten leases and blocking commands.`,
+    );
   }
   const acquireTimeouts = delta((s) => s.acquireTimeouts);
   if (acquireTimeouts > 0) {
-    add('critical', 'ACQUIRE_TIMEOUTS', 'acquireTimeouts', acquireTimeouts, 0,
-      `${acquireTimeouts} caller(s) gave up waiting for a connection ${since} (ERR_ACQUIRE_TIMEOUT). The pool is too small for the load, leases are held too long, or Redis is slow.`);
+    add(
+      'critical',
+      'ACQUIRE_TIMEOUTS',
+      'acquireTimeouts',
+      acquireTimeouts,
+      0,
+      `${acquireTimeouts} caller(s) gave up waiting for a connection ${since} (ERR_ACQUIRE_TIMEOUT). The pool is too small for the load, leases are held too long, or Redis is slow.`,
+    );
   }
   const commandTimeouts = delta((s) => s.commandTimeouts);
   if (commandTimeouts > 0) {
-    add('warning', 'COMMAND_TIMEOUTS', 'commandTimeouts', commandTimeouts, 0,
-      `${commandTimeouts} command(s) missed their deadline ${since}. Check SLOWLOG, server CPU and network latency before raising commandTimeoutMs.`);
+    add(
+      'warning',
+      'COMMAND_TIMEOUTS',
+      'commandTimeouts',
+      commandTimeouts,
+      0,
+      `${commandTimeouts} command(s) missed their deadline ${since}. Check SLOWLOG, server CPU and network latency before raising commandTimeoutMs.`,
+    );
   }
   // Contention only: a wait that ended on a connection opened meanwhile (the cold start's first
   // callers, growth below max, reconnects) says how long a connect takes, not that the pool is
@@ -146,22 +194,46 @@ export function adviseFromStats(stats: PoolStats, server?: ServerLimits, options
     const avg = delta((s) => s.waitMsTotal - s.connectWaitMsTotal) / waits;
     const metric = '(waitMsTotal-connectWaitMsTotal)/(waits-connectWaits)';
     if (avg > t.waitCriticalMs) {
-      add('critical', 'WAIT_TIME_HIGH', metric, avg, t.waitCriticalMs,
-        `Callers waited ${avg.toFixed(1)} ms on average for a connection other callers held, over ${waits} waits ${since} (above ${t.waitCriticalMs} ms): the pool is undersized for the load.`);
+      add(
+        'critical',
+        'WAIT_TIME_HIGH',
+        metric,
+        avg,
+        t.waitCriticalMs,
+        `Callers waited ${avg.toFixed(1)} ms on average for a connection other callers held, over ${waits} waits ${since} (above ${t.waitCriticalMs} ms): the pool is undersized for the load.`,
+      );
     } else if (avg > t.waitWarningMs) {
-      add('warning', 'WAIT_TIME_HIGH', metric, avg, t.waitWarningMs,
-        `Callers waited ${avg.toFixed(1)} ms on average for a connection other callers held, over ${waits} waits ${since} (above ${t.waitWarningMs} ms).`);
+      add(
+        'warning',
+        'WAIT_TIME_HIGH',
+        metric,
+        avg,
+        t.waitWarningMs,
+        `Callers waited ${avg.toFixed(1)} ms on average for a connection other callers held, over ${waits} waits ${since} (above ${t.waitWarningMs} ms).`,
+      );
     }
   }
   const auth = delta((s) => s.errorsBy.auth);
   if (auth > 0) {
-    add('critical', 'AUTH_ERRORS', 'errorsBy.auth', auth, 0,
-      `${auth} connection attempt(s) were refused by authentication ${since}: check the password/ACL user (rotated credentials?).`);
+    add(
+      'critical',
+      'AUTH_ERRORS',
+      'errorsBy.auth',
+      auth,
+      0,
+      `${auth} connection attempt(s) were refused by authentication ${since}: check the password/ACL user (rotated credentials?).`,
+    );
   }
   const connErrors = delta((s) => s.errorsBy.connect + s.errorsBy.connection + s.errorsBy.tls);
   if (connErrors > 0) {
-    add('warning', 'CONNECTION_ERRORS', 'errorsBy.connect+connection+tls', connErrors, 0,
-      `${connErrors} connection error(s) ${since}. Check server restarts, maxclients (INFO stats rejected_connections), network stability and TLS settings.`);
+    add(
+      'warning',
+      'CONNECTION_ERRORS',
+      'errorsBy.connect+connection+tls',
+      connErrors,
+      0,
+      `${connErrors} connection error(s) ${since}. Check server restarts, maxclients (INFO stats rejected_connections), network stability and TLS settings.`,
+    );
   }
 
   // ---- the server's limits
@@ -169,17 +241,33 @@ export function adviseFromStats(stats: PoolStats, server?: ServerLimits, options
   const maxclients = server?.maxclients;
   if (maxclients !== undefined && maxclients > 0) {
     const budget = stats.max * workers;
-    const over = maxclientsFinding(budget, maxclients, workers > 1 ? `${workers} workers × max ${stats.max} = ${budget}` : `max ${stats.max}`);
+    const over = maxclientsFinding(
+      budget,
+      maxclients,
+      workers > 1 ? `${workers} workers × max ${stats.max} = ${budget}` : `max ${stats.max}`,
+    );
     if (over) add(over.level, 'MAX_ABOVE_MAXCLIENTS', 'max', budget, maxclients, `${over.message}. Lower max or raise maxclients.`);
     const connected = server?.connectedClients;
     if (connected !== undefined) {
       const ratio = connected / maxclients;
       if (ratio > t.serverClientsCritical) {
-        add('critical', 'SERVER_CLIENTS_HIGH', 'server.connectedClients/maxclients', ratio, t.serverClientsCritical,
-          `The server has ${connected} of ${maxclients} clients connected (${pct(ratio)}): new connections are about to be refused. Look for connection leaks in every client of this server.`);
+        add(
+          'critical',
+          'SERVER_CLIENTS_HIGH',
+          'server.connectedClients/maxclients',
+          ratio,
+          t.serverClientsCritical,
+          `The server has ${connected} of ${maxclients} clients connected (${pct(ratio)}): new connections are about to be refused. Look for connection leaks in every client of this server.`,
+        );
       } else if (ratio > t.serverClientsWarning) {
-        add('warning', 'SERVER_CLIENTS_HIGH', 'server.connectedClients/maxclients', ratio, t.serverClientsWarning,
-          `The server has ${connected} of ${maxclients} clients connected (${pct(ratio)}).`);
+        add(
+          'warning',
+          'SERVER_CLIENTS_HIGH',
+          'server.connectedClients/maxclients',
+          ratio,
+          t.serverClientsWarning,
+          `The server has ${connected} of ${maxclients} clients connected (${pct(ratio)}).`,
+        );
       }
     }
   }
@@ -190,10 +278,16 @@ export function adviseFromStats(stats: PoolStats, server?: ServerLimits, options
     // Idle connections survive the server's timeout only if something touches them first: the
     // background PING (healthCheckIntervalMs) or idle eviction above `min` (idleTimeoutMs).
     const ping = po.healthCheckIntervalMs ?? 0;
-    const keptIdleMs = ping > 0 ? ping : stats.min > 0 ? Infinity : (po.idleTimeoutMs || Infinity);
+    const keptIdleMs = ping > 0 ? ping : stats.min > 0 ? Infinity : po.idleTimeoutMs || Infinity;
     if (keptIdleMs >= serverMs) {
-      add('warning', 'SERVER_IDLE_TIMEOUT', 'healthCheckIntervalMs', ping, serverMs,
-        `The server closes clients idle for ${serverTimeoutS} s, but the pool may keep a connection idle ${Number.isFinite(keptIdleMs) ? `for ${keptIdleMs} ms` : 'indefinitely'}: set healthCheckIntervalMs below ${serverMs} ms so idle connections are pinged (or idleTimeoutMs below it with min 0).`);
+      add(
+        'warning',
+        'SERVER_IDLE_TIMEOUT',
+        'healthCheckIntervalMs',
+        ping,
+        serverMs,
+        `The server closes clients idle for ${serverTimeoutS} s, but the pool may keep a connection idle ${Number.isFinite(keptIdleMs) ? `for ${keptIdleMs} ms` : 'indefinitely'}: set healthCheckIntervalMs below ${serverMs} ms so idle connections are pinged (or idleTimeoutMs below it with min 0).`,
+      );
     }
   }
 

@@ -42,7 +42,10 @@ export interface ReadinessCore {
 /** Calls `listener` on every connection created or failed; returns the unsubscribe. */
 export type OnConnectionEvent = (listener: () => void) => () => void;
 
-type ReadyOptions = Pick<ResolvedOptions, 'connectTimeoutMs' | 'acquireTimeoutMs' | 'validateWrites' | 'onUnavailable' | 'commandTimeoutMs'> & { clock: Clock };
+type ReadyOptions = Pick<
+  ResolvedOptions,
+  'connectTimeoutMs' | 'acquireTimeoutMs' | 'validateWrites' | 'onUnavailable' | 'commandTimeoutMs'
+> & { clock: Clock };
 
 /** A short, safe description of an unexpected reply (its type and length; never its text). */
 function describeReply(v: unknown): string {
@@ -64,7 +67,11 @@ async function pingPong(core: ReadinessCore, timeoutMs: number, what: string): P
  * destroy during any of it rejects with {@link PoolClosedError}, whatever the cut command said.
  */
 export async function warm(
-  core: ReadinessCore, o: ReadyOptions, onConnection: OnConnectionEvent, learn: () => Promise<void>, onFailed: () => void,
+  core: ReadinessCore,
+  o: ReadyOptions,
+  onConnection: OnConnectionEvent,
+  learn: () => Promise<void>,
+  onFailed: () => void,
 ): Promise<HealthStatus> {
   try {
     await pingPong(core, Math.max(o.connectTimeoutMs, o.acquireTimeoutMs), ': not a Redis server');
@@ -84,7 +91,10 @@ export async function warm(
   } catch (err) {
     onFailed();
     // Whatever failed inside (a PING cut by destroy() included), the cause is the close.
-    if (core.state !== 'open') throw err instanceof PoolClosedError ? err : new PoolClosedError(`pool was ${core.state === 'closed' ? 'closed' : 'closing'} during ready()`);
+    if (core.state !== 'open')
+      throw err instanceof PoolClosedError
+        ? err
+        : new PoolClosedError(`pool was ${core.state === 'closed' ? 'closed' : 'closing'} during ready()`);
     if (o.onUnavailable === 'degrade') return core.health === 'healthy' ? 'degraded' : core.health;
     throw core.lastError ?? err;
   }
@@ -145,9 +155,12 @@ export async function healthReport(core: ReadinessCore, clock: Clock, timeoutMs:
   if (failure) status = stats.lanes > 0 && status !== 'unavailable' ? 'degraded' : 'unavailable';
   if (core.state !== 'open') status = 'unavailable';
   const message =
-    core.state !== 'open' ? `pool is ${core.state}`
-    : failure ? `PING failed: ${failure.message}`
-    : status === 'healthy' ? `PING ${latencyMs!.toFixed(1)}ms`
-    : `PING ${latencyMs!.toFixed(1)}ms, but ${core.consecutiveFailures} recent connect failure${core.consecutiveFailures === 1 ? '' : 's'}`;
+    core.state !== 'open'
+      ? `pool is ${core.state}`
+      : failure
+        ? `PING failed: ${failure.message}`
+        : status === 'healthy'
+          ? `PING ${latencyMs!.toFixed(1)}ms`
+          : `PING ${latencyMs!.toFixed(1)}ms, but ${core.consecutiveFailures} recent connect failure${core.consecutiveFailures === 1 ? '' : 's'}`;
   return { status, latencyMs, message, checkedAt: Date.now(), stats, lastError: last ? { code: last.code, message: last.message } : null };
 }

@@ -28,12 +28,23 @@ export interface LimitFinding {
  * Critical above it (connections beyond it are refused); a warning above `shareRatio` of it
  * (other clients and processes share that limit) when `shareRatio` is given.
  */
-export function maxclientsFinding(budget: number, maxclients: number | undefined, what: string, shareRatio?: number): LimitFinding | undefined {
+export function maxclientsFinding(
+  budget: number,
+  maxclients: number | undefined,
+  what: string,
+  shareRatio?: number,
+): LimitFinding | undefined {
   if (maxclients === undefined || maxclients <= 0) return undefined;
   if (budget > maxclients)
-    return { level: 'critical', message: `${what} exceeds the server's maxclients (${maxclients}): under load new connections will be refused` };
+    return {
+      level: 'critical',
+      message: `${what} exceeds the server's maxclients (${maxclients}): under load new connections will be refused`,
+    };
   if (shareRatio !== undefined && budget > maxclients * shareRatio)
-    return { level: 'warning', message: `${what} is above ${Math.round(shareRatio * 100)}% of the server's maxclients (${maxclients}); other clients and processes share that limit` };
+    return {
+      level: 'warning',
+      message: `${what} is above ${Math.round(shareRatio * 100)}% of the server's maxclients (${maxclients}); other clients and processes share that limit`,
+    };
   return undefined;
 }
 
@@ -55,9 +66,13 @@ export function serverWarnings(limits: ServerLimits, o: LimitSettings): string[]
   if (limits.timeout !== undefined && limits.timeout > 0) {
     const serverMs = limits.timeout * 1000;
     if (o.idleTimeoutMs === 0 || o.idleTimeoutMs >= serverMs)
-      out.push(`idleTimeoutMs (${o.idleTimeoutMs}) is not below the server's timeout (${limits.timeout}s): the server will close idle connections first`);
+      out.push(
+        `idleTimeoutMs (${o.idleTimeoutMs}) is not below the server's timeout (${limits.timeout}s): the server will close idle connections first`,
+      );
     if (o.healthCheckIntervalMs === 0 || o.healthCheckIntervalMs >= serverMs)
-      out.push(`healthCheckIntervalMs (${o.healthCheckIntervalMs}) is not below the server's timeout (${limits.timeout}s): idle lanes will be closed by the server`);
+      out.push(
+        `healthCheckIntervalMs (${o.healthCheckIntervalMs}) is not below the server's timeout (${limits.timeout}s): idle lanes will be closed by the server`,
+      );
   }
   return out;
 }

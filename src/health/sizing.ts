@@ -75,7 +75,8 @@ export interface PoolSizeRecommendation {
 function num(name: string, v: unknown, opts: { min: number; integer?: boolean; exclusiveMin?: boolean }): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(name, `expected a finite number, got ${String(v)}`);
   if (opts.integer && !Number.isInteger(v)) throw new ConfigError(name, `must be an integer, got ${v}`);
-  if (opts.exclusiveMin ? v <= opts.min : v < opts.min) throw new ConfigError(name, `must be ${opts.exclusiveMin ? '>' : '>='} ${opts.min}, got ${v}`);
+  if (opts.exclusiveMin ? v <= opts.min : v < opts.min)
+    throw new ConfigError(name, `must be ${opts.exclusiveMin ? '>' : '>='} ${opts.min}, got ${v}`);
   return v;
 }
 
@@ -103,7 +104,8 @@ export function recommendPoolSize(input: PoolSizeInput): PoolSizeRecommendation 
 
   if (input.rps === undefined && input.latencyMs === undefined) {
     if (input.preset === undefined) throw new ConfigError('rps', 'give rps and latencyMs, or a preset');
-    if (!Object.hasOwn(POOL_PRESETS, input.preset)) throw new ConfigError('preset', `expected 'development', 'staging' or 'production', got ${String(input.preset)}`);
+    if (!Object.hasOwn(POOL_PRESETS, input.preset))
+      throw new ConfigError('preset', `expected 'development', 'staging' or 'production', got ${String(input.preset)}`);
     const p = POOL_PRESETS[input.preset];
     const capped = p.max > cap;
     const max = Math.min(p.max, cap);

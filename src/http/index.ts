@@ -55,7 +55,12 @@ export function createHealthHandler(pool: Pool, options: HealthHandlerOptions = 
     const url = req.url ?? '/';
     if (!routes.match(url)) {
       if (next) next();
-      else sendRouteResponse(req, res, { status: 404, headers: { 'content-type': 'application/json; charset=utf-8' }, body: '{"error":"not found"}' });
+      else
+        sendRouteResponse(req, res, {
+          status: 404,
+          headers: { 'content-type': 'application/json; charset=utf-8' },
+          body: '{"error":"not found"}',
+        });
       return;
     }
     routes

@@ -89,7 +89,10 @@ export class HealthRoutes {
   readonly #byPath = new Map<string, Route>();
   #health: Promise<HealthReport> | undefined;
   #server: { at: number; value: Promise<ServerLimits | null> } | undefined;
-  #checkpoints: { prev: { at: number; stats: PoolStats } | undefined; cur: { at: number; stats: PoolStats } | undefined } = { prev: undefined, cur: undefined };
+  #checkpoints: { prev: { at: number; stats: PoolStats } | undefined; cur: { at: number; stats: PoolStats } | undefined } = {
+    prev: undefined,
+    cur: undefined,
+  };
 
   constructor(pool: Pool, options: HealthRoutesOptions = {}) {
     this.pool = pool;
@@ -127,11 +130,16 @@ export class HealthRoutes {
     if (method !== 'GET' && method !== 'HEAD') return json(405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
     try {
       switch (route) {
-        case 'live': return json(200, { status: 'alive', uptimeSeconds: Math.round(process.uptime()) });
-        case 'health': return await this.#healthRoute();
-        case 'ready': return await this.#readyRoute();
-        case 'redis': return await this.#redisRoute();
-        case 'metrics': return await this.#metricsRoute();
+        case 'live':
+          return json(200, { status: 'alive', uptimeSeconds: Math.round(process.uptime()) });
+        case 'health':
+          return await this.#healthRoute();
+        case 'ready':
+          return await this.#readyRoute();
+        case 'redis':
+          return await this.#redisRoute();
+        case 'metrics':
+          return await this.#metricsRoute();
       }
     } catch {
       // Details could leak internals; the pool's own logs carry them.

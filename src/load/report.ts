@@ -88,19 +88,46 @@ function headerCards(runs: ReportRun[]): string {
   return (
     names +
     `<section class="cards">` +
-    runsCard('throughput', runs, (r) => `${fmtCount(r.result.opsPerSec)} ops/s`, (r) => `${fmtCount(r.result.opsPerSec)} ops/s`) +
-    runsCard('p50 latency', runs, (r) => fmtMs(r.result.latency.p50Ms), (r) => fmtMs(r.result.latency.p50Ms)) +
-    runsCard('p99 latency', runs, (r) => fmtMs(r.result.latency.p99Ms), (r) => fmtMs(r.result.latency.p99Ms)) +
-    runsCard('errors', runs, (r) => String(r.result.errors), (r) => `${r.result.errors} errors in ${fmtCount(r.result.ops)} operations`) +
+    runsCard(
+      'throughput',
+      runs,
+      (r) => `${fmtCount(r.result.opsPerSec)} ops/s`,
+      (r) => `${fmtCount(r.result.opsPerSec)} ops/s`,
+    ) +
+    runsCard(
+      'p50 latency',
+      runs,
+      (r) => fmtMs(r.result.latency.p50Ms),
+      (r) => fmtMs(r.result.latency.p50Ms),
+    ) +
+    runsCard(
+      'p99 latency',
+      runs,
+      (r) => fmtMs(r.result.latency.p99Ms),
+      (r) => fmtMs(r.result.latency.p99Ms),
+    ) +
+    runsCard(
+      'errors',
+      runs,
+      (r) => String(r.result.errors),
+      (r) => `${r.result.errors} errors in ${fmtCount(r.result.ops)} operations`,
+    ) +
     (server
-      ? runsCard('connections opened', runs, (r) => String(r.result.server!.connectionsOpened), (r) => `${r.result.server!.connectionsOpened} opened, peak clients ${r.result.server!.peakConnectedClients}`)
+      ? runsCard(
+          'connections opened',
+          runs,
+          (r) => String(r.result.server!.connectionsOpened),
+          (r) => `${r.result.server!.connectionsOpened} opened, peak clients ${r.result.server!.peakConnectedClients}`,
+        )
       : '') +
     `</section>`
   );
 }
 
 function dl(rows: Record<string, string>): string {
-  return `<dl>${Object.entries(rows).map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>`;
+  return `<dl>${Object.entries(rows)
+    .map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`)
+    .join('')}</dl>`;
 }
 
 function resultRow(run: ReportRun, i: number): string {
@@ -136,7 +163,11 @@ export function renderHtmlReport(report: LoadReport): string {
   const runs = report.runs;
   const cards = headerCards(runs);
   const histogram = histogramSvg(
-    runs.map((r) => ({ name: r.label, buckets: r.result.histogram, markers: { p50: r.result.latency.p50Ms, p99: r.result.latency.p99Ms } })),
+    runs.map((r) => ({
+      name: r.label,
+      buckets: r.result.histogram,
+      markers: { p50: r.result.latency.p50Ms, p99: r.result.latency.p99Ms },
+    })),
   );
   const throughput = lineChartSvg(runs.map((r) => ({ name: r.label, points: r.result.timeline })));
   const notes = report.notes?.length ? `<ul class="notes">${report.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '';

@@ -144,7 +144,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const largeShare = opts.largeShare ?? 0.05;
   if (!(largeShare >= 0 && largeShare <= 1)) throw new RangeError(`largeShare must be in 0..1, got ${largeShare}`);
   const blockTimeoutSec = opts.blockTimeoutSec ?? 0.1;
-  const blockers = workload === 'blocking' ? Math.min(concurrency - 1, opts.blockingCallers ?? Math.max(1, Math.round(concurrency * 0.2))) : 0;
+  const blockers =
+    workload === 'blocking' ? Math.min(concurrency - 1, opts.blockingCallers ?? Math.max(1, Math.round(concurrency * 0.2))) : 0;
   if (workload === 'blocking' && blockers < 1) throw new RangeError('blocking needs concurrency >= 2 (BLPOP callers plus small callers)');
   const sampleMs = opts.sampleIntervalMs ?? 250;
 
@@ -225,7 +226,13 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     lastOps = mOps;
     lastErrors = mErrors;
     lastT = now;
-    opts.onProgress?.({ elapsedMs: point.tMs, ops: mOps, errors: mErrors, opsPerSec: point.opsPerSec, p99Ms: measured.count ? measured.summary().p99Ms : 0 });
+    opts.onProgress?.({
+      elapsedMs: point.tMs,
+      ops: mOps,
+      errors: mErrors,
+      opsPerSec: point.opsPerSec,
+      p99Ms: measured.count ? measured.summary().p99Ms : 0,
+    });
   };
   const ticker = setInterval(() => tick(), sampleMs);
   const deadline = setTimeout(() => {

@@ -100,10 +100,12 @@ export function histogramSvg(series: HistogramSeries[]): string {
   const froms = [...edges.keys()].sort((a, b) => a - b);
   const n = series.length;
   const items: LegendItem[] = series.map((s, si) => ({ name: s.name, color: PALETTE[si % PALETTE.length]!, mark: 'bar' }));
-  if (series.some((s) => Object.keys(s.markers ?? {}).length > 0)) items.push({ name: 'percentile (p50, p99)', color: 'currentColor', mark: 'dash' });
+  if (series.some((s) => Object.keys(s.markers ?? {}).length > 0))
+    items.push({ name: 'percentile (p50, p99)', color: 'currentColor', mark: 'dash' });
   const top = LEGEND_H + n * MARKER_ROW_H + 6;
   const head = legend(items, -top + 16);
-  if (froms.length === 0) return frame(`${head}<text x="10" y="20" class="tick">no samples</text>`, top, 'latency', 'share of operations', 'latency histogram');
+  if (froms.length === 0)
+    return frame(`${head}<text x="10" y="20" class="tick">no samples</text>`, top, 'latency', 'share of operations', 'latency histogram');
   const lo = Math.log10(Math.max(froms[0]!, 0.001));
   const hi = Math.log10(edges.get(froms[froms.length - 1]!)!);
   const x = (ms: number): number => ((Math.log10(Math.max(ms, 0.001)) - lo) / (hi - lo || 1)) * PW;
@@ -199,7 +201,10 @@ export function lineChartSvg(series: LineSeries[], options: LineChartOptions = {
   const maxT = Math.max(1, ...series.flatMap((s) => s.points.map((p) => p.tMs)));
   const values = series.flatMap((s) => s.points.map((p) => p.opsPerSec));
   const top = LEGEND_H + 10;
-  let inner = legend(series.map((s, si) => ({ name: s.name, color: PALETTE[si % PALETTE.length]!, mark: 'line' })), -top + 16);
+  let inner = legend(
+    series.map((s, si) => ({ name: s.name, color: PALETTE[si % PALETTE.length]!, mark: 'line' })),
+    -top + 16,
+  );
   let y: (v: number) => number;
   if (log) {
     // Decades from at least half a decade below the smallest positive value (so the slow line

@@ -35,7 +35,9 @@ export function renderOptionTables(): string {
     for (const [name, row] of Object.entries(OPTIONS) as Array<[string, OptionSpec<unknown>]>) {
       if (row.section !== section) continue;
       const dflt = row.defaultDoc ?? (row.default !== undefined ? literal(row.default) : 'none');
-      out.push(`| \`${name}\` | ${KIND[row.kind]}${row.orFalse ? ' \\| `false`' : ''} | ${dflt} | ${bounds(row)} | ${row.query ? 'yes' : ''} | ${row.doc} |`);
+      out.push(
+        `| \`${name}\` | ${KIND[row.kind]}${row.orFalse ? ' \\| `false`' : ''} | ${dflt} | ${bounds(row)} | ${row.query ? 'yes' : ''} | ${row.doc} |`,
+      );
     }
     out.push('');
   }

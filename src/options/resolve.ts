@@ -29,7 +29,9 @@ function withSecrets<T extends object>(visible: T, secrets: Record<string, unkno
 export function optionWarnings(o: ResolvedOptions): string[] {
   const w: string[] = [];
   if (o.connectTimeoutMs > o.acquireTimeoutMs)
-    w.push(`connectTimeoutMs (${o.connectTimeoutMs}) > acquireTimeoutMs (${o.acquireTimeoutMs}): a waiter may time out while its connection is still being made`);
+    w.push(
+      `connectTimeoutMs (${o.connectTimeoutMs}) > acquireTimeoutMs (${o.acquireTimeoutMs}): a waiter may time out while its connection is still being made`,
+    );
   if (o.maxLifetimeMs > 0 && o.idleTimeoutMs >= o.maxLifetimeMs)
     w.push(`idleTimeoutMs (${o.idleTimeoutMs}) >= maxLifetimeMs (${o.maxLifetimeMs}): idle eviction never happens first`);
   if (o.leakDetectionMs > 0 && o.leakDetectionMs < 2000)
@@ -60,10 +62,12 @@ export function resolveOptions(input: PoolOptions | string | undefined, env: Nod
     const value = (given as Record<string, unknown>)[key];
     if (value !== undefined) checkValue(key, spec, value);
   }
-  if (given.host !== undefined && given.path !== undefined) throw new ConfigError('path', 'cannot be combined with "host" (a unix socket or a TCP host, not both)');
+  if (given.host !== undefined && given.path !== undefined)
+    throw new ConfigError('path', 'cannot be combined with "host" (a unix socket or a TCP host, not both)');
   if (given.url !== undefined) {
     for (const k of ['host', 'port', 'path'] as const) {
-      if (given[k] !== undefined) throw new ConfigError('url', `cannot be combined with "${k}": give the endpoint once, in the URL or as host/port/path`);
+      if (given[k] !== undefined)
+        throw new ConfigError('url', `cannot be combined with "${k}": give the endpoint once, in the URL or as host/port/path`);
     }
   }
   if (given.host === '') throw new ConfigError('host', 'must not be empty');
@@ -74,8 +78,10 @@ export function resolveOptions(input: PoolOptions | string | undefined, env: Nod
   const envUrl = !explicitEndpoint && env.REDIS_URL ? env.REDIS_URL : undefined;
   const url = given.url !== undefined ? given.url : envUrl;
   const parsed: ParsedUrl = url !== undefined ? parseRedisUrl(url) : { query: {} };
-  if (parsed.tls === false && given.tls) throw new ConfigError('tls', `"tls" is set but the URL ${redactUrl(url!)} is redis:// (use rediss://)`);
-  if (parsed.tls === true && given.tls === false) throw new ConfigError('tls', `is false but the URL ${redactUrl(url!)} is rediss:// (never a silent downgrade to plaintext)`);
+  if (parsed.tls === false && given.tls)
+    throw new ConfigError('tls', `"tls" is set but the URL ${redactUrl(url!)} is redis:// (use rediss://)`);
+  if (parsed.tls === true && given.tls === false)
+    throw new ConfigError('tls', `is false but the URL ${redactUrl(url!)} is rediss:// (never a silent downgrade to plaintext)`);
 
   const values: Record<string, unknown> = {};
   for (const k of TABLE_KEYS) {
@@ -105,7 +111,9 @@ export function resolveOptions(input: PoolOptions | string | undefined, env: Nod
   const password = given.password ?? parsed.password;
   const scheme = path ? 'unix' : tls ? 'rediss' : 'redis';
   const cred = username !== undefined || password !== undefined ? '***@' : '';
-  const endpoint = path ? `unix://${cred}${path}${db ? `?db=${db}` : ''}` : `${scheme}://${cred}${host.includes(':') ? `[${host}]` : host}:${port}${db ? `/${db}` : ''}`;
+  const endpoint = path
+    ? `unix://${cred}${path}${db ? `?db=${db}` : ''}`
+    : `${scheme}://${cred}${host.includes(':') ? `[${host}]` : host}:${port}${db ? `/${db}` : ''}`;
 
   const visible = { host, port, path, username, db, tls, ...values, lanes, endpoint };
   return Object.freeze(withSecrets(visible, { password })) as unknown as ResolvedOptions;

@@ -22,7 +22,19 @@ export interface ParsedUrl {
 }
 
 /** Schemes people commonly write by mistake; only these are quoted back (any other could be text of a credential). */
-const KNOWN_SCHEMES = new Set(['http', 'https', 'ftp', 'tcp', 'ws', 'wss', 'redis-sentinel', 'sentinel', 'valkey', 'valkeys', 'rediss-sentinel']);
+const KNOWN_SCHEMES = new Set([
+  'http',
+  'https',
+  'ftp',
+  'tcp',
+  'ws',
+  'wss',
+  'redis-sentinel',
+  'sentinel',
+  'valkey',
+  'valkeys',
+  'rediss-sentinel',
+]);
 
 const ENCODE_HINT = 'percent-encode "/", "?", "#" and "@" in a user name or password';
 
@@ -116,7 +128,10 @@ export function parseRedisUrl(url: string): ParsedUrl {
     // `unix://tmp/redis.sock` parses as host "tmp" and path "/redis.sock": a socket that is not
     // the one meant. Only "localhost" (a common spelling) may stand where no host is used.
     if (u.hostname && u.hostname !== 'localhost') {
-      throw new ConfigError('url.host', 'a unix URL takes no host: write unix:///path/to.sock, with three slashes, or unix://user:pass@/path/to.sock');
+      throw new ConfigError(
+        'url.host',
+        'a unix URL takes no host: write unix:///path/to.sock, with three slashes, or unix://user:pass@/path/to.sock',
+      );
     }
     const p = decodeOnce('url.path', u.pathname);
     if (!p || p === '/') throw new ConfigError('url.path', 'unix URL needs a socket path');

@@ -75,16 +75,19 @@ export function checkValue(name: string, spec: OptionSpec<unknown>, value: unkno
 }
 
 /** The TLS settings, as a null-prototype lookup of their kinds. */
-const TLS_KINDS: Readonly<Record<string, 'pem' | 'pem-list' | 'string' | 'bool' | 'version'>> = Object.assign(Object.create(null) as object, {
-  ca: 'pem-list',
-  cert: 'pem',
-  key: 'pem',
-  passphrase: 'string',
-  servername: 'string',
-  minVersion: 'version',
-  ciphers: 'string',
-  insecureSkipVerify: 'bool',
-} as const);
+const TLS_KINDS: Readonly<Record<string, 'pem' | 'pem-list' | 'string' | 'bool' | 'version'>> = Object.assign(
+  Object.create(null) as object,
+  {
+    ca: 'pem-list',
+    cert: 'pem',
+    key: 'pem',
+    passphrase: 'string',
+    servername: 'string',
+    minVersion: 'version',
+    ciphers: 'string',
+    insecureSkipVerify: 'bool',
+  } as const,
+);
 
 const isPem = (v: unknown): boolean => typeof v === 'string' || Buffer.isBuffer(v);
 

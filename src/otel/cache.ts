@@ -66,7 +66,10 @@ function instruments(meter: Meter): Instruments {
   i = {
     counters: CACHE_COUNTERS.map(([suffix, field, description]) => {
       const base = suffix.replace(/_total$/, '');
-      return { o: meter.createObservableCounter(`redpool.cache.${base}`, { description, unit: base.startsWith('bytes') ? 'By' : '1' }), field };
+      return {
+        o: meter.createObservableCounter(`redpool.cache.${base}`, { description, unit: base.startsWith('bytes') ? 'By' : '1' }),
+        field,
+      };
     }),
     nearEntries: meter.createObservableGauge('redpool.cache.near_entries', { description: 'Entries now in the near cache.' }),
   };

@@ -66,7 +66,19 @@ export interface LaneCore {
 
 /** The engine as leasing sees it: the lane view plus events and the lease budget. */
 export interface LeaseCore extends Omit<LaneCore, 'o' | 'backoff' | 'finishDrain'> {
-  readonly o: Pick<ResolvedOptions, 'name' | 'db' | 'max' | 'lanes' | 'commandTimeoutMs' | 'acquireTimeoutMs' | 'connectTimeoutMs' | 'maxWaiting' | 'validateAfterIdleMs' | 'leakDetectionMs'>;
+  readonly o: Pick<
+    ResolvedOptions,
+    | 'name'
+    | 'db'
+    | 'max'
+    | 'lanes'
+    | 'commandTimeoutMs'
+    | 'acquireTimeoutMs'
+    | 'connectTimeoutMs'
+    | 'maxWaiting'
+    | 'validateAfterIdleMs'
+    | 'leakDetectionMs'
+  >;
   readonly emit: Emit;
   /** Whether anyone would see `event` (payloads are built only then). */
   observed(event: keyof PoolEvents): boolean;
@@ -110,4 +122,3 @@ export interface SubscriberCore<L> {
   subscribers: number;
   acquire(opts?: AcquireOptions): Promise<L>;
 }
-

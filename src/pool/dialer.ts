@@ -28,7 +28,9 @@ export const HEALTH_TRANSITIONS: { readonly [S in HealthStatus]: readonly Health
 
 /** Identifies a username/password pair without keeping another copy of the password. */
 function credentialKey(username: string | undefined, password: string | undefined): string {
-  return createHash('sha256').update(JSON.stringify([username ?? null, password ?? null])).digest('base64');
+  return createHash('sha256')
+    .update(JSON.stringify([username ?? null, password ?? null]))
+    .digest('base64');
 }
 
 export interface DialerHooks {
@@ -116,13 +118,13 @@ export class Dialer {
       signal?.addEventListener('abort', onAbort, { once: true });
       Promise.resolve()
         .then(() => o.credentials!())
-        .then(
-          (c) => {
-            if (typeof c !== 'object' || c === null) throw new TypeError('credentials provider must return { username?, password? }');
-            resolve(c);
-          },
+        .then((c) => {
+          if (typeof c !== 'object' || c === null) throw new TypeError('credentials provider must return { username?, password? }');
+          resolve(c);
+        })
+        .catch((err: unknown) =>
+          reject(err instanceof RedpoolError ? err : new ConnectionError('credentials provider failed', 'not-sent', { cause: err })),
         )
-        .catch((err: unknown) => reject(err instanceof RedpoolError ? err : new ConnectionError('credentials provider failed', 'not-sent', { cause: err })))
         .finally(() => {
           o.clock.clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
@@ -192,13 +194,12 @@ export class Dialer {
       // An aborted dial is the pool's own doing (close/destroy), not a failure of Redis.
       if (signal?.aborted) throw err instanceof RedpoolError ? err : new PoolClosedError('pool closed while connecting');
       if (held) throw err;
-      const e =
-        err instanceof RedpoolError
-          ? err
-          : new ConnectionError(`connect to ${o.endpoint} failed`, 'not-sent', { cause: err });
+      const e = err instanceof RedpoolError ? err : new ConnectionError(`connect to ${o.endpoint} failed`, 'not-sent', { cause: err });
       this.#failures++;
       this.lastError = e;
-      this.#counters.error(e instanceof AuthError ? 'auth' : e instanceof TlsError ? 'tls' : e.code === 'ERR_CONNECT_TIMEOUT' ? 'timeout' : 'connect');
+      this.#counters.error(
+        e instanceof AuthError ? 'auth' : e instanceof TlsError ? 'tls' : e.code === 'ERR_CONNECT_TIMEOUT' ? 'timeout' : 'connect',
+      );
       const at = now();
       if (e instanceof AuthError || e instanceof TlsError) {
         // These will not fix themselves in milliseconds: back off as if five more had failed.

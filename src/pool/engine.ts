@@ -227,7 +227,11 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
     for (let lanes = this.#activeLanes(); lanes < o.lanes && this.#all.size < o.max; lanes++) this.#spawn('lane');
     let leases = this.leaseConnections();
     const opening = this.#tally.lease.connecting + this.#tally.lease.validating;
-    for (let uncovered = this.leasing.waiting - opening; uncovered > 0 && leases < this.leasing.cap && this.#all.size < o.max; uncovered--, leases++)
+    for (
+      let uncovered = this.leasing.waiting - opening;
+      uncovered > 0 && leases < this.leasing.cap && this.#all.size < o.max;
+      uncovered--, leases++
+    )
       this.#spawn('lease');
     for (; this.#all.size < o.min && leases < this.leasing.cap; leases++) this.#spawn('lease');
   }
@@ -239,17 +243,21 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
     // when a lane still lives and nobody waits (leases fail fast until then).
     const wanted = probe || this.#activeLanes() < this.o.lanes || this.leasing.waiting > 0 || this.#all.size < this.o.min;
     if (!wanted) return;
-    this.#dialTimer = this.clock.setTimeout(() => {
-      this.#dialTimer = undefined;
-      if (this.#state !== 'open') return;
-      if (probe && this.dialer.health === 'unavailable') {
-        // One probe at a time: its outcome decides when Redis is back.
-        if (!this.dialer.mayProbe(this.clock.now())) this.pump();
-        else if (this.#all.size < this.o.max) this.#spawn(this.#activeLanes() < this.o.lanes ? 'lane' : 'lease');
-        return;
-      }
-      this.pump();
-    }, Math.max(0, delayMs), true);
+    this.#dialTimer = this.clock.setTimeout(
+      () => {
+        this.#dialTimer = undefined;
+        if (this.#state !== 'open') return;
+        if (probe && this.dialer.health === 'unavailable') {
+          // One probe at a time: its outcome decides when Redis is back.
+          if (!this.dialer.mayProbe(this.clock.now())) this.pump();
+          else if (this.#all.size < this.o.max) this.#spawn(this.#activeLanes() < this.o.lanes ? 'lane' : 'lease');
+          return;
+        }
+        this.pump();
+      },
+      Math.max(0, delayMs),
+      true,
+    );
   }
 
   #spawn(role: Role): void {
@@ -261,20 +269,22 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
     this.#all.add(pc);
     const dial = new AbortController();
     this.#dials.set(pc, dial);
-    this.dialer.dial(() => this.clock.now(), dial.signal).then(
-      (conn) => {
-        this.#dials.delete(pc);
-        this.#connected(pc, conn);
-      },
-      (err: unknown) => {
-        this.#dials.delete(pc);
-        this.#all.delete(pc);
-        pc.moveTo(ConnState.Closed);
-        if (this.#state === 'open') this.emit('connection:error', { id: pc.id, role, error: err as Error });
-        this.#afterForget();
-        this.pump();
-      },
-    );
+    this.dialer
+      .dial(() => this.clock.now(), dial.signal)
+      .then(
+        (conn) => {
+          this.#dials.delete(pc);
+          this.#connected(pc, conn);
+        },
+        (err: unknown) => {
+          this.#dials.delete(pc);
+          this.#all.delete(pc);
+          pc.moveTo(ConnState.Closed);
+          if (this.#state === 'open') this.emit('connection:error', { id: pc.id, role, error: err as Error });
+          this.#afterForget();
+          this.pump();
+        },
+      );
   }
 
   #connected(pc: PooledConnection, conn: DriverConnection): void {

@@ -8,13 +8,7 @@
  * exactly once (`op.settled` guards the reply, the error, the timeout and the close paths).
  */
 import type { BatchCommand, BatchResult, DriverConnection } from '../driver/driver.js';
-import {
-  AcquireTimeoutError,
-  CommandTimeoutError,
-  PoolClosedError,
-  PoolExhaustedError,
-  RedpoolError,
-} from '../errors.js';
+import { AcquireTimeoutError, CommandTimeoutError, PoolClosedError, PoolExhaustedError, RedpoolError } from '../errors.js';
 import { WaiterQueue } from '../internal/waiter-queue.js';
 import { channels, type CommandMessage } from '../observability/diagnostics.js';
 import { safeDelay } from '../resilience/backoff.js';
@@ -77,7 +71,18 @@ export class Lanes {
     const timeoutMs = call?.timeoutMs ?? e.o.commandTimeoutMs;
     const now = e.clock.now();
     return new Promise((resolve, reject) => {
-      const op = new SharedOp(this, atomic ? 'exec' : 'pipeline', [], false, now, timeoutMs, call?.timeoutMs !== undefined, call?.idempotent === true, resolve as (v: unknown) => void, reject);
+      const op = new SharedOp(
+        this,
+        atomic ? 'exec' : 'pipeline',
+        [],
+        false,
+        now,
+        timeoutMs,
+        call?.timeoutMs !== undefined,
+        call?.idempotent === true,
+        resolve as (v: unknown) => void,
+        reject,
+      );
       op.batch = cmds;
       op.atomic = atomic;
       this.#route(op);
@@ -148,9 +153,17 @@ export class Lanes {
     e.ensureSweep();
     const conn = lane.conn as DriverConnection;
     try {
-      if (op.batch) conn.batch(op.batch, op.atomic).then((v) => this.replied(op, v), (err: unknown) => this.errored(op, err));
+      if (op.batch)
+        conn.batch(op.batch, op.atomic).then(
+          (v) => this.replied(op, v),
+          (err: unknown) => this.errored(op, err),
+        );
       else if (conn.send) conn.send(op.name, op.args, op.buffer, op);
-      else conn.command(op.name, op.args, op.buffer).then((v) => this.replied(op, v), (err: unknown) => this.errored(op, err));
+      else
+        conn.command(op.name, op.args, op.buffer).then(
+          (v) => this.replied(op, v),
+          (err: unknown) => this.errored(op, err),
+        );
     } catch (err) {
       // A driver that throws instead of rejecting must not strand a tracked op; reported a
       // microtask later, as the driver contract promises (never inside #send).
@@ -230,7 +243,13 @@ export class Lanes {
 
   #publish(op: SharedOp, error: string | undefined): void {
     const e = this.#e;
-    channels.command.publish({ pool: e.o.name, command: op.name, durationMs: e.clock.now() - op.started, via: 'lane', error } satisfies CommandMessage);
+    channels.command.publish({
+      pool: e.o.name,
+      command: op.name,
+      durationMs: e.clock.now() - op.started,
+      via: 'lane',
+      error,
+    } satisfies CommandMessage);
   }
 
   /** The deadline passed: by the sweep (in flight) or the waiter timer (queued). */
@@ -247,7 +266,15 @@ export class Lanes {
     // A command that never reached a lane timed out because no lane was there: say why. A retry
     // waiting for a lane is 'unknown' all the same when an earlier attempt may have run.
     const unsent = !lane && !op.ran;
-    op.reject(new CommandTimeoutError(op.name.toUpperCase(), op.timeoutMs, unsent ? 'not-sent' : 'unknown', e.snapshot(), lane ? undefined : e.lastError));
+    op.reject(
+      new CommandTimeoutError(
+        op.name.toUpperCase(),
+        op.timeoutMs,
+        unsent ? 'not-sent' : 'unknown',
+        e.snapshot(),
+        lane ? undefined : e.lastError,
+      ),
+    );
     if (lane && lane.state === ConnState.Lane) this.#probe(lane);
   }
 
@@ -270,16 +297,19 @@ export class Lanes {
     const untilDeadline = op.deadline - queuedAt;
     // Decided now, not when the timer fires: timer and clock may disagree by a fraction of a ms.
     const deadlineFirst = untilDeadline <= e.o.acquireTimeoutMs;
-    op.timer = e.clock.setTimeout(() => {
-      op.timer = undefined;
-      if (op.settled) return;
-      if (deadlineFirst) return this.expire(op);
-      op.settled = true;
-      this.#waiters.remove(op.node!);
-      e.counters.acquireTimeouts++;
-      e.counters.error('timeout');
-      op.reject(worstOutcome(new AcquireTimeoutError(e.clock.now() - queuedAt, e.snapshot(), e.lastError), op.ran));
-    }, Math.max(0, deadlineFirst ? untilDeadline : e.o.acquireTimeoutMs));
+    op.timer = e.clock.setTimeout(
+      () => {
+        op.timer = undefined;
+        if (op.settled) return;
+        if (deadlineFirst) return this.expire(op);
+        op.settled = true;
+        this.#waiters.remove(op.node!);
+        e.counters.acquireTimeouts++;
+        e.counters.error('timeout');
+        op.reject(worstOutcome(new AcquireTimeoutError(e.clock.now() - queuedAt, e.snapshot(), e.lastError), op.ran));
+      },
+      Math.max(0, deadlineFirst ? untilDeadline : e.o.acquireTimeoutMs),
+    );
     e.pump();
   }
 

@@ -41,7 +41,15 @@ export interface Lease<Raw = Redis> extends Omit<RedisCommander, 'multi' | 'pipe
 export interface LeaseHost {
   /** The pool's db: release resets a lease that SELECTed another one. */
   readonly db: number;
-  command(pc: PooledConnection, name: string, args: readonly unknown[], buffer: boolean, extraMs: number, call?: CallOptions, startedAt?: number): Promise<unknown>;
+  command(
+    pc: PooledConnection,
+    name: string,
+    args: readonly unknown[],
+    buffer: boolean,
+    extraMs: number,
+    call?: CallOptions,
+    startedAt?: number,
+  ): Promise<unknown>;
   batch(pc: PooledConnection, cmds: BatchCommand[], atomic: boolean, call?: CallOptions): Promise<BatchResult | null>;
   release(lease: Lease<unknown>, pc: PooledConnection, reset: BatchCommand[], poisoned: DestroyReason | undefined): void;
   discard(lease: Lease<unknown>, pc: PooledConnection): void;
@@ -126,10 +134,20 @@ export class Lease<Raw = Redis> {
 
   #track(name: string, args: readonly unknown[]): void {
     switch (name) {
-      case 'watch': this.#watching = true; break;
-      case 'unwatch': this.#watching = false; break;
-      case 'multi': this.#inMulti = true; break;
-      case 'exec': case 'discard': this.#inMulti = false; this.#watching = false; break;
+      case 'watch':
+        this.#watching = true;
+        break;
+      case 'unwatch':
+        this.#watching = false;
+        break;
+      case 'multi':
+        this.#inMulti = true;
+        break;
+      case 'exec':
+      case 'discard':
+        this.#inMulti = false;
+        this.#watching = false;
+        break;
       case 'select': {
         const db = Number(args[0]);
         this.#db = Number.isInteger(db) ? db : NaN;

@@ -289,7 +289,15 @@ export class Leasing implements LeaseHost {
   }
 
   /** Runs a command on a leased connection with a deadline (plus `extraMs` of block time). */
-  command(pc: PooledConnection, name: string, args: readonly unknown[], buffer: boolean, extraMs: number, call?: CallOptions, startedAt?: number): Promise<unknown> {
+  command(
+    pc: PooledConnection,
+    name: string,
+    args: readonly unknown[],
+    buffer: boolean,
+    extraMs: number,
+    call?: CallOptions,
+    startedAt?: number,
+  ): Promise<unknown> {
     return this.#run(pc, name, extraMs, call, (conn) => conn.command(name, args, buffer), startedAt);
   }
 
@@ -299,12 +307,20 @@ export class Leasing implements LeaseHost {
   }
 
   /** `startedAt`: when the deadline started (the call, for a command that waited for its lease); default now. */
-  #run<T>(pc: PooledConnection, name: string, extraMs: number, call: CallOptions | undefined, run: (conn: DriverConnection) => Promise<T>, startedAt?: number): Promise<T> {
+  #run<T>(
+    pc: PooledConnection,
+    name: string,
+    extraMs: number,
+    call: CallOptions | undefined,
+    run: (conn: DriverConnection) => Promise<T>,
+    startedAt?: number,
+  ): Promise<T> {
     const e = this.#e;
     // After close/destroy (or once the socket died) nothing may be written or timed.
     if (e.state === 'closed') return Promise.reject(new PoolClosedError());
     const conn = pc.conn as DriverConnection;
-    if (pc.state === ConnState.Closed) return Promise.reject(new ConnectionError(`${name.toUpperCase()}: the lease's connection is closed`, 'not-sent'));
+    if (pc.state === ConnState.Closed)
+      return Promise.reject(new ConnectionError(`${name.toUpperCase()}: the lease's connection is closed`, 'not-sent'));
     const timeoutMs = (call?.timeoutMs ?? e.o.commandTimeoutMs) + extraMs;
     const started = startedAt ?? e.clock.now();
     // The wait for the lease used the whole budget: nothing is written, so it cannot have run.
@@ -315,7 +331,13 @@ export class Leasing implements LeaseHost {
     }
     const report = (error: string | undefined): void => {
       if (channels.command.hasSubscribers)
-        channels.command.publish({ pool: e.o.name, command: name, durationMs: e.clock.now() - started, via: 'lease', error } satisfies CommandMessage);
+        channels.command.publish({
+          pool: e.o.name,
+          command: name,
+          durationMs: e.clock.now() - started,
+          via: 'lease',
+          error,
+        } satisfies CommandMessage);
     };
     return new Promise<T>((resolve, reject) => {
       const op: InflightOp = {

@@ -53,7 +53,11 @@ export function logPoolEvent(log: Logger, ctx: LogContext, event: string, payloa
   switch (event) {
     case 'connection:created': {
       const ms = Number(payload['connectMs']);
-      write('info', { event: 'redis_connected', id: payload['id'], role: payload['role'], connectMs: round(ms) }, `${at}: connection ${String(payload['id'])} (${String(payload['role'])}) open in ${round(ms)} ms`);
+      write(
+        'info',
+        { event: 'redis_connected', id: payload['id'], role: payload['role'], connectMs: round(ms) },
+        `${at}: connection ${String(payload['id'])} (${String(payload['role'])}) open in ${round(ms)} ms`,
+      );
       return;
     }
     case 'connection:closed': {
@@ -61,25 +65,39 @@ export function logPoolEvent(log: Logger, ctx: LogContext, event: string, payloa
       const err = payload['error'] as Error | undefined;
       // Closes the pool chose (idle, lifetime, close, a dirty lease) are routine; the others lost a connection.
       const lost = reason === 'error' || reason === 'timeout' || reason === 'validation';
-      write(lost ? 'warn' : 'info', { event: 'redis_disconnected', id: payload['id'], role: payload['role'], reason, ...errorFields(err) },
-        `${at}: connection ${String(payload['id'])} (${String(payload['role'])}) closed: ${reason}${err ? ` (${oneLine(err.message)})` : ''}`);
+      write(
+        lost ? 'warn' : 'info',
+        { event: 'redis_disconnected', id: payload['id'], role: payload['role'], reason, ...errorFields(err) },
+        `${at}: connection ${String(payload['id'])} (${String(payload['role'])}) closed: ${reason}${err ? ` (${oneLine(err.message)})` : ''}`,
+      );
       return;
     }
     case 'connection:error': {
       const err = payload['error'] as Error;
-      write('warn', { event: 'redis_connect_failed', id: payload['id'], role: payload['role'], ...errorFields(err) }, `${at}: connect failed: ${oneLine(err.message)}`);
+      write(
+        'warn',
+        { event: 'redis_connect_failed', id: payload['id'], role: payload['role'], ...errorFields(err) },
+        `${at}: connect failed: ${oneLine(err.message)}`,
+      );
       return;
     }
     case 'health': {
       const to = String(payload['to']);
       const err = payload['error'] as Error | undefined;
       const level: Level = to === 'healthy' ? 'info' : to === 'unavailable' ? 'error' : 'warn';
-      write(level, { event: 'redis_health', from: payload['from'], to, ...errorFields(err) }, `${at}: ${String(payload['from'])} -> ${to}${err ? ` (${oneLine(err.message)})` : ''}`);
+      write(
+        level,
+        { event: 'redis_health', from: payload['from'], to, ...errorFields(err) },
+        `${at}: ${String(payload['from'])} -> ${to}${err ? ` (${oneLine(err.message)})` : ''}`,
+      );
       return;
     }
     case 'lease:leak':
-      write('warn', { event: 'redis_lease_leak', id: payload['id'], heldMs: round(Number(payload['heldMs'])), stack: payload['stack'] },
-        `${at}: lease ${String(payload['id'])} held ${round(Number(payload['heldMs']))} ms (leakDetectionMs); acquired at the stack in the record`);
+      write(
+        'warn',
+        { event: 'redis_lease_leak', id: payload['id'], heldMs: round(Number(payload['heldMs'])), stack: payload['stack'] },
+        `${at}: lease ${String(payload['id'])} held ${round(Number(payload['heldMs']))} ms (leakDetectionMs); acquired at the stack in the record`,
+      );
       return;
     case 'warning':
       write('warn', { event: 'redis_pool_warning', message: payload['message'] }, `${at}: ${oneLine(String(payload['message']))}`);
@@ -89,7 +107,14 @@ export function logPoolEvent(log: Logger, ctx: LogContext, event: string, payloa
 }
 
 /** The events {@link logPoolEvent} writes a line for. */
-export const LOGGED_EVENTS: ReadonlySet<string> = new Set(['connection:created', 'connection:closed', 'connection:error', 'health', 'lease:leak', 'warning']);
+export const LOGGED_EVENTS: ReadonlySet<string> = new Set([
+  'connection:created',
+  'connection:closed',
+  'connection:error',
+  'health',
+  'lease:leak',
+  'warning',
+]);
 
 /** `1 consecutive connect failure`, `3 consecutive connect failures`. */
 export function failures(n: number, noun: string): string {
@@ -104,7 +129,11 @@ const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, ' ').trim();
  * the pool becomes unavailable and one when it is healthy again after that, with how long it
  * was down. A degraded blip, connects and closes stay silent.
  */
-export function outageLogger(ctx: LogContext, now: () => number, write: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): (event: string, payload: Record<string, unknown>) => void {
+export function outageLogger(
+  ctx: LogContext,
+  now: () => number,
+  write: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): (event: string, payload: Record<string, unknown>) => void {
   let downSince: number | undefined;
   return (event, payload) => {
     if (event !== 'health') return;
@@ -113,7 +142,9 @@ export function outageLogger(ctx: LogContext, now: () => number, write: (line: s
     if (to === 'unavailable' && downSince === undefined) {
       downSince = now();
       const code = (err as { code?: unknown } | undefined)?.code;
-      write(`redpool: pool ${ctx.pool} (${ctx.endpoint}) is unavailable: failing fast, reconnecting in the background${err ? `: ${oneLine(err.message)}${typeof code === 'string' ? ` [${code}]` : ''}` : ''}`);
+      write(
+        `redpool: pool ${ctx.pool} (${ctx.endpoint}) is unavailable: failing fast, reconnecting in the background${err ? `: ${oneLine(err.message)}${typeof code === 'string' ? ` [${code}]` : ''}` : ''}`,
+      );
     } else if (to === 'healthy' && downSince !== undefined) {
       const s = (now() - downSince) / 1000;
       downSince = undefined;

@@ -64,7 +64,6 @@ const EVENT_CHANNELS: Partial<Record<keyof PoolEvents, Channel>> = {
   'lease:leak': channels.leak,
 };
 
-
 /** Listener arguments of each pool event. */
 export type EventArgs = { [K in keyof PoolEvents]: [PoolEvents[K]] };
 
@@ -97,7 +96,10 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
       this.#o,
       this.#o.driver ?? ioredisDriver(),
       (event, payload) => this.#onEvent(event, payload),
-      (event) => this.listenerCount(event) > 0 || (EVENT_CHANNELS[event]?.hasSubscribers ?? false) || (this.#o.logger ? LOGGED_EVENTS.has(event) : this.#o.logger === undefined && event === 'health'),
+      (event) =>
+        this.listenerCount(event) > 0 ||
+        (EVENT_CHANNELS[event]?.hasSubscribers ?? false) ||
+        (this.#o.logger ? LOGGED_EVENTS.has(event) : this.#o.logger === undefined && event === 'health'),
     );
     this.#housekeeper = new Housekeeper(this.#engine, (lease, heldMs) => {
       const stack = lease.acquireStack ?? '';
@@ -224,9 +226,15 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
   ready(): Promise<HealthStatus> {
     if (this.#engine.state !== 'open') return Promise.reject(new PoolClosedError(`pool is ${this.#engine.state}`));
     // A failed check (also one that resolves under 'degrade') does not stick: a later ready() tries again.
-    this.#ready ??= warm(this.#engine, this.#o, (listener) => this.#onConnection(listener), () => this.#learnServer(), () => {
-      this.#ready = undefined;
-    });
+    this.#ready ??= warm(
+      this.#engine,
+      this.#o,
+      (listener) => this.#onConnection(listener),
+      () => this.#learnServer(),
+      () => {
+        this.#ready = undefined;
+      },
+    );
     return this.#ready;
   }
 
@@ -319,7 +327,14 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
   /** Name, endpoint, state, health, max and the occupancy snapshot (no secrets). */
   toJSON(): Record<string, unknown> {
     const s = this.#engine.snapshot();
-    return { name: this.#o.name, endpoint: this.#o.endpoint, state: this.#engine.state, health: this.#engine.health, max: this.#o.max, ...s };
+    return {
+      name: this.#o.name,
+      endpoint: this.#o.endpoint,
+      state: this.#engine.state,
+      health: this.#engine.health,
+      max: this.#o.max,
+      ...s,
+    };
   }
 
   /** `util.inspect` shows {@link Pool.toJSON}. */
@@ -359,6 +374,8 @@ installCommands(PoolView.prototype, new Set(['multi', 'pipeline']));
  * await redis.ready();
  * await redis.set('user:1', json, 'EX', 3600);
  */
-export function createPool<D extends Driver | undefined = undefined>(options?: (PoolOptions & { driver?: D }) | string): Pool<RawClientOf<D>> {
+export function createPool<D extends Driver | undefined = undefined>(
+  options?: (PoolOptions & { driver?: D }) | string,
+): Pool<RawClientOf<D>> {
   return new Pool(options);
 }

@@ -65,7 +65,15 @@ export type Tally = { [R in Role]: { [S in ConnState]: number } };
 /** A zeroed tally. */
 export function newTally(): Tally {
   const zero = (): { [S in ConnState]: number } => ({
-    connecting: 0, idle: 0, lane: 0, probing: 0, leased: 0, validating: 0, resetting: 0, closing: 0, closed: 0,
+    connecting: 0,
+    idle: 0,
+    lane: 0,
+    probing: 0,
+    leased: 0,
+    validating: 0,
+    resetting: 0,
+    closing: 0,
+    closed: 0,
   });
   return { lane: zero(), lease: zero() };
 }
@@ -123,7 +131,8 @@ export class PooledConnection {
     t[prev]--;
     t[next]++;
     if (debugEnabled) debug('conn %d (%s): %s -> %s', this.id, this.role, prev, next);
-    if (channels.connectionState.hasSubscribers) channels.connectionState.publish({ pool: this.pool, id: this.id, role: this.role, prev, next } satisfies ConnectionStateMessage);
+    if (channels.connectionState.hasSubscribers)
+      channels.connectionState.publish({ pool: this.pool, id: this.id, role: this.role, prev, next } satisfies ConnectionStateMessage);
   }
 
   /** Adds an op to the in-flight FIFO. */

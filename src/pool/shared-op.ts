@@ -46,8 +46,16 @@ export class SharedOp implements InflightOp, ReplySink {
   readonly reject: (e: unknown) => void;
 
   constructor(
-    owner: OpOwner, name: string, args: readonly unknown[], buffer: boolean, started: number, timeoutMs: number,
-    custom: boolean, idempotent: boolean, resolve: (v: unknown) => void, reject: (e: unknown) => void,
+    owner: OpOwner,
+    name: string,
+    args: readonly unknown[],
+    buffer: boolean,
+    started: number,
+    timeoutMs: number,
+    custom: boolean,
+    idempotent: boolean,
+    resolve: (v: unknown) => void,
+    reject: (e: unknown) => void,
   ) {
     this.owner = owner;
     this.name = name;

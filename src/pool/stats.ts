@@ -7,14 +7,14 @@ import type { PoolState } from './pool-state.js';
 
 /** Why a connection was destroyed (the `destroyed` counter is broken down by these). */
 export type DestroyReason =
-  | 'idle'        // idle longer than idleTimeoutMs above `min`
-  | 'lifetime'    // older than maxLifetimeMs
-  | 'error'       // socket error or closed by the server
-  | 'timeout'     // a reply was overdue and the probe failed
-  | 'validation'  // failed validate-on-borrow or a health ping
-  | 'dirty'       // a lease came back in a state that cannot be reset
-  | 'discarded'   // lease.destroy() by the caller
-  | 'close';      // pool close/destroy
+  | 'idle' // idle longer than idleTimeoutMs above `min`
+  | 'lifetime' // older than maxLifetimeMs
+  | 'error' // socket error or closed by the server
+  | 'timeout' // a reply was overdue and the probe failed
+  | 'validation' // failed validate-on-borrow or a health ping
+  | 'dirty' // a lease came back in a state that cannot be reset
+  | 'discarded' // lease.destroy() by the caller
+  | 'close'; // pool close/destroy
 
 /** Error kinds counted in `errorsBy`. */
 export type ErrorKind = 'connect' | 'auth' | 'tls' | 'timeout' | 'connection' | 'reply' | 'unavailable';
@@ -112,7 +112,16 @@ export class Counters {
   retries = 0;
   created = 0;
   destroyed = 0;
-  destroyedBy: Record<DestroyReason, number> = { idle: 0, lifetime: 0, error: 0, timeout: 0, validation: 0, dirty: 0, discarded: 0, close: 0 };
+  destroyedBy: Record<DestroyReason, number> = {
+    idle: 0,
+    lifetime: 0,
+    error: 0,
+    timeout: 0,
+    validation: 0,
+    dirty: 0,
+    discarded: 0,
+    close: 0,
+  };
   errors = 0;
   errorsBy: Record<ErrorKind, number> = { connect: 0, auth: 0, tls: 0, timeout: 0, connection: 0, reply: 0, unavailable: 0 };
   waitMsTotal = 0;
@@ -164,6 +173,22 @@ export class Counters {
 }
 
 type CounterField =
-  | 'acquires' | 'hits' | 'misses' | 'acquireTimeouts' | 'commandTimeouts' | 'exhausted' | 'commands' | 'retries'
-  | 'created' | 'destroyed' | 'destroyedBy' | 'errors' | 'errorsBy' | 'waitMsTotal' | 'waits' | 'connectWaitMsTotal' | 'connectWaits'
-  | 'leaseMsTotal' | 'connectMsTotal';
+  | 'acquires'
+  | 'hits'
+  | 'misses'
+  | 'acquireTimeouts'
+  | 'commandTimeouts'
+  | 'exhausted'
+  | 'commands'
+  | 'retries'
+  | 'created'
+  | 'destroyed'
+  | 'destroyedBy'
+  | 'errors'
+  | 'errorsBy'
+  | 'waitMsTotal'
+  | 'waits'
+  | 'connectWaitMsTotal'
+  | 'connectWaits'
+  | 'leaseMsTotal'
+  | 'connectMsTotal';

@@ -101,7 +101,10 @@ function trackingArgs(t: SubscriberTracking | undefined): string[] | undefined {
   if (t === undefined) return undefined;
   if (typeof t !== 'object' || t === null) throw new ConfigError('subscriber.tracking', 'must be an object ({ prefixes, bcast })');
   if ((t as { bcast?: unknown }).bcast !== undefined && (t as { bcast?: unknown }).bcast !== true)
-    throw new ConfigError('subscriber.tracking.bcast', 'must be true (a subscriber runs no reads of its own, so only BCAST tracking applies)');
+    throw new ConfigError(
+      'subscriber.tracking.bcast',
+      'must be true (a subscriber runs no reads of its own, so only BCAST tracking applies)',
+    );
   const prefixes: unknown = t.prefixes;
   if (!Array.isArray(prefixes)) throw new ConfigError('subscriber.tracking.prefixes', 'must be an array of strings (empty: every key)');
   const out = ['TRACKING', 'ON', 'BCAST'];
@@ -339,7 +342,10 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     }
     if (this.#tracking && conn.invalidations !== true) {
       lease.release();
-      throw new ConfigError('subscriber.tracking', 'this driver cannot report invalidation pushes: tracking needs the ioredis driver (RESP3) on a release with the hook point (see docs/ARCHITECTURE.md)');
+      throw new ConfigError(
+        'subscriber.tracking',
+        'this driver cannot report invalidation pushes: tracking needs the ioredis driver (RESP3) on a release with the hook point (see docs/ARCHITECTURE.md)',
+      );
     }
     const gen = ++this.#gen;
     this.#lease = lease;

@@ -59,9 +59,14 @@ const families = new WeakMap<Registry, Map<string, Family>>();
  * ConfigError when a cache with the same name is already registered there.
  * @example registerCacheMetrics(cache, registry) // → redpool_cache_hits_total{cache="kibray"} …
  */
-export function registerCacheMetrics(cache: StatsSource, registry: Registry = globalRegistry, options: CacheMetricsOptions = {}): CacheMetrics {
+export function registerCacheMetrics(
+  cache: StatsSource,
+  registry: Registry = globalRegistry,
+  options: CacheMetricsOptions = {},
+): CacheMetrics {
   const prefix = options.prefix ?? 'redpool_cache_';
-  if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) throw new ConfigError('prefix', `"${prefix}" is not a valid Prometheus metric name prefix`);
+  if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix))
+    throw new ConfigError('prefix', `"${prefix}" is not a valid Prometheus metric name prefix`);
   const name = cache.stats().name;
   let byPrefix = families.get(registry);
   if (!byPrefix) families.set(registry, (byPrefix = new Map()));
@@ -73,7 +78,10 @@ export function registerCacheMetrics(cache: StatsSource, registry: Registry = gl
     for (const [suffix, field, help] of CACHE_COUNTERS) {
       names.push(prefix + suffix);
       new Counter({
-        name: prefix + suffix, help, labelNames: ['cache'], registers: [registry],
+        name: prefix + suffix,
+        help,
+        labelNames: ['cache'],
+        registers: [registry],
         collect() {
           this.reset();
           for (const [n, s] of snapshot()) this.inc({ cache: n }, s[field] as number);
@@ -82,7 +90,10 @@ export function registerCacheMetrics(cache: StatsSource, registry: Registry = gl
     }
     names.push(`${prefix}near_entries`);
     new Gauge({
-      name: `${prefix}near_entries`, help: 'Entries now in the near cache.', labelNames: ['cache'], registers: [registry],
+      name: `${prefix}near_entries`,
+      help: 'Entries now in the near cache.',
+      labelNames: ['cache'],
+      registers: [registry],
       collect() {
         this.reset();
         for (const [n, s] of snapshot()) this.set({ cache: n }, s.nearEntries);
@@ -91,7 +102,8 @@ export function registerCacheMetrics(cache: StatsSource, registry: Registry = gl
     fam = { caches, names };
     byPrefix.set(prefix, fam);
   }
-  if (fam.caches.has(name)) throw new ConfigError('name', `a cache named "${name}" is already registered in this registry; give each cache a unique name`);
+  if (fam.caches.has(name))
+    throw new ConfigError('name', `a cache named "${name}" is already registered in this registry; give each cache a unique name`);
   fam.caches.set(name, cache);
   const f = fam;
   let registered = true;

@@ -42,9 +42,14 @@ const COUNTERS: ReadonlyArray<[string, string, (s: ChannelStats) => number]> = [
  * const metrics = registerChannelMetrics(layer, registry);
  * // on shutdown: metrics.unregister()
  */
-export function registerChannelMetrics(layer: ChannelLayer, registry: Registry = globalRegistry, options: ChannelMetricsOptions = {}): ChannelMetrics {
+export function registerChannelMetrics(
+  layer: ChannelLayer,
+  registry: Registry = globalRegistry,
+  options: ChannelMetricsOptions = {},
+): ChannelMetrics {
   const prefix = options.prefix ?? 'redpool_channel_';
-  if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) throw new ConfigError('prefix', `"${prefix}" is not a valid Prometheus metric name prefix`);
+  if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix))
+    throw new ConfigError('prefix', `"${prefix}" is not a valid Prometheus metric name prefix`);
   const labels = { layer: layer.options.prefix };
   const names: string[] = [];
   const add = <M extends object>(m: M): M => {
@@ -58,46 +63,71 @@ export function registerChannelMetrics(layer: ChannelLayer, registry: Registry =
   };
   try {
     for (const [suffix, help, read] of COUNTERS) {
-      add(new Counter({
-        name: prefix + suffix, help, labelNames: ['layer'], registers: [registry],
-        collect() {
-          this.reset();
-          this.inc(labels, read(layer.stats()));
-        },
-      }));
+      add(
+        new Counter({
+          name: prefix + suffix,
+          help,
+          labelNames: ['layer'],
+          registers: [registry],
+          collect() {
+            this.reset();
+            this.inc(labels, read(layer.stats()));
+          },
+        }),
+      );
     }
-    add(new Gauge({
-      name: `${prefix}waiting`, help: 'receive() calls waiting now.', labelNames: ['layer'], registers: [registry],
-      collect() {
-        this.set(labels, layer.stats().waiting);
-      },
-    }));
-    add(new Gauge({
-      name: `${prefix}readers`, help: 'Readers holding an exclusive lease for blocking reads now.', labelNames: ['layer'], registers: [registry],
-      collect() {
-        this.set(labels, layer.stats().readers);
-      },
-    }));
-    add(new Gauge({
-      name: `${prefix}depth`, help: 'Messages queued in Redis, per capacity pattern, over the channels this process used.',
-      labelNames: ['layer', 'pattern'], registers: [registry],
-      async collect() {
-        this.reset();
-        // A failed sample (Redis down) keeps the previous numbers rather than failing the scrape.
-        const depth = await layer.refreshDepth().catch(() => layer.stats().depth);
-        for (const [pattern, n] of Object.entries(depth)) this.set({ ...labels, pattern }, n);
-      },
-    }));
-    const wait = add(new Histogram({
-      name: `${prefix}receive_wait_seconds`, help: 'Time from receive() to its message, in seconds.',
-      labelNames: ['layer'], registers: [registry],
-      buckets: options.buckets ?? [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    }));
+    add(
+      new Gauge({
+        name: `${prefix}waiting`,
+        help: 'receive() calls waiting now.',
+        labelNames: ['layer'],
+        registers: [registry],
+        collect() {
+          this.set(labels, layer.stats().waiting);
+        },
+      }),
+    );
+    add(
+      new Gauge({
+        name: `${prefix}readers`,
+        help: 'Readers holding an exclusive lease for blocking reads now.',
+        labelNames: ['layer'],
+        registers: [registry],
+        collect() {
+          this.set(labels, layer.stats().readers);
+        },
+      }),
+    );
+    add(
+      new Gauge({
+        name: `${prefix}depth`,
+        help: 'Messages queued in Redis, per capacity pattern, over the channels this process used.',
+        labelNames: ['layer', 'pattern'],
+        registers: [registry],
+        async collect() {
+          this.reset();
+          // A failed sample (Redis down) keeps the previous numbers rather than failing the scrape.
+          const depth = await layer.refreshDepth().catch(() => layer.stats().depth);
+          for (const [pattern, n] of Object.entries(depth)) this.set({ ...labels, pattern }, n);
+        },
+      }),
+    );
+    const wait = add(
+      new Histogram({
+        name: `${prefix}receive_wait_seconds`,
+        help: 'Time from receive() to its message, in seconds.',
+        labelNames: ['layer'],
+        registers: [registry],
+        buckets: options.buckets ?? [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      }),
+    );
     unsubscribe = layer.onReceiveWait((ms) => wait.observe(labels, ms / 1000));
   } catch (err) {
     dispose();
     if (err instanceof Error && /already been registered/.test(err.message))
-      throw new ConfigError('prefix', `metrics named "${prefix}…" are already registered in this registry (one layer per prefix)`, { cause: err });
+      throw new ConfigError('prefix', `metrics named "${prefix}…" are already registered in this registry (one layer per prefix)`, {
+        cause: err,
+      });
     throw err;
   }
   let registered = true;

@@ -106,8 +106,16 @@ const COUNTERS: ReadonlyArray<[string, string, (s: PoolStats) => number]> = [
   ['connections_created_total', 'Connections created (stats.created).', (s) => s.created],
   ['waits_total', 'Waits for a connection, lease or lane (stats.waits).', (s) => s.waits],
   ['wait_seconds_total', 'Seconds callers spent waiting for a connection (stats.waitMsTotal / 1000).', (s) => s.waitMsTotal / 1000],
-  ['connect_waits_total', 'Waits that ended on a connection opened meanwhile: cold start, growth, reconnects (stats.connectWaits).', (s) => s.connectWaits],
-  ['connect_wait_seconds_total', 'Seconds of wait_seconds_total spent waiting for a connection being opened (stats.connectWaitMsTotal / 1000).', (s) => s.connectWaitMsTotal / 1000],
+  [
+    'connect_waits_total',
+    'Waits that ended on a connection opened meanwhile: cold start, growth, reconnects (stats.connectWaits).',
+    (s) => s.connectWaits,
+  ],
+  [
+    'connect_wait_seconds_total',
+    'Seconds of wait_seconds_total spent waiting for a connection being opened (stats.connectWaitMsTotal / 1000).',
+    (s) => s.connectWaitMsTotal / 1000,
+  ],
   ['lease_seconds_total', 'Seconds leases were held (stats.leaseMsTotal / 1000).', (s) => s.leaseMsTotal / 1000],
   ['connect_seconds_total', 'Seconds spent opening connections (stats.connectMsTotal / 1000).', (s) => s.connectMsTotal / 1000],
 ];
@@ -132,72 +140,110 @@ class MetricSet {
     const stats = (e: Entry): PoolStats => this.stats(e);
     try {
       for (const [suffix, help, read] of GAUGES) {
-        this.#add(new Gauge({
-          name: prefix + suffix, help, labelNames: base, registers: [registry],
+        this.#add(
+          new Gauge({
+            name: prefix + suffix,
+            help,
+            labelNames: base,
+            registers: [registry],
+            collect() {
+              this.reset();
+              for (const e of entries.values()) this.set(e.labels, read(stats(e)));
+            },
+          }),
+        );
+      }
+      this.#add(
+        new Gauge({
+          name: `${prefix}health`,
+          help: '1 for the current health status of the pool (healthy, degraded, unavailable), else 0.',
+          labelNames: [...base, 'status'],
+          registers: [registry],
           collect() {
             this.reset();
-            for (const e of entries.values()) this.set(e.labels, read(stats(e)));
+            for (const e of entries.values()) {
+              const h = stats(e).health;
+              for (const status of ['healthy', 'degraded', 'unavailable']) this.set({ ...e.labels, status }, h === status ? 1 : 0);
+            }
           },
-        }));
-      }
-      this.#add(new Gauge({
-        name: `${prefix}health`, help: '1 for the current health status of the pool (healthy, degraded, unavailable), else 0.',
-        labelNames: [...base, 'status'], registers: [registry],
-        collect() {
-          this.reset();
-          for (const e of entries.values()) {
-            const h = stats(e).health;
-            for (const status of ['healthy', 'degraded', 'unavailable']) this.set({ ...e.labels, status }, h === status ? 1 : 0);
-          }
-        },
-      }));
+        }),
+      );
       for (const [suffix, help, read] of COUNTERS) {
-        this.#add(new Counter({
-          name: prefix + suffix, help, labelNames: base, registers: [registry],
-          collect() {
-            // The pool keeps the totals; report them as they are at scrape time.
-            this.reset();
-            for (const e of entries.values()) this.inc(e.labels, read(stats(e)));
-          },
-        }));
+        this.#add(
+          new Counter({
+            name: prefix + suffix,
+            help,
+            labelNames: base,
+            registers: [registry],
+            collect() {
+              // The pool keeps the totals; report them as they are at scrape time.
+              this.reset();
+              for (const e of entries.values()) this.inc(e.labels, read(stats(e)));
+            },
+          }),
+        );
       }
-      this.#add(new Counter({
-        name: `${prefix}connections_destroyed_total`, help: 'Connections destroyed, by reason (stats.destroyedBy).',
-        labelNames: [...base, 'reason'], registers: [registry],
-        collect() {
-          this.reset();
-          for (const e of entries.values()) {
-            for (const [reason, n] of Object.entries(stats(e).destroyedBy)) this.inc({ ...e.labels, reason }, n);
-          }
-        },
-      }));
-      this.#add(new Counter({
-        name: `${prefix}errors_total`, help: 'Errors, by kind (stats.errorsBy).',
-        labelNames: [...base, 'kind'], registers: [registry],
-        collect() {
-          this.reset();
-          for (const e of entries.values()) {
-            for (const [kind, n] of Object.entries(stats(e).errorsBy)) this.inc({ ...e.labels, kind }, n);
-          }
-        },
-      }));
-      this.acquire = this.#add(new Histogram({
-        name: `${prefix}acquire_wait_seconds`, help: 'Time from asking for a lease to getting it, in seconds.',
-        labelNames: base, buckets: buckets.acquire, registers: [registry],
-      }));
-      this.connect = this.#add(new Histogram({
-        name: `${prefix}connection_create_seconds`, help: 'Time to open a connection (TCP, TLS, handshake), in seconds.',
-        labelNames: base, buckets: buckets.connect, registers: [registry],
-      }));
-      this.command = this.#add(new Histogram({
-        name: `${prefix}command_duration_seconds`,
-        help: 'Command duration (routing, write, reply), in seconds, by command name (allow-listed, else "other"), via (lane|lease) and outcome (ok|error|timeout).',
-        labelNames: [...base, 'command', 'via', 'outcome'], buckets: buckets.command, registers: [registry],
-      }));
+      this.#add(
+        new Counter({
+          name: `${prefix}connections_destroyed_total`,
+          help: 'Connections destroyed, by reason (stats.destroyedBy).',
+          labelNames: [...base, 'reason'],
+          registers: [registry],
+          collect() {
+            this.reset();
+            for (const e of entries.values()) {
+              for (const [reason, n] of Object.entries(stats(e).destroyedBy)) this.inc({ ...e.labels, reason }, n);
+            }
+          },
+        }),
+      );
+      this.#add(
+        new Counter({
+          name: `${prefix}errors_total`,
+          help: 'Errors, by kind (stats.errorsBy).',
+          labelNames: [...base, 'kind'],
+          registers: [registry],
+          collect() {
+            this.reset();
+            for (const e of entries.values()) {
+              for (const [kind, n] of Object.entries(stats(e).errorsBy)) this.inc({ ...e.labels, kind }, n);
+            }
+          },
+        }),
+      );
+      this.acquire = this.#add(
+        new Histogram({
+          name: `${prefix}acquire_wait_seconds`,
+          help: 'Time from asking for a lease to getting it, in seconds.',
+          labelNames: base,
+          buckets: buckets.acquire,
+          registers: [registry],
+        }),
+      );
+      this.connect = this.#add(
+        new Histogram({
+          name: `${prefix}connection_create_seconds`,
+          help: 'Time to open a connection (TCP, TLS, handshake), in seconds.',
+          labelNames: base,
+          buckets: buckets.connect,
+          registers: [registry],
+        }),
+      );
+      this.command = this.#add(
+        new Histogram({
+          name: `${prefix}command_duration_seconds`,
+          help: 'Command duration (routing, write, reply), in seconds, by command name (allow-listed, else "other"), via (lane|lease) and outcome (ok|error|timeout).',
+          labelNames: [...base, 'command', 'via', 'outcome'],
+          buckets: buckets.command,
+          registers: [registry],
+        }),
+      );
     } catch (err) {
       this.dispose();
       if (err instanceof Error && /already been registered/.test(err.message))
-        throw new ConfigError('prefix', `a metric named like "${prefix}…" is already registered in this registry: ${err.message}`, { cause: err });
+        throw new ConfigError('prefix', `a metric named like "${prefix}…" is already registered in this registry: ${err.message}`, {
+          cause: err,
+        });
       throw err;
     }
   }
@@ -275,7 +321,10 @@ export function registerPoolMetrics(pool: Pool, registry: Registry = globalRegis
   let set = byPrefix.get(prefix);
   if (set) {
     if (set.extraNames.join(',') !== extraNames.join(','))
-      throw new ConfigError('labels', `pools sharing a registry and prefix need the same label names (registered: [${set.extraNames.join(', ')}], given: [${extraNames.join(', ')}])`);
+      throw new ConfigError(
+        'labels',
+        `pools sharing a registry and prefix need the same label names (registered: [${set.extraNames.join(', ')}], given: [${extraNames.join(', ')}])`,
+      );
     if (set.entries.has(name))
       throw new ConfigError('name', `a pool named "${name}" is already registered in this registry; give each pool a unique name`);
   } else {

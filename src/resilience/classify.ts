@@ -14,7 +14,13 @@ import { isReadOnly } from '../commands/command-table.js';
  * a former primary became a read-only replica after failover.
  */
 export const NOT_EXECUTED_REPLIES: ReadonlySet<string> = new Set([
-  'LOADING', 'BUSY', 'MASTERDOWN', 'TRYAGAIN', 'CLUSTERDOWN', 'READONLY', 'NOREPLICAS',
+  'LOADING',
+  'BUSY',
+  'MASTERDOWN',
+  'TRYAGAIN',
+  'CLUSTERDOWN',
+  'READONLY',
+  'NOREPLICAS',
 ]);
 
 /** What the retry decision is based on. */
@@ -65,7 +71,9 @@ export function worstOutcome<E extends RedpoolError>(error: E, earlierMayHaveRun
   Object.defineProperty(copy, 'outcome', { value: 'unknown', enumerable: true, configurable: true, writable: false });
   Object.defineProperty(copy, 'message', {
     value: `${error.message} (an earlier attempt was written and may have run: outcome unknown)`,
-    enumerable: false, configurable: true, writable: true,
+    enumerable: false,
+    configurable: true,
+    writable: true,
   });
   return copy;
 }

@@ -159,24 +159,41 @@ export class FakeDriver implements Driver {
   readonly store = new Map<string, unknown>();
   handler: FakeHandler = (name, args, conn) => {
     switch (name) {
-      case 'ping': return 'PONG';
-      case 'get': return this.store.get(String(args[0])) ?? null;
-      case 'set': this.store.set(String(args[0]), String(args[1])); return 'OK';
-      case 'del': return this.store.delete(String(args[0])) ? 1 : 0;
+      case 'ping':
+        return 'PONG';
+      case 'get':
+        return this.store.get(String(args[0])) ?? null;
+      case 'set':
+        this.store.set(String(args[0]), String(args[1]));
+        return 'OK';
+      case 'del':
+        return this.store.delete(String(args[0])) ? 1 : 0;
       case 'incr': {
         const v = Number(this.store.get(String(args[0])) ?? 0) + 1;
         this.store.set(String(args[0]), String(v));
         return v;
       }
-      case 'select': case 'watch': case 'unwatch': case 'discard': case 'multi': return 'OK';
-      case 'blpop': return new Promise(() => undefined); // blocks until killed
+      case 'select':
+      case 'watch':
+      case 'unwatch':
+      case 'discard':
+      case 'multi':
+        return 'OK';
+      case 'blpop':
+        return new Promise(() => undefined); // blocks until killed
       case 'client':
         if (String(args[0]).toLowerCase() === 'id') return conn.id;
         if (String(args[0]).toLowerCase() === 'tracking') return 'OK';
         throw new ReplyError(`ERR unknown subcommand '${String(args[0])}'`, 'CLIENT');
-      case 'subscribe': case 'psubscribe': case 'ssubscribe': case 'unsubscribe': case 'punsubscribe': case 'sunsubscribe':
+      case 'subscribe':
+      case 'psubscribe':
+      case 'ssubscribe':
+      case 'unsubscribe':
+      case 'punsubscribe':
+      case 'sunsubscribe':
         return args.length;
-      default: throw new ReplyError(`ERR unknown command '${name}'`, name.toUpperCase());
+      default:
+        throw new ReplyError(`ERR unknown command '${name}'`, name.toUpperCase());
     }
   };
 
@@ -190,18 +207,24 @@ export class FakeDriver implements Driver {
       return c;
     };
     switch (this.behaviour) {
-      case 'ok': return Promise.resolve().then(make);
-      case 'fail': return Promise.reject(new ConnectionError(`connect to ${spec.endpoint} failed: ECONNREFUSED`, 'not-sent'));
+      case 'ok':
+        return Promise.resolve().then(make);
+      case 'fail':
+        return Promise.reject(new ConnectionError(`connect to ${spec.endpoint} failed: ECONNREFUSED`, 'not-sent'));
       case 'hang':
         return new Promise((resolve, reject) => {
           const entry = { ok: () => resolve(make()), fail: reject };
           this.hanging.push(entry);
           // An aborted connect (pool closing) is withdrawn: a test can no longer complete it.
-          spec.signal?.addEventListener('abort', () => {
-            const i = this.hanging.indexOf(entry);
-            if (i >= 0) this.hanging.splice(i, 1);
-            reject(new ConnectionError('connect aborted', 'not-sent'));
-          }, { once: true });
+          spec.signal?.addEventListener(
+            'abort',
+            () => {
+              const i = this.hanging.indexOf(entry);
+              if (i >= 0) this.hanging.splice(i, 1);
+              reject(new ConnectionError('connect aborted', 'not-sent'));
+            },
+            { once: true },
+          );
         });
     }
   }

@@ -82,14 +82,20 @@ void describe('redpool bench on the embedded server', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'redpool-report-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const file = path.join(dir, 'out.html');
-    const r = await runCli(['bench', '--workload', 'compare', '--duration', '0.6', '--concurrency', '10', '--report', file, '--quiet'], { timeoutMs: 60_000 });
+    const r = await runCli(['bench', '--workload', 'compare', '--duration', '0.6', '--concurrency', '10', '--report', file, '--quiet'], {
+      timeoutMs: 60_000,
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`report written to ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
     const html = readFileSync(file, 'utf8');
     assert.match(html, /^<!doctype html>/);
     assert.match(html, /Latency histogram/);
     assert.match(html, /Throughput over time/);
-    assert.doesNotMatch(html, /<script[^>]+src=|<link[^>]+href=|https?:\/\/(?!www\.w3\.org\/2000\/svg)/, 'self-contained: no external resources');
+    assert.doesNotMatch(
+      html,
+      /<script[^>]+src=|<link[^>]+href=|https?:\/\/(?!www\.w3\.org\/2000\/svg)/,
+      'self-contained: no external resources',
+    );
 
     if (!existsSync(CHROMIUM)) {
       t.skip(`${CHROMIUM} is not installed (apt-get install -y chromium); HTML checked statically only`);
@@ -98,7 +104,16 @@ void describe('redpool bench on the embedded server', () => {
     const { chromium } = await import('playwright-core');
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     t.after(() => browser.close());
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
@@ -112,7 +127,7 @@ void describe('redpool bench on the embedded server', () => {
     });
     await page.goto(`file://${file}`);
     assert.equal(await page.locator('svg.chart').count(), 2);
-    assert.equal(await page.locator('svg.chart rect').count() > 0, true, 'histogram bars drawn');
+    assert.equal((await page.locator('svg.chart rect').count()) > 0, true, 'histogram bars drawn');
     assert.equal(await page.locator('svg.chart path').count(), 2, 'one throughput line per phase');
     assert.equal(await page.locator('h1').textContent(), 'redpool bench · compare');
     mkdirSync(OUTPUT_DIR, { recursive: true });
@@ -157,11 +172,31 @@ void describe('redpool bench against a given server', () => {
   const redis = useRedis();
 
   void test('compare: one table, the pool opens exactly its size, a connection per op opens one per op', async () => {
-    const r = await runCli(['bench', '--url', redis().url, '--workload', 'compare', '--duration', '1', '--concurrency', '20', '--pool-size', '6', '--json', '--quiet'], { timeoutMs: 60_000 });
+    const r = await runCli(
+      [
+        'bench',
+        '--url',
+        redis().url,
+        '--workload',
+        'compare',
+        '--duration',
+        '1',
+        '--concurrency',
+        '20',
+        '--pool-size',
+        '6',
+        '--json',
+        '--quiet',
+      ],
+      { timeoutMs: 60_000 },
+    );
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout) as BenchJson;
     assert.equal(j.embedded, false);
-    assert.deepEqual(j.runs.map((x) => x.label), ['connection per op', 'redpool pool']);
+    assert.deepEqual(
+      j.runs.map((x) => x.label),
+      ['connection per op', 'redpool pool'],
+    );
     const [perOp, pool] = j.runs;
     assert.equal(perOp!.errors, 0);
     assert.equal(pool!.errors, 0);
@@ -174,12 +209,38 @@ void describe('redpool bench against a given server', () => {
   });
 
   void test('blocking and mixed report their operation classes; --ops bounds the run', async () => {
-    const b = await runCli(['bench', redis().url, '--workload', 'blocking', '--duration', '0.8', '--concurrency', '10', '--json', '--quiet']);
+    const b = await runCli([
+      'bench',
+      redis().url,
+      '--workload',
+      'blocking',
+      '--duration',
+      '0.8',
+      '--concurrency',
+      '10',
+      '--json',
+      '--quiet',
+    ]);
     assert.equal(b.code, 0, b.stderr);
     const bj = JSON.parse(b.stdout) as BenchJson;
     assert.ok(bj.runs[0]!.classes['blocking']!.ops > 0, 'BLPOPs completed (timed out empty)');
     assert.ok(bj.runs[0]!.classes['small']!.ops > 0);
-    const m = await runCli(['bench', redis().url, '--workload', 'mixed', '--ops', '400', '--large-share', '0.2', '--large-size', '65536', '--concurrency', '8', '--json', '--quiet']);
+    const m = await runCli([
+      'bench',
+      redis().url,
+      '--workload',
+      'mixed',
+      '--ops',
+      '400',
+      '--large-share',
+      '0.2',
+      '--large-size',
+      '65536',
+      '--concurrency',
+      '8',
+      '--json',
+      '--quiet',
+    ]);
     assert.equal(m.code, 0, m.stderr);
     const mj = JSON.parse(m.stdout) as BenchJson;
     assert.equal(mj.runs[0]!.ops, 400);

@@ -67,7 +67,10 @@ void describe('the embedded redis-server', { skip: !existsSync('/proc/self/stat'
       },
     });
     assert.equal(r.signal, 'SIGKILL', `bench was not killed:\n${r.stderr}`);
-    assert.ok(victims.some((v) => /redis-server/.test(v.cmd)), `a redis-server ran under bench: ${JSON.stringify(victims)}`);
+    assert.ok(
+      victims.some((v) => /redis-server/.test(v.cmd)),
+      `a redis-server ran under bench: ${JSON.stringify(victims)}`,
+    );
     // Bounded wait: the watchdog notices the closed pipe at once, its poll within 0.5 s.
     await waitFor(() => victims.every((v) => !alive(v.pid)), {
       timeoutMs: 5_000,
@@ -89,7 +92,9 @@ void describe('the embedded redis-server', { skip: !existsSync('/proc/self/stat'
       } finally {
         await pool.close();
       }
-      const dir = descendants(process.pid).find((d) => d.pid === server.pid)?.cmd.match(/--dir (\S+)/)?.[1];
+      const dir = descendants(process.pid)
+        .find((d) => d.pid === server.pid)
+        ?.cmd.match(/--dir (\S+)/)?.[1];
       await server.stop();
       stopped = true;
       assert.equal(alive(server.pid), false, 'redis-server exited');
@@ -105,7 +110,9 @@ void describe('the embedded redis-server', { skip: !existsSync('/proc/self/stat'
     for (const ending of ['process.exit(3)', "process.kill(process.pid, 'SIGKILL')", "throw new Error('boom')"]) {
       const script = `const m = await import(${JSON.stringify(mod)}); const s = await m.startRedisServer(); console.log(s.pid); ${ending};`;
       const pid = await new Promise<number>((resolve) => {
-        execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000 }, (_err, stdout) => resolve(Number(stdout.trim())));
+        execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000 }, (_err, stdout) =>
+          resolve(Number(stdout.trim())),
+        );
       });
       assert.ok(pid > 0, `${ending}: the child printed the server pid`);
       await waitFor(() => !alive(pid), { timeoutMs: 5_000, message: `${ending}: redis-server ${pid} survived its owner` });

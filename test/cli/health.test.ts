@@ -45,7 +45,10 @@ void describe('redpool health', () => {
     assert.equal(r.code, 1, r.stdout + r.stderr);
     const j = JSON.parse(r.stdout) as HealthJson;
     assert.equal(j.status, 'degraded');
-    assert.ok(j.problems.some((p) => /1 of 1 clients connected/.test(p)), j.problems.join('\n'));
+    assert.ok(
+      j.problems.some((p) => /1 of 1 clients connected/.test(p)),
+      j.problems.join('\n'),
+    );
   });
 
   void test('nothing listening: unavailable, exit 2', async () => {
@@ -102,7 +105,16 @@ void describe('redpool monitor', () => {
     await redis().command('GET', 'missing');
     const r = await runCli(['monitor', redis().url, '--once']);
     assert.equal(r.code, 0, r.stderr);
-    for (const field of ['connected_clients', 'blocked_clients', 'rejected_connections', 'total_connections_received', 'instantaneous_ops_per_sec', 'used_memory_human', 'keyspace hits / misses', 'evicted_keys']) {
+    for (const field of [
+      'connected_clients',
+      'blocked_clients',
+      'rejected_connections',
+      'total_connections_received',
+      'instantaneous_ops_per_sec',
+      'used_memory_human',
+      'keyspace hits / misses',
+      'evicted_keys',
+    ]) {
       assert.match(r.stdout, new RegExp(`^  ${field.replace(/[/]/g, '\\/')}\\s`, 'm'), `missing ${field}:\n${r.stdout}`);
     }
     assert.match(r.stdout, /hit ratio 50\.0 %/);

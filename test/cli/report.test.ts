@@ -48,7 +48,9 @@ async function bench(t: TestContext, workload: string): Promise<{ file: string; 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'redpool-report-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, `${workload}.html`);
-  const r = await runCli(['bench', '--workload', workload, '--duration', '0.8', '--concurrency', '10', '--report', file, '--quiet'], { timeoutMs: 60_000 });
+  const r = await runCli(['bench', '--workload', workload, '--duration', '0.8', '--concurrency', '10', '--report', file, '--quiet'], {
+    timeoutMs: 60_000,
+  });
   assert.equal(r.code, 0, r.stderr);
   return { file, html: readFileSync(file, 'utf8') };
 }
@@ -57,7 +59,16 @@ async function layoutOf(t: TestContext, file: string, shot: string): Promise<Lay
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   t.after(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
@@ -105,8 +116,14 @@ const MEASURE = `(() => {
 function checkCharts(layout: Layout, runs: string[]): void {
   assert.equal(layout.charts.length, 2);
   const [histogram, throughput] = layout.charts as [Layout['charts'][number], Layout['charts'][number]];
-  assert.deepEqual(histogram.legend.map((l) => l.text), [...runs, 'percentile (p50, p99)']);
-  assert.deepEqual(throughput.legend.map((l) => l.text), runs);
+  assert.deepEqual(
+    histogram.legend.map((l) => l.text),
+    [...runs, 'percentile (p50, p99)'],
+  );
+  assert.deepEqual(
+    throughput.legend.map((l) => l.text),
+    runs,
+  );
   assert.equal(histogram.markers.length, 2 * runs.length, 'p50 and p99 per run');
   assert.ok(histogram.bars.length > 0);
   for (const m of histogram.markers) {
@@ -116,25 +133,29 @@ function checkCharts(layout: Layout, runs: string[]): void {
   }
 }
 
-void test('compare report: legends, labels clear of bars, both runs in the header, the slow line off the axis', { timeout: 120_000 }, async (t) => {
-  const { file, html } = await bench(t, 'compare');
-  assert.match(html, /<dt>duration<\/dt><dd>0\.8 s per phase<\/dd>/);
-  if (!existsSync(CHROMIUM)) {
-    t.skip(`${CHROMIUM} is not installed (apt-get install -y chromium): report checked statically only`);
-    return;
-  }
-  const layout = await layoutOf(t, file, 'report-compare.png');
-  const runs = ['connection per op', 'redpool pool'];
-  checkCharts(layout, runs);
-  assert.deepEqual(layout.runNames, runs);
-  assert.equal(layout.cardRows, 10, 'five cards, one row per run');
-  const throughput = layout.charts[1]!;
-  assert.match(throughput.yLabel, /log scale/);
-  const slow = throughput.lines.find((l) => l.name === 'connection per op');
-  assert.ok(slow, JSON.stringify(throughput.lines));
-  const rise = (throughput.axisY - slow.top) / throughput.plotH;
-  assert.ok(rise > 0.2, `the connection-per-op line peaks ${(rise * 100).toFixed(1)} % of the plot above the axis`);
-});
+void test(
+  'compare report: legends, labels clear of bars, both runs in the header, the slow line off the axis',
+  { timeout: 120_000 },
+  async (t) => {
+    const { file, html } = await bench(t, 'compare');
+    assert.match(html, /<dt>duration<\/dt><dd>0\.8 s per phase<\/dd>/);
+    if (!existsSync(CHROMIUM)) {
+      t.skip(`${CHROMIUM} is not installed (apt-get install -y chromium): report checked statically only`);
+      return;
+    }
+    const layout = await layoutOf(t, file, 'report-compare.png');
+    const runs = ['connection per op', 'redpool pool'];
+    checkCharts(layout, runs);
+    assert.deepEqual(layout.runNames, runs);
+    assert.equal(layout.cardRows, 10, 'five cards, one row per run');
+    const throughput = layout.charts[1]!;
+    assert.match(throughput.yLabel, /log scale/);
+    const slow = throughput.lines.find((l) => l.name === 'connection per op');
+    assert.ok(slow, JSON.stringify(throughput.lines));
+    const rise = (throughput.axisY - slow.top) / throughput.plotH;
+    assert.ok(rise > 0.2, `the connection-per-op line peaks ${(rise * 100).toFixed(1)} % of the plot above the axis`);
+  },
+);
 
 void test('mixed report: legends, labels clear of bars, one run in the header, no "per phase"', { timeout: 120_000 }, async (t) => {
   const { file, html } = await bench(t, 'mixed');

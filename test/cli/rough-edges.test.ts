@@ -29,7 +29,19 @@ void describe('CLI rough edges', () => {
   });
 
   void test('piped compare shows progress lines for both phases', async () => {
-    const r = await runCli(['bench', '--url', redis().url, '--workload', 'compare', '--duration', '1.2', '--concurrency', '5', '--pool-size', '4']);
+    const r = await runCli([
+      'bench',
+      '--url',
+      redis().url,
+      '--workload',
+      'compare',
+      '--duration',
+      '1.2',
+      '--concurrency',
+      '5',
+      '--pool-size',
+      '4',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /^connection per op: [\d.]+s /m);
     assert.match(r.stderr, /^redpool pool: [\d.]+s /m, `no progress for the second phase:\n${r.stderr}`);
@@ -65,7 +77,9 @@ void describe('CLI rough edges', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
     await pool.ready();
-    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/health/redis`, { signal: AbortSignal.timeout(5_000) });
+    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/health/redis`, {
+      signal: AbortSignal.timeout(5_000),
+    });
     const body = (await res.json()) as { latencyMs: number | null };
     assert.equal(typeof body.latencyMs, 'number');
     assert.equal(body.latencyMs, Math.round(body.latencyMs! * 1000) / 1000, `latencyMs ${body.latencyMs}`);

@@ -25,7 +25,10 @@ void describe('the password in a URL is never printed', () => {
   const userUrl = (): string => `redis://default:${CANARY}@127.0.0.1:${redis().port}/0`;
 
   void test('health (text and JSON), with the password working', async () => {
-    for (const args of [['health', url()], ['health', '--url', userUrl(), '--json']]) {
+    for (const args of [
+      ['health', url()],
+      ['health', '--url', userUrl(), '--json'],
+    ]) {
       const r = await runCli(args);
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assertClean(r, args.join(' '));
@@ -44,7 +47,10 @@ void describe('the password in a URL is never printed', () => {
   });
 
   void test('monitor --once and --json', async () => {
-    for (const args of [['monitor', url(), '--once'], ['monitor', url(), '--json', '--count', '2', '--interval', '0.1']]) {
+    for (const args of [
+      ['monitor', url(), '--once'],
+      ['monitor', url(), '--json', '--count', '2', '--interval', '0.1'],
+    ]) {
       const r = await runCli(args);
       assert.equal(r.code, 0, r.stderr);
       assertClean(r, args.join(' '));
@@ -55,7 +61,20 @@ void describe('the password in a URL is never printed', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'redpool-canary-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const file = path.join(dir, 'r.html');
-    const r = await runCli(['bench', '--url', url(), '--workload', 'compare', '--duration', '0.4', '--concurrency', '5', '--json', '--report', file]);
+    const r = await runCli([
+      'bench',
+      '--url',
+      url(),
+      '--workload',
+      'compare',
+      '--duration',
+      '0.4',
+      '--concurrency',
+      '5',
+      '--json',
+      '--report',
+      file,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assertClean(r, 'bench --json');
     assert.ok(!readFileSync(file, 'utf8').includes(CANARY), 'the HTML report holds the password');

@@ -62,10 +62,13 @@ void describe('examples/chat', () => {
       await exited;
       clearTimeout(timer);
     });
-    const urls = await waitFor(() => {
-      const m = [...out.matchAll(/listening (chat-[ab]) (ws:\S+)/g)];
-      return m.length === 2 ? m.map((x) => x[2]!) : undefined;
-    }, { timeoutMs: 30_000, message: out });
+    const urls = await waitFor(
+      () => {
+        const m = [...out.matchAll(/listening (chat-[ab]) (ws:\S+)/g)];
+        return m.length === 2 ? m.map((x) => x[2]!) : undefined;
+      },
+      { timeoutMs: 30_000, message: out },
+    );
 
     for (const url of urls ?? []) for (let i = 0; i < 4; i++) clients.push(await connect(url));
     clients.forEach((c, i) => {
@@ -82,7 +85,10 @@ void describe('examples/chat', () => {
       // One sender's messages arrive in the order it sent them.
       for (let k = 0; k < clients.length; k++) {
         const mine = texts.filter((x) => x?.startsWith(`c${k}-`));
-        assert.deepEqual(mine, Array.from({ length: 10 }, (_, j) => `c${k}-m${j}`));
+        assert.deepEqual(
+          mine,
+          Array.from({ length: 10 }, (_, j) => `c${k}-m${j}`),
+        );
       }
     }
     for (const c of clients) c.ws.close();

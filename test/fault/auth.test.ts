@@ -22,10 +22,19 @@ void test('wrong password: typed AuthError, secret-free, not retried in a loop',
   const s = scope(t);
   const server = await s.redis({ requirepass: 'the-real-server-password' });
   // The pool sends the canary, which is wrong: it must not leak through the failure path.
-  const fp = s.pool('auth-wrong', { url: server.url, password: CANARY_PASSWORD, reconnectBackoff: undefined, acquireTimeoutMs: 1_500 }, server);
+  const fp = s.pool(
+    'auth-wrong',
+    { url: server.url, password: CANARY_PASSWORD, reconnectBackoff: undefined, acquireTimeoutMs: 1_500 },
+    server,
+  );
   const dials: number[] = [];
   fp.pool.on('connection:error', () => dials.push(performance.now()));
-  const r = await expectTyped(fp.pool.ready(), { code: 'ERR_AUTH', outcome: 'not-sent', name: 'AuthError' }, 2_500, 'ready with a wrong password');
+  const r = await expectTyped(
+    fp.pool.ready(),
+    { code: 'ERR_AUTH', outcome: 'not-sent', name: 'AuthError' },
+    2_500,
+    'ready with a wrong password',
+  );
   fp.transcript.error(r.error);
   assert.match(r.error.message, /^authentication to redis:\/\/\*\*\*@127\.0\.0\.1:\d+ failed: WRONGPASS/);
   await sleep(1_000);
@@ -51,13 +60,20 @@ void test('password rotation: the credentials provider is asked for every new co
   const server = await s.redis({ requirepass: CANARY_PASSWORD });
   let current = CANARY_PASSWORD;
   let calls = 0;
-  const fp = s.pool('auth-rotate', {
-    url: server.url, min: 2, max: 4, lanes: 1,
-    credentials: async () => {
-      calls++;
-      return { password: current };
+  const fp = s.pool(
+    'auth-rotate',
+    {
+      url: server.url,
+      min: 2,
+      max: 4,
+      lanes: 1,
+      credentials: async () => {
+        calls++;
+        return { password: current };
+      },
     },
-  }, server);
+    server,
+  );
   const { pool } = fp;
   await expectOk(pool.ready(), 2_000, 'ready');
   await waitFor(() => pool.stats().total === 2, { message: describe(pool) });
@@ -68,7 +84,11 @@ void test('password rotation: the credentials provider is asked for every new co
   current = ROTATED;
   await killByName(server, namePrefix(fp.name)); // force reconnects
   await eventually(() => pool.set('rot:b', '2'), { timeoutMs: 3_000, attemptMs: 600, what: 'SET after rotation + reconnect' });
-  await expectOk(pool.withConnection((c) => c.get('rot:b')), 1_500, 'lease after rotation');
+  await expectOk(
+    pool.withConnection((c) => c.get('rot:b')),
+    1_500,
+    'lease after rotation',
+  );
   assert.ok(calls > callsBefore, 'provider consulted again for the new connections');
   assert.equal(pool.stats().errorsBy.auth, 0);
   await assertQuiet(pool);
@@ -88,15 +108,26 @@ void test('stale credentials after rotation: typed AuthError, then recovery when
   await waitFor(() => pool.stats().lanes === 0, { timeoutMs: 2_000, message: describe(pool) });
   // The caller sees the AuthError itself, the wait/fail-fast error carrying it as its cause, or
   // (deadline shorter than the wait) a not-sent command timeout; health() names the cause.
-  const r = await expectTyped(pool.get('stale:x'), { code: ['ERR_AUTH', 'ERR_ACQUIRE_TIMEOUT', 'ERR_UNAVAILABLE', 'ERR_COMMAND_TIMEOUT'], outcome: 'not-sent' }, 1_500, 'GET with stale credentials');
-  if (r.error.code !== 'ERR_COMMAND_TIMEOUT') assertTyped(r.error.code === 'ERR_AUTH' ? r.error : r.error.cause, { code: 'ERR_AUTH', message: /WRONGPASS/ });
+  const r = await expectTyped(
+    pool.get('stale:x'),
+    { code: ['ERR_AUTH', 'ERR_ACQUIRE_TIMEOUT', 'ERR_UNAVAILABLE', 'ERR_COMMAND_TIMEOUT'], outcome: 'not-sent' },
+    1_500,
+    'GET with stale credentials',
+  );
+  if (r.error.code !== 'ERR_COMMAND_TIMEOUT')
+    assertTyped(r.error.code === 'ERR_AUTH' ? r.error : r.error.cause, { code: 'ERR_AUTH', message: /WRONGPASS/ });
   fp.transcript.error(r.error);
   await waitFor(() => pool.stats().errorsBy.auth >= 1, { timeoutMs: 2_000, message: describe(pool) });
   const h = await expectOk(pool.health({ timeoutMs: 100 }), 1_000, 'health()');
   assert.equal(h.lastError?.code, 'ERR_AUTH');
   assert.match(h.lastError?.message ?? '', /WRONGPASS/);
   current = ROTATED;
-  await eventually(() => pool.get('stale:x'), { timeoutMs: 6_000, attemptMs: 1_000, intervalMs: 100, what: 'GET once the provider returns the new password' });
+  await eventually(() => pool.get('stale:x'), {
+    timeoutMs: 6_000,
+    attemptMs: 1_000,
+    intervalMs: 100,
+    what: 'GET once the provider returns the new password',
+  });
   await assertQuiet(pool);
 });
 
@@ -109,8 +140,16 @@ void test('ACL user deleted while connected: connections drop, reconnects fail t
   await expectOk(pool.ready(), 2_000, 'ready');
   assert.equal(await pool.call('ACL', 'WHOAMI'), 'app');
   await server.command('ACL', 'DELUSER', 'app');
-  await waitFor(() => pool.stats().destroyedBy.error >= 1, { timeoutMs: 2_000, message: `connection of a deleted user not dropped: ${describe(pool)}` });
-  const r = await expectTyped(pool.get('acl:x'), { code: ['ERR_AUTH', 'ERR_UNAVAILABLE', 'ERR_ACQUIRE_TIMEOUT', 'ERR_COMMAND_TIMEOUT'] }, 1_500, 'GET after ACL DELUSER');
+  await waitFor(() => pool.stats().destroyedBy.error >= 1, {
+    timeoutMs: 2_000,
+    message: `connection of a deleted user not dropped: ${describe(pool)}`,
+  });
+  const r = await expectTyped(
+    pool.get('acl:x'),
+    { code: ['ERR_AUTH', 'ERR_UNAVAILABLE', 'ERR_ACQUIRE_TIMEOUT', 'ERR_COMMAND_TIMEOUT'] },
+    1_500,
+    'GET after ACL DELUSER',
+  );
   fp.transcript.error(r.error);
   await waitFor(() => pool.stats().errorsBy.auth >= 1, { timeoutMs: 2_000, message: describe(pool) });
   await server.command('ACL', 'SETUSER', 'app', 'on', `>${CANARY_PASSWORD}`, '~*', '+@all');
@@ -118,14 +157,24 @@ void test('ACL user deleted while connected: connections drop, reconnects fail t
   await assertQuiet(pool);
 });
 
-void test('a credentials provider that never settles cannot pin a connection slot past connectTimeoutMs', {
-}, async (t) => {
+void test('a credentials provider that never settles cannot pin a connection slot past connectTimeoutMs', {}, async (t) => {
   const s = scope(t);
   const server = await s.redis();
   // Not a scope pool: its close() hangs today, and the teardown's hang guards would cost 6 s.
-  const pool = createPool({ ...FAST, url: server.url, name: 'auth-hang', connectTimeoutMs: 300, credentials: () => new Promise(() => undefined) });
+  const pool = createPool({
+    ...FAST,
+    url: server.url,
+    name: 'auth-hang',
+    connectTimeoutMs: 300,
+    credentials: () => new Promise(() => undefined),
+  });
   s.defer(() => void pool.destroy());
-  await expectTyped(pool.ready(), { code: ['ERR_CONNECT_TIMEOUT', 'ERR_COMMAND_TIMEOUT', 'ERR_CONNECTION'] }, 1_500, 'ready with a hanging provider');
+  await expectTyped(
+    pool.ready(),
+    { code: ['ERR_CONNECT_TIMEOUT', 'ERR_COMMAND_TIMEOUT', 'ERR_CONNECTION'] },
+    1_500,
+    'ready with a hanging provider',
+  );
   await waitFor(() => pool.stats().connecting === 0, { timeoutMs: 1_000, message: `connect slot pinned: ${describe(pool)}` });
   const closed = await settle(pool.close({ timeoutMs: 200 }), 1_000, 'close()');
   assert.ok(closed.ok);

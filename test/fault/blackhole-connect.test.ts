@@ -24,15 +24,32 @@ void test('blackholed connect: ConnectTimeoutError at connectTimeoutMs, ready() 
   const { pool } = fp;
   const dialErrors: string[] = [];
   pool.on('connection:error', (e) => dialErrors.push((e.error as Error & { code: string }).code));
-  const r = await expectTyped(pool.ready(), { code: 'ERR_CONNECT_TIMEOUT', outcome: 'not-sent', name: 'ConnectTimeoutError' }, 700 + 300 + SLACK, 'ready() through a blackhole');
+  const r = await expectTyped(
+    pool.ready(),
+    { code: 'ERR_CONNECT_TIMEOUT', outcome: 'not-sent', name: 'ConnectTimeoutError' },
+    700 + 300 + SLACK,
+    'ready() through a blackhole',
+  );
   assert.match(r.error.message, /^connect to redis:\/\/127\.0\.0\.1:\d+ timed out after 300ms \(the server did not answer the handshake/);
   assert.ok(dialErrors.length >= 1 && dialErrors.every((c) => c === 'ERR_CONNECT_TIMEOUT'), dialErrors.join());
   // Nothing stays "connecting" beyond one connect timeout.
-  await waitFor(() => pool.stats().connecting === 0 || pool.stats().health === 'unavailable', { timeoutMs: 1_000, message: describe(pool) });
-  const cmd = await expectTyped(pool.get('bh:x'), { code: ['ERR_CONNECT_TIMEOUT', 'ERR_UNAVAILABLE', 'ERR_ACQUIRE_TIMEOUT', 'ERR_COMMAND_TIMEOUT'], outcome: 'not-sent' }, 400 + SLACK, 'GET through a blackhole');
+  await waitFor(() => pool.stats().connecting === 0 || pool.stats().health === 'unavailable', {
+    timeoutMs: 1_000,
+    message: describe(pool),
+  });
+  const cmd = await expectTyped(
+    pool.get('bh:x'),
+    { code: ['ERR_CONNECT_TIMEOUT', 'ERR_UNAVAILABLE', 'ERR_ACQUIRE_TIMEOUT', 'ERR_COMMAND_TIMEOUT'], outcome: 'not-sent' },
+    400 + SLACK,
+    'GET through a blackhole',
+  );
   t.diagnostic(`GET while blackholed: ${cmd.error.code} after ${Math.round(cmd.elapsedMs)} ms; dial attempts ${dialErrors.length}`);
   await proxy.pass();
-  const rec = await eventually(() => pool.set('bh:x', '1'), { timeoutMs: 6_000, attemptMs: 1_000, what: 'SET after the blackhole cleared' });
+  const rec = await eventually(() => pool.set('bh:x', '1'), {
+    timeoutMs: 6_000,
+    attemptMs: 1_000,
+    what: 'SET after the blackhole cleared',
+  });
   t.diagnostic(`recovered ${Math.round(rec.elapsedMs)} ms after the blackhole cleared`);
   await assertQuiet(pool);
 });
@@ -53,7 +70,10 @@ void test('half-open lane (blackhole on an established connection): timeout at t
     assertTyped(r.error, { code: 'ERR_COMMAND_TIMEOUT', outcome: 'unknown' });
     assert.ok(r.elapsedMs < 300 + SLACK);
   }
-  await waitFor(() => pool.stats().destroyedBy.timeout >= 1, { timeoutMs: 1_500, message: `half-open lane not replaced: ${describe(pool)}` });
+  await waitFor(() => pool.stats().destroyedBy.timeout >= 1, {
+    timeoutMs: 1_500,
+    message: `half-open lane not replaced: ${describe(pool)}`,
+  });
   await proxy.pass();
   await eventually(() => pool.get('ho:ctr'), { timeoutMs: 4_000, attemptMs: 300 + SLACK, what: 'GET after the blackhole cleared' });
   // The blackholed INCR never reached the server.
@@ -66,11 +86,18 @@ void test('idle half-open lane: the health-check PING finds it before a caller d
   const s = scope(t);
   const server = await s.redis();
   const proxy = await s.proxy(server);
-  const fp = s.pool('halfopen-idle', { url: proxy.url, healthCheckIntervalMs: 200, connectTimeoutMs: 300, lanes: 1, max: 2, min: 1 }, server);
+  const fp = s.pool(
+    'halfopen-idle',
+    { url: proxy.url, healthCheckIntervalMs: 200, connectTimeoutMs: 300, lanes: 1, max: 2, min: 1 },
+    server,
+  );
   const { pool } = fp;
   await expectOk(pool.ready(), 2_000, 'ready');
   await proxy.blackhole();
-  await waitFor(() => pool.stats().destroyedBy.validation >= 1, { timeoutMs: 2_500, message: `idle half-open lane not detected: ${describe(pool)}` });
+  await waitFor(() => pool.stats().destroyedBy.validation >= 1, {
+    timeoutMs: 2_500,
+    message: `idle half-open lane not detected: ${describe(pool)}`,
+  });
   await proxy.pass();
   await sleep(50);
   const r = await eventually(() => pool.get('hoi:x'), { timeoutMs: 3_000, attemptMs: 500, what: 'GET after recovery' });

@@ -14,11 +14,20 @@ void test('BLPOP after a 900 ms wait for the only lease, server frozen after the
   const s = scope(t);
   const server = await s.redis();
   // max 2, lanes 1: exactly one lease connection.
-  const { pool } = s.pool('blk-deadline', { url: server.url, commandTimeoutMs: 1_000, acquireTimeoutMs: 2_000, lanes: 1, max: 2, min: 0 }, server);
+  const { pool } = s.pool(
+    'blk-deadline',
+    { url: server.url, commandTimeoutMs: 1_000, acquireTimeoutMs: 2_000, lanes: 1, max: 2, min: 0 },
+    server,
+  );
   await expectOk(pool.ready(), 2_000, 'ready');
   const lease = await expectOk(pool.acquire(), 1_000, 'acquire the only lease');
   const t0 = performance.now();
-  const blpop = expectTyped(pool.blpop('blk:deadline', 0.5), { code: 'ERR_COMMAND_TIMEOUT', outcome: 'unknown' }, 1_500 + 900 + 500, 'BLPOP');
+  const blpop = expectTyped(
+    pool.blpop('blk:deadline', 0.5),
+    { code: 'ERR_COMMAND_TIMEOUT', outcome: 'unknown' },
+    1_500 + 900 + 500,
+    'BLPOP',
+  );
   await sleep(900);
   lease.release();
   // The lease is back and BLPOP is written at once; freeze the server right after the send.

@@ -35,9 +35,18 @@ void test('BLPOP on a frozen server: settles at block time + deadline (unknown),
   const server = await s.redis();
   const { pool } = s.pool('blocking-frozen', { url: server.url, commandTimeoutMs: 200, lanes: 1, max: 3 }, server);
   await expectOk(pool.ready(), 2_000, 'ready');
-  await expectOk(pool.withConnection((c) => c.ping()), 1_000, 'warm a lease connection');
+  await expectOk(
+    pool.withConnection((c) => c.ping()),
+    1_000,
+    'warm a lease connection',
+  );
   server.pause();
-  const r = await expectTyped(pool.blpop('blk:frozen', 0.5), { code: 'ERR_COMMAND_TIMEOUT', outcome: 'unknown' }, 500 + 200 + 250, 'BLPOP on a frozen server');
+  const r = await expectTyped(
+    pool.blpop('blk:frozen', 0.5),
+    { code: 'ERR_COMMAND_TIMEOUT', outcome: 'unknown' },
+    500 + 200 + 250,
+    'BLPOP on a frozen server',
+  );
   assert.ok(r.elapsedMs >= 650, `timed out early: ${Math.round(r.elapsedMs)} ms`);
   server.resume();
   assert.equal(await expectOk(pool.blpop('blk:frozen', 0.1), 1_500, 'BLPOP after SIGCONT'), null);

@@ -26,7 +26,11 @@ void test('CLIENT KILL of idle connections: evicted on close, refilled, no calle
   await waitFor(() => pool.stats().destroyedBy.error >= 3, { timeoutMs: 2_000, message: describe(pool) });
   // Every command after the kills succeeds: nothing dead is handed out.
   for (let i = 0; i < 20; i++) await expectOk(pool.set(`kill:idle:${i}`, String(i)), 1_000, `SET ${i}`);
-  await expectOk(pool.withConnection((c) => c.get('kill:idle:3')), 1_500, 'lease after kill');
+  await expectOk(
+    pool.withConnection((c) => c.get('kill:idle:3')),
+    1_500,
+    'lease after kill',
+  );
   await waitFor(async () => (await serverConnections(server, fp.name)) >= 3, { timeoutMs: 2_000, message: 'refilled to min' });
   assert.equal(pool.stats().health, 'healthy');
   await assertQuiet(pool);
@@ -56,7 +60,13 @@ void test('CLIENT KILL mid-pipeline (replies held by a delaying proxy): all affe
   await proxy.delay(300);
   const pipe = settle(pool.pipeline().set('kp:a', '1').incr('kp:ctr').get('kp:a').exec(), 2_500, 'pipeline');
   const multi = settle(pool.multi().incr('kp:ctr').incr('kp:ctr').exec(), 2_500, 'multi');
-  const echoes = Array.from({ length: 10 }, (_, i) => settle(pool.set(`kp:e${i}`, `e${i}`).then(() => pool.get(`kp:e${i}`)), 2_500, `echo ${i}`));
+  const echoes = Array.from({ length: 10 }, (_, i) =>
+    settle(
+      pool.set(`kp:e${i}`, `e${i}`).then(() => pool.get(`kp:e${i}`)),
+      2_500,
+      `echo ${i}`,
+    ),
+  );
   await sleep(100); // requests reached the server, replies are in the proxy's delay queue
   assert.ok((await killByName(server, namePrefix(fp.name))) >= 1);
   const rp = await pipe;
@@ -76,7 +86,14 @@ void test('CLIENT KILL mid-pipeline (replies held by a delaying proxy): all affe
   }
   t.diagnostic(`echo pairs failed: ${failed}/10; ${describe(pool)}`);
   await proxy.pass();
-  const again = await Promise.all(Array.from({ length: 10 }, (_, i) => expectOk(pool.set(`kp:f${i}`, `f${i}`).then(() => pool.get(`kp:f${i}`)), 1_500)));
+  const again = await Promise.all(
+    Array.from({ length: 10 }, (_, i) =>
+      expectOk(
+        pool.set(`kp:f${i}`, `f${i}`).then(() => pool.get(`kp:f${i}`)),
+        1_500,
+      ),
+    ),
+  );
   again.forEach((v, i) => assert.equal(v, `f${i}`));
   // The MULTI ran atomically or not at all: the counter moved by a whole transaction.
   const ctr = Number((await server.command('GET', 'kp:ctr')) ?? 0);
@@ -91,7 +108,9 @@ void test('CLIENT KILL of a lease blocked in BLPOP: rejects at once (unknown), t
   const { pool } = fp;
   await expectOk(pool.ready(), 2_000, 'ready');
   const blpop = settle(pool.blpop('kill:q', 5), 6_000, 'BLPOP');
-  await waitFor(async () => Number((await server.command('INFO', 'clients') as string).match(/blocked_clients:(\d+)/)?.[1]) === 1, { message: 'BLPOP blocked' });
+  await waitFor(async () => Number(((await server.command('INFO', 'clients')) as string).match(/blocked_clients:(\d+)/)?.[1]) === 1, {
+    message: 'BLPOP blocked',
+  });
   const t0 = performance.now();
   await killByName(server, namePrefix(fp.name));
   const r = await blpop;

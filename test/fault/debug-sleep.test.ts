@@ -38,14 +38,25 @@ void test('DEBUG SLEEP past the deadline: timeout (unknown) at the deadline, the
   await expectOk(pool.ready(), 2_000, 'ready');
   const sleeping = respCommand(server.target(), ['DEBUG', 'SLEEP', '1'], { timeoutMs: 3_000 });
   await sleep(20);
-  const r = await expectTyped(pool.set('sleep:late', 'written'), { code: 'ERR_COMMAND_TIMEOUT', outcome: 'unknown' }, 300 + SLACK, 'SET during a long sleep');
+  const r = await expectTyped(
+    pool.set('sleep:late', 'written'),
+    { code: 'ERR_COMMAND_TIMEOUT', outcome: 'unknown' },
+    300 + SLACK,
+    'SET during a long sleep',
+  );
   t.diagnostic(`timed out after ${Math.round(r.elapsedMs)} ms (deadline 300)`);
   assert.ok(r.elapsedMs >= 280, 'not before the deadline');
   await sleeping;
   // Timed out is not "not executed": the server ran the SET when it woke up.
-  await waitFor(async () => (await server.command('GET', 'sleep:late')) === 'written', { timeoutMs: 1_000, message: 'the timed-out SET ran late' });
+  await waitFor(async () => (await server.command('GET', 'sleep:late')) === 'written', {
+    timeoutMs: 1_000,
+    message: 'the timed-out SET ran late',
+  });
   await eventually(() => pool.get('sleep:late'), { timeoutMs: 2_000, attemptMs: 300 + SLACK, what: 'GET after the sleep' });
-  assert.ok(pool.stats().destroyedBy.timeout + pool.stats().destroyedBy.error >= 1 || pool.stats().created >= 2, `overdue lane was not replaced: ${describe(pool)}`);
+  assert.ok(
+    pool.stats().destroyedBy.timeout + pool.stats().destroyedBy.error >= 1 || pool.stats().created >= 2,
+    `overdue lane was not replaced: ${describe(pool)}`,
+  );
   await assertQuiet(pool);
 });
 
@@ -56,10 +67,22 @@ void test('CLIENT PAUSE WRITE: a write times out (unknown) and runs at most once
   await expectOk(pool.ready(), 2_000, 'ready');
   await expectOk(pool.set('pause:ctr', '0'), 500);
   await server.command('CLIENT', 'PAUSE', '800', 'WRITE');
-  const r = await expectTyped(pool.incr('pause:ctr'), { code: 'ERR_COMMAND_TIMEOUT', outcome: 'unknown' }, 300 + SLACK, 'INCR during CLIENT PAUSE WRITE');
+  const r = await expectTyped(
+    pool.incr('pause:ctr'),
+    { code: 'ERR_COMMAND_TIMEOUT', outcome: 'unknown' },
+    300 + SLACK,
+    'INCR during CLIENT PAUSE WRITE',
+  );
   assert.ok(r.elapsedMs < 300 + SLACK);
   // Reads are not paused; the blocked lane was taken out of rotation, so a fresh one serves them.
-  assert.equal(await expectOk(eventually(() => pool.get('pause:ctr'), { timeoutMs: 1_000, attemptMs: 300 + SLACK }).then((x) => x.value), 1_500, 'GET while paused'), '0');
+  assert.equal(
+    await expectOk(
+      eventually(() => pool.get('pause:ctr'), { timeoutMs: 1_000, attemptMs: 300 + SLACK }).then((x) => x.value),
+      1_500,
+      'GET while paused',
+    ),
+    '0',
+  );
   await sleep(700); // the pause ends
   const ctr = Number(await server.command('GET', 'pause:ctr'));
   assert.ok(ctr === 0 || ctr === 1, `INCR ran ${ctr} times`);

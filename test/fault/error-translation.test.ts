@@ -21,9 +21,15 @@ function ioredisReply(message: string, args: unknown[]): Error {
 }
 
 void test('handshake WRONGPASS becomes AuthError without the password the HELLO carried', () => {
-  const e = connectError(spec, ioredisReply('WRONGPASS invalid username-password pair or user is disabled.', [3, 'AUTH', 'default', CANARY_PASSWORD]));
+  const e = connectError(
+    spec,
+    ioredisReply('WRONGPASS invalid username-password pair or user is disabled.', [3, 'AUTH', 'default', CANARY_PASSWORD]),
+  );
   assert.equal(e.code, 'ERR_AUTH');
-  assert.match(e.message, /^authentication to redis:\/\/\*\*\*@127\.0\.0\.1:6390 failed: WRONGPASS invalid username-password pair or user is disabled\. \(the server rejected the password/);
+  assert.match(
+    e.message,
+    /^authentication to redis:\/\/\*\*\*@127\.0\.0\.1:6390 failed: WRONGPASS invalid username-password pair or user is disabled\. \(the server rejected the password/,
+  );
   assert.ok(!inspect(e, { depth: 10 }).includes(CANARY_PASSWORD));
 });
 
@@ -37,7 +43,10 @@ void test('other handshake replies: ConnectionError not-sent, cause stripped of 
 
 void test('socket errors during the handshake name the likely causes', () => {
   const epipe = Object.assign(new Error('write EPIPE'), { code: 'EPIPE' });
-  assert.match(connectError(spec, epipe).message, /failed: write EPIPE \(the server closed the connection during the handshake: maxclients reached, or a TLS-only port \(use rediss:\/\/\)\?\)$/);
+  assert.match(
+    connectError(spec, epipe).message,
+    /failed: write EPIPE \(the server closed the connection during the handshake: maxclients reached, or a TLS-only port \(use rediss:\/\/\)\?\)$/,
+  );
   const tlsSpec = { ...spec, tls: {} };
   assert.match(connectError(tlsSpec, epipe).message, /client certificate missing or rejected/);
   const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6390'), { code: 'ECONNREFUSED' });
@@ -46,7 +55,12 @@ void test('socket errors during the handshake name the likely causes', () => {
 });
 
 void test('OpenSSL messages are reduced to their reason, with the code', () => {
-  const raw = Object.assign(new Error('80FCA8E8A37F0000:error:0A000418:SSL routines:ssl3_read_bytes:tlsv1 alert unknown ca:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 48\n'), { code: 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA' });
+  const raw = Object.assign(
+    new Error(
+      '80FCA8E8A37F0000:error:0A000418:SSL routines:ssl3_read_bytes:tlsv1 alert unknown ca:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 48\n',
+    ),
+    { code: 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA' },
+  );
   const e = connectError({ ...spec, tls: {} }, raw);
   assert.equal(e.code, 'ERR_TLS');
   assert.equal(e.message, 'TLS to redis://***@127.0.0.1:6390 failed: tlsv1 alert unknown ca [ERR_SSL_TLSV1_ALERT_UNKNOWN_CA]');
@@ -55,8 +69,15 @@ void test('OpenSSL messages are reduced to their reason, with the code', () => {
 });
 
 void test('command replies: unknown-command arguments redacted, NOPERM stays a ReplyError, args never attached', () => {
-  assert.equal(redactReply(`ERR unknown command 'AUHT', with args beginning with: '${CANARY_PASSWORD}' `), "ERR unknown command 'AUHT', with args beginning with: <redacted>");
-  const unknown = translateError(ioredisReply(`ERR unknown command 'AUHT', with args beginning with: '${CANARY_PASSWORD}' `, [CANARY_PASSWORD]), 'AUHT', true);
+  assert.equal(
+    redactReply(`ERR unknown command 'AUHT', with args beginning with: '${CANARY_PASSWORD}' `),
+    "ERR unknown command 'AUHT', with args beginning with: <redacted>",
+  );
+  const unknown = translateError(
+    ioredisReply(`ERR unknown command 'AUHT', with args beginning with: '${CANARY_PASSWORD}' `, [CANARY_PASSWORD]),
+    'AUHT',
+    true,
+  );
   assert.equal(unknown.code, 'ERR_REPLY');
   assert.ok(!inspect(unknown, { depth: 10 }).includes(CANARY_PASSWORD));
   const noperm = translateError(ioredisReply("NOPERM this user has no permissions to run the 'set' command", ['k', 'v']), 'SET', true);

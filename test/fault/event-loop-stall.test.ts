@@ -24,10 +24,17 @@ void test('event loop blocked for 2x the deadline: every command settles typed r
   const server = await s.redis();
   const { pool } = s.pool('stall', { url: server.url, commandTimeoutMs: 200, lanes: 2, max: 4 }, server);
   await expectOk(pool.ready(), 2_000, 'ready');
-  const ops = Array.from({ length: 40 }, (_, i) => settle(pool.set(`stall:${i}`, `v${i}`).then(() => pool.get(`stall:${i}`)), 200 * 2 + 400 + 600, `echo ${i}`));
+  const ops = Array.from({ length: 40 }, (_, i) =>
+    settle(
+      pool.set(`stall:${i}`, `v${i}`).then(() => pool.get(`stall:${i}`)),
+      200 * 2 + 400 + 600,
+      `echo ${i}`,
+    ),
+  );
   busyWait(400);
   const unblocked = performance.now();
-  let ok = 0, timeouts = 0;
+  let ok = 0,
+    timeouts = 0;
   for (const [i, p] of ops.entries()) {
     const r = await p;
     if (r.ok) {
@@ -38,7 +45,9 @@ void test('event loop blocked for 2x the deadline: every command settles typed r
       assertTyped(r.error, { code: 'ERR_COMMAND_TIMEOUT', outcome: ['unknown', 'not-sent'] });
     }
   }
-  t.diagnostic(`after a 400 ms stall: ${ok} ok, ${timeouts} timed out, settled ${Math.round(performance.now() - unblocked)} ms after the stall; ${describe(pool)}`);
+  t.diagnostic(
+    `after a 400 ms stall: ${ok} ok, ${timeouts} timed out, settled ${Math.round(performance.now() - unblocked)} ms after the stall; ${describe(pool)}`,
+  );
   assert.ok(performance.now() - unblocked < 200 + 400, 'settled within one deadline of the stall ending');
   await eventually(() => pool.get('stall:0'), { timeoutMs: 2_000, attemptMs: 450, what: 'GET after the stall' });
   await assertQuiet(pool);

@@ -24,7 +24,10 @@ async function cutHandshake(t: TestContext, then: TruncateAction, code: string, 
   const r = await expectTyped(pool.ready(), { code, outcome: 'not-sent' }, 700 + 300 + 250, `ready with the handshake cut (${then})`);
   assert.match(r.error.message, message);
   t.diagnostic(`${then}: ${r.error.message}`);
-  await waitFor(() => pool.stats().connecting === 0 || pool.stats().health === 'unavailable', { timeoutMs: 1_000, message: describe(pool) });
+  await waitFor(() => pool.stats().connecting === 0 || pool.stats().health === 'unavailable', {
+    timeoutMs: 1_000,
+    message: describe(pool),
+  });
   await proxy.pass();
   await eventually(() => pool.ping(), { timeoutMs: 5_000, attemptMs: 1_000, what: 'PING after the proxy passes again' });
   assert.equal(await expectOk(pool.ready(), 2_000), 'healthy');

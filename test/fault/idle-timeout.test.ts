@@ -20,9 +20,17 @@ void test('server timeout 1 s closes idle connections: replaced, no caller error
   await expectOk(pool.ready(), 2_000, 'ready');
   await waitFor(() => pool.stats().total === 2, { message: describe(pool) });
   // Redis checks idle clients in its cron: closed between 1 and ~2.5 s of idleness.
-  await waitFor(() => pool.stats().destroyedBy.error >= 2, { timeoutMs: 4_000, intervalMs: 50, message: `server never closed idle connections: ${describe(pool)}` });
+  await waitFor(() => pool.stats().destroyedBy.error >= 2, {
+    timeoutMs: 4_000,
+    intervalMs: 50,
+    message: `server never closed idle connections: ${describe(pool)}`,
+  });
   for (let i = 0; i < 10; i++) await expectOk(pool.set(`idle:${i}`, String(i)), 1_000, `SET ${i}`);
-  await expectOk(pool.withConnection((c) => c.ping()), 1_500, 'lease after idle close');
+  await expectOk(
+    pool.withConnection((c) => c.ping()),
+    1_500,
+    'lease after idle close',
+  );
   assert.equal(pool.stats().errorsBy.timeout, 0);
   await assertQuiet(pool);
 });
@@ -50,5 +58,8 @@ void test('server awareness: warns when the pool idles connections longer than t
   fp.pool.on('warning', (w) => warnings.push(w.message));
   await expectOk(fp.pool.ready(), 2_000, 'ready');
   await sleep(50);
-  assert.ok(warnings.some((w) => /timeout/i.test(w)), `no warning about the server timeout: ${JSON.stringify(warnings)}`);
+  assert.ok(
+    warnings.some((w) => /timeout/i.test(w)),
+    `no warning about the server timeout: ${JSON.stringify(warnings)}`,
+  );
 });

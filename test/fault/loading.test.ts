@@ -24,9 +24,19 @@ void test('LOADING after a restart: typed not-executed errors, retry within the 
   await server.command('DEBUG', 'POPULATE', '15000', 'load', '10');
   await server.command('SAVE');
   const quick = s.pool('loading-quick', { url: server.url, commandTimeoutMs: 400, min: 1, lanes: 1 }, server).pool;
-  const patient = s.pool('loading-patient', {
-    url: server.url, commandTimeoutMs: 8_000, acquireTimeoutMs: 8_000, min: 1, lanes: 1, retries: 100, backoff: constantBackoff(80),
-  }, server).pool;
+  const patient = s.pool(
+    'loading-patient',
+    {
+      url: server.url,
+      commandTimeoutMs: 8_000,
+      acquireTimeoutMs: 8_000,
+      min: 1,
+      lanes: 1,
+      retries: 100,
+      backoff: constantBackoff(80),
+    },
+    server,
+  ).pool;
   await expectOk(quick.ready(), 2_000, 'ready');
   await expectOk(patient.ready(), 2_000, 'ready');
 
@@ -36,7 +46,12 @@ void test('LOADING after a restart: typed not-executed errors, retry within the 
   const ledger = settle(patient.eval(LEDGER, 2, 'load:ids', 'load:ctr', 'op-1'), 8_000 + 250, 'ledger write during LOADING');
   const get = settle(patient.get('load:1'), 8_000 + 250, 'GET during LOADING');
 
-  const r = await expectTyped(quick.get('load:1'), { code: 'ERR_REPLY', outcome: 'rejected', prefix: 'LOADING', name: 'ReplyError' }, 400 + 250, 'GET during LOADING');
+  const r = await expectTyped(
+    quick.get('load:1'),
+    { code: 'ERR_REPLY', outcome: 'rejected', prefix: 'LOADING', name: 'ReplyError' },
+    400 + 250,
+    'GET during LOADING',
+  );
   assert.match(r.error.message, /^LOADING Redis is loading the dataset in memory/);
   const w = await expectTyped(quick.incr('load:quick'), { code: 'ERR_REPLY', prefix: 'LOADING' }, 400 + 250, 'INCR during LOADING');
   assert.ok(w.elapsedMs < 400 + 250);

@@ -17,7 +17,11 @@ fileChecks();
 
 /** Raises maxclients again; the harness's own connection needs the slot the test just freed. */
 async function raiseMaxclients(server: RedisProcess): Promise<void> {
-  await eventually(() => server.command('CONFIG', 'SET', 'maxclients', '100'), { timeoutMs: 3_000, attemptMs: 1_000, what: 'CONFIG SET maxclients 100' });
+  await eventually(() => server.command('CONFIG', 'SET', 'maxclients', '100'), {
+    timeoutMs: 3_000,
+    attemptMs: 1_000,
+    what: 'CONFIG SET maxclients 100',
+  });
 }
 
 void test('maxclients reached: typed connect error, lanes keep serving, bounded dialling, recovery', async (t) => {
@@ -48,7 +52,11 @@ void test('maxclients reached: typed connect error, lanes keep serving, bounded 
   // Free one slot for the harness connection, then raise the limit.
   leases.pop()!.destroy();
   await raiseMaxclients(server);
-  const rec = await eventually(() => pool.acquire({ timeoutMs: 800 }), { timeoutMs: 5_000, attemptMs: 1_200, what: 'acquire after raising maxclients' });
+  const rec = await eventually(() => pool.acquire({ timeoutMs: 800 }), {
+    timeoutMs: 5_000,
+    attemptMs: 1_200,
+    what: 'acquire after raising maxclients',
+  });
   leases.push(rec.value);
   t.diagnostic(`acquire recovered ${Math.round(rec.elapsedMs)} ms after maxclients was raised`);
   for (const l of leases) l.release();
@@ -56,8 +64,7 @@ void test('maxclients reached: typed connect error, lanes keep serving, bounded 
   await assertQuiet(pool);
 });
 
-void test('maxclients reached long enough to turn the pool unavailable: leases recover once capacity is back', {
-}, async (t) => {
+void test('maxclients reached long enough to turn the pool unavailable: leases recover once capacity is back', {}, async (t) => {
   const s = scope(t);
   const server = await s.redis();
   const fp = s.pool('maxclients-ff', { url: server.url, min: 1, max: 6, lanes: 1, acquireTimeoutMs: 800, failureThreshold: 3 }, server);
@@ -73,10 +80,13 @@ void test('maxclients reached long enough to turn the pool unavailable: leases r
   await sleep(1_000); // no caller waiting any more; any probe scheduled while one was has run
   held.destroy();
   await raiseMaxclients(server);
-  const rec = await eventually(async () => {
-    const l = await pool.acquire({ timeoutMs: 800 });
-    l.release();
-  }, { timeoutMs: 3_000, attemptMs: 1_200, what: 'acquire after raising maxclients' });
+  const rec = await eventually(
+    async () => {
+      const l = await pool.acquire({ timeoutMs: 800 });
+      l.release();
+    },
+    { timeoutMs: 3_000, attemptMs: 1_200, what: 'acquire after raising maxclients' },
+  );
   t.diagnostic(`acquire recovered after ${Math.round(rec.elapsedMs)} ms; ${describe(pool)}`);
   await assertQuiet(pool);
 });

@@ -21,10 +21,20 @@ void test('OOM: writes fail typed (ReplyError OOM, not retried), reads keep work
   await expectOk(pool.set('oom:keep', 'kept'), 500);
   await server.command('CONFIG', 'SET', 'maxmemory', '1');
   const before = pool.stats();
-  const w = await expectTyped(pool.set('oom:new', 'x'), { code: 'ERR_REPLY', outcome: 'rejected', prefix: 'OOM', name: 'ReplyError' }, 1_000, 'SET under OOM');
+  const w = await expectTyped(
+    pool.set('oom:new', 'x'),
+    { code: 'ERR_REPLY', outcome: 'rejected', prefix: 'OOM', name: 'ReplyError' },
+    1_000,
+    'SET under OOM',
+  );
   assert.match(w.error.message, /^OOM command not allowed when used memory > 'maxmemory'/);
   assert.equal((w.error as unknown as { command: string }).command, 'SET');
-  const l = await expectTyped(pool.eval(LEDGER, 2, 'oom:ids', 'oom:ctr', 'op1'), { code: 'ERR_REPLY', outcome: 'rejected' }, 1_000, 'Lua ledger write under OOM');
+  const l = await expectTyped(
+    pool.eval(LEDGER, 2, 'oom:ids', 'oom:ctr', 'op1'),
+    { code: 'ERR_REPLY', outcome: 'rejected' },
+    1_000,
+    'Lua ledger write under OOM',
+  );
   t.diagnostic(`Lua write under OOM: ${l.error.message}`);
   assert.equal(await expectOk(pool.get('oom:keep'), 500, 'GET under OOM'), 'kept');
   assert.equal(await expectOk(pool.del('oom:keep'), 500, 'DEL under OOM'), 1);

@@ -29,10 +29,20 @@ async function midReply(t: import('node:test').TestContext, then: TruncateAction
   const big = settle(pool.get('cut:big'), 400 * 4 + 400, 'GET big');
   const incr = settle(pool.incr('cut:ctr'), 400 + 400, 'INCR');
   const echoes: Array<Promise<Settled<string | null>>> = [];
-  for (let i = 0; i < 30; i++) echoes.push(settle(pool.set(`cut:e${i}`, `v${i}`).then(() => pool.get(`cut:e${i}`)), 2 * 400 + 400, `echo ${i}`));
+  for (let i = 0; i < 30; i++)
+    echoes.push(
+      settle(
+        pool.set(`cut:e${i}`, `v${i}`).then(() => pool.get(`cut:e${i}`)),
+        2 * 400 + 400,
+        `echo ${i}`,
+      ),
+    );
   const rb = await big;
   if (rb.ok) assert.equal(rb.value, BIG, 'a truncated reply was delivered');
-  else assertTyped(rb.error, { code: ['ERR_CONNECTION', 'ERR_COMMAND_TIMEOUT', 'ERR_UNAVAILABLE', 'ERR_ACQUIRE_TIMEOUT', 'ERR_CONNECT_TIMEOUT'] });
+  else
+    assertTyped(rb.error, {
+      code: ['ERR_CONNECTION', 'ERR_COMMAND_TIMEOUT', 'ERR_UNAVAILABLE', 'ERR_ACQUIRE_TIMEOUT', 'ERR_CONNECT_TIMEOUT'],
+    });
   const ri = await incr;
   if (!ri.ok) assertTyped(ri.error, { code: ['ERR_CONNECTION', 'ERR_COMMAND_TIMEOUT'], outcome: 'unknown' });
   let ok = 0;
@@ -41,7 +51,10 @@ async function midReply(t: import('node:test').TestContext, then: TruncateAction
     if (r.ok) {
       ok++;
       assert.equal(r.value, `v${i}`, `reply for key ${i} reached the wrong caller`);
-    } else assertTyped(r.error, { code: ['ERR_CONNECTION', 'ERR_COMMAND_TIMEOUT', 'ERR_UNAVAILABLE', 'ERR_ACQUIRE_TIMEOUT', 'ERR_CONNECT_TIMEOUT'] });
+    } else
+      assertTyped(r.error, {
+        code: ['ERR_CONNECTION', 'ERR_COMMAND_TIMEOUT', 'ERR_UNAVAILABLE', 'ERR_ACQUIRE_TIMEOUT', 'ERR_CONNECT_TIMEOUT'],
+      });
   }
   t.diagnostic(`${then}: big ${rb.ok ? 'ok' : (rb.error as { code: string }).code}, echoes ok ${ok}/30; ${describe(pool)}`);
   // INCR ran at most once, and the caller was told when it was unsure.

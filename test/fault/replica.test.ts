@@ -24,9 +24,17 @@ void test('READONLY after the endpoint became a replica: typed, not executed, re
   await expectOk(pool.ready(), 2_000, 'ready');
   await primary.command('SET', 'ro:k', 'from-primary');
   await server.command('REPLICAOF', '127.0.0.1', String(primary.port));
-  await waitFor(async () => /master_link_status:up/.test(String(await server.command('INFO', 'replication'))), { timeoutMs: 5_000, message: 'replication link up' });
+  await waitFor(async () => /master_link_status:up/.test(String(await server.command('INFO', 'replication'))), {
+    timeoutMs: 5_000,
+    message: 'replication link up',
+  });
   const before = pool.stats().retries;
-  const w = await expectTyped(pool.set('ro:k', 'x'), { code: 'ERR_REPLY', outcome: 'rejected', prefix: 'READONLY', name: 'ReplyError' }, 400 + 250, 'SET on a replica');
+  const w = await expectTyped(
+    pool.set('ro:k', 'x'),
+    { code: 'ERR_REPLY', outcome: 'rejected', prefix: 'READONLY', name: 'ReplyError' },
+    400 + 250,
+    'SET on a replica',
+  );
   assert.match(w.error.message, /^READONLY You can't write against a read only replica/);
   assert.ok(pool.stats().retries > before, 'READONLY means not executed: retried with backoff');
   assert.equal(await expectOk(pool.get('ro:k'), 500, 'GET on the replica'), 'from-primary');
@@ -42,12 +50,23 @@ void test('MASTERDOWN on a replica that must not serve stale data: typed, not ex
   const primary = await s.redis({ args: PRIMARY_ARGS });
   const server = await s.redis({ args: ['--replica-serve-stale-data', 'no'] });
   await server.command('REPLICAOF', '127.0.0.1', String(primary.port));
-  await waitFor(async () => /master_link_status:up/.test(String(await server.command('INFO', 'replication'))), { timeoutMs: 5_000, message: 'replication link up' });
+  await waitFor(async () => /master_link_status:up/.test(String(await server.command('INFO', 'replication'))), {
+    timeoutMs: 5_000,
+    message: 'replication link up',
+  });
   const { pool } = s.pool('masterdown', { url: server.url, commandTimeoutMs: 400 }, server);
   await expectOk(pool.ready(), 2_000, 'ready');
   await primary.kill();
-  await waitFor(async () => /master_link_status:down/.test(String(await server.command('INFO', 'replication'))), { timeoutMs: 5_000, message: 'replication link down' });
-  const r = await expectTyped(pool.get('md:k'), { code: 'ERR_REPLY', outcome: 'rejected', prefix: 'MASTERDOWN' }, 400 + 250, 'GET on a replica without its primary');
+  await waitFor(async () => /master_link_status:down/.test(String(await server.command('INFO', 'replication'))), {
+    timeoutMs: 5_000,
+    message: 'replication link down',
+  });
+  const r = await expectTyped(
+    pool.get('md:k'),
+    { code: 'ERR_REPLY', outcome: 'rejected', prefix: 'MASTERDOWN' },
+    400 + 250,
+    'GET on a replica without its primary',
+  );
   t.diagnostic(r.error.message);
   await primary.restart();
   await eventually(() => pool.get('md:k'), { timeoutMs: 8_000, attemptMs: 650, intervalMs: 100, what: 'GET after the primary returned' });

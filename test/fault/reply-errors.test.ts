@@ -16,7 +16,19 @@ fileChecks();
 void test('WRONGTYPE, unknown command, arity, NOPERM, script error: typed ReplyError, connection kept, not retried', async (t) => {
   const s = scope(t);
   const server = await s.redis();
-  await server.command('ACL', 'SETUSER', 'limited', 'on', `>${CANARY_PASSWORD}`, '~allowed:*', '+get', '+set', '+ping', '+hello', '+client');
+  await server.command(
+    'ACL',
+    'SETUSER',
+    'limited',
+    'on',
+    `>${CANARY_PASSWORD}`,
+    '~allowed:*',
+    '+get',
+    '+set',
+    '+ping',
+    '+hello',
+    '+client',
+  );
   const { pool, transcript } = s.pool('reply-errors', { url: server.url }, server);
   await expectOk(pool.ready(), 2_000, 'ready');
   await expectOk(pool.set('re:str', CANARY_PASSWORD), 500);
@@ -35,7 +47,12 @@ void test('WRONGTYPE, unknown command, arity, NOPERM, script error: typed ReplyE
   }
   const limited = s.pool('noperm', { url: server.url, username: 'limited', password: CANARY_PASSWORD }, server);
   await expectOk(limited.pool.ready(), 2_000, 'ready as a limited user');
-  const np = await expectTyped(limited.pool.set('other:k', CANARY_PASSWORD), { code: 'ERR_REPLY', outcome: 'rejected', prefix: 'NOPERM' }, 500, 'SET outside the ACL key pattern');
+  const np = await expectTyped(
+    limited.pool.set('other:k', CANARY_PASSWORD),
+    { code: 'ERR_REPLY', outcome: 'rejected', prefix: 'NOPERM' },
+    500,
+    'SET outside the ACL key pattern',
+  );
   limited.transcript.error(np.error);
   assert.equal(await expectOk(limited.pool.set('allowed:k', 'v'), 500), 'OK');
   const st = pool.stats();
@@ -54,8 +71,17 @@ void test('state-changing commands on the shared API are refused before anything
   await expectOk(pool.ready(), 2_000, 'ready');
   const shared = pool as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
   const before = pool.stats().commands;
-  for (const [name, args] of [['call', ['SELECT', '1']], ['call', ['CLIENT', 'SETNAME', 'x']], ['call', ['SUBSCRIBE', 'ch']]] as const) {
-    await expectTyped(shared[name]!.apply(pool, [...args]), { code: 'ERR_LEASE_REQUIRED', outcome: 'not-sent' }, 200, `${args.join(' ')} on the shared API`);
+  for (const [name, args] of [
+    ['call', ['SELECT', '1']],
+    ['call', ['CLIENT', 'SETNAME', 'x']],
+    ['call', ['SUBSCRIBE', 'ch']],
+  ] as const) {
+    await expectTyped(
+      shared[name]!.apply(pool, [...args]),
+      { code: 'ERR_LEASE_REQUIRED', outcome: 'not-sent' },
+      200,
+      `${args.join(' ')} on the shared API`,
+    );
   }
   assert.equal(pool.stats().commands, before, 'nothing reached Redis');
   await assertQuiet(pool);

@@ -16,14 +16,15 @@ import { checkViolations, parseArgs, render, violations } from './report.js';
 
 fileChecks();
 
-
 for (const id of ['baseline', 'reset-mid-reply', 'restart-same-port']) {
   void test(`report scenario ${id}: invariants hold`, async (t) => {
     const sc = SCENARIOS.find((s) => s.id === id)!;
     const keepAlive = setInterval(() => undefined, 1_000);
     t.after(() => clearInterval(keepAlive));
     const r = await runScenario(sc, 1);
-    t.diagnostic(`${id}: issued=${r.issued} acked=${r.acked} notExec=${r.notExecuted} unknown=${r.unknown} recovery=${r.recoveryMs.join(',')}`);
+    t.diagnostic(
+      `${id}: issued=${r.issued} acked=${r.acked} notExec=${r.notExecuted} unknown=${r.unknown} recovery=${r.recoveryMs.join(',')}`,
+    );
     assert.deepEqual(violations(r), []);
     assert.ok(r.issued > 100 && r.acked > 100, 'the workload ran');
     assert.equal(r.issued, r.acked + r.notExecuted + r.unknown + r.misdelivered + r.unsettled);
@@ -41,7 +42,11 @@ for (const ck of CHECKS) {
     const r = await runCheck(ck, 1);
     t.diagnostic(`${ck.id}: ${r.measured}${r.violations.length ? ` — ${r.violations.join('; ')}` : ''}`);
     const v = checkViolations(r);
-    assert.deepEqual(v.filter((x) => /did not exercise|check failed|leaked|canary|close\(\)/.test(x)), [], 'the check ran and cleaned up');
+    assert.deepEqual(
+      v.filter((x) => /did not exercise|check failed|leaked|canary|close\(\)/.test(x)),
+      [],
+      'the check ran and cleaned up',
+    );
     assert.deepEqual(v, []);
     const md = render(parseArgs(['--quick']), 'node build/test/fault/report.js --quick', [], r.wallMs, [r]);
     assert.match(md, new RegExp(`\\| ${ck.id}#1 \\|`));

@@ -24,17 +24,31 @@ void test('SHUTDOWN NOSAVE while idle, then restart on the same port: typed erro
   await expectOk(pool.ready(), 2_000, 'ready');
   await expectOk(pool.set('restart:a', '1'), 1_000);
 
-  await settle(server.command('SHUTDOWN', 'NOSAVE').catch(() => 'closed'), 3_000, 'SHUTDOWN');
+  await settle(
+    server.command('SHUTDOWN', 'NOSAVE').catch(() => 'closed'),
+    3_000,
+    'SHUTDOWN',
+  );
   await server.kill(); // reap the exited process (no-op if already gone)
   // Down: every call settles, typed, within its deadline; soon the pool fails fast.
   const errors = new Set<string>();
   for (let i = 0; i < 8; i++) {
-    const r = await expectTyped(pool.get('restart:a'), { code: ['ERR_CONNECTION', 'ERR_COMMAND_TIMEOUT', 'ERR_UNAVAILABLE', 'ERR_ACQUIRE_TIMEOUT'], outcome: ['not-sent', 'unknown'] }, 400 + SLACK, `GET ${i} while down`);
+    const r = await expectTyped(
+      pool.get('restart:a'),
+      { code: ['ERR_CONNECTION', 'ERR_COMMAND_TIMEOUT', 'ERR_UNAVAILABLE', 'ERR_ACQUIRE_TIMEOUT'], outcome: ['not-sent', 'unknown'] },
+      400 + SLACK,
+      `GET ${i} while down`,
+    );
     errors.add(r.error.code);
   }
   t.diagnostic(`errors while down: ${[...errors].join(', ')}; health moves: ${health.join(', ')}`);
   assert.ok(errors.has('ERR_UNAVAILABLE'), 'after repeated connect failures the pool fails fast');
-  const fast = await expectTyped(pool.get('restart:a'), { code: 'ERR_UNAVAILABLE', outcome: 'not-sent', name: 'UnavailableError' }, 100, 'fail fast');
+  const fast = await expectTyped(
+    pool.get('restart:a'),
+    { code: 'ERR_UNAVAILABLE', outcome: 'not-sent', name: 'UnavailableError' },
+    100,
+    'fail fast',
+  );
   assert.ok(fast.elapsedMs < 50, `fail-fast took ${fast.elapsedMs} ms`);
   assert.match(fast.error.message, /is unavailable \(\d+ consecutive connect failures\); failing fast/);
   assert.equal(pool.stats().health, 'unavailable');
@@ -107,7 +121,12 @@ void test('server absent at startup: ready() rejects typed (fail) or resolves un
   const port = probe.port;
   await probe.stop(); // a port that was just free; nothing listens now
   const failing = s.pool('absent-fail', { host: '127.0.0.1', port, failureThreshold: 2 }).pool;
-  const r = await expectTyped(failing.ready(), { code: 'ERR_CONNECTION', outcome: 'not-sent', name: 'ConnectionError' }, 2_000, 'ready (fail)');
+  const r = await expectTyped(
+    failing.ready(),
+    { code: 'ERR_CONNECTION', outcome: 'not-sent', name: 'ConnectionError' },
+    2_000,
+    'ready (fail)',
+  );
   assert.match(r.error.message, /ECONNREFUSED/);
   assert.equal((r.error.cause as { code?: string } | undefined)?.code, 'ECONNREFUSED');
 

@@ -11,7 +11,11 @@ import { fileChecks, scope } from './lib/scope.js';
 
 fileChecks();
 
-async function swallowThenRefuse(t: TestContext, label: string, run: (pool: import('../../src/pool/pool.js').Pool) => Promise<unknown>): Promise<{ error: Error & { code: string; outcome?: string }; server: import('../support/redis-process.js').RedisProcess }> {
+async function swallowThenRefuse(
+  t: TestContext,
+  label: string,
+  run: (pool: import('../../src/pool/pool.js').Pool) => Promise<unknown>,
+): Promise<{ error: Error & { code: string; outcome?: string }; server: import('../support/redis-process.js').RedisProcess }> {
   const s = scope(t);
   const server = await s.redis();
   const proxy = await s.proxy(server);
@@ -30,7 +34,11 @@ async function swallowThenRefuse(t: TestContext, label: string, run: (pool: impo
 void test('idempotent RPUSH whose reply was swallowed, retry refused: outcome unknown (LLEN = 1)', async (t) => {
   const { error, server } = await swallowThenRefuse(t, 'swallow-rpush', (pool) => pool.with({ idempotent: true }).rpush('l2', 'x'));
   assert.equal(Number(await server.command('LLEN', 'l2')), 1, 'the first attempt ran');
-  assert.equal(error.outcome, 'unknown', `${error.code} reported outcome ${String(error.outcome)} although the first attempt ran: ${error.message}`);
+  assert.equal(
+    error.outcome,
+    'unknown',
+    `${error.code} reported outcome ${String(error.outcome)} although the first attempt ran: ${error.message}`,
+  );
 });
 
 void test('GET (read-only, retried) whose reply was swallowed, retry refused: outcome unknown', async (t) => {

@@ -40,7 +40,12 @@ void test('SIGSTOP longer than the deadline: typed timeouts at the deadline, no 
   assert.equal(pool.stats().retries, 0, 'a written non-idempotent command is never retried');
 
   // While frozen, new commands still settle at their deadline (connect hangs: not sent).
-  const late = await expectTyped(pool.get('frozen:k0'), { code: ['ERR_COMMAND_TIMEOUT', 'ERR_ACQUIRE_TIMEOUT', 'ERR_UNAVAILABLE', 'ERR_CONNECT_TIMEOUT'] }, DEADLINE + SLACK, 'GET while frozen');
+  const late = await expectTyped(
+    pool.get('frozen:k0'),
+    { code: ['ERR_COMMAND_TIMEOUT', 'ERR_ACQUIRE_TIMEOUT', 'ERR_UNAVAILABLE', 'ERR_CONNECT_TIMEOUT'] },
+    DEADLINE + SLACK,
+    'GET while frozen',
+  );
   assert.ok(late.elapsedMs < DEADLINE + SLACK);
   const health = await expectOk(pool.health({ timeoutMs: 100 }), 1_000, 'health()');
   assert.notEqual(health.status, 'healthy', `health while frozen: ${health.message}`);
@@ -56,7 +61,9 @@ void test('SIGSTOP longer than the deadline: typed timeouts at the deadline, no 
   const ctr = Number(await server.command('GET', 'frozen:ctr'));
   assert.ok(ctr === 0 || ctr === 1, `INCR executed ${ctr} times`);
   // Replies land on the right callers: unique echo per key.
-  const echoes = await Promise.all(Array.from({ length: 20 }, (_, i) => pool.set(`frozen:e${i}`, `e${i}`).then(() => pool.get(`frozen:e${i}`))));
+  const echoes = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => pool.set(`frozen:e${i}`, `e${i}`).then(() => pool.get(`frozen:e${i}`))),
+  );
   echoes.forEach((v, i) => assert.equal(v, `e${i}`));
   assert.ok(rec.value === null || rec.value === 'v0');
   assert.ok(pool.stats().commandTimeouts >= 6);

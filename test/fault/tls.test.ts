@@ -23,7 +23,16 @@ const LIMIT = 1_500; // connectTimeoutMs 400 + acquire 800 + slack
 
 function tlsServer(s: Scope, which: 'server' | 'wrongHost' = 'server', authClients = false): ReturnType<Scope['redis']> {
   const pair = certs[which];
-  return s.redis({ tls: { certFile: pair.certFile, keyFile: pair.keyFile, caFile: certs.ca.certFile, authClients, clientCertFile: certs.client.certFile, clientKeyFile: certs.client.keyFile } });
+  return s.redis({
+    tls: {
+      certFile: pair.certFile,
+      keyFile: pair.keyFile,
+      caFile: certs.ca.certFile,
+      authClients,
+      clientCertFile: certs.client.certFile,
+      clientKeyFile: certs.client.keyFile,
+    },
+  });
 }
 
 function opts(port: number, tls: PoolOptions['tls'], host = '127.0.0.1'): PoolOptions {
@@ -61,8 +70,17 @@ void test('host-name mismatch: TlsError (ERR_TLS_CERT_ALTNAME_INVALID); serverna
   const byIp = s.pool('tls-host-ip', opts(server.port, { ca: certs.ca.cert }), server);
   const r1 = await expectTyped(byIp.pool.ready(), { code: 'ERR_TLS', name: 'TlsError' }, LIMIT, 'ready by IP with a host-name mismatch');
   assert.match(r1.error.message, /IP: 127\.0\.0\.1 is not in the cert's list.*\[ERR_TLS_CERT_ALTNAME_INVALID\]/);
-  const byName = s.pool('tls-host-name', { url: `rediss://localhost:${server.port}`, tls: { ca: certs.ca.cert }, failureThreshold: 2 }, server);
-  const r2 = await expectTyped(byName.pool.ready(), { code: 'ERR_TLS', name: 'TlsError' }, LIMIT, 'ready by name with a host-name mismatch');
+  const byName = s.pool(
+    'tls-host-name',
+    { url: `rediss://localhost:${server.port}`, tls: { ca: certs.ca.cert }, failureThreshold: 2 },
+    server,
+  );
+  const r2 = await expectTyped(
+    byName.pool.ready(),
+    { code: 'ERR_TLS', name: 'TlsError' },
+    LIMIT,
+    'ready by name with a host-name mismatch',
+  );
   assert.match(r2.error.message, /Host: localhost\. is not in the cert's altnames: DNS:wrong\.example/);
   // The certificate is valid for wrong.example: naming it explicitly passes verification.
   const ok = s.pool('tls-servername', opts(server.port, { ca: certs.ca.cert, servername: 'wrong.example' }), server).pool;
@@ -74,7 +92,12 @@ void test('plaintext client to a TLS port: typed ConnectionError with a TLS hint
   const s = scope(t);
   const server = await tlsServer(s);
   const fp = s.pool('tls-plain-client', { host: '127.0.0.1', port: server.port, failureThreshold: 2 }, server);
-  const r = await expectTyped(fp.pool.ready(), { code: ['ERR_CONNECTION', 'ERR_CONNECT_TIMEOUT'], outcome: 'not-sent' }, LIMIT, 'plaintext to TLS');
+  const r = await expectTyped(
+    fp.pool.ready(),
+    { code: ['ERR_CONNECTION', 'ERR_CONNECT_TIMEOUT'], outcome: 'not-sent' },
+    LIMIT,
+    'plaintext to TLS',
+  );
   t.diagnostic(`plaintext → TLS: ${r.error.code}: ${r.error.message}`);
   if (r.error.code === 'ERR_CONNECTION') assert.match(r.error.message, /TLS|rediss/);
 });
@@ -83,7 +106,12 @@ void test('TLS client to a plaintext port: typed error at the connect deadline n
   const s = scope(t);
   const server = await s.redis();
   const fp = s.pool('tls-plain-server', opts(server.port, { ca: certs.ca.cert }), server);
-  const r = await expectTyped(fp.pool.ready(), { code: ['ERR_TLS', 'ERR_CONNECTION', 'ERR_CONNECT_TIMEOUT'], outcome: 'not-sent' }, LIMIT, 'TLS to plaintext');
+  const r = await expectTyped(
+    fp.pool.ready(),
+    { code: ['ERR_TLS', 'ERR_CONNECTION', 'ERR_CONNECT_TIMEOUT'], outcome: 'not-sent' },
+    LIMIT,
+    'TLS to plaintext',
+  );
   t.diagnostic(`TLS → plaintext: ${r.error.code}: ${r.error.message}`);
   // Redis reads the ClientHello as an unfinished inline command and never answers, so this is
   // usually a connect timeout; the message names the phase that hung.
@@ -94,11 +122,25 @@ void test('mutual TLS: missing or foreign client certificate fails typed; the ri
   const s = scope(t);
   const server = await tlsServer(s, 'server', true);
   const none = s.pool('mtls-none', opts(server.port, { ca: certs.ca.cert }), server);
-  const r1 = await expectTyped(none.pool.ready(), { code: ['ERR_TLS', 'ERR_CONNECTION'], outcome: 'not-sent' }, LIMIT, 'no client certificate');
+  const r1 = await expectTyped(
+    none.pool.ready(),
+    { code: ['ERR_TLS', 'ERR_CONNECTION'], outcome: 'not-sent' },
+    LIMIT,
+    'no client certificate',
+  );
   t.diagnostic(`no client cert: ${r1.error.code}: ${r1.error.message}`);
   assert.match(r1.error.message, /certificate|alert|TLS|ECONNRESET/i);
-  const foreign = s.pool('mtls-foreign', opts(server.port, { ca: certs.ca.cert, cert: certs.wrongClient.cert, key: certs.wrongClient.key }), server);
-  const r2 = await expectTyped(foreign.pool.ready(), { code: ['ERR_TLS', 'ERR_CONNECTION'], outcome: 'not-sent' }, LIMIT, 'foreign client certificate');
+  const foreign = s.pool(
+    'mtls-foreign',
+    opts(server.port, { ca: certs.ca.cert, cert: certs.wrongClient.cert, key: certs.wrongClient.key }),
+    server,
+  );
+  const r2 = await expectTyped(
+    foreign.pool.ready(),
+    { code: ['ERR_TLS', 'ERR_CONNECTION'], outcome: 'not-sent' },
+    LIMIT,
+    'foreign client certificate',
+  );
   t.diagnostic(`foreign client cert: ${r2.error.code}: ${r2.error.message}`);
   const good = s.pool('mtls-good', opts(server.port, { ca: certs.ca.cert, cert: certs.client.cert, key: certs.client.key }), server).pool;
   assert.equal(await expectOk(good.ready(), LIMIT, 'ready with the client certificate'), 'healthy');
@@ -115,7 +157,10 @@ void test('insecureSkipVerify: connects despite a wrong CA, and says so with a w
   const warnings: string[] = [];
   fp.pool.on('warning', (w) => warnings.push(w.message));
   assert.equal(await expectOk(fp.pool.ready(), LIMIT, 'ready with verification off'), 'healthy');
-  assert.ok(warnings.some((w) => /insecureSkipVerify/.test(w)), JSON.stringify(warnings));
+  assert.ok(
+    warnings.some((w) => /insecureSkipVerify/.test(w)),
+    JSON.stringify(warnings),
+  );
   t.diagnostic(describe(fp.pool));
   await assertQuiet(fp.pool);
 });

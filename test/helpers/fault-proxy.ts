@@ -75,10 +75,13 @@ class Lane {
   #schedule(): void {
     const head = this.#queue[0];
     if (this.#timer || !head) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#flush();
-    }, Math.max(0, head.at - Date.now()));
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#flush();
+      },
+      Math.max(0, head.at - Date.now()),
+    );
   }
   #flush(): void {
     const now = Date.now();

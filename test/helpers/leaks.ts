@@ -131,7 +131,13 @@ export function leakGuard(t: TestContext, server: RedisProcess, opts: LeakGuardO
       return pool;
     },
     raw() {
-      const client = new Redis({ host: '127.0.0.1', port: server.port, lazyConnect: false, maxRetriesPerRequest: 1, retryStrategy: () => null });
+      const client = new Redis({
+        host: '127.0.0.1',
+        port: server.port,
+        lazyConnect: false,
+        maxRetriesPerRequest: 1,
+        retryStrategy: () => null,
+      });
       client.on('error', () => undefined);
       raws.push(client);
       return client;
@@ -173,7 +179,10 @@ export function leakGuard(t: TestContext, server: RedisProcess, opts: LeakGuardO
           clearTimeout(timer);
         }
         const s = pool.stats();
-        assert.deepEqual({ state: s.state, busy: s.busy, pending: s.pending, connecting: s.connecting, total: s.total }, { state: 'closed', busy: 0, pending: 0, connecting: 0, total: 0 });
+        assert.deepEqual(
+          { state: s.state, busy: s.busy, pending: s.pending, connecting: s.connecting, total: s.total },
+          { state: 'closed', busy: 0, pending: 0, connecting: 0, total: 0 },
+        );
       });
     }
     for (const client of raws) await step(() => client.disconnect());
@@ -183,7 +192,7 @@ export function leakGuard(t: TestContext, server: RedisProcess, opts: LeakGuardO
           waitFor(async () => (await guard.names(pool)).length === 0, {
             timeoutMs: settleMs,
             message: `server still lists connections of pool ${pool.options.name}`,
-          })
+          }),
         );
       }
     }
@@ -195,7 +204,9 @@ export function leakGuard(t: TestContext, server: RedisProcess, opts: LeakGuardO
         await waitFor(() => created.size === 0 && grown(baseline, resourceCounts()).length === 0, { timeoutMs: settleMs, intervalMs: 10 });
       } catch {
         const grew = grown(baseline, resourceCounts());
-        assert.fail(`resources left by the test: created and not destroyed [${alive(created).join(', ')}]; active count grew [${grew.join(', ')}]`);
+        assert.fail(
+          `resources left by the test: created and not destroyed [${alive(created).join(', ')}]; active count grew [${grew.join(', ')}]`,
+        );
       }
     });
     hook.disable();

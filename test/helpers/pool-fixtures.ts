@@ -77,15 +77,24 @@ export class Script {
         case 'client':
           if (String(args[0]).toLowerCase() === 'id') return conn.id;
           return 'OK';
-        case 'echo': return args[0];
+        case 'echo':
+          return args[0];
         case 'config': {
           // ready() asks for maxclients and timeout; answer like a default server.
           const key = String(args[1]).toLowerCase();
           return [key, key === 'maxclients' ? '10000' : key === 'timeout' ? '0' : ''];
         }
-        case 'subscribe': case 'psubscribe': case 'monitor': case 'exec': case 'hello': case 'auth': case 'reset': case 'readonly':
+        case 'subscribe':
+        case 'psubscribe':
+        case 'monitor':
+        case 'exec':
+        case 'hello':
+        case 'auth':
+        case 'reset':
+        case 'readonly':
           return 'OK';
-        default: return base(name, args, conn);
+        default:
+          return base(name, args, conn);
       }
     };
   }

@@ -1,7 +1,11 @@
 /** Reading Prometheus text exposition in tests: series by name and labels. */
 
 /** Parsed series of `name` in Prometheus text exposition whose labels include `labels`. */
-export function series(text: string, name: string, labels: Record<string, string> = {}): Array<{ labels: Record<string, string>; value: number }> {
+export function series(
+  text: string,
+  name: string,
+  labels: Record<string, string> = {},
+): Array<{ labels: Record<string, string>; value: number }> {
   const out: Array<{ labels: Record<string, string>; value: number }> = [];
   for (const line of text.split('\n')) {
     if (line.startsWith('#')) continue;

@@ -81,17 +81,55 @@ const KEY_ARGS = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '
 
 async function makeCa(dir: string, name: string, cn: string, serial: number): Promise<void> {
   await openssl(
-    ['req', '-x509', ...KEY_ARGS, '-config', 'openssl.cnf', '-extensions', 'ca_ext', '-subj', `/CN=${cn}`, '-days', '30',
-      '-set_serial', String(serial), '-keyout', `${name}.key`, '-out', `${name}.crt`],
+    [
+      'req',
+      '-x509',
+      ...KEY_ARGS,
+      '-config',
+      'openssl.cnf',
+      '-extensions',
+      'ca_ext',
+      '-subj',
+      `/CN=${cn}`,
+      '-days',
+      '30',
+      '-set_serial',
+      String(serial),
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.crt`,
+    ],
     dir,
   );
 }
 
 async function makeLeaf(dir: string, name: string, cn: string, ca: string, ext: string, serial: number): Promise<void> {
-  await openssl(['req', '-new', ...KEY_ARGS, '-config', 'openssl.cnf', '-subj', `/CN=${cn}`, '-keyout', `${name}.key`, '-out', `${name}.csr`], dir);
   await openssl(
-    ['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-set_serial', String(serial), '-days', '30',
-      '-extfile', 'openssl.cnf', '-extensions', ext, '-out', `${name}.crt`],
+    ['req', '-new', ...KEY_ARGS, '-config', 'openssl.cnf', '-subj', `/CN=${cn}`, '-keyout', `${name}.key`, '-out', `${name}.csr`],
+    dir,
+  );
+  await openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      `${ca}.crt`,
+      '-CAkey',
+      `${ca}.key`,
+      '-set_serial',
+      String(serial),
+      '-days',
+      '30',
+      '-extfile',
+      'openssl.cnf',
+      '-extensions',
+      ext,
+      '-out',
+      `${name}.crt`,
+    ],
     dir,
   );
 }
@@ -113,7 +151,9 @@ async function generate(dir: string): Promise<TestCerts> {
     makeLeaf(dir, 'wrong-host', 'wrong.example', 'ca', 'wrong_host_ext', 12),
     makeLeaf(dir, 'wrong-client', 'redpool-wrong-client', 'wrong-ca', 'client_ext', 13),
   ]);
-  await Promise.all(['ca', 'wrong-ca', 'server', 'client', 'wrong-host', 'wrong-client'].map((n) => fs.chmod(path.join(dir, `${n}.key`), 0o600)));
+  await Promise.all(
+    ['ca', 'wrong-ca', 'server', 'client', 'wrong-host', 'wrong-client'].map((n) => fs.chmod(path.join(dir, `${n}.key`), 0o600)),
+  );
   const [ca, wrongCa, server, client, wrongHost, wrongClient] = await Promise.all(
     ['ca', 'wrong-ca', 'server', 'client', 'wrong-host', 'wrong-client'].map((n) => readPair(dir, n)),
   );

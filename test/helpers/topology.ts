@@ -163,10 +163,20 @@ async function spawnClusterNode(opts: ClusterOptions): Promise<{ server: RedisPr
     try {
       const server = await startRedis({
         args: [
-          '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(busPort),
-          '--cluster-node-timeout', String(opts.nodeTimeoutMs ?? 1000),
-          '--cluster-require-full-coverage', opts.requireFullCoverage === false ? 'no' : 'yes',
-          '--repl-diskless-sync-delay', '0', '--repl-ping-replica-period', '1',
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          'nodes.conf',
+          '--cluster-port',
+          String(busPort),
+          '--cluster-node-timeout',
+          String(opts.nodeTimeoutMs ?? 1000),
+          '--cluster-require-full-coverage',
+          opts.requireFullCoverage === false ? 'no' : 'yes',
+          '--repl-diskless-sync-delay',
+          '0',
+          '--repl-ping-replica-period',
+          '1',
           ...(opts.args ?? []),
         ],
       });
@@ -216,10 +226,12 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<RedisClus
     // Distinct config epochs up front (as redis-cli does) so no epoch-collision round is needed.
     await Promise.all(nodes.map((n, i) => n.server.command('CLUSTER', 'SET-CONFIG-EPOCH', String(i + 1))));
     await Promise.all(
-      nodes.filter((n) => n.initialRole === 'primary').map((n) => {
-        const [first, last] = n.initialSlots[0] ?? [0, 0];
-        return n.server.command('CLUSTER', 'ADDSLOTSRANGE', String(first), String(last));
-      }),
+      nodes
+        .filter((n) => n.initialRole === 'primary')
+        .map((n) => {
+          const [first, last] = n.initialSlots[0] ?? [0, 0];
+          return n.server.command('CLUSTER', 'ADDSLOTSRANGE', String(first), String(last));
+        }),
     );
     const first = nodes[0];
     if (!first) throw new Error('startCluster: no nodes');
@@ -228,7 +240,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<RedisClus
     // A replica can only REPLICATE a primary it has heard of through gossip.
     await waitFor(
       async () => {
-        const known = await Promise.all(nodes.map(async (n) => infoField(await n.server.command('CLUSTER', 'INFO'), 'cluster_known_nodes')));
+        const known = await Promise.all(
+          nodes.map(async (n) => infoField(await n.server.command('CLUSTER', 'INFO'), 'cluster_known_nodes')),
+        );
         return known.every((k) => k === String(total));
       },
       { timeoutMs: deadline, message: 'cluster: every node knows every node' },
@@ -348,12 +362,15 @@ export async function startSentinelSet(opts: SentinelSetOptions = {}): Promise<S
   const started: RedisProcess[] = [];
   const t0 = performance.now();
   try {
-    const [primary, ...sentinels] = await startEach([
-      () => startRedis({ args: dataArgs }),
-      ...Array.from({ length: nSentinels }, () => () => startRedis({ binary: 'redis-sentinel' })),
-    ], started);
+    const [primary, ...sentinels] = await startEach(
+      [() => startRedis({ args: dataArgs }), ...Array.from({ length: nSentinels }, () => () => startRedis({ binary: 'redis-sentinel' }))],
+      started,
+    );
     if (!primary) throw new Error('startSentinelSet: no primary');
-    const [replica] = await startEach([() => startRedis({ args: [...dataArgs, '--replicaof', '127.0.0.1', String(primary.port)] })], started);
+    const [replica] = await startEach(
+      [() => startRedis({ args: [...dataArgs, '--replicaof', '127.0.0.1', String(primary.port)] })],
+      started,
+    );
     if (!replica) throw new Error('startSentinelSet: no replica');
     const spawnMs = since(t0);
     const t1 = performance.now();
@@ -361,10 +378,15 @@ export async function startSentinelSet(opts: SentinelSetOptions = {}): Promise<S
       sentinels.map(async (s) => {
         await s.command('SENTINEL', 'MONITOR', name, '127.0.0.1', String(primary.port), String(opts.quorum ?? 2));
         await s.command(
-          'SENTINEL', 'SET', name,
-          'down-after-milliseconds', String(opts.downAfterMs ?? 1000),
-          'failover-timeout', String(opts.failoverTimeoutMs ?? 2000),
-          'parallel-syncs', '1',
+          'SENTINEL',
+          'SET',
+          name,
+          'down-after-milliseconds',
+          String(opts.downAfterMs ?? 1000),
+          'failover-timeout',
+          String(opts.failoverTimeoutMs ?? 2000),
+          'parallel-syncs',
+          '1',
         );
         if (opts.fastPeriods ?? true) await s.command('SENTINEL', 'DEBUG', 'info-period', '1000', 'publish-period', '500');
       }),

@@ -27,7 +27,10 @@ async function readyError(t: TestContext, opts: PoolOptions): Promise<AuthError>
   return err;
 }
 
-for (const [name, driver] of [['ioredis', undefined], ['node-redis', nodeRedisDriver()]] as const) {
+for (const [name, driver] of [
+  ['ioredis', undefined],
+  ['node-redis', nodeRedisDriver()],
+] as const) {
   void describe(`auth failure hints (${name} driver)`, () => {
     const server = useRedis({ requirepass: SERVER_PASSWORD });
     const base = (): PoolOptions => ({ host: '127.0.0.1', port: server().port, ...(driver ? { driver } : {}) });
@@ -48,7 +51,10 @@ for (const [name, driver] of [['ioredis', undefined], ['node-redis', nodeRedisDr
 
     void test('wrong username and password: says to check both', async (t) => {
       const err = await readyError(t, { ...base(), username: 'app', password: WRONG });
-      assert.match(err.message, /failed: WRONGPASS .*\(the server rejected this username and password, or the user is disabled: check both/);
+      assert.match(
+        err.message,
+        /failed: WRONGPASS .*\(the server rejected this username and password, or the user is disabled: check both/,
+      );
     });
 
     void test('the right password from a credentials provider connects', async (t) => {

@@ -12,7 +12,10 @@ import { useRedis, waitFor } from '../helpers/redis.js';
 
 type Closed = PoolEvents['connection:closed'];
 
-for (const [name, driver] of [['ioredis', undefined], ['node-redis', nodeRedisDriver()]] as const) {
+for (const [name, driver] of [
+  ['ioredis', undefined],
+  ['node-redis', nodeRedisDriver()],
+] as const) {
   void describe(`the cause of a lost connection (${name} driver)`, () => {
     const server = useRedis();
 
@@ -28,7 +31,10 @@ for (const [name, driver] of [['ioredis', undefined], ['node-redis', nodeRedisDr
       const e = closed[0]!;
       assert.equal(e.reason, 'error');
       assert.ok(e.error instanceof Error, `an error, got ${String(e.error)}`);
-      assert.match(e.error.message, /^connection to redis:\/\/127\.0\.0\.1:\d+(\/0)? closed by the server|ECONNRESET|Socket closed unexpectedly/);
+      assert.match(
+        e.error.message,
+        /^connection to redis:\/\/127\.0\.0\.1:\d+(\/0)? closed by the server|ECONNRESET|Socket closed unexpectedly/,
+      );
       if (/closed by the server/.test(e.error.message)) assert.ok(e.error instanceof ConnectionError);
     });
 

@@ -74,7 +74,10 @@ for (const [label, driver] of DRIVERS) {
 
     void test('pool.multi() with an unknown command: EXECABORT, not a TypeError', async (t) => {
       const pool = leakGuard(t, server()).pool({ label: 'batch', driver });
-      await assert.rejects(pool.multi().call('FT.SEARCH', 'idx', SECRET).exec(), (err: unknown) => err instanceof ReplyError && err.prefix === 'EXECABORT');
+      await assert.rejects(
+        pool.multi().call('FT.SEARCH', 'idx', SECRET).exec(),
+        (err: unknown) => err instanceof ReplyError && err.prefix === 'EXECABORT',
+      );
       assert.equal(await pool.ping(), 'PONG');
     });
 
@@ -93,7 +96,14 @@ for (const [label, driver] of DRIVERS) {
     });
 
     void test('acquireTimeoutMs: Infinity: ready() resolves and a waiter waits for the lease', async (t) => {
-      const pool = leakGuard(t, server()).pool({ label: 'inf', driver, max: 2, lanes: 1, acquireTimeoutMs: Infinity, commandTimeoutMs: Infinity });
+      const pool = leakGuard(t, server()).pool({
+        label: 'inf',
+        driver,
+        max: 2,
+        lanes: 1,
+        acquireTimeoutMs: Infinity,
+        commandTimeoutMs: Infinity,
+      });
       assert.notEqual(await pool.ready(), 'unavailable');
       const held = await pool.acquire();
       let settled = false;

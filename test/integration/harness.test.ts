@@ -77,7 +77,9 @@ void describe('resp-mini', () => {
   });
 
   void test('parses every RESP2 type, nested, and reports incomplete input at every split point', () => {
-    const wire = Buffer.from('*7\r\n+OK\r\n-ERR bad thing\r\n:-42\r\n$5\r\nhe\r\nl\r\n*2\r\n$-1\r\n*1\r\n:1\r\n*-1\r\n:12345678901234567890\r\n');
+    const wire = Buffer.from(
+      '*7\r\n+OK\r\n-ERR bad thing\r\n:-42\r\n$5\r\nhe\r\nl\r\n*2\r\n$-1\r\n*1\r\n:1\r\n*-1\r\n:12345678901234567890\r\n',
+    );
     for (let cut = 0; cut < wire.length; cut++) assert.equal(parseReply(wire.subarray(0, cut)), undefined, `cut ${cut}`);
     const parsed = parseReply(Buffer.concat([wire, Buffer.from('+next\r\n')]));
     assert.ok(parsed);
@@ -156,7 +158,11 @@ void describe('RedisProcess', () => {
     await assert.rejects(server.command('NOSUCHCMD'), (e: Error) => e instanceof RespReplyError && /^ERR unknown command/.test(e.message));
     assert.match((await server.command('INFO', 'server')) as string, /redis_version:/);
     assert.equal(await server.command('DEBUG', 'SLEEP', 0), 'OK'); // debug command enabled locally
-    const pipelined = await respPipeline(server.target(), [['INCR', 'n'], ['INCR', 'n'], ['LPUSH', 'n', 'x']]);
+    const pipelined = await respPipeline(server.target(), [
+      ['INCR', 'n'],
+      ['INCR', 'n'],
+      ['LPUSH', 'n', 'x'],
+    ]);
     assert.equal(pipelined[1], 2);
     assert.ok(pipelined[2] instanceof RespReplyError && pipelined[2].prefix === 'WRONGTYPE');
   });
@@ -211,7 +217,10 @@ void describe('RedisProcess', () => {
     // A slow load: restart returns while the server still answers -LOADING.
     await server.command('DEBUG', 'POPULATE', 5000, 'key', 10);
     await server.command('SAVE');
-    await server.restart({ extraArgs: ['--key-load-delay', '200', '--loading-process-events-interval-bytes', '1024'], acceptLoading: true });
+    await server.restart({
+      extraArgs: ['--key-load-delay', '200', '--loading-process-events-interval-bytes', '1024'],
+      acceptLoading: true,
+    });
     await assert.rejects(server.command('PING'), (e: RespReplyError) => e.prefix === 'LOADING');
     await waitFor(async () => (await server.command('PING').catch(() => '')) === 'PONG', { timeoutMs: 8000 });
     assert.equal(await server.command('DBSIZE'), 5001);
@@ -247,7 +256,9 @@ void describe('RedisProcess', () => {
   void test('TLS server answers over TLS with the generated CA; wrong CA, host and client cert fail', async (t) => {
     const certs = await generateCerts();
     assert.match(certs.ca.cert, /BEGIN CERTIFICATE/);
-    const server = await withRedis(t, { tls: { certFile: certs.server.certFile, keyFile: certs.server.keyFile, caFile: certs.ca.certFile } });
+    const server = await withRedis(t, {
+      tls: { certFile: certs.server.certFile, keyFile: certs.server.keyFile, caFile: certs.ca.certFile },
+    });
     assert.equal(server.url, `rediss://127.0.0.1:${server.port}`);
     assert.equal(await server.command('PING'), 'PONG');
     const viaTls = (opts: tls.ConnectionOptions): Promise<unknown> =>
@@ -260,9 +271,14 @@ void describe('RedisProcess', () => {
     // Plain TCP to a TLS port gets no PONG.
     await assert.rejects(respCommand({ port: server.port }, ['PING'], { timeoutMs: 500 }));
 
-    const wrongHost = await withRedis(t, { tls: { certFile: certs.wrongHost.certFile, keyFile: certs.wrongHost.keyFile, caFile: certs.ca.certFile } });
+    const wrongHost = await withRedis(t, {
+      tls: { certFile: certs.wrongHost.certFile, keyFile: certs.wrongHost.keyFile, caFile: certs.ca.certFile },
+    });
     assert.equal(await wrongHost.command('PING'), 'PONG'); // the harness skips the host-name check
-    await rejectsWithCode(respCommand({ port: wrongHost.port, tls: { ca: certs.ca.cert, servername: 'localhost' } }, ['PING']), 'ERR_TLS_CERT_ALTNAME_INVALID');
+    await rejectsWithCode(
+      respCommand({ port: wrongHost.port, tls: { ca: certs.ca.cert, servername: 'localhost' } }, ['PING']),
+      'ERR_TLS_CERT_ALTNAME_INVALID',
+    );
 
     const mtls = await withRedis(t, {
       tls: { certFile: certs.server.certFile, keyFile: certs.server.keyFile, caFile: certs.ca.certFile, authClients: true },
@@ -271,7 +287,11 @@ void describe('RedisProcess', () => {
     const port = mtls.port;
     assert.equal(await respCommand({ port, tls: { ca: certs.ca.cert, cert: certs.client.cert, key: certs.client.key } }, ['PING']), 'PONG');
     await assert.rejects(respCommand({ port, tls: { ca: certs.ca.cert } }, ['PING'], { timeoutMs: 3000 }));
-    await assert.rejects(respCommand({ port, tls: { ca: certs.ca.cert, cert: certs.wrongClient.cert, key: certs.wrongClient.key } }, ['PING'], { timeoutMs: 3000 }));
+    await assert.rejects(
+      respCommand({ port, tls: { ca: certs.ca.cert, cert: certs.wrongClient.cert, key: certs.wrongClient.key } }, ['PING'], {
+        timeoutMs: 3000,
+      }),
+    );
     assert.equal(await generateCerts(), certs, 'cached per process');
   });
 
@@ -390,11 +410,16 @@ void describe('helpers', () => {
     const b = await raw(t, server.port);
     a.socket.write(encodeCommand(['CLIENT', 'SETNAME', 'rp-test-a']));
     b.socket.write(encodeCommand(['CLIENT', 'SETNAME', 'other-b']));
-    const names = await waitFor(async () => ((await clientNames(server, 'rp-test-')).length === 1 ? clientNames(server, 'rp-test-') : undefined));
+    const names = await waitFor(async () =>
+      (await clientNames(server, 'rp-test-')).length === 1 ? clientNames(server, 'rp-test-') : undefined,
+    );
     assert.deepEqual(names, ['rp-test-a']);
     a.socket.destroy();
     await waitFor(async () => (await clientNames(server, 'rp-test-')).length === 0);
-    await assert.rejects(waitFor(() => false, { timeoutMs: 50, message: 'never' }), /within 50 ms: never/);
+    await assert.rejects(
+      waitFor(() => false, { timeoutMs: 50, message: 'never' }),
+      /within 50 ms: never/,
+    );
   });
 });
 

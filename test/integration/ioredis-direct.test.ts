@@ -24,7 +24,7 @@ const BINARY = Buffer.from([0, 1, 2, 0xff, 0xfe, 13, 10, 36, 42]);
 void describe('ioredis driver: direct path', () => {
   const server = useRedis();
 
-  void test('replies are identical to ioredis\'s own path, in any mix within one turn', async (t) => {
+  void test("replies are identical to ioredis's own path, in any mix within one turn", async (t) => {
     const g = leakGuard(t, server());
     const direct = g.pool({ label: 'direct', lanes: 1 });
     const plain = g.pool({ label: 'plain', lanes: 1, driver: ioredisDriver({ directPath: false }) });
@@ -83,7 +83,8 @@ void describe('ioredis driver: direct path', () => {
     await seed(plain, 'p:');
     const a = await replies(plain, calls('p:'));
     const b = await replies(direct, calls('d:'));
-    const norm = (v: unknown): unknown => JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'string' ? x.replace(/\bd:/g, 'p:') : x))) as unknown;
+    const norm = (v: unknown): unknown =>
+      JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'string' ? x.replace(/\bd:/g, 'p:') : x))) as unknown;
     for (let i = 0; i < a.length; i++) {
       assert.deepEqual(norm(b[i]), norm(a[i]), `call #${i}: ${calls('d:')[i]!.toString()}`);
       // JSON hides Buffer vs string: compare the kinds too.
@@ -99,7 +100,15 @@ void describe('ioredis driver: direct path', () => {
     const pool = leakGuard(t, server()).pool({ label: 'order', lanes: 1, max: 2 });
     const n = 2_000;
     await Promise.all(Array.from({ length: n }, (_, i) => pool.set(`ord:${i}`, `v${i}`)));
-    const got = await Promise.all(Array.from({ length: n }, (_, i) => (i % 7 === 0 ? pool.hgetall(`ord:none:${i}`).then(() => `v${i}`) : i % 3 === 0 ? pool.getBuffer(`ord:${i}`).then(String) : pool.get(`ord:${i}`))));
+    const got = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        i % 7 === 0
+          ? pool.hgetall(`ord:none:${i}`).then(() => `v${i}`)
+          : i % 3 === 0
+            ? pool.getBuffer(`ord:${i}`).then(String)
+            : pool.get(`ord:${i}`),
+      ),
+    );
     for (let i = 0; i < n; i++) assert.equal(got[i], `v${i}`);
     await pool.del(Array.from({ length: n }, (_, i) => `ord:${i}`));
   });
@@ -115,7 +124,9 @@ void describe('ioredis driver: direct path', () => {
       const second = lease.raw.get('rawmix:b');
       const third = lease.get('rawmix:a');
       assert.deepEqual(await Promise.all([first, second, third]), ['A', 'B', 'A']);
-      const burst = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? lease.get('rawmix:a') : lease.raw.get('rawmix:b'))));
+      const burst = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? lease.get('rawmix:a') : lease.raw.get('rawmix:b'))),
+      );
       burst.forEach((v, i) => assert.equal(v, i % 2 === 0 ? 'A' : 'B', `#${i}`));
     });
     await pool.del('rawmix:a', 'rawmix:b');
@@ -136,7 +147,10 @@ void describe('ioredis driver: direct path', () => {
   void test('error replies are typed ReplyErrors with the command named', async (t) => {
     const pool = leakGuard(t, server()).pool({ label: 'err' });
     await pool.rpush('err:l', 'x');
-    await assert.rejects(pool.incr('err:l'), (e) => e instanceof ReplyError && e.code === 'ERR_REPLY' && /^WRONGTYPE/.test(e.message) && e.command === 'INCR');
+    await assert.rejects(
+      pool.incr('err:l'),
+      (e) => e instanceof ReplyError && e.code === 'ERR_REPLY' && /^WRONGTYPE/.test(e.message) && e.command === 'INCR',
+    );
     assert.equal(await pool.get('err:missing'), null, 'the lane still works');
     await pool.del('err:l');
   });
@@ -148,9 +162,17 @@ void describe('ioredis driver: direct path', () => {
     // DEBUG SLEEP holds the server so the GETs are written but unanswered when the kill lands.
     const raw = g.raw();
     const sleeping = raw.call('debug', 'sleep', '0.3');
-    const inflight = Array.from({ length: 200 }, (_, i) => pool.get(`kill:${i}`).then(() => 'ok', (e: unknown) => e));
+    const inflight = Array.from({ length: 200 }, (_, i) =>
+      pool.get(`kill:${i}`).then(
+        () => 'ok',
+        (e: unknown) => e,
+      ),
+    );
     const list = (await g.raw().call('client', 'list')) as string;
-    const ids = list.split('\n').filter((l) => l.includes(`name=redpool:${pool.options.name}:`)).map((l) => /id=(\d+)/.exec(l)![1]!);
+    const ids = list
+      .split('\n')
+      .filter((l) => l.includes(`name=redpool:${pool.options.name}:`))
+      .map((l) => /id=(\d+)/.exec(l)![1]!);
     for (const id of ids) await g.raw().call('client', 'kill', 'id', id);
     await sleeping;
     const outcomes = await Promise.all(inflight);
@@ -163,8 +185,18 @@ void describe('ioredis driver: direct path', () => {
   void test('each connection is probed: direct when the probe passes, plain when turned off or with autoPipelining', async (t) => {
     const srv = server();
     const spec: ConnectSpec = {
-      host: '127.0.0.1', port: srv.port, path: undefined, username: undefined, password: undefined, db: 0, tls: undefined,
-      connectTimeoutMs: 2_000, keepAliveMs: 0, connectionName: 'probe', autoPipelining: false, endpoint: 'test',
+      host: '127.0.0.1',
+      port: srv.port,
+      path: undefined,
+      username: undefined,
+      password: undefined,
+      db: 0,
+      tls: undefined,
+      connectTimeoutMs: 2_000,
+      keepAliveMs: 0,
+      connectionName: 'probe',
+      autoPipelining: false,
+      endpoint: 'test',
     };
     const on = await ioredisDriver().connect(spec);
     const off = await ioredisDriver({ directPath: false }).connect(spec);
@@ -180,7 +212,10 @@ void describe('ioredis driver: direct path', () => {
     // The installed ioredis is one the path was verified against, so 'auto' (the default) is on.
     assert.match(ioredisVersion() ?? '', VERIFIED_IOREDIS);
     assert.equal((forced as unknown as { direct: boolean }).direct, true);
-    assert.throws(() => ioredisDriver({ directPath: 'yes' as unknown as boolean }), (e: unknown) => e instanceof ConfigError && e.option === 'driver.directPath');
+    assert.throws(
+      () => ioredisDriver({ directPath: 'yes' as unknown as boolean }),
+      (e: unknown) => e instanceof ConfigError && e.option === 'driver.directPath',
+    );
     assert.equal((on as unknown as { direct: boolean }).direct, true);
     assert.equal((off as unknown as { direct: boolean }).direct, false);
     assert.equal((autopipe as unknown as { direct: boolean }).direct, false);
@@ -196,7 +231,7 @@ void describe('ioredis driver: direct path', () => {
     assert.equal(await off.command('ping', [], false), 'PONG');
   });
 
-  void test('with a subscriber on ioredis\'s command tracing channel, commands go through ioredis so they are traced', async (t) => {
+  void test("with a subscriber on ioredis's command tracing channel, commands go through ioredis so they are traced", async (t) => {
     const pool = leakGuard(t, server()).pool({ label: 'trace' });
     await pool.ready();
     const traced: string[] = [];

@@ -69,10 +69,15 @@ void describe('node-redis driver', () => {
   void test('pipeline and multi result shapes, mixed Buffer and string entries', async (t) => {
     const pool = leakGuard(t, server()).pool({ label: 'nr', driver });
     assert.deepEqual(await pool.pipeline().set('nr:p', '1').incr('nr:p').getBuffer('nr:p').hgetall('nr:px').exec(), [
-      [null, 'OK'], [null, 2], [null, Buffer.from('2')], [null, {}],
+      [null, 'OK'],
+      [null, 2],
+      [null, Buffer.from('2')],
+      [null, {}],
     ]);
     assert.deepEqual(await pool.multi().set('nr:m', 'a').getBuffer('nr:m').get('nr:m').exec(), [
-      [null, 'OK'], [null, Buffer.from('a')], [null, 'a'],
+      [null, 'OK'],
+      [null, Buffer.from('a')],
+      [null, 'a'],
     ]);
     const [err, value] = (await pool.pipeline().incr('nr:m').exec())![0]!;
     assert.ok(err instanceof ReplyError && err.prefix === 'ERR' && value === null);
@@ -80,7 +85,10 @@ void describe('node-redis driver', () => {
     assert.deepEqual(tx![0], [null, 'OK']);
     assert.ok(tx![1]![0] instanceof ReplyError);
     // A command refused while queueing aborts the transaction, as with ioredis.
-    await assert.rejects(pool.multi().set('nr:m', 'x').call('nosuchcommand').exec(), (e) => e instanceof ReplyError && e.prefix === 'EXECABORT');
+    await assert.rejects(
+      pool.multi().set('nr:m', 'x').call('nosuchcommand').exec(),
+      (e) => e instanceof ReplyError && e.prefix === 'EXECABORT',
+    );
     assert.equal(await pool.get('nr:m'), 'b');
     await pool.del('nr:p', 'nr:m');
   });
@@ -99,7 +107,7 @@ void describe('node-redis driver', () => {
       assert.equal(await c.blpop('nr:bl', 0.05), null);
     });
     const waiting = pool.blpop('nr:bl2', 5);
-    await waitFor(async () => (await pool.call('client', 'list') as string).includes('cmd=blpop'));
+    await waitFor(async () => ((await pool.call('client', 'list')) as string).includes('cmd=blpop'));
     await pool.rpush('nr:bl2', 'v');
     assert.deepEqual(await waiting, ['nr:bl2', 'v']);
     await pool.del('nr:w');
@@ -111,18 +119,24 @@ void describe('node-redis driver', () => {
     await pool.ready();
     const lease = await pool.acquire();
     const blocked = lease.blpop('nr:never', 10);
-    await waitFor(async () => (await pool.call('client', 'list') as string).includes('cmd=blpop'));
+    await waitFor(async () => ((await pool.call('client', 'list')) as string).includes('cmd=blpop'));
     const closed: Array<string | undefined> = [];
     pool.on('connection:closed', (e) => closed.push(e.reason));
     const raw = g.raw();
     const list = (await raw.call('client', 'list')) as string;
-    const ids = list.split('\n').filter((l) => l.includes(`name=redpool:${pool.options.name}:`)).map((l) => /id=(\d+)/.exec(l)![1]!);
+    const ids = list
+      .split('\n')
+      .filter((l) => l.includes(`name=redpool:${pool.options.name}:`))
+      .map((l) => /id=(\d+)/.exec(l)![1]!);
     assert.ok(ids.length >= 3, list);
     for (const id of ids) await raw.call('client', 'kill', 'id', id);
     await assert.rejects(blocked, (e) => e instanceof ConnectionError && e.outcome === 'unknown');
     lease.release();
     await waitFor(() => closed.length >= ids.length);
-    assert.ok(closed.every((r) => r === 'error'), String(closed));
+    assert.ok(
+      closed.every((r) => r === 'error'),
+      String(closed),
+    );
     assert.equal(await pool.set('nr:after', 'ok'), 'OK');
     assert.equal(await pool.get('nr:after'), 'ok');
     await pool.del('nr:after');
@@ -219,8 +233,18 @@ void describe('node-redis driver: connect errors', () => {
     const port = srv.port;
     await srv.stop();
     const conn = driver.connect({
-      host: '127.0.0.1', port, path: undefined, username: undefined, password: undefined, db: 0, tls: undefined,
-      connectTimeoutMs: 1_000, keepAliveMs: 0, connectionName: 'redpool:nr-test:1', autoPipelining: false, endpoint: `redis://127.0.0.1:${port}`,
+      host: '127.0.0.1',
+      port,
+      path: undefined,
+      username: undefined,
+      password: undefined,
+      db: 0,
+      tls: undefined,
+      connectTimeoutMs: 1_000,
+      keepAliveMs: 0,
+      connectionName: 'redpool:nr-test:1',
+      autoPipelining: false,
+      endpoint: `redis://127.0.0.1:${port}`,
     });
     await assert.rejects(conn, (e) => e instanceof ConnectionError && e.outcome === 'not-sent' && /ECONNREFUSED/.test(e.message));
   });
@@ -230,8 +254,18 @@ void describe('node-redis driver: connect errors', () => {
     srv.pause();
     const started = Date.now();
     const conn = driver.connect({
-      host: '127.0.0.1', port: srv.port, path: undefined, username: undefined, password: undefined, db: 0, tls: undefined,
-      connectTimeoutMs: 300, keepAliveMs: 0, connectionName: 'redpool:nr-test:2', autoPipelining: false, endpoint: `redis://127.0.0.1:${srv.port}`,
+      host: '127.0.0.1',
+      port: srv.port,
+      path: undefined,
+      username: undefined,
+      password: undefined,
+      db: 0,
+      tls: undefined,
+      connectTimeoutMs: 300,
+      keepAliveMs: 0,
+      connectionName: 'redpool:nr-test:2',
+      autoPipelining: false,
+      endpoint: `redis://127.0.0.1:${srv.port}`,
     });
     try {
       await assert.rejects(conn, (e) => (e as { code?: string }).code === 'ERR_CONNECT_TIMEOUT' && /handshake/.test((e as Error).message));
@@ -249,8 +283,18 @@ void describe('node-redis driver: connect errors', () => {
     assert.equal(await ok.set('nr:tls', 'x'), 'OK');
     assert.equal(await ok.get('nr:tls'), 'x');
     const conn = driver.connect({
-      host: '127.0.0.1', port: srv.port, path: undefined, username: undefined, password: undefined, db: 0, tls: { ca: certs.wrongCa.cert },
-      connectTimeoutMs: 2_000, keepAliveMs: 0, connectionName: 'redpool:nr-test:3', autoPipelining: false, endpoint: srv.url,
+      host: '127.0.0.1',
+      port: srv.port,
+      path: undefined,
+      username: undefined,
+      password: undefined,
+      db: 0,
+      tls: { ca: certs.wrongCa.cert },
+      connectTimeoutMs: 2_000,
+      keepAliveMs: 0,
+      connectionName: 'redpool:nr-test:3',
+      autoPipelining: false,
+      endpoint: srv.url,
     });
     await assert.rejects(conn, (e) => e instanceof TlsError);
   });

@@ -19,7 +19,11 @@ interface PackJson {
 /** `npm pack --dry-run --json`, without `prepare` (dist/ is already built). */
 function packList(): PackJson {
   const npm = npmCommand();
-  const out = execFileSync(npm[0]!, [...npm.slice(1), 'pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync(npm[0]!, [...npm.slice(1), 'pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const parsed = JSON.parse(out) as PackJson[];
   assert.equal(parsed.length, 1);
   return parsed[0]!;
@@ -37,9 +41,17 @@ void describe('the packed package', () => {
     const files = packList().files.map((f) => f.path);
     const outside = files.filter((f) => !f.startsWith('dist/'));
     assert.deepEqual(outside.sort(), ['README.md', 'package.json']);
-    const forbidden = files.filter((f) => /(^|\/)(server|support|helpers|fault|test)\/|resp-mini|redis-process|fault-proxy|\.tsbuildinfo$|^src\//.test(f));
+    const forbidden = files.filter((f) =>
+      /(^|\/)(server|support|helpers|fault|test)\/|resp-mini|redis-process|fault-proxy|\.tsbuildinfo$|^src\//.test(f),
+    );
     assert.deepEqual(forbidden, []);
-    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/testing/index.js', 'dist/cli/embedded-server.js', 'dist/cli/embedded-watchdog.js']) {
+    for (const f of [
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/testing/index.js',
+      'dist/cli/embedded-server.js',
+      'dist/cli/embedded-watchdog.js',
+    ]) {
       assert.ok(files.includes(f), `${f} is packed`);
     }
   });
@@ -61,7 +73,9 @@ void describe('the packed package', () => {
     const app = tarballApp();
     t.after(() => app.remove());
     // Every file of examples/, so a new example cannot be left out.
-    const examples = readdirSync(path.join(ROOT, 'examples')).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, ''));
+    const examples = readdirSync(path.join(ROOT, 'examples'))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => f.replace(/\.ts$/, ''));
     assert.ok(examples.length >= 3, `examples found: ${examples.join(', ')}`);
     for (const example of examples) {
       const file = path.join(app.dir, `${example}.js`);

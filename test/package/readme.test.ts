@@ -40,10 +40,21 @@ function block(name: string, file = 'README.md'): Block {
 
 /** Compiles `files` of the project with TypeScript (strict, nodenext) against the installed types. */
 async function typecheck(cwd: string, files: string[]): Promise<void> {
-  writeFileSync(path.join(cwd, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022', 'esnext.disposable'], types: ['node'], skipLibCheck: true },
-    files,
-  }));
+  writeFileSync(
+    path.join(cwd, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        target: 'es2022',
+        lib: ['es2022', 'esnext.disposable'],
+        types: ['node'],
+        skipLibCheck: true,
+      },
+      files,
+    }),
+  );
   const tsc = await run(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', cwd], cwd, 60_000);
   assert.equal(tsc.code, 0, `tsc:\n${tsc.out}`);
 }
@@ -62,7 +73,10 @@ void describe('the README, from a tarball install', () => {
   void test('the quick start runs as written', { timeout: 120_000 }, async () => {
     const b = block('quick-start');
     assert.equal(b.lang, 'sh');
-    const commands = b.code.split('\n').map((l) => l.replace(/(^|\s+)#.*$/, '').trim()).filter((l) => l !== '');
+    const commands = b.code
+      .split('\n')
+      .map((l) => l.replace(/(^|\s+)#.*$/, '').trim())
+      .filter((l) => l !== '');
     assert.ok(commands.length > 0, 'the quick start has a command');
     for (const command of commands) {
       assert.match(command, /^npx redpool /, 'quick-start commands are npx redpool …');
@@ -106,7 +120,7 @@ void describe('the README, from a tarball install', () => {
     assert.equal(r.code, 0, r.out);
     assert.equal(await server.command('GET', 'stock'), '2', 'the WATCH/MULTI example decremented stock');
     assert.match(r.stdout, /^left \[\[null,"OK"\]\]$/m);
-    assert.equal(await server.command('GET', 'k'), null, "the SELECTed write is not in db 0");
+    assert.equal(await server.command('GET', 'k'), null, 'the SELECTed write is not in db 0');
     assert.match(String(await server.command('INFO', 'keyspace')), /^db2:keys=1,/m, 'the await using example wrote to db 2');
   });
 });

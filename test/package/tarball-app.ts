@@ -45,12 +45,18 @@ export function tarballApp(): TarballApp {
   }
   // What npm does for a dependency's bin: a link in node_modules/.bin (the tarball's mode is kept:
   // a bin packed without its x bit fails here as it would for a user).
-  const pkg = JSON.parse(readFileSync(path.join(modules, 'redpool', 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(path.join(modules, 'redpool', 'package.json'), 'utf8')) as {
+    version: string;
+    bin: Record<string, string>;
+  };
   mkdirSync(path.join(modules, '.bin'));
   for (const [name, target] of Object.entries(pkg.bin)) {
     symlinkSync(path.relative(path.join(modules, '.bin'), path.join(modules, 'redpool', target)), path.join(modules, '.bin', name));
   }
-  writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify({ name: 'my-app', private: true, type: 'module', dependencies: { redpool: `^${pkg.version}` } }, null, 2)}\n`);
+  writeFileSync(
+    path.join(dir, 'package.json'),
+    `${JSON.stringify({ name: 'my-app', private: true, type: 'module', dependencies: { redpool: `^${pkg.version}` } }, null, 2)}\n`,
+  );
   return { dir, remove: () => rmSync(base, { recursive: true, force: true }) };
 }
 

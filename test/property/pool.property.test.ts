@@ -104,7 +104,10 @@ async function scenario(config: Partial<PoolOptions> & { max: number; lanes: num
       switch (op.t) {
         case 'acquire': {
           const t = keep(pool.acquire({ timeoutMs: op.timeoutMs }));
-          void t.promise.then((lease) => held.push({ lease, live: true }), () => undefined);
+          void t.promise.then(
+            (lease) => held.push({ lease, live: true }),
+            () => undefined,
+          );
           break;
         }
         case 'release': {
@@ -116,8 +119,15 @@ async function scenario(config: Partial<PoolOptions> & { max: number; lanes: num
           break;
         }
         case 'doubleRelease': {
-          const h = pick(held.filter((x) => !x.live), op.i);
-          if (h) assert.throws(() => h.lease.release(), (e: { code?: string }) => e.code === 'ERR_LEASE_RELEASED' || e.code === 'ERR_FOREIGN_LEASE');
+          const h = pick(
+            held.filter((x) => !x.live),
+            op.i,
+          );
+          if (h)
+            assert.throws(
+              () => h.lease.release(),
+              (e: { code?: string }) => e.code === 'ERR_LEASE_RELEASED' || e.code === 'ERR_FOREIGN_LEASE',
+            );
           break;
         }
         case 'destroyLease': {
@@ -189,7 +199,15 @@ async function scenario(config: Partial<PoolOptions> & { max: number; lanes: num
     assert.equal(unsettled, 0, `${unsettled} caller promises never settled`);
     const s = pool.stats();
     assert.deepEqual(
-      { state: s.state, busy: s.busy, pending: s.pending, connecting: s.connecting, total: s.total, open: driver.open.size, timers: clock.pendingTimers },
+      {
+        state: s.state,
+        busy: s.busy,
+        pending: s.pending,
+        connecting: s.connecting,
+        total: s.total,
+        open: driver.open.size,
+        timers: clock.pendingTimers,
+      },
       { state: 'closed', busy: 0, pending: 0, connecting: 0, total: 0, open: 0, timers: 0 },
     );
     for (const h of live()) h.lease.release(); // late releases are harmless

@@ -413,13 +413,15 @@ export class RedisProcess {
         inc.child.ref();
         inc.child.kill('SIGKILL');
         await inc.exited;
-        throw new RedisStartError(`redis-server did not answer PING within ${this.#options.startTimeoutMs ?? 10_000} ms`, await this.#logTail(inc));
+        throw new RedisStartError(
+          `redis-server did not answer PING within ${this.#options.startTimeoutMs ?? 10_000} ms`,
+          await this.#logTail(inc),
+        );
       }
-      const probe = respPipeline(
-        this.target(),
-        [['PING'], ['INFO', 'server']],
-        { timeoutMs: Math.min(1000, remaining), ...(password !== undefined ? { password } : {}) },
-      ).catch(() => undefined); // not listening yet
+      const probe = respPipeline(this.target(), [['PING'], ['INFO', 'server']], {
+        timeoutMs: Math.min(1000, remaining),
+        ...(password !== undefined ? { password } : {}),
+      }).catch(() => undefined); // not listening yet
       // Stop waiting as soon as the child dies (e.g. another process holds the port and answers).
       const replies = await Promise.race([probe, inc.exited.then(() => undefined)]);
       if (replies) {

@@ -90,7 +90,10 @@ export function cleanupOnSignals(signals: readonly NodeJS.Signals[] = ['SIGINT',
 export async function resolveBinary(binary: string): Promise<string> {
   const candidates = binary.includes('/')
     ? [path.resolve(binary)]
-    : (process.env['PATH'] ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, binary));
+    : (process.env['PATH'] ?? '')
+        .split(path.delimiter)
+        .filter(Boolean)
+        .map((dir) => path.join(dir, binary));
   for (const candidate of candidates) {
     try {
       await fs.access(candidate, fsConstants.X_OK);

@@ -25,7 +25,10 @@ void test('a fresh pool whose first callers wait 20 ms for the connect gives no 
   assert.equal(s.waitMsTotal, 40);
   assert.equal(s.connectWaits, 2, 'both waited for a connection being opened');
   assert.equal(s.connectWaitMsTotal, 40);
-  assert.deepEqual(fp.pool.advice().map((a) => a.code), []);
+  assert.deepEqual(
+    fp.pool.advice().map((a) => a.code),
+    [],
+  );
 });
 
 void test('waiting for a lease another caller holds is contention, and is reported once the sample is big enough', async (t) => {

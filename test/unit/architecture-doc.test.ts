@@ -29,7 +29,11 @@ function tableEdges(table: { readonly [k: string]: readonly string[] }): Set<str
   return new Set(Object.entries(table).flatMap(([from, tos]) => tos.map((to) => `${from}->${to}`)));
 }
 
-for (const [name, table] of [['connection', CONN_TRANSITIONS], ['pool lifecycle', POOL_TRANSITIONS], ['health', HEALTH_TRANSITIONS]] as const) {
+for (const [name, table] of [
+  ['connection', CONN_TRANSITIONS],
+  ['pool lifecycle', POOL_TRANSITIONS],
+  ['health', HEALTH_TRANSITIONS],
+] as const) {
   void test(`the ${name} diagram has exactly the edges of its transition table`, () => {
     const want = tableEdges(table);
     const states = new Set(Object.keys(table));

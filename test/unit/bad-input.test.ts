@@ -72,7 +72,10 @@ void describe('I1–I3: malformed URLs, schemes, db index', () => {
 
   void test('a non-string url', () => {
     rejectsOption({ url: 5 as unknown as string }, 'url', /expected a string/);
-    assert.throws(() => parseRedisUrl(undefined as unknown as string), (e: ConfigError) => e.option === 'url');
+    assert.throws(
+      () => parseRedisUrl(undefined as unknown as string),
+      (e: ConfigError) => e.option === 'url',
+    );
   });
 
   void test('options that are not an object', () => {
@@ -169,21 +172,43 @@ void describe('I6: TLS flag contradicting the scheme', () => {
 
 void describe('I7–I9: sizes and timeouts', () => {
   const rows: Array<[Partial<PoolOptions>, string]> = [
-    [{ max: 0 }, 'max'], [{ max: -1 }, 'max'], [{ max: 1.5 }, 'max'], [{ max: NaN }, 'max'], [{ max: Infinity }, 'max'],
-    [{ min: -1 }, 'min'], [{ min: 0.5 }, 'min'],
-    [{ lanes: 0 }, 'lanes'], [{ lanes: 1.5 }, 'lanes'],
-    [{ maxWaiting: -1 }, 'maxWaiting'], [{ maxWaiting: 2.5 }, 'maxWaiting'],
-    [{ retries: -1 }, 'retries'], [{ retries: 1.5 }, 'retries'],
+    [{ max: 0 }, 'max'],
+    [{ max: -1 }, 'max'],
+    [{ max: 1.5 }, 'max'],
+    [{ max: NaN }, 'max'],
+    [{ max: Infinity }, 'max'],
+    [{ min: -1 }, 'min'],
+    [{ min: 0.5 }, 'min'],
+    [{ lanes: 0 }, 'lanes'],
+    [{ lanes: 1.5 }, 'lanes'],
+    [{ maxWaiting: -1 }, 'maxWaiting'],
+    [{ maxWaiting: 2.5 }, 'maxWaiting'],
+    [{ retries: -1 }, 'retries'],
+    [{ retries: 1.5 }, 'retries'],
     [{ failureThreshold: 0 }, 'failureThreshold'],
-    [{ port: 0 }, 'port'], [{ port: 70_000 }, 'port'], [{ port: 1.5 }, 'port'],
-    [{ min: 5, max: 2 }, 'min'], [{ lanes: 5, max: 2 }, 'lanes'],
-    [{ connectTimeoutMs: NaN }, 'connectTimeoutMs'], [{ connectTimeoutMs: Infinity }, 'connectTimeoutMs'], [{ connectTimeoutMs: -1 }, 'connectTimeoutMs'], [{ connectTimeoutMs: 0 }, 'connectTimeoutMs'],
-    [{ acquireTimeoutMs: NaN }, 'acquireTimeoutMs'], [{ acquireTimeoutMs: -5 }, 'acquireTimeoutMs'], [{ acquireTimeoutMs: 0 }, 'acquireTimeoutMs'],
-    [{ commandTimeoutMs: NaN }, 'commandTimeoutMs'], [{ commandTimeoutMs: -Infinity }, 'commandTimeoutMs'], [{ commandTimeoutMs: -1 }, 'commandTimeoutMs'],
-    [{ idleTimeoutMs: -1 }, 'idleTimeoutMs'], [{ idleTimeoutMs: Infinity }, 'idleTimeoutMs'],
-    [{ maxLifetimeMs: NaN }, 'maxLifetimeMs'], [{ validateAfterIdleMs: -1 }, 'validateAfterIdleMs'],
-    [{ leakDetectionMs: -1 }, 'leakDetectionMs'], [{ housekeepingIntervalMs: 5 }, 'housekeepingIntervalMs'],
-    [{ healthCheckIntervalMs: NaN }, 'healthCheckIntervalMs'], [{ keepAliveMs: -1 }, 'keepAliveMs'],
+    [{ port: 0 }, 'port'],
+    [{ port: 70_000 }, 'port'],
+    [{ port: 1.5 }, 'port'],
+    [{ min: 5, max: 2 }, 'min'],
+    [{ lanes: 5, max: 2 }, 'lanes'],
+    [{ connectTimeoutMs: NaN }, 'connectTimeoutMs'],
+    [{ connectTimeoutMs: Infinity }, 'connectTimeoutMs'],
+    [{ connectTimeoutMs: -1 }, 'connectTimeoutMs'],
+    [{ connectTimeoutMs: 0 }, 'connectTimeoutMs'],
+    [{ acquireTimeoutMs: NaN }, 'acquireTimeoutMs'],
+    [{ acquireTimeoutMs: -5 }, 'acquireTimeoutMs'],
+    [{ acquireTimeoutMs: 0 }, 'acquireTimeoutMs'],
+    [{ commandTimeoutMs: NaN }, 'commandTimeoutMs'],
+    [{ commandTimeoutMs: -Infinity }, 'commandTimeoutMs'],
+    [{ commandTimeoutMs: -1 }, 'commandTimeoutMs'],
+    [{ idleTimeoutMs: -1 }, 'idleTimeoutMs'],
+    [{ idleTimeoutMs: Infinity }, 'idleTimeoutMs'],
+    [{ maxLifetimeMs: NaN }, 'maxLifetimeMs'],
+    [{ validateAfterIdleMs: -1 }, 'validateAfterIdleMs'],
+    [{ leakDetectionMs: -1 }, 'leakDetectionMs'],
+    [{ housekeepingIntervalMs: 5 }, 'housekeepingIntervalMs'],
+    [{ healthCheckIntervalMs: NaN }, 'healthCheckIntervalMs'],
+    [{ keepAliveMs: -1 }, 'keepAliveMs'],
     [{ max: '5' as unknown as number }, 'max'],
   ];
   for (const [input, option] of rows) {
@@ -237,8 +262,17 @@ void describe('I10: inconsistent timeouts warn through the pool’s "warning" ev
 
 void describe('I11: non-string arguments are refused before anything is written', () => {
   const bad: Array<[string, unknown]> = [
-    ['undefined', undefined], ['null', null], ['an object', { a: 1 }], ['a Symbol', Symbol('s')], ['a bigint', 10n],
-    ['a boolean', true], ['NaN', NaN], ['Infinity', Infinity], ['a function', () => 1], ['a Date', new Date(0)], ['a nested array', [['x']]],
+    ['undefined', undefined],
+    ['null', null],
+    ['an object', { a: 1 }],
+    ['a Symbol', Symbol('s')],
+    ['a bigint', 10n],
+    ['a boolean', true],
+    ['NaN', NaN],
+    ['Infinity', Infinity],
+    ['a function', () => 1],
+    ['a Date', new Date(0)],
+    ['a nested array', [['x']]],
   ];
   for (const [label, value] of bad) {
     void test(`${label} → ArgumentError naming the command and index; nothing sent; the lane keeps working`, async (t) => {
@@ -255,11 +289,21 @@ void describe('I11: non-string arguments are refused before anything is written'
       assert.equal(e2.index, 1);
       const lease = await fp.pool.acquire();
       await rejectsWith(lease.set('key', value as string), 'ERR_INVALID_ARGUMENT');
-      await rejectsWith(fp.pool.pipeline().get('ok').set('key', value as string).exec(), 'ERR_INVALID_ARGUMENT');
+      await rejectsWith(
+        fp.pool
+          .pipeline()
+          .get('ok')
+          .set('key', value as string)
+          .exec(),
+        'ERR_INVALID_ARGUMENT',
+      );
       assert.equal(fp.script.calls.length, before, 'nothing was written');
       lease.release();
       await flush();
-      assert.ok(fp.script.calls.slice(before).every((c) => c.name !== 'set' && c.name !== 'get'), 'no SET/GET was written');
+      assert.ok(
+        fp.script.calls.slice(before).every((c) => c.name !== 'set' && c.name !== 'get'),
+        'no SET/GET was written',
+      );
       for (const conn of fp.driver.all) assert.ok(!conn.log.some(([name]) => name === 'set'));
       assert.equal(await fp.pool.set('key', 'fine'), 'OK', 'the lane keeps working');
       assert.equal(await fp.pool.get('key'), 'fine');
@@ -309,7 +353,12 @@ void describe('I11: checkArgs on its own', () => {
   const refuse = (name: string, args: unknown[], index: number, message: RegExp): void => {
     assert.throws(
       () => checkArgs(name, args),
-      (e: unknown) => e instanceof ArgumentError && e.code === 'ERR_INVALID_ARGUMENT' && e.command === name.toUpperCase() && e.index === index && message.test(e.message),
+      (e: unknown) =>
+        e instanceof ArgumentError &&
+        e.code === 'ERR_INVALID_ARGUMENT' &&
+        e.command === name.toUpperCase() &&
+        e.index === index &&
+        message.test(e.message),
     );
   };
 
@@ -353,10 +402,16 @@ void describe('I11: checkArgs on its own', () => {
     assert.equal(pairs[0], 'f');
     assert.ok(Buffer.isBuffer(pairs[1]) && pairs[1].equals(Buffer.from([1, 2])));
     assert.ok(obj.f instanceof Uint8Array && !Buffer.isBuffer(obj.f), 'the caller’s object is untouched');
-    const map = new Map<unknown, unknown>([['a', new Uint16Array([0x0102])], ['b', 'x']]);
+    const map = new Map<unknown, unknown>([
+      ['a', new Uint16Array([0x0102])],
+      ['b', 'x'],
+    ]);
     const margs: unknown[] = [map];
     checkArgs('mset', margs);
-    assert.deepEqual((margs[0] as unknown[]).map((v) => (Buffer.isBuffer(v) ? [...v] : v)), ['a', [...Buffer.from(new Uint16Array([0x0102]).buffer)], 'b', 'x']);
+    assert.deepEqual(
+      (margs[0] as unknown[]).map((v) => (Buffer.isBuffer(v) ? [...v] : v)),
+      ['a', [...Buffer.from(new Uint16Array([0x0102]).buffer)], 'b', 'x'],
+    );
     const plain = { a: '1', b: Buffer.from('2') };
     const pargs: unknown[] = ['h', plain];
     checkArgs('hset', pargs);
@@ -411,7 +466,10 @@ void describe('I17: state-changing commands on the shared API', () => {
 
   void test('a MULTI transaction on the shared API is fine; SELECT inside a shared pipeline or transaction is refused', async (t) => {
     const fp = fakePool(t, { max: 3, lanes: 1, min: 1 });
-    assert.deepEqual(await fp.pool.multi().set('a', '1').get('a').exec(), [[null, 'OK'], [null, '1']]);
+    assert.deepEqual(await fp.pool.multi().set('a', '1').get('a').exec(), [
+      [null, 'OK'],
+      [null, '1'],
+    ]);
     const before = fp.script.calls.length;
     const e = await rejectsWith(fp.pool.pipeline().set('a', '2').select(1).exec(), 'ERR_LEASE_REQUIRED');
     assert.equal(e.command, 'SELECT');
@@ -452,7 +510,10 @@ void describe('I18–I20: double release, foreign leases, use after release', ()
       return undefined;
     })();
     assert.equal((e as { code?: string }).code, 'ERR_LEASE_RELEASED');
-    assert.throws(() => fp.pool.release(a), (err: { code?: string }) => err.code === 'ERR_LEASE_RELEASED');
+    assert.throws(
+      () => fp.pool.release(a),
+      (err: { code?: string }) => err.code === 'ERR_LEASE_RELEASED',
+    );
     a.destroy(); // no-op after release
     await flush();
     // max - lanes = 1 lease: a second concurrent lease must wait, whatever the double release did.
@@ -477,7 +538,10 @@ void describe('I18–I20: double release, foreign leases, use after release', ()
     const theirs = await other.pool.acquire();
     const before = JSON.stringify([fp.pool.stats(), other.pool.stats()]);
     for (const bogus of [theirs, {}, null, undefined, { release() {} }, 'lease']) {
-      assert.throws(() => fp.pool.release(bogus as Lease), (e: { code?: string; name?: string }) => e.code === 'ERR_FOREIGN_LEASE' && e.name === 'ForeignLeaseError');
+      assert.throws(
+        () => fp.pool.release(bogus as Lease),
+        (e: { code?: string; name?: string }) => e.code === 'ERR_FOREIGN_LEASE' && e.name === 'ForeignLeaseError',
+      );
     }
     assert.equal(theirs.released, false, 'the other pool’s lease is untouched');
     assert.equal(JSON.stringify([fp.pool.stats(), other.pool.stats()]), before);
@@ -498,9 +562,18 @@ void describe('I18–I20: double release, foreign leases, use after release', ()
     const mark = conn.log.length;
     await rejectsWith(recorded.exec(), 'ERR_LEASE_RELEASED');
     await rejectsWith(a.set('k', 'stale'), 'ERR_LEASE_RELEASED', 'LeaseReleasedError');
-    assert.throws(() => a.pipeline(), (e: { code?: string }) => e.code === 'ERR_LEASE_RELEASED');
-    assert.throws(() => a.multi(), (e: { code?: string }) => e.code === 'ERR_LEASE_RELEASED');
-    assert.throws(() => a.raw, (e: { code?: string }) => e.code === 'ERR_LEASE_RELEASED');
+    assert.throws(
+      () => a.pipeline(),
+      (e: { code?: string }) => e.code === 'ERR_LEASE_RELEASED',
+    );
+    assert.throws(
+      () => a.multi(),
+      (e: { code?: string }) => e.code === 'ERR_LEASE_RELEASED',
+    );
+    assert.throws(
+      () => a.raw,
+      (e: { code?: string }) => e.code === 'ERR_LEASE_RELEASED',
+    );
     assert.equal(conn.log.length, mark, 'the stale handle wrote nothing');
     assert.equal(await b.set('k', 'mine'), 'OK');
     assert.equal(await b.get('k'), 'mine');
@@ -534,7 +607,10 @@ void describe('I21–I23: use after close, close during acquire/connect, double 
     await rejectsWith(view.get('k'), 'ERR_POOL_CLOSED');
     await rejectsWith(fp.pool.blpop('q', 1), 'ERR_POOL_CLOSED');
     await rejectsWith(fp.pool.acquire(), 'ERR_POOL_CLOSED');
-    await rejectsWith(fp.pool.withConnection(() => 1), 'ERR_POOL_CLOSED');
+    await rejectsWith(
+      fp.pool.withConnection(() => 1),
+      'ERR_POOL_CLOSED',
+    );
     await rejectsWith(recorded.exec(), 'ERR_POOL_CLOSED');
     await rejectsWith(fp.pool.multi().set('a', '1').exec(), 'ERR_POOL_CLOSED');
     assert.equal((await fp.pool.health()).status, 'unavailable');
@@ -551,7 +627,12 @@ void describe('I21–I23: use after close, close during acquire/connect, double 
   void test('close during acquire and connect: every caller settles, 0 sockets, 0 timers', async (t) => {
     const fp = fakePool(t, { max: 4, lanes: 2, min: 0 });
     fp.driver.behaviour = 'hang';
-    const calls = [track(fp.pool.get('a')), track(fp.pool.acquire()), track(fp.pool.acquire({ signal: new AbortController().signal })), track(fp.pool.blpop('q', 1))];
+    const calls = [
+      track(fp.pool.get('a')),
+      track(fp.pool.acquire()),
+      track(fp.pool.acquire({ signal: new AbortController().signal })),
+      track(fp.pool.blpop('q', 1)),
+    ];
     await flush();
     const closed = track(fp.pool.close());
     await flush();
@@ -576,9 +657,12 @@ void describe('I24: lease callbacks that throw or never settle', () => {
   void test('a synchronous throw releases the lease and rethrows the same error', async (t) => {
     const fp = fakePool(t, { max: 2, lanes: 1, min: 0 });
     const boom = new TypeError('sync');
-    await assert.rejects(fp.pool.withConnection(() => {
-      throw boom;
-    }), (e) => e === boom);
+    await assert.rejects(
+      fp.pool.withConnection(() => {
+        throw boom;
+      }),
+      (e) => e === boom,
+    );
     assert.equal(fp.pool.stats().leased, 0);
     assert.equal(fp.pool.stats().idle, 1);
   });
@@ -628,7 +712,10 @@ void describe('I25: callbacks, missing listeners, AbortSignal', () => {
   void test('a pre-aborted signal → AcquireAbortedError; aborting while waiting → AcquireAbortedError and the waiter leaves', async (t) => {
     const fp = fakePool(t, { max: 2, lanes: 1, min: 0 });
     await rejectsWith(fp.pool.acquire({ signal: AbortSignal.abort() }), 'ERR_ACQUIRE_ABORTED', 'AcquireAbortedError');
-    await rejectsWith(fp.pool.withConnection(() => 1, { signal: AbortSignal.abort() }), 'ERR_ACQUIRE_ABORTED');
+    await rejectsWith(
+      fp.pool.withConnection(() => 1, { signal: AbortSignal.abort() }),
+      'ERR_ACQUIRE_ABORTED',
+    );
     const held = await fp.pool.acquire();
     const ac = new AbortController();
     const w = track(fp.pool.acquire({ signal: ac.signal }));

@@ -71,7 +71,15 @@ void describe('retryDecision', () => {
   }
 
   void test('the not-executed reply set is exactly the documented one', () => {
-    assert.deepEqual([...NOT_EXECUTED_REPLIES].sort(), ['BUSY', 'CLUSTERDOWN', 'LOADING', 'MASTERDOWN', 'NOREPLICAS', 'READONLY', 'TRYAGAIN']);
+    assert.deepEqual([...NOT_EXECUTED_REPLIES].sort(), [
+      'BUSY',
+      'CLUSTERDOWN',
+      'LOADING',
+      'MASTERDOWN',
+      'NOREPLICAS',
+      'READONLY',
+      'TRYAGAIN',
+    ]);
   });
 
   void test('the decision depends on the reply prefix, not on the message text', () => {

@@ -8,7 +8,11 @@ import { test } from 'node:test';
 import { MAX_TIMER_DELAY_MS, timerClock, type Timers } from '../../src/internal/clock.js';
 
 /** Records armed timers; `fireNext()` runs the oldest pending one. */
-function recorder(): Timers & { armed: Array<{ ms: number; unref: boolean; cleared: boolean; fn: () => void }>; fireNext(): void; pending(): number } {
+function recorder(): Timers & {
+  armed: Array<{ ms: number; unref: boolean; cleared: boolean; fn: () => void }>;
+  fireNext(): void;
+  pending(): number;
+} {
   const armed: Array<{ ms: number; unref: boolean; cleared: boolean; fn: () => void; fired?: boolean }> = [];
   return {
     armed,
@@ -35,7 +39,13 @@ void test('delays in range are armed as given', () => {
   const clock = timerClock(r, () => 0);
   clock.setTimeout(() => undefined, 5);
   clock.setTimeout(() => undefined, MAX_TIMER_DELAY_MS, true);
-  assert.deepEqual(r.armed.map((t) => [t.ms, t.unref]), [[5, false], [MAX_TIMER_DELAY_MS, true]]);
+  assert.deepEqual(
+    r.armed.map((t) => [t.ms, t.unref]),
+    [
+      [5, false],
+      [MAX_TIMER_DELAY_MS, true],
+    ],
+  );
 });
 
 void test('Infinity arms no timer, and clearing it is a no-op', () => {
@@ -60,7 +70,10 @@ void test('a delay above 2^31 - 1 ms is armed in steps that add up to it, and fi
     r.fireNext();
   }
   assert.equal(fired, 1);
-  assert.deepEqual(r.armed.map((t) => t.ms), [MAX_TIMER_DELAY_MS, MAX_TIMER_DELAY_MS, 10]);
+  assert.deepEqual(
+    r.armed.map((t) => t.ms),
+    [MAX_TIMER_DELAY_MS, MAX_TIMER_DELAY_MS, 10],
+  );
   assert.ok(r.armed.every((t) => t.ms <= MAX_TIMER_DELAY_MS && t.unref));
 });
 

@@ -23,10 +23,19 @@ function ioredisReply(message: string): Error {
 void test('"unknown subcommand" replies lose the quoted argument, whatever it contains; the command name stays', () => {
   assert.equal(redactReply(`ERR unknown subcommand '${SECRET}'. Try CONFIG HELP.`), 'ERR unknown subcommand <redacted>. Try CONFIG HELP.');
   assert.equal(redactReply(`ERR unknown subcommand 'a'. Try b'. Try OBJECT HELP.`), 'ERR unknown subcommand <redacted>. Try OBJECT HELP.');
-  assert.equal(redactReply(`ERR Unknown subcommand or wrong number of arguments for '${SECRET}'. Try CLIENT HELP`), 'ERR Unknown subcommand or wrong number of arguments for <redacted>. Try CLIENT HELP');
+  assert.equal(
+    redactReply(`ERR Unknown subcommand or wrong number of arguments for '${SECRET}'. Try CLIENT HELP`),
+    'ERR Unknown subcommand or wrong number of arguments for <redacted>. Try CLIENT HELP',
+  );
   assert.equal(redactReply(`ERR unknown subcommand '${SECRET}`), 'ERR unknown subcommand <redacted>');
-  assert.equal(redactReply(`ERR unknown command '${SECRET}x', with args beginning with: '${SECRET}' `), `ERR unknown command '${SECRET}x', with args beginning with: <redacted>`);
-  assert.equal(redactReply('WRONGTYPE Operation against a key holding the wrong kind of value'), 'WRONGTYPE Operation against a key holding the wrong kind of value');
+  assert.equal(
+    redactReply(`ERR unknown command '${SECRET}x', with args beginning with: '${SECRET}' `),
+    `ERR unknown command '${SECRET}x', with args beginning with: <redacted>`,
+  );
+  assert.equal(
+    redactReply('WRONGTYPE Operation against a key holding the wrong kind of value'),
+    'WRONGTYPE Operation against a key holding the wrong kind of value',
+  );
 });
 
 void test('both drivers translate a refused connect the same way, keeping a cause without the handshake arguments', () => {
@@ -50,11 +59,20 @@ void test('both drivers: socket errors, auth replies and timeouts come out alike
   const b = nodeRedisConnectError(spec, new ErrorReply('WRONGPASS invalid username-password pair'));
   assert.deepEqual([a.code, a.message], [b.code, b.message]);
   const timeout = Object.assign(new Error('connect ETIMEDOUT'), { code: 'ETIMEDOUT' });
-  assert.deepEqual([ioredisConnectError(spec, timeout).code, ioredisConnectError(spec, timeout).message], [nodeRedisConnectError(spec, timeout).code, nodeRedisConnectError(spec, timeout).message]);
+  assert.deepEqual(
+    [ioredisConnectError(spec, timeout).code, ioredisConnectError(spec, timeout).message],
+    [nodeRedisConnectError(spec, timeout).code, nodeRedisConnectError(spec, timeout).message],
+  );
 });
 
-void test('the load generator\'s plain connections get every TLS setting the drivers pass (minVersion and ciphers were dropped)', () => {
-  const tls = { minVersion: 'TLSv1.3', ciphers: 'TLS_AES_256_GCM_SHA384', servername: 'redis.internal', ca: 'CA', insecureSkipVerify: false } as const;
+void test("the load generator's plain connections get every TLS setting the drivers pass (minVersion and ciphers were dropped)", () => {
+  const tls = {
+    minVersion: 'TLSv1.3',
+    ciphers: 'TLS_AES_256_GCM_SHA384',
+    servername: 'redis.internal',
+    ca: 'CA',
+    insecureSkipVerify: false,
+  } as const;
   const o = ioredisOptions({ host: 'cache.example', tls });
   assert.deepEqual(o.tls, tlsConnectionOptions({ host: 'cache.example' }, tls));
   assert.equal(o.tls?.minVersion, 'TLSv1.3');

@@ -124,9 +124,12 @@ void describe('validate on borrow', () => {
     const dead = await connOf(fp, a);
     a.release();
     await flush();
-    fp.script.on((name, _args, conn) => name === 'ping' && conn === dead, () => {
-      throw new ReplyError('ERR server gone', 'PING');
-    });
+    fp.script.on(
+      (name, _args, conn) => name === 'ping' && conn === dead,
+      () => {
+        throw new ReplyError('ERR server gone', 'PING');
+      },
+    );
     fp.clock.advance(501);
     const b = await fp.pool.acquire();
     const live = await connOf(fp, b);

@@ -40,7 +40,8 @@ void describe('acquire', () => {
     assert.ok(err instanceof AcquireTimeoutError, String(err));
     assert.equal(err.code, 'ERR_ACQUIRE_TIMEOUT');
     assert.equal(err.waitedMs, 250);
-    for (const k of ['total', 'idle', 'busy', 'pending', 'lanes', 'leased', 'connecting'] as const) assert.equal(typeof err.snapshot[k], 'number', k);
+    for (const k of ['total', 'idle', 'busy', 'pending', 'lanes', 'leased', 'connecting'] as const)
+      assert.equal(typeof err.snapshot[k], 'number', k);
     assert.equal(err.snapshot.pending, 0, 'the waiter has left the queue');
     assert.match(err.message, /total=\d+ idle=\d+ busy=\d+/);
     const cause = err.cause as ConnectionError;
@@ -177,13 +178,19 @@ void describe('one budget', () => {
     const fp = fakePool(t, { max: 2, lanes: 2, min: 0 });
     const err = await rejectsWith(fp.pool.acquire(), 'ERR_NO_LEASE_CAPACITY', 'NoLeaseCapacityError');
     assert.match(err.message, /max=2 and lanes=2/);
-    await rejectsWith(fp.pool.withConnection(() => 1), 'ERR_NO_LEASE_CAPACITY');
+    await rejectsWith(
+      fp.pool.withConnection(() => 1),
+      'ERR_NO_LEASE_CAPACITY',
+    );
     assert.equal(await fp.pool.set('k', 'v'), 'OK', 'shared commands still work');
   });
 });
 
 void describe('release', () => {
-  async function leaseLog(fp: ReturnType<typeof fakePool>, use: (l: Lease) => Promise<unknown>): Promise<{ log: string[]; closed: boolean }> {
+  async function leaseLog(
+    fp: ReturnType<typeof fakePool>,
+    use: (l: Lease) => Promise<unknown>,
+  ): Promise<{ log: string[]; closed: boolean }> {
     const lease = await fp.pool.acquire();
     const conn = await connOf(fp, lease);
     await use(lease);
@@ -289,7 +296,10 @@ void describe('withConnection', () => {
 
   void test('a callback that rejects still releases', async (t) => {
     const fp = fakePool(t, { max: 2, lanes: 1, min: 0 });
-    await assert.rejects(fp.pool.withConnection(async () => Promise.reject(new Error('async boom'))), /async boom/);
+    await assert.rejects(
+      fp.pool.withConnection(async () => Promise.reject(new Error('async boom'))),
+      /async boom/,
+    );
     assert.equal(fp.pool.stats().leased, 0);
     (await fp.pool.acquire({ timeoutMs: 1 })).release();
   });
@@ -320,17 +330,11 @@ void describe('withConnection', () => {
     await leaveInFlight(t, (c) => c.blpop('q', 5));
   });
 
-  void test(
-    'same with BLPOP blocking forever (timeout 0) left in flight',
-    async (t) => {
-      await leaveInFlight(t, (c) => c.blpop('q', 0));
-    },
-  );
+  void test('same with BLPOP blocking forever (timeout 0) left in flight', async (t) => {
+    await leaveInFlight(t, (c) => c.blpop('q', 0));
+  });
 
-  void test(
-    'same with commandTimeoutMs: Infinity',
-    async (t) => {
-      await leaveInFlight(t, (c) => c.get('slow'), { commandTimeoutMs: Infinity });
-    },
-  );
+  void test('same with commandTimeoutMs: Infinity', async (t) => {
+    await leaveInFlight(t, (c) => c.get('slow'), { commandTimeoutMs: Infinity });
+  });
 });

@@ -88,19 +88,16 @@ void describe('close and destroy', () => {
     assertFullyClosed(fp);
   });
 
-  void test(
-    'a lease used after the pool was destroyed fails with PoolClosedError and arms no timer',
-    async (t) => {
-      const fp = fakePool(t, { max: 3, lanes: 1, min: 0 });
-      const lease = await fp.pool.acquire();
-      await fp.pool.destroy();
-      assertFullyClosed(fp);
-      const err = await lease.get('k').catch((e: unknown) => e);
-      await flush();
-      assert.equal(fp.clock.pendingTimers, 0, 'timer armed after close');
-      assert.equal((err as { code?: string }).code, 'ERR_POOL_CLOSED');
-    },
-  );
+  void test('a lease used after the pool was destroyed fails with PoolClosedError and arms no timer', async (t) => {
+    const fp = fakePool(t, { max: 3, lanes: 1, min: 0 });
+    const lease = await fp.pool.acquire();
+    await fp.pool.destroy();
+    assertFullyClosed(fp);
+    const err = await lease.get('k').catch((e: unknown) => e);
+    await flush();
+    assert.equal(fp.clock.pendingTimers, 0, 'timer armed after close');
+    assert.equal((err as { code?: string }).code, 'ERR_POOL_CLOSED');
+  });
 
   void test('destroy is immediate: in-flight commands fail, leases are cut, sockets closed', async (t) => {
     const fp = fakePool(t, { max: 3, lanes: 1, min: 0 });
@@ -212,7 +209,14 @@ void describe('degraded mode', () => {
   });
 
   void test('ready() resolves "degraded" with onUnavailable "degrade" when connects fail below the threshold', async (t) => {
-    const fp = fakePool(t, { max: 3, lanes: 1, failureThreshold: 1_000, onUnavailable: 'degrade', acquireTimeoutMs: 1_000, connectTimeoutMs: 1_000 });
+    const fp = fakePool(t, {
+      max: 3,
+      lanes: 1,
+      failureThreshold: 1_000,
+      onUnavailable: 'degrade',
+      acquireTimeoutMs: 1_000,
+      connectTimeoutMs: 1_000,
+    });
     fp.driver.behaviour = 'fail';
     const r = track(fp.pool.ready());
     for (let i = 0; i < 20 && !r.settled; i++) {
@@ -262,7 +266,10 @@ void describe('degraded mode', () => {
     fp.clock.advance(1_500);
     fp.pool.housekeep();
     await flush();
-    assert.ok(fp.pool.stats().destroyedBy.validation >= 1, `kept a connection that answered PING with +OK: ${JSON.stringify(fp.pool.stats().destroyedBy)}`);
+    assert.ok(
+      fp.pool.stats().destroyedBy.validation >= 1,
+      `kept a connection that answered PING with +OK: ${JSON.stringify(fp.pool.stats().destroyedBy)}`,
+    );
   });
 
   void test('ready() warms min connections', async (t) => {
@@ -308,8 +315,14 @@ void describe('stats and events', () => {
     assert.equal(s.created, 3);
     assert.equal(s.destroyed, 1);
     assert.equal(s.destroyedBy.discarded, 1);
-    assert.equal(Object.values(s.destroyedBy).reduce((x, y) => x + y, 0), s.destroyed);
-    assert.equal(Object.values(s.errorsBy).reduce((x, y) => x + y, 0), s.errors);
+    assert.equal(
+      Object.values(s.destroyedBy).reduce((x, y) => x + y, 0),
+      s.destroyed,
+    );
+    assert.equal(
+      Object.values(s.errorsBy).reduce((x, y) => x + y, 0),
+      s.errors,
+    );
     assert.equal(s.created - s.destroyed, s.total);
     assert.equal(s.idle + s.lanes + s.leased + s.connecting, s.total);
     assert.ok(s.commands >= 2);

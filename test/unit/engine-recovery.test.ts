@@ -20,8 +20,15 @@ const STEP = 5;
 
 /** Pool options under test: the default reconnect backoff, a housekeeper that pumps often. */
 const OPTIONS = {
-  max: 6, lanes: 2, min: 2, failureThreshold: 3, reconnectBackoff: undefined, housekeepingIntervalMs: 100,
-  acquireTimeoutMs: 60_000, commandTimeoutMs: 60_000, connectTimeoutMs: 60_000,
+  max: 6,
+  lanes: 2,
+  min: 2,
+  failureThreshold: 3,
+  reconnectBackoff: undefined,
+  housekeepingIntervalMs: 100,
+  acquireTimeoutMs: 60_000,
+  commandTimeoutMs: 60_000,
+  connectTimeoutMs: 60_000,
 } as const;
 
 async function advance(fp: FakePool, ms: number): Promise<void> {
@@ -53,7 +60,11 @@ async function attemptsPerSecond(fp: FakePool, seconds: number, attempts: () => 
 }
 
 /** Random sources to run under: the shortest delays (most attempts), the longest (slowest recovery), and real jitter. */
-const RANDOMS: ReadonlyArray<[string, (() => number) | undefined]> = [['random 0', () => 0], ['random ≈1', () => 0.999_999], ['Math.random', undefined]];
+const RANDOMS: ReadonlyArray<[string, (() => number) | undefined]> = [
+  ['random 0', () => 0],
+  ['random ≈1', () => 0.999_999],
+  ['Math.random', undefined],
+];
 
 function withRandom(t: TestContext, random: (() => number) | undefined): void {
   if (random) t.mock.method(Math, 'random', random);
@@ -73,10 +84,14 @@ void describe('recovery with the default reconnect backoff', () => {
         // The first second also holds the burst that takes the pool from healthy to unavailable
         // (failureThreshold dials, lanes and `min` at once): bounded, not a loop.
         const first = await attemptsPerSecond(fp, 1);
-        assert.ok(first[0]! <= OPTIONS.failureThreshold + OPTIONS.lanes + OPTIONS.min + MAX_PROBES_PER_S, `first second: ${first[0]} attempts`);
+        assert.ok(
+          first[0]! <= OPTIONS.failureThreshold + OPTIONS.lanes + OPTIONS.min + MAX_PROBES_PER_S,
+          `first second: ${first[0]} attempts`,
+        );
         assert.equal(fp.pool.stats().health, 'unavailable');
         const rest = await attemptsPerSecond(fp, Math.floor(outageMs / 1_000));
-        for (const [s, n] of rest.entries()) assert.ok(n >= 1 && n <= MAX_PROBES_PER_S, `second ${s + 2} of a ${outageMs} ms outage: ${n} attempts (${rest.join(', ')})`);
+        for (const [s, n] of rest.entries())
+          assert.ok(n >= 1 && n <= MAX_PROBES_PER_S, `second ${s + 2} of a ${outageMs} ms outage: ${n} attempts (${rest.join(', ')})`);
         await advance(fp, outageMs % 1_000);
         fp.driver.behaviour = 'ok';
         const tookMs = await until(fp, () => fp.pool.stats().health === 'healthy', 10_000);
@@ -146,7 +161,10 @@ void describe('refused logins', () => {
       const logins = await attemptsPerSecond(fp, 10, () => seen.logins);
       // Refused logins: the initial burst (lanes and min), then the credential backoff
       // (≥ 800 ms, growing to 2.5–5 s) — far fewer than the ordinary probe cadence.
-      assert.ok(logins.slice(1).every((n) => n <= 2), `logins per second: ${logins.join(', ')}`);
+      assert.ok(
+        logins.slice(1).every((n) => n <= 2),
+        `logins per second: ${logins.join(', ')}`,
+      );
       assert.ok(logins.slice(1).reduce((a, b) => a + b, 0) <= 6, `logins in seconds 2–10: ${logins.join(', ')}`);
       // Meanwhile the provider is asked at the ordinary cadence (no network).
       assert.ok(providerCalls - calls0 >= 10, `provider calls in 10 s: ${providerCalls - calls0}`);
@@ -167,6 +185,9 @@ void describe('refused logins', () => {
     fp.driver.killAll();
     await flush();
     const logins = await attemptsPerSecond(fp, 10, () => seen.logins);
-    assert.ok(logins.slice(1).every((n) => n <= 2) && logins.slice(1).reduce((a, b) => a + b, 0) <= 6, `logins per second: ${logins.join(', ')}`);
+    assert.ok(
+      logins.slice(1).every((n) => n <= 2) && logins.slice(1).reduce((a, b) => a + b, 0) <= 6,
+      `logins per second: ${logins.join(', ')}`,
+    );
   });
 });

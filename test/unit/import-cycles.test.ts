@@ -12,7 +12,10 @@ import { test } from 'node:test';
 const CLI = path.join('node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs');
 
 function cruise(target: string, ...extra: string[]): { status: number | null; out: string } {
-  const r = spawnSync(process.execPath, [CLI, target, '--config', '.dependency-cruiser.cjs', ...extra], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [CLI, target, '--config', '.dependency-cruiser.cjs', ...extra], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 

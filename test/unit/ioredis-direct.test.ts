@@ -29,7 +29,10 @@ void describe('direct-path RESP encoding', () => {
     const bin = Buffer.from([0, 13, 10, 255]);
     const wire = encodeCommand('set', ['k', bin, 'EX', 10]);
     assert.ok(Array.isArray(wire));
-    assert.deepEqual(join(wire), Buffer.concat([Buffer.from('*5\r\n$3\r\nset\r\n$1\r\nk\r\n$4\r\n'), bin, Buffer.from('\r\n$2\r\nEX\r\n$2\r\n10\r\n')]));
+    assert.deepEqual(
+      join(wire),
+      Buffer.concat([Buffer.from('*5\r\n$3\r\nset\r\n$1\r\nk\r\n$4\r\n'), bin, Buffer.from('\r\n$2\r\nEX\r\n$2\r\n10\r\n')]),
+    );
     assert.deepEqual(join(encodeCommand('set', ['k', Buffer.alloc(0)])), Buffer.from('*3\r\n$3\r\nset\r\n$1\r\nk\r\n$0\r\n\r\n'));
   });
 
@@ -48,9 +51,25 @@ void describe('direct-path RESP encoding', () => {
   });
 
   void test('only commands ioredis sends and answers untransformed take the direct path', () => {
-    for (const plain of ['get', 'set', 'incr', 'hget', 'mget', 'ping', 'echo', 'del']) assert.notEqual(directWire(plain, ['k']), undefined, plain);
+    for (const plain of ['get', 'set', 'incr', 'hget', 'mget', 'ping', 'echo', 'del'])
+      assert.notEqual(directWire(plain, ['k']), undefined, plain);
     // Argument or reply transformers, subscriber/blocking/quit handling, transactions.
-    for (const special of ['hgetall', 'hset', 'mset', 'zrange', 'xread', 'subscribe', 'blpop', 'quit', 'multi', 'exec', 'select', 'monitor', 'auth', 'hello']) {
+    for (const special of [
+      'hgetall',
+      'hset',
+      'mset',
+      'zrange',
+      'xread',
+      'subscribe',
+      'blpop',
+      'quit',
+      'multi',
+      'exec',
+      'select',
+      'monitor',
+      'auth',
+      'hello',
+    ]) {
       assert.equal(directWire(special, ['k']), undefined, special);
       assert.equal(directWire(special.toUpperCase(), ['k']), undefined, special.toUpperCase());
     }

@@ -26,12 +26,38 @@ function buckets(peak: number, count: number): HistogramBucket[] {
 }
 
 function result(label: string, opsPerSec: number, p50Ms: number, p99Ms: number, peak: number): ReportRun {
-  const latency = { count: opsPerSec, minMs: p50Ms / 2, meanMs: p50Ms, p50Ms, p90Ms: p99Ms / 2, p95Ms: p99Ms / 1.5, p99Ms, p999Ms: p99Ms * 2, maxMs: p99Ms * 3 };
+  const latency = {
+    count: opsPerSec,
+    minMs: p50Ms / 2,
+    meanMs: p50Ms,
+    p50Ms,
+    p90Ms: p99Ms / 2,
+    p95Ms: p99Ms / 1.5,
+    p99Ms,
+    p999Ms: p99Ms * 2,
+    maxMs: p99Ms * 3,
+  };
   const r: LoadResult = {
-    workload: 'small', client: label, concurrency: 10, durationMs: 1000, ops: opsPerSec, errors: 0, opsPerSec, latency,
-    histogram: buckets(peak, opsPerSec), timeline: timeline([opsPerSec * 0.8, opsPerSec, opsPerSec * 1.1, opsPerSec]),
-    classes: { small: { ops: opsPerSec, errors: 0, opsPerSec, latency } }, errorSamples: [], aborted: false,
-    server: { connectionsOpened: label === 'redpool pool' ? 10 : 2036, peakConnectedClients: 10, rejectedConnections: 0, commandsProcessed: opsPerSec, samples: 4 },
+    workload: 'small',
+    client: label,
+    concurrency: 10,
+    durationMs: 1000,
+    ops: opsPerSec,
+    errors: 0,
+    opsPerSec,
+    latency,
+    histogram: buckets(peak, opsPerSec),
+    timeline: timeline([opsPerSec * 0.8, opsPerSec, opsPerSec * 1.1, opsPerSec]),
+    classes: { small: { ops: opsPerSec, errors: 0, opsPerSec, latency } },
+    errorSamples: [],
+    aborted: false,
+    server: {
+      connectionsOpened: label === 'redpool pool' ? 10 : 2036,
+      peakConnectedClients: 10,
+      rejectedConnections: 0,
+      commandsProcessed: opsPerSec,
+      samples: 4,
+    },
   };
   return { label, result: r };
 }
@@ -49,15 +75,26 @@ function texts(svg: string): Array<{ attrs: Record<string, string>; text: string
 
 void describe('report charts', () => {
   void test('the histogram names every series in a legend and explains the dashed percentile lines', () => {
-    const svg = histogramSvg([perOp, pool].map((r) => ({ name: r.label, buckets: r.result.histogram, markers: { p50: r.result.latency.p50Ms, p99: r.result.latency.p99Ms } })));
-    const legend = texts(svg).filter((t) => t.attrs['class'] === 'legend-text').map((t) => t.text);
+    const svg = histogramSvg(
+      [perOp, pool].map((r) => ({
+        name: r.label,
+        buckets: r.result.histogram,
+        markers: { p50: r.result.latency.p50Ms, p99: r.result.latency.p99Ms },
+      })),
+    );
+    const legend = texts(svg)
+      .filter((t) => t.attrs['class'] === 'legend-text')
+      .map((t) => t.text);
     assert.deepEqual(legend, ['connection per op', 'redpool pool', 'percentile (p50, p99)']);
   });
 
   void test('percentile labels sit above the plot area, so the tallest bar never runs under one', () => {
     const svg = histogramSvg([{ name: 'redpool', buckets: pool.result.histogram, markers: { p50: 0.038, p99: 0.151 } }]);
     const markers = texts(svg).filter((t) => t.attrs['class'] === 'marker');
-    assert.deepEqual(markers.map((m) => m.text), ['p50 38µs', 'p99 151µs']);
+    assert.deepEqual(
+      markers.map((m) => m.text),
+      ['p50 38µs', 'p99 151µs'],
+    );
     const barTops = [...svg.matchAll(/<rect x="[^"]+" y="([^"]+)"[^>]*><title>/g)].map((m) => Number(m[1]));
     assert.ok(barTops.length > 0);
     const highestBar = Math.min(...barTops);
@@ -86,13 +123,18 @@ void describe('report charts', () => {
       const span = (l: (typeof labels)[number]): [number, number] => [Number(l.attrs['x']), Number(l.attrs['x']) + l.text.length * 7.4];
       const [a0, a1] = span(labels[0]!);
       const [b0, b1] = span(labels[1]!);
-      assert.ok(a1 < b0 || b1 < a0, `${JSON.stringify(markers)}: "${labels[0]!.text}" [${a0}, ${a1}] and "${labels[1]!.text}" [${b0}, ${b1}] overlap`);
+      assert.ok(
+        a1 < b0 || b1 < a0,
+        `${JSON.stringify(markers)}: "${labels[0]!.text}" [${a0}, ${a1}] and "${labels[1]!.text}" [${b0}, ${b1}] overlap`,
+      );
       // Inside the chart (the plot starts 64 px from the left edge and ends 30 px before the right).
       for (const l of labels) assert.ok(span(l)[0] >= -64 && span(l)[1] <= 666 + 30, `${l.text} inside the chart`);
     }
     // The usual case: the first label to the left of its line, the second to the right.
     const svg = histogramSvg([{ name: 'a', buckets: perOp.result.histogram, markers: cases[0]! }]);
-    const lines = [...svg.matchAll(/<line x1="([^"]+)" y1="0" x2="[^"]+" y2="240" stroke="[^"]+" stroke-dasharray/g)].map((m) => Number(m[1]));
+    const lines = [...svg.matchAll(/<line x1="([^"]+)" y1="0" x2="[^"]+" y2="240" stroke="[^"]+" stroke-dasharray/g)].map((m) =>
+      Number(m[1]),
+    );
     const [p50, p99] = texts(svg).filter((t) => t.attrs['class'] === 'marker');
     assert.ok(Number(p50!.attrs['x']) + p50!.text.length * 7.4 <= lines[0]!, 'p50 label left of its line');
     assert.ok(Number(p99!.attrs['x']) > lines[1]!, 'p99 label right of its line');
@@ -103,7 +145,9 @@ void describe('report charts', () => {
     assert.equal(wantsLogScale(series), true);
     const svg = lineChartSvg(series);
     assert.match(svg, /operations per second \(log scale\)/);
-    const legend = texts(svg).filter((t) => t.attrs['class'] === 'legend-text').map((t) => t.text);
+    const legend = texts(svg)
+      .filter((t) => t.attrs['class'] === 'legend-text')
+      .map((t) => t.text);
     assert.deepEqual(legend, ['connection per op', 'redpool pool']);
     // The plot is 240 px tall with its axis at y = 240: the slow line's points sit well above it.
     const slow = [...svg.matchAll(/<circle cx="[^"]+" cy="([^"]+)"[^>]*><title>connection per op/g)].map((m) => 240 - Number(m[1]));
@@ -129,15 +173,28 @@ void describe('report header cards', () => {
   const header = (html: string): string => html.slice(html.indexOf('<h1>'), html.indexOf('<h2>Results'));
 
   void test('compare: every card shows both runs, under a legend naming them', () => {
-    const html = renderHtmlReport({ title: 'redpool bench · compare', target: 'redis://127.0.0.1:1', server: {}, settings: {}, runs: [perOp, pool] });
+    const html = renderHtmlReport({
+      title: 'redpool bench · compare',
+      target: 'redis://127.0.0.1:1',
+      server: {},
+      settings: {},
+      runs: [perOp, pool],
+    });
     const h = header(html);
-    for (const v of ['2.02k ops/s', '141k ops/s', '3.63ms', '38µs', '26.2ms', '151µs', '2036', '>10<']) assert.ok(h.includes(v), `header shows ${v}`);
+    for (const v of ['2.02k ops/s', '141k ops/s', '3.63ms', '38µs', '26.2ms', '151µs', '2036', '>10<'])
+      assert.ok(h.includes(v), `header shows ${v}`);
     assert.match(h, /<div class="runs">.*connection per op.*redpool pool.*<\/div>/);
     assert.equal((h.match(/class="r"/g) ?? []).length, 10, 'five cards × two runs');
   });
 
   void test('a single run: one value per card', () => {
-    const html = renderHtmlReport({ title: 'redpool bench · small', target: 'redis://127.0.0.1:1', server: {}, settings: {}, runs: [pool] });
+    const html = renderHtmlReport({
+      title: 'redpool bench · small',
+      target: 'redis://127.0.0.1:1',
+      server: {},
+      settings: {},
+      runs: [pool],
+    });
     const h = header(html);
     assert.ok(h.includes('141k ops/s'));
     assert.doesNotMatch(h, /class="runs"|class="r"/);

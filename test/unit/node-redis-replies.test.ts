@@ -66,7 +66,11 @@ void describe('node-redis driver: replies', () => {
   });
 
   void test('nested error replies in EXEC and script replies become ReplyErrors', () => {
-    const out = shapeReply('exec', [1, new ErrorReply('WRONGTYPE Operation against a key'), ['x', new ErrorReply('ERR inner')]], isErr) as unknown[];
+    const out = shapeReply(
+      'exec',
+      [1, new ErrorReply('WRONGTYPE Operation against a key'), ['x', new ErrorReply('ERR inner')]],
+      isErr,
+    ) as unknown[];
     assert.equal(out[0], 1);
     assert.ok(out[1] instanceof ReplyError && out[1].prefix === 'WRONGTYPE' && out[1].command === 'EXEC');
     assert.ok((out[2] as unknown[])[1] instanceof ReplyError);

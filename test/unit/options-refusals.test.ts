@@ -14,7 +14,10 @@ const PW = 'Zq9hunter2Xy';
 
 function refused(input: PoolOptions | string, option: string, message?: RegExp): ConfigError {
   let caught: unknown;
-  assert.throws(() => resolveOptions(input, NO_ENV), (e: unknown) => ((caught = e), true));
+  assert.throws(
+    () => resolveOptions(input, NO_ENV),
+    (e: unknown) => ((caught = e), true),
+  );
   assert.ok(caught instanceof ConfigError, `expected a ConfigError, got ${String(caught)}`);
   assert.equal(caught.code, 'ERR_INVALID_OPTION');
   assert.equal(caught.option, option);
@@ -24,11 +27,24 @@ function refused(input: PoolOptions | string, option: string, message?: RegExp):
 
 /** Everything an error can be printed as: message, option, stack, JSON, inspect. */
 function printed(err: Error): string {
-  return [err.message, (err as ConfigError).option, err.stack, JSON.stringify(err), util.inspect(err, { showHidden: true, depth: 5 })].join('\n');
+  return [err.message, (err as ConfigError).option, err.stack, JSON.stringify(err), util.inspect(err, { showHidden: true, depth: 5 })].join(
+    '\n',
+  );
 }
 
 void describe('durations a Node timer cannot hold (defect 3)', () => {
-  const TIMED = ['acquireTimeoutMs', 'commandTimeoutMs', 'connectTimeoutMs', 'idleTimeoutMs', 'maxLifetimeMs', 'validateAfterIdleMs', 'leakDetectionMs', 'housekeepingIntervalMs', 'healthCheckIntervalMs', 'keepAliveMs'] as const;
+  const TIMED = [
+    'acquireTimeoutMs',
+    'commandTimeoutMs',
+    'connectTimeoutMs',
+    'idleTimeoutMs',
+    'maxLifetimeMs',
+    'validateAfterIdleMs',
+    'leakDetectionMs',
+    'housekeepingIntervalMs',
+    'healthCheckIntervalMs',
+    'keepAliveMs',
+  ] as const;
 
   void test('2^31 ms and above is refused for every duration, as an option and in a URL; 2^31 - 1 is accepted', () => {
     for (const k of TIMED) {
@@ -49,7 +65,10 @@ void describe('durations a Node timer cannot hold (defect 3)', () => {
   });
 
   void test('a housekeeping period too long for one timer is refused rather than spinning at 1 ms', () => {
-    assert.throws(() => createPool({ housekeepingIntervalMs: 2 ** 32 }), (e: unknown) => e instanceof ConfigError && e.option === 'housekeepingIntervalMs');
+    assert.throws(
+      () => createPool({ housekeepingIntervalMs: 2 ** 32 }),
+      (e: unknown) => e instanceof ConfigError && e.option === 'housekeepingIntervalMs',
+    );
   });
 
   void test('the system clock arms no timer Node would clamp (no TimeoutOverflowWarning)', async () => {
@@ -58,10 +77,16 @@ void describe('durations a Node timer cannot hold (defect 3)', () => {
     process.on('warning', onWarning);
     try {
       let fired = 0;
-      const handles = [Infinity, 2 ** 31, 2 ** 40].flatMap((ms) => [systemClock.setTimeout(() => fired++, ms), systemClock.setTimeout(() => fired++, ms, true)]);
+      const handles = [Infinity, 2 ** 31, 2 ** 40].flatMap((ms) => [
+        systemClock.setTimeout(() => fired++, ms),
+        systemClock.setTimeout(() => fired++, ms, true),
+      ]);
       await new Promise((resolve) => setImmediate(resolve));
       for (const h of handles) systemClock.clearTimeout(h);
-      assert.deepEqual(warnings.filter((n) => n === 'TimeoutOverflowWarning'), []);
+      assert.deepEqual(
+        warnings.filter((n) => n === 'TimeoutOverflowWarning'),
+        [],
+      );
       assert.equal(fired, 0);
     } finally {
       process.off('warning', onWarning);
@@ -81,7 +106,8 @@ void describe('keys that Object.prototype answers for (defect 5)', () => {
   void test('the same for TLS settings and URL query keys', () => {
     refused({ tls: { constructor: 1 } as never }, 'tls.constructor', /unknown TLS option/);
     refused({ tls: JSON.parse('{"__proto__":{"ca":"x"}}') as never }, 'tls.__proto__', /unknown TLS option/);
-    for (const key of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) refused(`redis://h?${key}=1`, 'url.query', /unknown option/);
+    for (const key of ['constructor', 'toString', '__proto__', 'hasOwnProperty'])
+      refused(`redis://h?${key}=1`, 'url.query', /unknown option/);
   });
 });
 
@@ -114,7 +140,10 @@ void describe('a malformed URL is named, never quoted (defect 6)', () => {
 
   void test('REDIS_URL is held to the same rule', () => {
     let caught: unknown;
-    assert.throws(() => resolveOptions({}, { REDIS_URL: `redis://u:6380/ab${PW}cd@127.0.0.1` }), (e: unknown) => ((caught = e), true));
+    assert.throws(
+      () => resolveOptions({}, { REDIS_URL: `redis://u:6380/ab${PW}cd@127.0.0.1` }),
+      (e: unknown) => ((caught = e), true),
+    );
     assert.ok(caught instanceof ConfigError);
     assert.equal(printed(caught).includes(PW), false);
   });
@@ -125,10 +154,22 @@ void describe('ambiguous or malformed input accepted silently (defect 9)', () =>
     class Settings {
       ca = 'x';
     }
-    for (const tls of [[], [{ ca: 'x' }], new Date(), new Number(1), new String('x'), new Boolean(true), new Map(), new Settings(), () => ({})]) {
+    for (const tls of [
+      [],
+      [{ ca: 'x' }],
+      new Date(),
+      new Number(1),
+      new String('x'),
+      new Boolean(true),
+      new Map(),
+      new Settings(),
+      () => ({}),
+    ]) {
       refused({ tls: tls as never }, 'tls', /boolean or a plain object/);
     }
-    assert.deepEqual(resolveOptions({ tls: Object.assign(Object.create(null) as object, { servername: 's' }) }, NO_ENV).tls, { servername: 's' });
+    assert.deepEqual(resolveOptions({ tls: Object.assign(Object.create(null) as object, { servername: 's' }) }, NO_ENV).tls, {
+      servername: 's',
+    });
   });
 
   void test('a fragment is refused: redis://u:12#pw@host is not host u, port 12', () => {

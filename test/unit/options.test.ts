@@ -15,20 +15,58 @@ void describe('defaults', () => {
     const o = resolveOptions({}, NO_ENV);
     assert.deepEqual(
       {
-        host: o.host, port: o.port, path: o.path, db: o.db, tls: o.tls, name: o.name, max: o.max, min: o.min, lanes: o.lanes,
-        acquireTimeoutMs: o.acquireTimeoutMs, maxWaiting: o.maxWaiting, commandTimeoutMs: o.commandTimeoutMs,
-        connectTimeoutMs: o.connectTimeoutMs, idleTimeoutMs: o.idleTimeoutMs, maxLifetimeMs: o.maxLifetimeMs,
-        validateAfterIdleMs: o.validateAfterIdleMs, leakDetectionMs: o.leakDetectionMs,
-        housekeepingIntervalMs: o.housekeepingIntervalMs, healthCheckIntervalMs: o.healthCheckIntervalMs,
-        keepAliveMs: o.keepAliveMs, autoPipelining: o.autoPipelining, retries: o.retries,
-        failureThreshold: o.failureThreshold, onUnavailable: o.onUnavailable, validateWrites: o.validateWrites,
+        host: o.host,
+        port: o.port,
+        path: o.path,
+        db: o.db,
+        tls: o.tls,
+        name: o.name,
+        max: o.max,
+        min: o.min,
+        lanes: o.lanes,
+        acquireTimeoutMs: o.acquireTimeoutMs,
+        maxWaiting: o.maxWaiting,
+        commandTimeoutMs: o.commandTimeoutMs,
+        connectTimeoutMs: o.connectTimeoutMs,
+        idleTimeoutMs: o.idleTimeoutMs,
+        maxLifetimeMs: o.maxLifetimeMs,
+        validateAfterIdleMs: o.validateAfterIdleMs,
+        leakDetectionMs: o.leakDetectionMs,
+        housekeepingIntervalMs: o.housekeepingIntervalMs,
+        healthCheckIntervalMs: o.healthCheckIntervalMs,
+        keepAliveMs: o.keepAliveMs,
+        autoPipelining: o.autoPipelining,
+        retries: o.retries,
+        failureThreshold: o.failureThreshold,
+        onUnavailable: o.onUnavailable,
+        validateWrites: o.validateWrites,
       },
       {
-        host: '127.0.0.1', port: 6379, path: undefined, db: 0, tls: undefined, name: 'default', max: 10, min: 1, lanes: 2,
-        acquireTimeoutMs: 5_000, maxWaiting: 10_000, commandTimeoutMs: 5_000, connectTimeoutMs: 5_000,
-        idleTimeoutMs: 30_000, maxLifetimeMs: 1_800_000, validateAfterIdleMs: 500, leakDetectionMs: 0,
-        housekeepingIntervalMs: 1_000, healthCheckIntervalMs: 30_000, keepAliveMs: 30_000, autoPipelining: false,
-        retries: 3, failureThreshold: 3, onUnavailable: 'fail', validateWrites: false,
+        host: '127.0.0.1',
+        port: 6379,
+        path: undefined,
+        db: 0,
+        tls: undefined,
+        name: 'default',
+        max: 10,
+        min: 1,
+        lanes: 2,
+        acquireTimeoutMs: 5_000,
+        maxWaiting: 10_000,
+        commandTimeoutMs: 5_000,
+        connectTimeoutMs: 5_000,
+        idleTimeoutMs: 30_000,
+        maxLifetimeMs: 1_800_000,
+        validateAfterIdleMs: 500,
+        leakDetectionMs: 0,
+        housekeepingIntervalMs: 1_000,
+        healthCheckIntervalMs: 30_000,
+        keepAliveMs: 30_000,
+        autoPipelining: false,
+        retries: 3,
+        failureThreshold: 3,
+        onUnavailable: 'fail',
+        validateWrites: false,
       },
     );
     assert.equal(o.username, undefined);
@@ -139,12 +177,19 @@ void describe('URLs', () => {
     const secret = 'CANARY-unix-5d1a';
     const o = resolveOptions(`unix://alice:${secret}@/tmp/r.sock`, NO_ENV);
     const tcp = resolveOptions(`redis://alice:${secret}@h`, NO_ENV);
-    const shape = (d: PropertyDescriptor | undefined): unknown => d && { get: typeof d.get, set: d.set, enumerable: d.enumerable, configurable: d.configurable };
+    const shape = (d: PropertyDescriptor | undefined): unknown =>
+      d && { get: typeof d.get, set: d.set, enumerable: d.enumerable, configurable: d.configurable };
     assert.deepEqual(shape(Object.getOwnPropertyDescriptor(o, 'password')), shape(Object.getOwnPropertyDescriptor(tcp, 'password')));
     assert.equal(Object.getOwnPropertyDescriptor(o, 'password')?.enumerable, false);
     assert.equal(o.password, secret);
     assert.ok(!Object.keys(o).includes('password'));
-    for (const out of [JSON.stringify(o), String(o), util.inspect(o, { depth: 10, showHidden: true }), o.endpoint, JSON.stringify({ ...o })])
+    for (const out of [
+      JSON.stringify(o),
+      String(o),
+      util.inspect(o, { depth: 10, showHidden: true }),
+      o.endpoint,
+      JSON.stringify({ ...o }),
+    ])
       assert.ok(!out.includes(secret), `leaks the password: ${out.slice(0, 200)}`);
   });
 
@@ -153,10 +198,19 @@ void describe('URLs', () => {
     assert.deepEqual([p.path, p.username, p.password, p.db], ['/tmp/r.sock', 'u', 'p', 1]);
     // The classic slip: two slashes make "tmp" a host and the socket /redis.sock.
     for (const url of ['unix://tmp/redis.sock', 'unix://u:p@var/run/redis.sock', 'unix://h:12/tmp/r.sock']) {
-      assert.throws(() => parseRedisUrl(url), (e: unknown) => {
-        const err = e as { code?: string; option?: string; message: string };
-        return err.code === 'ERR_INVALID_OPTION' && err.option === 'url.host' && err.message.includes('unix:///path/to.sock') && !err.message.includes(':p@');
-      }, url);
+      assert.throws(
+        () => parseRedisUrl(url),
+        (e: unknown) => {
+          const err = e as { code?: string; option?: string; message: string };
+          return (
+            err.code === 'ERR_INVALID_OPTION' &&
+            err.option === 'url.host' &&
+            err.message.includes('unix:///path/to.sock') &&
+            !err.message.includes(':p@')
+          );
+        },
+        url,
+      );
     }
     assert.equal(parseRedisUrl('unix:///tmp/redis.sock').path, '/tmp/redis.sock');
   });
@@ -224,15 +278,12 @@ void describe('URLs', () => {
     assert.equal(o.validateWrites, false);
   });
 
-  void test(
-    'query options accept Infinity where the object form does',
-    () => {
-      const o = resolveOptions('redis://h?commandTimeoutMs=Infinity&acquireTimeoutMs=Infinity&maxWaiting=Infinity', NO_ENV);
-      assert.equal(o.commandTimeoutMs, Infinity);
-      assert.equal(o.acquireTimeoutMs, Infinity);
-      assert.equal(o.maxWaiting, Infinity);
-    },
-  );
+  void test('query options accept Infinity where the object form does', () => {
+    const o = resolveOptions('redis://h?commandTimeoutMs=Infinity&acquireTimeoutMs=Infinity&maxWaiting=Infinity', NO_ENV);
+    assert.equal(o.commandTimeoutMs, Infinity);
+    assert.equal(o.acquireTimeoutMs, Infinity);
+    assert.equal(o.maxWaiting, Infinity);
+  });
 
   void test('the endpoint never carries the query string', () => {
     const o = resolveOptions('redis://u:p@h:1/2?name=x', NO_ENV);
@@ -261,7 +312,10 @@ void describe('REDIS_URL fallback', () => {
   });
 
   void test('an invalid REDIS_URL is a ConfigError naming the url', () => {
-    assert.throws(() => resolveOptions({}, { REDIS_URL: 'http://h' }), (e: Error & { option?: string }) => e.option === 'url');
+    assert.throws(
+      () => resolveOptions({}, { REDIS_URL: 'http://h' }),
+      (e: Error & { option?: string }) => e.option === 'url',
+    );
   });
 });
 
@@ -294,7 +348,8 @@ void describe('explicit options win over the URL', () => {
       for (const url of ['redis://urlhost:1111', 'unix:///tmp/r.sock']) {
         assert.throws(
           () => resolveOptions({ url, ...extra }, NO_ENV),
-          (e: Error & { option?: string }) => e instanceof ConfigError && e.option === 'url' && e.message.includes(`"${Object.keys(extra)[0]!}"`),
+          (e: Error & { option?: string }) =>
+            e instanceof ConfigError && e.option === 'url' && e.message.includes(`"${Object.keys(extra)[0]!}"`),
         );
       }
     }

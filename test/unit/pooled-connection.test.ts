@@ -8,7 +8,13 @@ import { test } from 'node:test';
 import { newTally, PooledConnection, type InflightOp } from '../../src/pool/pooled-connection.js';
 
 function op(deadline: number): InflightOp & { settled: boolean } {
-  return { settled: false, deadline, expire() { this.settled = true; } };
+  return {
+    settled: false,
+    deadline,
+    expire() {
+      this.settled = true;
+    },
+  };
 }
 
 void test('settled ops are dropped from the FIFO as soon as everything before them is settled', () => {

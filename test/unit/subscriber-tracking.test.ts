@@ -28,13 +28,19 @@ void test('tracking is applied before connect, re-applied after a reconnect, and
   sub.on('connect', () => trackedAtConnect.push(subConn(fp).tracking));
   await sub.ready();
   const first = subConn(fp);
-  assert.deepEqual(first.log, [['client', 'ID'], ['client', 'TRACKING', ...TRACK]]);
+  assert.deepEqual(first.log, [
+    ['client', 'ID'],
+    ['client', 'TRACKING', ...TRACK],
+  ]);
   assert.deepEqual(trackedAtConnect, [TRACK], 'tracking was on before connect was emitted');
 
   first.push('invalidate', 'p:a', 'q:b');
   first.push('invalidate');
   assert.deepEqual(seen, [['p:a', 'q:b'], null]);
-  assert.deepEqual(bytes[0]?.map((b) => b.toString()), ['p:a', 'q:b']);
+  assert.deepEqual(
+    bytes[0]?.map((b) => b.toString()),
+    ['p:a', 'q:b'],
+  );
   assert.equal(bytes[1], null);
 
   first.kill(new Error('gone'));

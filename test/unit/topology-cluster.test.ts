@@ -62,7 +62,14 @@ void describe('redirect replies', () => {
   });
 
   void test('malformed or out-of-range redirects are not trusted', () => {
-    for (const bad of ['MOVED 16384 127.0.0.1:1', 'MOVED 1 127.0.0.1:0', 'MOVED 1 127.0.0.1:70000', 'MOVED x h:1', 'MOVED __proto__ h:1', 'ERR MOVED 1 h:1']) {
+    for (const bad of [
+      'MOVED 16384 127.0.0.1:1',
+      'MOVED 1 127.0.0.1:0',
+      'MOVED 1 127.0.0.1:70000',
+      'MOVED x h:1',
+      'MOVED __proto__ h:1',
+      'ERR MOVED 1 h:1',
+    ]) {
       assert.equal(parseRedirect(bad), undefined, bad);
     }
   });
@@ -82,7 +89,9 @@ void describe('natMap', () => {
     const obj = compileNatMap({ '10.0.0.1:7000': { host: '127.0.0.1', port: 30001 } });
     assert.deepEqual(obj({ host: '10.0.0.1', port: 7000 }), { host: '127.0.0.1', port: 30001 });
     assert.deepEqual(obj({ host: '10.0.0.2', port: 7000 }), { host: '10.0.0.2', port: 7000 });
-    const fn = compileNatMap((a: { host: string; port: number }) => (a.host === '10.0.0.1' ? { host: 'localhost', port: a.port + 1 } : undefined));
+    const fn = compileNatMap((a: { host: string; port: number }) =>
+      a.host === '10.0.0.1' ? { host: 'localhost', port: a.port + 1 } : undefined,
+    );
     assert.deepEqual(fn({ host: '10.0.0.1', port: 1 }), { host: 'localhost', port: 2 });
     assert.deepEqual(fn({ host: 'x', port: 1 }), { host: 'x', port: 1 });
   });
@@ -96,7 +105,10 @@ void describe('natMap', () => {
       [{ 'h:1': { host: 'h', port: 0 } }, /port must be/],
     ];
     for (const [value, re] of cases) {
-      assert.throws(() => compileNatMap(value), (err: unknown) => err instanceof ConfigError && err.code === 'ERR_INVALID_OPTION' && re.test(err.message));
+      assert.throws(
+        () => compileNatMap(value),
+        (err: unknown) => err instanceof ConfigError && err.code === 'ERR_INVALID_OPTION' && re.test(err.message),
+      );
     }
     const fn = compileNatMap(() => ({ host: 'h', port: -1 }));
     assert.throws(() => fn({ host: 'a', port: 1 }), ConfigError);
@@ -104,13 +116,34 @@ void describe('natMap', () => {
 });
 
 function node(id: string, port: number, role: string, health = 'online', extra: unknown[] = []): unknown[] {
-  return ['id', id, 'port', port, 'ip', '10.0.0.1', 'endpoint', '10.0.0.1', 'role', role, 'replication-offset', 42, 'health', health, ...extra];
+  return [
+    'id',
+    id,
+    'port',
+    port,
+    'ip',
+    '10.0.0.1',
+    'endpoint',
+    '10.0.0.1',
+    'role',
+    role,
+    'replication-offset',
+    42,
+    'health',
+    health,
+    ...extra,
+  ];
 }
 
 void describe('slot map', () => {
   const shardsReply = [
     ['slots', [0, 5460], 'nodes', [node(ID('a'), 7000, 'master'), node(ID('d'), 7003, 'replica')]],
-    ['slots', [5461, 10922], 'nodes', [node(ID('b'), 7001, 'master', 'online', ['hostname', 'b.example', 'tls-port', 7101]), node(ID('e'), 7004, 'replica', 'loading')]],
+    [
+      'slots',
+      [5461, 10922],
+      'nodes',
+      [node(ID('b'), 7001, 'master', 'online', ['hostname', 'b.example', 'tls-port', 7101]), node(ID('e'), 7004, 'replica', 'loading')],
+    ],
     ['slots', [10923, 16000, 16001, 16383], 'nodes', [node(ID('c'), 7002, 'master', 'fail'), node(ID('f'), 7005, 'replica')]],
   ];
 
@@ -124,7 +157,10 @@ void describe('slot map', () => {
     assert.equal(map.nodes.get(ID('b'))?.hostname, 'b.example');
     assert.equal(map.nodes.get(ID('b'))?.tlsPort, 7101);
     assert.equal(map.nodes.get(ID('d'))?.replicationOffset, 42);
-    assert.deepEqual(map.replicasOf(0).map((n) => n.id), [ID('d')]);
+    assert.deepEqual(
+      map.replicasOf(0).map((n) => n.id),
+      [ID('d')],
+    );
     assert.deepEqual(map.replicasOf(6000), [], 'a loading replica is not offered for reads');
     // The third shard's primary failed: its slots are uncovered, the others still served.
     assert.equal(map.primaryOf(12000), undefined);
@@ -152,13 +188,24 @@ void describe('slot map', () => {
   });
 
   void test('natMap and an unknown endpoint ("?") are applied to addresses', () => {
-    const reply = [['slots', [0, 16383], 'nodes', [['id', ID('a'), 'port', 7000, 'ip', '', 'endpoint', '?', 'role', 'master', 'health', 'online']]]];
-    const map = parseClusterShards(reply, { sourceHost: '10.9.9.9', translate: compileNatMap({ '10.9.9.9:7000': { host: '127.0.0.1', port: 1 } }) });
+    const reply = [
+      ['slots', [0, 16383], 'nodes', [['id', ID('a'), 'port', 7000, 'ip', '', 'endpoint', '?', 'role', 'master', 'health', 'online']]],
+    ];
+    const map = parseClusterShards(reply, {
+      sourceHost: '10.9.9.9',
+      translate: compileNatMap({ '10.9.9.9:7000': { host: '127.0.0.1', port: 1 } }),
+    });
     assert.deepEqual([map.primaryOf(5)?.host, map.primaryOf(5)?.port], ['127.0.0.1', 1]);
   });
 
   void test('malformed replies throw instead of building a wrong map', () => {
-    for (const bad of ['x', [['slots', [0], 'nodes', []]], [['slots', [0, 16384], 'nodes', []]], [['slots', [0, 1], 'nodes', [['id', 'short', 'port', 1]]]], [['slots', [5, 1], 'nodes', []]]]) {
+    for (const bad of [
+      'x',
+      [['slots', [0], 'nodes', []]],
+      [['slots', [0, 16384], 'nodes', []]],
+      [['slots', [0, 1], 'nodes', [['id', 'short', 'port', 1]]]],
+      [['slots', [5, 1], 'nodes', []]],
+    ]) {
       assert.throws(() => parseClusterShards(bad), /unexpected/);
     }
     assert.throws(() => parseClusterSlots([[0, 1]]), /unexpected/);
@@ -175,7 +222,10 @@ void describe('slot map', () => {
     assert.equal(map.shards.length, 2);
     assert.equal(map.primaryOf(300)?.id, ID('a'));
     assert.equal(map.primaryOf(150)?.hostname, 'b.example');
-    assert.deepEqual(map.replicasOf(0).map((n) => n.port), [7003]);
+    assert.deepEqual(
+      map.replicasOf(0).map((n) => n.port),
+      [7003],
+    );
     assert.equal(map.coveredSlots(), 16384);
   });
 

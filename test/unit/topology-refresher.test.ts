@@ -119,7 +119,10 @@ void describe('TopologyRefresher', () => {
   });
 
   void test('sources are tried in random order (injected random)', () => {
-    assert.deepEqual(shuffle(['a', 'b', 'c'], () => 0), ['b', 'c', 'a']);
+    assert.deepEqual(
+      shuffle(['a', 'b', 'c'], () => 0),
+      ['b', 'c', 'a'],
+    );
     const h = harness({ random: () => 0 });
     void h.refresher.request('initial');
     assert.equal(h.calls[0]?.source, 'b');

@@ -154,7 +154,13 @@ void describe('SentinelWatcher', () => {
     assert.deepEqual(h.watcher.stats().subscribed, 3);
     for (const sub of h.fake.subscribers.values()) sub.onMessage?.('m 127.0.0.1 6379 127.0.0.1 6380');
     h.fake.subscribers.get(1)?.onMessage?.('other 127.0.0.1 1 127.0.0.1 2');
-    assert.deepEqual(h.changes.map((c) => [c.via, c.from?.port, c.to.port]), [['start', undefined, 6379], ['switch-master', 6379, 6380]]);
+    assert.deepEqual(
+      h.changes.map((c) => [c.via, c.from?.port, c.to.port]),
+      [
+        ['start', undefined, 6379],
+        ['switch-master', 6379, 6380],
+      ],
+    );
     assert.equal(h.watcher.stats().switchMessages, 3);
     assert.equal(h.watcher.primary?.port, 6380);
     h.watcher.close();

@@ -12,23 +12,17 @@
  * - `connectTimeout` covers TCP/TLS only: the handshake deadline is ours.
  */
 import { createClient, ErrorReply, RESP_TYPES } from 'redis';
-import {
-  ConnectionError,
-  ConnectTimeoutError,
-  RedpoolError,
-} from '../../errors.js';
+import { ConnectionError, ConnectTimeoutError, RedpoolError } from '../../errors.js';
 import type { BatchCommand, BatchResult, ConnectSpec, Driver, DriverConnection, ReplySink } from '../driver.js';
 import { ConnectionEnd, raceConnect, tlsConnectionOptions } from '../common.js';
 import { commandError, connectError, isErrorReply } from './errors.js';
 import { buffersToStrings, shapeReply, toWire, type WireArg } from './replies.js';
-
 
 type Client = ReturnType<typeof createClient>;
 type Send = (args: readonly WireArg[], options?: { typeMapping?: object }) => Promise<unknown>;
 
 /** ioredis `…Buffer` methods return Buffers for bulk and simple strings; integers stay numbers. */
 const BUFFER_OPTS = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.SIMPLE_STRING]: Buffer } };
-
 
 function socketOptions(spec: ConnectSpec): Record<string, unknown> {
   const common = {
@@ -145,7 +139,8 @@ class NodeRedisConnection implements DriverConnection {
   }
 
   async batch(commands: BatchCommand[], atomic: boolean): Promise<BatchResult | null> {
-    if (this.#end.ended || !this.raw.isReady) throw new ConnectionError(`${atomic ? 'EXEC' : 'PIPELINE'}: connection not writable`, 'not-sent');
+    if (this.#end.ended || !this.raw.isReady)
+      throw new ConnectionError(`${atomic ? 'EXEC' : 'PIPELINE'}: connection not writable`, 'not-sent');
     const names: string[] = [];
     const buffers: boolean[] = [];
     const wires: WireArg[][] = [];
@@ -171,7 +166,9 @@ class NodeRedisConnection implements DriverConnection {
     if (lost) throw commandError(lost.reason, atomic ? 'EXEC' : 'PIPELINE', first < this.#written);
     if (!atomic) {
       return settled.map((s, i): [Error | null, unknown] =>
-        s.status === 'fulfilled' ? [null, shapeReply(names[i]!, s.value, isErrorReply)] : [commandError(s.reason, names[i]!.toUpperCase(), true), null],
+        s.status === 'fulfilled'
+          ? [null, shapeReply(names[i]!, s.value, isErrorReply)]
+          : [commandError(s.reason, names[i]!.toUpperCase(), true), null],
       );
     }
     const exec = settled[settled.length - 1]!;
@@ -271,7 +268,11 @@ export function nodeRedisDriver(): Driver & { readonly rawClient?: Client } {
       );
       const timeoutError = (): Error => {
         const err = new ConnectTimeoutError(spec.endpoint, spec.connectTimeoutMs);
-        err.message += socketUp ? ' (the server did not answer the handshake (AUTH/SELECT/SETNAME))' : spec.tls ? ' (TCP connect or TLS handshake did not complete)' : ' (TCP connect did not complete)';
+        err.message += socketUp
+          ? ' (the server did not answer the handshake (AUTH/SELECT/SETNAME))'
+          : spec.tls
+            ? ' (TCP connect or TLS handshake did not complete)'
+            : ' (TCP connect did not complete)';
         return err;
       };
       try {

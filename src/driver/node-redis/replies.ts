@@ -117,7 +117,7 @@ export function buffersToStrings(reply: unknown): unknown {
  */
 export function shapeReply(name: string, reply: unknown, isErrorReply: IsErrorReply): unknown {
   if (name === 'hgetall') return pairsToObject(reply);
-  if (name === 'exec' || name.startsWith('eval') || name.startsWith('fcall')) return translateNested(reply, name.toUpperCase(), isErrorReply);
+  if (name === 'exec' || name.startsWith('eval') || name.startsWith('fcall'))
+    return translateNested(reply, name.toUpperCase(), isErrorReply);
   return reply;
 }
-

@@ -11,7 +11,8 @@ import type { Clock, TimerHandle } from '../../internal/clock.js';
 import type { Random } from '../../resilience/backoff.js';
 
 /** Why a refresh was requested (counted per reason in {@link RefresherStats}). */
-export type RefreshReason = 'initial' | 'moved' | 'ask-unknown-node' | 'connection-error' | 'timeout' | 'clusterdown' | 'periodic' | 'manual';
+export type RefreshReason =
+  'initial' | 'moved' | 'ask-unknown-node' | 'connection-error' | 'timeout' | 'clusterdown' | 'periodic' | 'manual';
 
 /** Options of {@link TopologyRefresher}. */
 export interface RefresherOptions<S, T> {
@@ -224,7 +225,11 @@ export class TopologyRefresher<S, T> {
   #withTimeout(p: Promise<T>): Promise<T> {
     const clock = this.#o.clock;
     return new Promise<T>((resolve, reject) => {
-      const timer = clock.setTimeout(() => reject(new Error(`source did not answer within ${this.#o.sourceTimeoutMs} ms`)), this.#o.sourceTimeoutMs, true);
+      const timer = clock.setTimeout(
+        () => reject(new Error(`source did not answer within ${this.#o.sourceTimeoutMs} ms`)),
+        this.#o.sourceTimeoutMs,
+        true,
+      );
       p.then(
         (v) => {
           clock.clearTimeout(timer);

@@ -144,7 +144,14 @@ export class SlotMap {
     const nodes = new Map(this.nodes);
     let target = this.nodeAt(address.host, address.port);
     if (!target) {
-      target = { id: `?${address.host}:${address.port}`, host: address.host, port: address.port, role: 'primary', health: 'online', replicationOffset: 0 };
+      target = {
+        id: `?${address.host}:${address.port}`,
+        host: address.host,
+        port: address.port,
+        role: 'primary',
+        health: 'online',
+        replicationOffset: 0,
+      };
       nodes.set(target.id, target);
     } else if (target.role !== 'primary') {
       // A replica that answers MOVED for a slot has been promoted.

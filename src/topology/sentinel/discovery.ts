@@ -66,7 +66,8 @@ export function parseMasterAddr(reply: unknown): NodeAddress | undefined {
   if (!Array.isArray(reply) || reply.length !== 2) throw new Error('unexpected SENTINEL GET-MASTER-ADDR-BY-NAME reply shape');
   const port = Number(text(reply[1]));
   const host = text(reply[0]);
-  if (host === '' || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error('unexpected SENTINEL GET-MASTER-ADDR-BY-NAME reply shape');
+  if (host === '' || !Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Error('unexpected SENTINEL GET-MASTER-ADDR-BY-NAME reply shape');
   return { host, port };
 }
 

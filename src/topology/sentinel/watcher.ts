@@ -172,10 +172,14 @@ export class SentinelWatcher extends EventEmitter<SentinelWatcherEvents> {
   #armPoll(): void {
     const ms = this.#o.pollMs ?? 10_000;
     if (this.#closed || ms === Infinity) return;
-    this.#poll = this.#o.clock.setTimeout(() => {
-      this.#poll = undefined;
-      void this.check().finally(() => this.#armPoll());
-    }, ms, true);
+    this.#poll = this.#o.clock.setTimeout(
+      () => {
+        this.#poll = undefined;
+        void this.check().finally(() => this.#armPoll());
+      },
+      ms,
+      true,
+    );
   }
 
   async #connect(sub: Subscription): Promise<void> {
@@ -214,12 +218,16 @@ export class SentinelWatcher extends EventEmitter<SentinelWatcherEvents> {
     if (this.#closed || sub.timer !== undefined) return;
     sub.attempt++;
     const delay = safeDelay(this.#backoff, sub.attempt, 1000);
-    sub.timer = this.#o.clock.setTimeout(() => {
-      sub.timer = undefined;
-      if (this.#closed) return;
-      this.#reconnects++;
-      void this.#connect(sub);
-    }, delay, true);
+    sub.timer = this.#o.clock.setTimeout(
+      () => {
+        sub.timer = undefined;
+        if (this.#closed) return;
+        this.#reconnects++;
+        void this.#connect(sub);
+      },
+      delay,
+      true,
+    );
   }
 
   #onSwitch(message: string): void {

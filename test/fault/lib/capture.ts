@@ -16,7 +16,9 @@ export class CaptureLogger implements Logger {
   #push(level: string, obj: object, msg?: string): void {
     let body: string;
     try {
-      body = JSON.stringify(obj, (_k, v: unknown) => (v instanceof Error ? { name: v.name, message: v.message, code: (v as { code?: unknown }).code } : v));
+      body = JSON.stringify(obj, (_k, v: unknown) =>
+        v instanceof Error ? { name: v.name, message: v.message, code: (v as { code?: unknown }).code } : v,
+      );
     } catch {
       body = inspect(obj, { depth: 6 });
     }

@@ -70,7 +70,12 @@ async function until(probe: () => Promise<boolean>, limitMs: number): Promise<bo
  * One retried call whose first attempt ran: the proxy swallows the reply, then refuses new
  * connections and resets the open ones, so the retries fail before they are sent.
  */
-async function swallowedThenRefused(ctx: CheckContext, key: string, call: (pool: Pool) => Promise<unknown>, ran: () => Promise<boolean>): Promise<{ result: string; outcome: string | undefined; ran: boolean; settledMs: number }> {
+async function swallowedThenRefused(
+  ctx: CheckContext,
+  key: string,
+  call: (pool: Pool) => Promise<unknown>,
+  ran: () => Promise<boolean>,
+): Promise<{ result: string; outcome: string | undefined; ran: boolean; settledMs: number }> {
   const proxy = ctx.proxy!;
   const pool = ctx.pool({ min: 1, max: 2, lanes: 1, commandTimeoutMs: 2_000, acquireTimeoutMs: 2_000 });
   await pool.ready();
@@ -84,18 +89,31 @@ async function swallowedThenRefused(ctx: CheckContext, key: string, call: (pool:
   const r = await pending;
   ctx.capture(r.ok ? r.value : r.error);
   await proxy.pass();
-  return { result: describeFailure(r), outcome: r.ok ? 'ok' : (r.error as Failure).outcome, ran: executed, settledMs: performance.now() - started };
+  return {
+    result: describeFailure(r),
+    outcome: r.ok ? 'ok' : (r.error as Failure).outcome,
+    ran: executed,
+    settledMs: performance.now() - started,
+  };
 }
 
 /** Every check, in report order. */
 export const CHECKS: readonly Check[] = [
   {
-    id: 'swallowed-reply-rpush', row: '#10.1', quick: true, proxy: true,
+    id: 'swallowed-reply-rpush',
+    row: '#10.1',
+    quick: true,
+    proxy: true,
     title: 'idempotent RPUSH: reply swallowed, connection reset, reconnects refused',
     expected: "outcome 'unknown' (never 'not-sent': the write ran)",
     run: async (ctx) => {
       const key = 'chk:l2';
-      const r = await swallowedThenRefused(ctx, key, (pool) => pool.with({ idempotent: true }).rpush(key, 'x'), async () => Number(await ctx.server.command('LLEN', key)) === 1);
+      const r = await swallowedThenRefused(
+        ctx,
+        key,
+        (pool) => pool.with({ idempotent: true }).rpush(key, 'x'),
+        async () => Number(await ctx.server.command('LLEN', key)) === 1,
+      );
       const len = Number(await ctx.server.command('LLEN', key));
       const v: string[] = [];
       if (!r.ran) v.push('the write did not reach the server (the check did not exercise the fault)');
@@ -104,15 +122,24 @@ export const CHECKS: readonly Check[] = [
     },
   },
   {
-    id: 'swallowed-reply-get', row: '#10.1', quick: true, proxy: true,
+    id: 'swallowed-reply-get',
+    row: '#10.1',
+    quick: true,
+    proxy: true,
     title: 'GET (read-only, retried): reply swallowed, connection reset, reconnects refused',
     expected: "outcome 'unknown' (never 'not-sent': the GET was sent)",
     run: async (ctx) => {
       const key = 'chk:g';
       // The server counts the GET in INFO commandstats: that is how the check knows it ran.
-      const gets = async (): Promise<number> => Number(/cmdstat_get:calls=(\d+)/.exec(String(await ctx.server.command('INFO', 'commandstats')))?.[1] ?? 0);
+      const gets = async (): Promise<number> =>
+        Number(/cmdstat_get:calls=(\d+)/.exec(String(await ctx.server.command('INFO', 'commandstats')))?.[1] ?? 0);
       const before = await gets();
-      const r = await swallowedThenRefused(ctx, key, (pool) => pool.get(key), async () => (await gets()) > before);
+      const r = await swallowedThenRefused(
+        ctx,
+        key,
+        (pool) => pool.get(key),
+        async () => (await gets()) > before,
+      );
       const v: string[] = [];
       if (!r.ran) v.push('the GET did not reach the server (the check did not exercise the fault)');
       if (r.outcome === 'not-sent') v.push(`${r.result} although the GET was sent and ran`);
@@ -120,7 +147,9 @@ export const CHECKS: readonly Check[] = [
     },
   },
   {
-    id: 'blocking-after-lease-wait', row: '#10.2', quick: true,
+    id: 'blocking-after-lease-wait',
+    row: '#10.2',
+    quick: true,
     title: 'commandTimeoutMs 1000, the only lease held 900 ms, then BLPOP 0.5 s against a frozen server',
     expected: 'settles ≤ 1500 ms after the call (one deadline: wait + write + reply + block time), + 150 ms slack',
     run: async (ctx) => {
@@ -144,7 +173,9 @@ export const CHECKS: readonly Check[] = [
     },
   },
   {
-    id: 'huge-durations', row: '#10.3', quick: true,
+    id: 'huge-durations',
+    row: '#10.3',
+    quick: true,
     title: 'acquireTimeoutMs 2^31 and Infinity, connectTimeoutMs 2^31: refused typed, or honoured without a clamped timer',
     expected: "ERR_INVALID_OPTION naming the option, or a waiter that still waits after 300 ms; never Node's TimeoutOverflowWarning",
     run: async (ctx) => {
@@ -156,7 +187,11 @@ export const CHECKS: readonly Check[] = [
       };
       process.on('warning', onWarning);
       try {
-        for (const [option, value] of [['acquireTimeoutMs', 2 ** 31], ['acquireTimeoutMs', Infinity], ['connectTimeoutMs', 2 ** 31]] as const) {
+        for (const [option, value] of [
+          ['acquireTimeoutMs', 2 ** 31],
+          ['acquireTimeoutMs', Infinity],
+          ['connectTimeoutMs', 2 ** 31],
+        ] as const) {
           const label = `${option}=${value === Infinity ? 'Infinity' : '2^31'}`;
           let pool: Pool;
           try {
@@ -187,7 +222,17 @@ export const CHECKS: readonly Check[] = [
             continue;
           }
           const waiter = pool.acquire();
-          const early = await settle(Promise.race([waiter.then(() => 'granted', (e: unknown) => e), sleep(300).then(() => 'waiting')]), 1_000, `${label} acquire`);
+          const early = await settle(
+            Promise.race([
+              waiter.then(
+                () => 'granted',
+                (e: unknown) => e,
+              ),
+              sleep(300).then(() => 'waiting'),
+            ]),
+            1_000,
+            `${label} acquire`,
+          );
           held.value.release();
           const got = await settle(waiter, 2_000, `${label} waiter`);
           if (got.ok) got.value.release();
@@ -210,7 +255,9 @@ export const CHECKS: readonly Check[] = [
     },
   },
   {
-    id: 'batch-module-command', row: '#10.4', quick: true,
+    id: 'batch-module-command',
+    row: '#10.4',
+    quick: true,
     title: 'pipeline and MULTI with JSON.SET on a server without the module (pool and lease)',
     expected: 'an ERR_REPLY (unknown command) for that entry, the other entries run; never a TypeError or ERR_CONNECTION',
     run: async (ctx) => {
@@ -232,14 +279,17 @@ export const CHECKS: readonly Check[] = [
             const entries = (r.value ?? []) as Array<[Error | null, unknown]>;
             const json = entries.find(([e]) => e !== null)?.[0] as (Error & Failure) | undefined;
             if (!json) v.push(`${label}: no error entry for JSON.SET`);
-            else if (entries.filter(([e]) => e !== null).length !== 1) v.push(`${label}: ${entries.filter(([e]) => e !== null).length} error entries, only JSON.SET should fail`);
-            else if (json.code !== 'ERR_REPLY' || json instanceof TypeError) v.push(`${label}: JSON.SET entry ${json.name} ${json.code ?? ''}`);
+            else if (entries.filter(([e]) => e !== null).length !== 1)
+              v.push(`${label}: ${entries.filter(([e]) => e !== null).length} error entries, only JSON.SET should fail`);
+            else if (json.code !== 'ERR_REPLY' || json instanceof TypeError)
+              v.push(`${label}: JSON.SET entry ${json.name} ${json.code ?? ''}`);
             seen.push(`${label}: ${json ? `${json.name} ${json.code ?? ''}` : 'no error'}`);
           } else {
             // An EXECABORT for MULTI is a typed reply error too (Redis refuses the whole transaction).
             const e = r.error as Failure & Error;
             seen.push(`${label}: rejected ${describeFailure(r)}`);
-            if (e.code !== 'ERR_REPLY' || e instanceof TypeError) v.push(`${label}: rejected with ${describeFailure(r)}: ${e.message ?? ''}`.slice(0, 200));
+            if (e.code !== 'ERR_REPLY' || e instanceof TypeError)
+              v.push(`${label}: rejected with ${describeFailure(r)}: ${e.message ?? ''}`.slice(0, 200));
           }
         }
       } finally {

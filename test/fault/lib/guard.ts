@@ -9,9 +9,7 @@ import assert from 'node:assert/strict';
 export const DEFAULT_SLACK_MS = 250;
 
 /** How an awaited operation ended. `elapsedMs` is wall time from the call to settlement. */
-export type Settled<T> =
-  | { ok: true; value: T; elapsedMs: number }
-  | { ok: false; error: unknown; elapsedMs: number };
+export type Settled<T> = { ok: true; value: T; elapsedMs: number } | { ok: false; error: unknown; elapsedMs: number };
 
 /**
  * Awaits `p`, but fails (throws) if it has not settled within `limitMs`: the hang guard of
@@ -73,7 +71,12 @@ export function assertTyped(err: unknown, exp: ExpectedError): Error & { code: s
  * Awaits `p` under a hang guard of `limitMs` and asserts it rejects with a typed error
  * matching `exp`. Returns the error and how long it took.
  */
-export async function expectTyped(p: Promise<unknown>, exp: ExpectedError, limitMs: number, what?: string): Promise<{ error: Error & { code: string; outcome?: string }; elapsedMs: number }> {
+export async function expectTyped(
+  p: Promise<unknown>,
+  exp: ExpectedError,
+  limitMs: number,
+  what?: string,
+): Promise<{ error: Error & { code: string; outcome?: string }; elapsedMs: number }> {
   const r = await settle(p, limitMs, what);
   if (r.ok) assert.fail(`${what ?? 'operation'} resolved (${JSON.stringify(r.value)}) but a ${String(exp.code)} error was expected`);
   return { error: assertTyped(r.error, exp), elapsedMs: r.elapsedMs };
@@ -93,7 +96,10 @@ export async function expectOk<T>(p: Promise<T>, limitMs: number, what = 'operat
  * Polls `fn` until it resolves without throwing (the pool recovered by itself), with a hang
  * guard per attempt. Returns the value and the time from the call to the first success.
  */
-export async function eventually<T>(fn: () => Promise<T>, opts: { timeoutMs: number; intervalMs?: number; attemptMs?: number; what?: string }): Promise<{ value: T; elapsedMs: number }> {
+export async function eventually<T>(
+  fn: () => Promise<T>,
+  opts: { timeoutMs: number; intervalMs?: number; attemptMs?: number; what?: string },
+): Promise<{ value: T; elapsedMs: number }> {
   const started = performance.now();
   const deadline = started + opts.timeoutMs;
   let last: unknown;
@@ -103,7 +109,9 @@ export async function eventually<T>(fn: () => Promise<T>, opts: { timeoutMs: num
     last = r.error;
     if (performance.now() >= deadline) {
       const e = last as Error & { code?: string };
-      assert.fail(`${opts.what ?? 'operation'} did not recover within ${opts.timeoutMs} ms; last error: ${e?.code ?? ''} ${e?.message ?? String(e)}`);
+      assert.fail(
+        `${opts.what ?? 'operation'} did not recover within ${opts.timeoutMs} ms; last error: ${e?.code ?? ''} ${e?.message ?? String(e)}`,
+      );
     }
     await sleep(opts.intervalMs ?? 20);
   }

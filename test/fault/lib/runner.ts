@@ -194,9 +194,11 @@ export async function runScenario(sc: Scenario, rep: number): Promise<ScenarioRe
       const faultMostInFlight = dials.mostInFlight;
       const down = dials.unavailable(injectedAt, clearedAt);
       if (!(await workload.waitRecovered(10_000))) {
-        notes.push(workload.budgetExhausted
-          ? `the op budget (${MAX_OPS}) ran out before every worker recovered: the scenario stopped early (raise MAX_OPS)`
-          : 'not every worker recovered within 10 s of the fault clearing');
+        notes.push(
+          workload.budgetExhausted
+            ? `the op budget (${MAX_OPS}) ran out before every worker recovered: the scenario stopped early (raise MAX_OPS)`
+            : 'not every worker recovered within 10 s of the fault clearing',
+        );
       }
       await sleep(300); // steady state again
       await workload.stop(deadlineMs * 2 + 1_000);
@@ -208,7 +210,10 @@ export async function runScenario(sc: Scenario, rep: number): Promise<ScenarioRe
       transcript.value(pool.options);
       const statsAfter = JSON.stringify(pool.stats());
       const result = await workload.result(server);
-      const closed = await settle(pool.close({ timeoutMs: 2_000 }), 5_000, 'close()').catch((e: unknown) => ({ ok: false as const, error: e }));
+      const closed = await settle(pool.close({ timeoutMs: 2_000 }), 5_000, 'close()').catch((e: unknown) => ({
+        ok: false as const,
+        error: e,
+      }));
       if (!closed.ok) {
         notes.push(`close() did not settle: ${String(closed.error)}`);
         await settle(pool.destroy(), 2_000, 'destroy()').catch(() => undefined);
@@ -225,9 +230,25 @@ export async function runScenario(sc: Scenario, rep: number): Promise<ScenarioRe
       const leakedActiveTimeouts = Math.max(0, activeTimeouts() - timeoutsBefore);
       const text = transcript.all();
       return {
-        ...result, id: sc.id, row: sc.row, title: sc.title, rep, leakedConnections, leakedTimers, leakedActiveTimeouts,
-        canaryHits: transcript.hits(CANARY_PASSWORD), scannedChars: text.length, healthAfter, statsAfter, notes,
-        wallMs: performance.now() - started, faultMs, faultConnects, faultMostInFlight, unavailableMs: down.ms, unavailableProbes: down.probes,
+        ...result,
+        id: sc.id,
+        row: sc.row,
+        title: sc.title,
+        rep,
+        leakedConnections,
+        leakedTimers,
+        leakedActiveTimeouts,
+        canaryHits: transcript.hits(CANARY_PASSWORD),
+        scannedChars: text.length,
+        healthAfter,
+        statsAfter,
+        notes,
+        wallMs: performance.now() - started,
+        faultMs,
+        faultConnects,
+        faultMostInFlight,
+        unavailableMs: down.ms,
+        unavailableProbes: down.probes,
       };
     } finally {
       await workload.stop(100);
@@ -269,8 +290,13 @@ export async function runCheck(ck: Check, rep: number): Promise<CheckResult> {
       proxy,
       pool: (options) => {
         const pool = createPool({
-          ...REPORT_POOL, ...options, host: '127.0.0.1', port: proxy ? proxy.port : server.port,
-          name: `${prefix}-${pools.length + 1}`, logger: transcript.logger, credentials: () => ({ password: CANARY_PASSWORD }),
+          ...REPORT_POOL,
+          ...options,
+          host: '127.0.0.1',
+          port: proxy ? proxy.port : server.port,
+          name: `${prefix}-${pools.length + 1}`,
+          logger: transcript.logger,
+          credentials: () => ({ password: CANARY_PASSWORD }),
         });
         pool.on('warning', (w) => transcript.text(w.message));
         pools.push(pool);
@@ -289,7 +315,10 @@ export async function runCheck(ck: Check, rep: number): Promise<CheckResult> {
     for (const pool of pools) {
       transcript.value(pool);
       transcript.value(pool.stats());
-      const closed = await settle(pool.close({ timeoutMs: 2_000 }), 5_000, 'close()').catch((e: unknown) => ({ ok: false as const, error: e }));
+      const closed = await settle(pool.close({ timeoutMs: 2_000 }), 5_000, 'close()').catch((e: unknown) => ({
+        ok: false as const,
+        error: e,
+      }));
       if (!closed.ok) {
         outcome.violations.push(`close() did not settle: ${String(closed.error)}`);
         await settle(pool.destroy(), 2_000, 'destroy()').catch(() => undefined);
@@ -302,8 +331,15 @@ export async function runCheck(ck: Check, rep: number): Promise<CheckResult> {
       await sleep(50);
     }
     return {
-      ...outcome, id: ck.id, row: ck.row, title: ck.title, expected: ck.expected, rep, leakedConnections,
-      canaryHits: transcript.hits(CANARY_PASSWORD), wallMs: performance.now() - started,
+      ...outcome,
+      id: ck.id,
+      row: ck.row,
+      title: ck.title,
+      expected: ck.expected,
+      rep,
+      leakedConnections,
+      canaryHits: transcript.hits(CANARY_PASSWORD),
+      wallMs: performance.now() - started,
     };
   } finally {
     for (const pool of pools) if (pool.state !== 'closed') await settle(pool.destroy(), 2_000, 'destroy()').catch(() => undefined);

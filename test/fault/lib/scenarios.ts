@@ -91,42 +91,71 @@ const LOADING_ARGS = ['--key-load-delay', '15', '--loading-process-events-interv
 /** Every scenario, in report order. */
 export const SCENARIOS: readonly Scenario[] = [
   {
-    id: 'baseline', row: '-', title: 'no fault (control run)', quick: true, holdMs: 800,
-    inject: async () => undefined, clear: async () => undefined,
+    id: 'baseline',
+    row: '-',
+    title: 'no fault (control run)',
+    quick: true,
+    holdMs: 800,
+    inject: async () => undefined,
+    clear: async () => undefined,
   },
   {
-    id: 'server-frozen', row: 'B1', title: 'SIGSTOP 1.5 s (longer than the deadline), then SIGCONT', quick: true, holdMs: 1_500,
+    id: 'server-frozen',
+    row: 'B1',
+    title: 'SIGSTOP 1.5 s (longer than the deadline), then SIGCONT',
+    quick: true,
+    holdMs: 1_500,
     inject: async (c) => c.server.pause(),
     clear: async (c) => c.server.resume(),
   },
   {
     // Long enough for an uncapped reconnect backoff to grow past seconds: recovery must not.
-    id: 'server-frozen-3s', row: 'B1', title: 'SIGSTOP 3 s, then SIGCONT', quick: false, holdMs: 3_000,
+    id: 'server-frozen-3s',
+    row: 'B1',
+    title: 'SIGSTOP 3 s, then SIGCONT',
+    quick: false,
+    holdMs: 3_000,
     inject: async (c) => c.server.pause(),
     clear: async (c) => c.server.resume(),
   },
   {
-    id: 'restart-same-port', row: 'A2/A4', title: 'SHUTDOWN SAVE, down 1 s, restart on the same port', quick: true, holdMs: 1_000,
+    id: 'restart-same-port',
+    row: 'A2/A4',
+    title: 'SHUTDOWN SAVE, down 1 s, restart on the same port',
+    quick: true,
+    holdMs: 1_000,
     inject: async (c) => {
       await c.server.command('SHUTDOWN', 'SAVE').catch(() => undefined);
     },
     clear: async (c) => c.server.restart(),
   },
   {
-    id: 'restart-after-4s', row: 'A2/A4', title: 'SHUTDOWN SAVE, down 4 s, restart on the same port', quick: false, holdMs: 4_000,
+    id: 'restart-after-4s',
+    row: 'A2/A4',
+    title: 'SHUTDOWN SAVE, down 4 s, restart on the same port',
+    quick: false,
+    holdMs: 4_000,
     inject: async (c) => {
       await c.server.command('SHUTDOWN', 'SAVE').catch(() => undefined);
     },
     clear: async (c) => c.server.restart(),
   },
   {
-    id: 'crash-restart', row: 'A3/A4', title: 'SIGKILL with commands in flight (AOF fsync always), restart', quick: false, holdMs: 800,
+    id: 'crash-restart',
+    row: 'A3/A4',
+    title: 'SIGKILL with commands in flight (AOF fsync always), restart',
+    quick: false,
+    holdMs: 800,
     server: { args: ['--appendonly', 'yes', '--appendfsync', 'always'] },
     inject: async (c) => c.server.kill(),
     clear: async (c) => c.server.restart(),
   },
   {
-    id: 'loading', row: 'A5', title: 'restart with a dataset: -LOADING for ~1.5 s', quick: false, holdMs: 0,
+    id: 'loading',
+    row: 'A5',
+    title: 'restart with a dataset: -LOADING for ~1.5 s',
+    quick: false,
+    holdMs: 0,
     prepare: async (c) => {
       await c.server.command('DEBUG', 'POPULATE', '15000', 'pop', '10');
     },
@@ -137,14 +166,22 @@ export const SCENARIOS: readonly Scenario[] = [
     // The server answers commands again once the load is done: recovery is measured from there.
     clear: async (c) => {
       const until = performance.now() + 10_000;
-      while (performance.now() < until && /loading:1/.test(String(await c.server.command('INFO', 'persistence').catch(() => 'loading:1')))) await sleep(5);
+      while (performance.now() < until && /loading:1/.test(String(await c.server.command('INFO', 'persistence').catch(() => 'loading:1'))))
+        await sleep(5);
     },
   },
   {
-    id: 'busy-script', row: 'A6', title: 'Lua script loop (-BUSY) for 1 s, then SCRIPT KILL', quick: false, holdMs: 1_000,
+    id: 'busy-script',
+    row: 'A6',
+    title: 'Lua script loop (-BUSY) for 1 s, then SCRIPT KILL',
+    quick: false,
+    holdMs: 1_000,
     server: { args: ['--busy-reply-threshold', '100'] },
     inject: async (c) => {
-      c.state['script'] = respCommand(c.server.target(), ['EVAL', 'while true do end', '0'], { password: c.password, timeoutMs: 10_000 }).catch(() => undefined);
+      c.state['script'] = respCommand(c.server.target(), ['EVAL', 'while true do end', '0'], {
+        password: c.password,
+        timeoutMs: 10_000,
+      }).catch(() => undefined);
       await sleep(50);
     },
     clear: async (c) => {
@@ -153,9 +190,15 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
-    id: 'debug-sleep', row: 'B3', title: 'DEBUG SLEEP 1.5 (reply past the deadline)', quick: true, holdMs: 0,
+    id: 'debug-sleep',
+    row: 'B3',
+    title: 'DEBUG SLEEP 1.5 (reply past the deadline)',
+    quick: true,
+    holdMs: 0,
     inject: async (c) => {
-      c.state['sleep'] = respCommand(c.server.target(), ['DEBUG', 'SLEEP', '1.5'], { password: c.password, timeoutMs: 5_000 }).catch(() => undefined);
+      c.state['sleep'] = respCommand(c.server.target(), ['DEBUG', 'SLEEP', '1.5'], { password: c.password, timeoutMs: 5_000 }).catch(
+        () => undefined,
+      );
       await sleep(20);
     },
     clear: async (c) => {
@@ -163,19 +206,31 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
-    id: 'client-pause-write', row: 'B4', title: 'CLIENT PAUSE 1500 WRITE (writes held, run late)', quick: false, holdMs: 0,
+    id: 'client-pause-write',
+    row: 'B4',
+    title: 'CLIENT PAUSE 1500 WRITE (writes held, run late)',
+    quick: false,
+    holdMs: 0,
     inject: async (c) => {
       await c.server.command('CLIENT', 'PAUSE', '1500', 'WRITE');
     },
     clear: async () => sleep(1_500),
   },
   {
-    id: 'event-loop-stall', row: 'B5', title: 'client event loop blocked 600 ms (2x the deadline)', quick: false, holdMs: 0,
+    id: 'event-loop-stall',
+    row: 'B5',
+    title: 'client event loop blocked 600 ms (2x the deadline)',
+    quick: false,
+    holdMs: 0,
     inject: async () => busyWait(600),
     clear: async () => undefined,
   },
   {
-    id: 'client-kill', row: 'C1/C2', title: 'CLIENT KILL of all pool connections, 3 times, 300 ms apart', quick: true, holdMs: 0,
+    id: 'client-kill',
+    row: 'C1/C2',
+    title: 'CLIENT KILL of all pool connections, 3 times, 300 ms apart',
+    quick: true,
+    holdMs: 0,
     inject: async (c) => {
       for (let i = 0; i < 3; i++) {
         await killOurs(c);
@@ -185,7 +240,11 @@ export const SCENARIOS: readonly Scenario[] = [
     clear: async () => undefined,
   },
   {
-    id: 'idle-timeout', row: 'C3', title: 'server timeout 1 s while the workload idles 2.5 s', quick: false, holdMs: 2_500,
+    id: 'idle-timeout',
+    row: 'C3',
+    title: 'server timeout 1 s while the workload idles 2.5 s',
+    quick: false,
+    holdMs: 2_500,
     pool: { min: 3 },
     inject: async (c) => {
       c.workload.pause();
@@ -197,22 +256,42 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
-    id: 'blackhole', row: 'C4/C7', title: 'proxy blackhole 1.5 s (half-open sockets, connects hang)', quick: true, holdMs: 1_500, proxy: true,
+    id: 'blackhole',
+    row: 'C4/C7',
+    title: 'proxy blackhole 1.5 s (half-open sockets, connects hang)',
+    quick: true,
+    holdMs: 1_500,
+    proxy: true,
     inject: async (c) => c.proxy!.blackhole(),
     clear: async (c) => c.proxy!.pass(),
   },
   {
-    id: 'reset-mid-reply', row: 'C5', title: 'proxy resets every connection after 3000 reply bytes, 1 s', quick: true, holdMs: 1_000, proxy: true,
+    id: 'reset-mid-reply',
+    row: 'C5',
+    title: 'proxy resets every connection after 3000 reply bytes, 1 s',
+    quick: true,
+    holdMs: 1_000,
+    proxy: true,
     inject: async (c) => c.proxy!.resetAfterBytes(3_000),
     clear: async (c) => c.proxy!.pass(),
   },
   {
-    id: 'proxy-delay', row: 'B3', title: 'proxy delays every chunk 500 ms (past the deadline), 1.5 s', quick: false, holdMs: 1_500, proxy: true,
+    id: 'proxy-delay',
+    row: 'B3',
+    title: 'proxy delays every chunk 500 ms (past the deadline), 1.5 s',
+    quick: false,
+    holdMs: 1_500,
+    proxy: true,
     inject: async (c) => c.proxy!.delay(500),
     clear: async (c) => c.proxy!.pass(),
   },
   {
-    id: 'handshake-cut', row: 'C6', title: 'all connections reset; new ones reset at the first handshake byte, 1 s', quick: false, holdMs: 1_000, proxy: true,
+    id: 'handshake-cut',
+    row: 'C6',
+    title: 'all connections reset; new ones reset at the first handshake byte, 1 s',
+    quick: false,
+    holdMs: 1_000,
+    proxy: true,
     inject: async (c) => {
       await c.proxy!.truncateReplyAfter(0, 'reset');
       c.proxy!.resetAll();
@@ -220,14 +299,21 @@ export const SCENARIOS: readonly Scenario[] = [
     clear: async (c) => c.proxy!.pass(),
   },
   {
-    id: 'maxclients', row: 'D1', title: 'maxclients reached, pool connections killed, 1 s', quick: false, holdMs: 1_000,
+    id: 'maxclients',
+    row: 'D1',
+    title: 'maxclients reached, pool connections killed, 1 s',
+    quick: false,
+    holdMs: 1_000,
     inject: async (c) => {
       // One raw connection keeps the only slot; the rest happens in one pipeline on a connection
       // opened before the limit drops.
       const holder = await rawConnection(c.server, c.password);
       c.state['holder'] = holder;
       const ids = await ourIds(c);
-      await respPipeline(c.server.target(), [['CONFIG', 'SET', 'maxclients', '1'], ...ids.map((id) => ['CLIENT', 'KILL', 'ID', id])], { password: c.password, timeoutMs: 2_000 });
+      await respPipeline(c.server.target(), [['CONFIG', 'SET', 'maxclients', '1'], ...ids.map((id) => ['CLIENT', 'KILL', 'ID', id])], {
+        password: c.password,
+        timeoutMs: 2_000,
+      });
     },
     clear: async (c) => {
       const holder = c.state['holder'] as Awaited<ReturnType<typeof rawConnection>>;
@@ -236,7 +322,11 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
-    id: 'oom', row: 'D2', title: 'maxmemory reached (noeviction) for 1 s', quick: true, holdMs: 1_000,
+    id: 'oom',
+    row: 'D2',
+    title: 'maxmemory reached (noeviction) for 1 s',
+    quick: true,
+    holdMs: 1_000,
     server: { args: ['--maxmemory-policy', 'noeviction'] },
     inject: async (c) => {
       await c.server.command('CONFIG', 'SET', 'maxmemory', '1');
@@ -246,7 +336,11 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
-    id: 'auth-rotation', row: 'E1/E3', title: 'password rotated on the server, connections killed; provider updated 1 s later', quick: false, holdMs: 1_000,
+    id: 'auth-rotation',
+    row: 'E1/E3',
+    title: 'password rotated on the server, connections killed; provider updated 1 s later',
+    quick: false,
+    holdMs: 1_000,
     inject: async (c) => {
       await c.server.setPassword(ROTATED_PASSWORD);
       await killOurs(c);

@@ -124,7 +124,10 @@ export class Scope {
         failures.push(err);
       } finally {
         fp.timers.stop();
-        const destroyed = await settle(fp.pool.destroy(), 2_000, 'pool.destroy()').catch((e: unknown) => ({ ok: false as const, error: e }));
+        const destroyed = await settle(fp.pool.destroy(), 2_000, 'pool.destroy()').catch((e: unknown) => ({
+          ok: false as const,
+          error: e,
+        }));
         if (!destroyed.ok) failures.push(destroyed.error);
       }
     }
@@ -148,16 +151,29 @@ export function scope(t: TestContext): Scope {
  * flight: the resting state after a fault cleared.
  */
 export async function assertQuiet(pool: Pool, timeoutMs = 3_000): Promise<void> {
-  await waitFor(() => {
-    const s = pool.stats();
-    return s.busy === 0 && s.pending === 0 && s.connecting === 0 && s.inflight === 0;
-  }, { timeoutMs, message: `pool not quiet: ${describe(pool)}` });
+  await waitFor(
+    () => {
+      const s = pool.stats();
+      return s.busy === 0 && s.pending === 0 && s.connecting === 0 && s.inflight === 0;
+    },
+    { timeoutMs, message: `pool not quiet: ${describe(pool)}` },
+  );
 }
 
 /** Short occupancy summary for assertion messages. */
 export function describe(pool: Pool): string {
   const s = pool.stats();
-  return JSON.stringify({ total: s.total, idle: s.idle, busy: s.busy, lanes: s.lanes, leased: s.leased, pending: s.pending, connecting: s.connecting, inflight: s.inflight, health: s.health });
+  return JSON.stringify({
+    total: s.total,
+    idle: s.idle,
+    busy: s.busy,
+    lanes: s.lanes,
+    leased: s.leased,
+    pending: s.pending,
+    connecting: s.connecting,
+    inflight: s.inflight,
+    health: s.health,
+  });
 }
 
 /** The teardown checks of one pool: exported for tests that close the pool themselves. */

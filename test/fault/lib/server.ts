@@ -13,10 +13,18 @@ export async function clientList(server: RedisProcess): Promise<ClientInfo[]> {
   return text
     .split('\n')
     .filter((l) => l.trim() !== '')
-    .map((line) => Object.fromEntries(line.trim().split(' ').map((kv) => {
-      const i = kv.indexOf('=');
-      return [kv.slice(0, i), kv.slice(i + 1)];
-    })) as ClientInfo);
+    .map(
+      (line) =>
+        Object.fromEntries(
+          line
+            .trim()
+            .split(' ')
+            .map((kv) => {
+              const i = kv.indexOf('=');
+              return [kv.slice(0, i), kv.slice(i + 1)];
+            }),
+        ) as ClientInfo,
+    );
 }
 
 /** Kills every connection whose name starts with `prefix` (CLIENT KILL ID); returns how many. */

@@ -17,7 +17,7 @@ export class TimerTracker {
     this.#keepStacks = keepStacks;
     this.#hook = createHook({
       init: (id, type) => {
-        if (type === 'Timeout') this.#live.set(id, this.#keepStacks ? (new Error().stack ?? '').split("\n").slice(4, 16).join("\n") : '');
+        if (type === 'Timeout') this.#live.set(id, this.#keepStacks ? (new Error().stack ?? '').split('\n').slice(4, 16).join('\n') : '');
       },
       destroy: (id) => {
         this.#live.delete(id);

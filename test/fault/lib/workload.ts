@@ -150,7 +150,15 @@ export class Workload {
   }
 
   #record(kind: OpRecord['kind'], worker: number): OpRecord {
-    const rec: OpRecord = { kind, id: `${this.#o.prefix}:${kind}:${++this.#seq}`, worker, start: performance.now(), end: undefined, outcome: undefined, code: undefined };
+    const rec: OpRecord = {
+      kind,
+      id: `${this.#o.prefix}:${kind}:${++this.#seq}`,
+      worker,
+      start: performance.now(),
+      end: undefined,
+      outcome: undefined,
+      code: undefined,
+    };
     this.#ops.push(rec);
     return rec;
   }
@@ -203,8 +211,19 @@ export class Workload {
   /** Computes the totals; reads the ledger from `server` (which must be up). */
   async result(server: RedisProcess): Promise<WorkloadResult> {
     const r: WorkloadResult = {
-      issued: this.#ops.length, acked: 0, notExecuted: 0, unknown: 0, unsettled: 0, misdelivered: 0, worstOvershootMs: 0,
-      duplicates: 0, lostAcked: 0, falseNotExecuted: 0, codes: {}, recoveryMs: [], unrecovered: 0,
+      issued: this.#ops.length,
+      acked: 0,
+      notExecuted: 0,
+      unknown: 0,
+      unsettled: 0,
+      misdelivered: 0,
+      worstOvershootMs: 0,
+      duplicates: 0,
+      lostAcked: 0,
+      falseNotExecuted: 0,
+      codes: {},
+      recoveryMs: [],
+      unrecovered: 0,
     };
     const ackedLedger: string[] = [];
     const notExecutedLedger = new Set<string>();
@@ -218,15 +237,26 @@ export class Workload {
       r.worstOvershootMs = Math.max(r.worstOvershootMs, op.end - op.start - budget);
       if (op.code) r.codes[op.code] = (r.codes[op.code] ?? 0) + 1;
       switch (op.outcome) {
-        case 'acked': r.acked++; if (op.kind === 'ledger') ackedLedger.push(op.id); break;
-        case 'not-executed': r.notExecuted++; if (op.kind === 'ledger') notExecutedLedger.add(op.id); break;
-        case 'unknown': r.unknown++; break;
-        case 'misdelivered': r.misdelivered++; break;
-        default: break;
+        case 'acked':
+          r.acked++;
+          if (op.kind === 'ledger') ackedLedger.push(op.id);
+          break;
+        case 'not-executed':
+          r.notExecuted++;
+          if (op.kind === 'ledger') notExecutedLedger.add(op.id);
+          break;
+        case 'unknown':
+          r.unknown++;
+          break;
+        case 'misdelivered':
+          r.misdelivered++;
+          break;
+        default:
+          break;
       }
     }
     const ctr = Number((await server.command('GET', this.ledgerCtr)) ?? 0);
-    const members = (await server.command('SMEMBERS', this.ledgerIds)) as string[] | null ?? [];
+    const members = ((await server.command('SMEMBERS', this.ledgerIds)) as string[] | null) ?? [];
     const onServer = new Set(members);
     r.duplicates = ctr - onServer.size;
     r.lostAcked = ackedLedger.filter((id) => !onServer.has(id)).length;

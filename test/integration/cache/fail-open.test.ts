@@ -34,20 +34,40 @@ async function everyCall(cache: Cache): Promise<void> {
   assert.equal(await timed('has', cache.has('k')), false);
   assert.equal(await timed('delete', cache.delete('k')), false);
   assert.deepEqual(await timed('getMany', cache.getMany(['a', 'b'])), [undefined, undefined]);
-  assert.equal(await timed('setMany', cache.setMany([['a', 1], ['b', 2]])), 0);
+  assert.equal(
+    await timed(
+      'setMany',
+      cache.setMany([
+        ['a', 1],
+        ['b', 2],
+      ]),
+    ),
+    0,
+  );
   assert.equal(await timed('ttl', cache.ttl('k')), undefined);
   assert.equal(await timed('expire', cache.expire('k', 1000)), false);
   assert.equal(await timed('incr', cache.incr('n')), undefined);
   assert.equal(await timed('clear', cache.clear()), 0);
   let calls = 0;
-  const v = await timed('getOrSet', cache.getOrSet('page', () => ++calls, { lock: true }));
+  const v = await timed(
+    'getOrSet',
+    cache.getOrSet('page', () => ++calls, { lock: true }),
+  );
   assert.equal(v, 1, 'the app keeps serving from the factory');
 }
 
 void describe('fail-open', () => {
   void test('server stopped: every call is a miss or a skipped write within its deadline', async (t) => {
     const server = await withRedis(t);
-    const pool = createPool({ url: server.url, name: 'cache-failopen-stop', max: 4, lanes: 2, onUnavailable: 'degrade', connectTimeoutMs: 100, acquireTimeoutMs: 150 });
+    const pool = createPool({
+      url: server.url,
+      name: 'cache-failopen-stop',
+      max: 4,
+      lanes: 2,
+      onUnavailable: 'degrade',
+      connectTimeoutMs: 100,
+      acquireTimeoutMs: 150,
+    });
     t.after(() => pool.destroy());
     await pool.ready();
     const logger = recordingLogger();
@@ -63,7 +83,10 @@ void describe('fail-open', () => {
     assert.equal(new Set(codes).size, codes.length, `one line per error code per interval: ${codes.join(', ')}`);
     assert.ok(warned.every((l) => typeof l.obj['code'] === 'string' && (l.obj['code'] as string).startsWith('ERR_')));
     assert.ok(!JSON.stringify(logger.lines).includes('"k"'), 'keys are not logged');
-    await assert.rejects(cache.get('k', { failOpen: false }), (e: Error & { code?: string }) => typeof e.code === 'string' && e.code.startsWith('ERR_') && !(e instanceof CacheError));
+    await assert.rejects(
+      cache.get('k', { failOpen: false }),
+      (e: Error & { code?: string }) => typeof e.code === 'string' && e.code.startsWith('ERR_') && !(e instanceof CacheError),
+    );
   });
 
   void test('server frozen: every call returns within its deadline, then the cache works again', async (t) => {
@@ -96,12 +119,28 @@ void describe('fail-open', () => {
     t.after(() => pool.close());
     const broken = createCache(pool, {
       prefix: 'bug',
-      serializer: { id: 99, encode: () => { throw new TypeError('serializer bug'); }, decode: () => null },
+      serializer: {
+        id: 99,
+        encode: () => {
+          throw new TypeError('serializer bug');
+        },
+        decode: () => null,
+      },
     });
     await assert.rejects(broken.set('k', 1.5), /serializer bug/);
     const cache = createCache(pool, { prefix: 'bug2' });
-    await assert.rejects(cache.getOrSet('k', () => { throw new RangeError('factory says no'); }), RangeError);
-    await assert.rejects(cache.getOrSet('k', async () => { throw new RangeError('async no'); }), RangeError);
+    await assert.rejects(
+      cache.getOrSet('k', () => {
+        throw new RangeError('factory says no');
+      }),
+      RangeError,
+    );
+    await assert.rejects(
+      cache.getOrSet('k', async () => {
+        throw new RangeError('async no');
+      }),
+      RangeError,
+    );
     assert.equal(cache.stats().factoryErrors, 2);
   });
 });

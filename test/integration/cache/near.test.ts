@@ -22,9 +22,14 @@ async function startWriter(t: TestContext, url: string): Promise<Writer> {
   const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: url };
   delete env['NODE_TEST_CONTEXT'];
   const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [WRITER], { env });
-  t.after(() => { child.stdin.end(); if (child.exitCode === null) child.kill('SIGKILL'); });
+  t.after(() => {
+    child.stdin.end();
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
   let out = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
   await waitFor(() => out.includes('ready\n'), { timeoutMs: 20_000, message: 'writer ready' });
   let n = 0;
@@ -40,7 +45,10 @@ async function startWriter(t: TestContext, url: string): Promise<Writer> {
 
 async function trackingClientIds(server: RedisProcess): Promise<string[]> {
   const list = String(await server.command('CLIENT', 'LIST'));
-  return list.split('\n').filter((l) => /\bflags=\S*t/.test(l)).map((l) => /\bid=(\d+)/.exec(l)![1]!);
+  return list
+    .split('\n')
+    .filter((l) => /\bflags=\S*t/.test(l))
+    .map((l) => /\bid=(\d+)/.exec(l)![1]!);
 }
 
 async function setup(t: TestContext): Promise<{ server: RedisProcess; pool: Pool }> {

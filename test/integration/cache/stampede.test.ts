@@ -28,11 +28,13 @@ void describe('getOrSet stampede protection', () => {
     const cache = createCache(pool, { prefix: 'sf' });
     let calls = 0;
     const values = await Promise.all(
-      Array.from({ length: 1000 }, () => cache.getOrSet('cold', async () => {
-        calls++;
-        await sleep(50);
-        return { n: calls };
-      })),
+      Array.from({ length: 1000 }, () =>
+        cache.getOrSet('cold', async () => {
+          calls++;
+          await sleep(50);
+          return { n: calls };
+        }),
+      ),
     );
     assert.equal(calls, 1);
     assert.ok(values.every((v) => v.n === 1));
@@ -47,18 +49,24 @@ void describe('getOrSet stampede protection', () => {
     delete env['NODE_TEST_CONTEXT']; // the child is a program, not a test file
     const child = spawn(process.execPath, [CHILD], { env, stdio: ['pipe', 'pipe', 'inherit'] });
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+    t.after(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     await waitFor(() => out.includes('ready\n'), { timeoutMs: 20_000, message: 'child ready' });
     const cache = createCache(pool, { prefix: 'stampede', lock: true });
     child.stdin.write('go\n');
     const values = await Promise.all(
-      Array.from({ length: 1000 }, () => cache.getOrSet('cold', async () => {
-        await pool.incr('stampede-factory-calls');
-        await sleep(300);
-        return { by: process.pid };
-      })),
+      Array.from({ length: 1000 }, () =>
+        cache.getOrSet('cold', async () => {
+          await pool.incr('stampede-factory-calls');
+          await sleep(300);
+          return { by: process.pid };
+        }),
+      ),
     );
     assert.equal(await exited, 0, 'child exit code');
     const report = JSON.parse(out.split('\n').find((l) => l.startsWith('{'))!) as { distinct: string[]; stats: { lockWaits: number } };
@@ -81,7 +89,10 @@ void describe('getOrSet stampede protection', () => {
     };
     assert.equal(await cache.getOrSet('k', factory, { ttlMs: 10_000, softTtlMs: 50 }), 1);
     await sleep(80);
-    const stale = await Promise.all([cache.getOrSet('k', factory, { ttlMs: 10_000, softTtlMs: 50 }), cache.getOrSet('k', factory, { ttlMs: 10_000, softTtlMs: 50 })]);
+    const stale = await Promise.all([
+      cache.getOrSet('k', factory, { ttlMs: 10_000, softTtlMs: 50 }),
+      cache.getOrSet('k', factory, { ttlMs: 10_000, softTtlMs: 50 }),
+    ]);
     assert.deepEqual(stale, [1, 1], 'served stale at once');
     await waitFor(async () => (await cache.get('k')) === 2, { timeoutMs: 2_000 });
     assert.equal(calls, 2, 'one refresh');
@@ -93,9 +104,30 @@ void describe('getOrSet stampede protection', () => {
     const cache = createCache(pool, { prefix: 'grace' });
     assert.equal(await cache.getOrSet('k', () => 'v1', { ttlMs: 50, graceMs: 10_000 }), 'v1');
     await sleep(80);
-    assert.equal(await cache.getOrSet('k', () => { throw new Error('db down'); }, { ttlMs: 50, graceMs: 10_000 }), 'v1');
-    assert.equal(await cache.getOrSet('k', () => sleep(1_000).then(() => 'late'), { ttlMs: 50, graceMs: 10_000, factoryTimeoutMs: 30 }), 'v1');
-    await assert.rejects(cache.getOrSet('other', () => { throw new Error('db down'); }, { graceMs: 10_000 }), /db down/);
+    assert.equal(
+      await cache.getOrSet(
+        'k',
+        () => {
+          throw new Error('db down');
+        },
+        { ttlMs: 50, graceMs: 10_000 },
+      ),
+      'v1',
+    );
+    assert.equal(
+      await cache.getOrSet('k', () => sleep(1_000).then(() => 'late'), { ttlMs: 50, graceMs: 10_000, factoryTimeoutMs: 30 }),
+      'v1',
+    );
+    await assert.rejects(
+      cache.getOrSet(
+        'other',
+        () => {
+          throw new Error('db down');
+        },
+        { graceMs: 10_000 },
+      ),
+      /db down/,
+    );
     await assert.rejects(
       cache.getOrSet('slow', () => sleep(1_000).then(() => 'late'), { factoryTimeoutMs: 30 }),
       (e: CacheError) => e.code === 'ERR_CACHE_FACTORY_TIMEOUT',
@@ -109,7 +141,10 @@ void describe('getOrSet stampede protection', () => {
     const cache = createCache(pool, { prefix: 'jit', ttlJitter: 0.5 });
     for (let i = 0; i < 20; i++) await cache.getOrSet(`k${i}`, () => i, { ttlMs: 100_000 });
     const ttls = await Promise.all(Array.from({ length: 20 }, (_, i) => cache.ttl(`k${i}`)));
-    assert.ok(ttls.every((t) => t !== undefined && t > 95_000 && t <= 150_000), ttls.join());
+    assert.ok(
+      ttls.every((t) => t !== undefined && t > 95_000 && t <= 150_000),
+      ttls.join(),
+    );
     assert.ok(new Set(ttls.map((t) => Math.round(t! / 1000))).size > 3, 'not all the same');
     await cache.clear();
   });

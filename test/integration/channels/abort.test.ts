@@ -39,37 +39,45 @@ async function flakyConsumer(layer: ChannelLayer, channel: string, got: string[]
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 void describe('aborted receives under load', () => {
   const server = useRedis();
 
-  void test(`one layer: ${CHANNELS * PER_CHANNEL} messages, random aborts: 0 lost, 0 duplicated, order kept`, { timeout: 60_000 }, async () => {
-    const pool = createPool({ url: server().url, max: 12 });
-    after(() => pool.close());
-    const layer = createChannelLayer(pool, { prefix: 'ab1', capacity: 10_000, maxReaders: 4, blockMs: 100, readBatch: 16 });
-    after(() => layer.close());
-    finished = new AbortController();
-    const rnd = lcg(42);
-    const got: string[][] = Array.from({ length: CHANNELS }, () => []);
-    const total = () => got.reduce((n, g) => n + g.length, 0);
-    const deadline = Date.now() + 45_000;
-    const stop = () => {
-      const end = total() >= CHANNELS * PER_CHANNEL || Date.now() > deadline;
-      if (end) finished.abort();
-      return end;
-    };
-    // Two concurrent flaky consumers per channel: aborts race with deliveries to the other.
-    const consumers = got.flatMap((g, c) => [0, 1].map(() => flakyConsumer(layer, `load${c}`, g, stop, rnd)));
-    for (let i = 0; i < PER_CHANNEL; i++) await Promise.all(got.map((_, c) => layer.send(`load${c}`, `${c}:${i}`)));
-    const aborts = (await Promise.all(consumers)).reduce((a, b) => a + b, 0);
-    assert.ok(aborts > 100, `aborts happened (${aborts})`);
-    got.forEach((g, c) => {
-      assert.deepEqual(g, Array.from({ length: PER_CHANNEL }, (_, i) => `${c}:${i}`), `channel ${c}: complete, no duplicates, in order`);
-    });
-    assert.equal(layer.stats().received, CHANNELS * PER_CHANNEL);
-  });
+  void test(
+    `one layer: ${CHANNELS * PER_CHANNEL} messages, random aborts: 0 lost, 0 duplicated, order kept`,
+    { timeout: 60_000 },
+    async () => {
+      const pool = createPool({ url: server().url, max: 12 });
+      after(() => pool.close());
+      const layer = createChannelLayer(pool, { prefix: 'ab1', capacity: 10_000, maxReaders: 4, blockMs: 100, readBatch: 16 });
+      after(() => layer.close());
+      finished = new AbortController();
+      const rnd = lcg(42);
+      const got: string[][] = Array.from({ length: CHANNELS }, () => []);
+      const total = () => got.reduce((n, g) => n + g.length, 0);
+      const deadline = Date.now() + 45_000;
+      const stop = () => {
+        const end = total() >= CHANNELS * PER_CHANNEL || Date.now() > deadline;
+        if (end) finished.abort();
+        return end;
+      };
+      // Two concurrent flaky consumers per channel: aborts race with deliveries to the other.
+      const consumers = got.flatMap((g, c) => [0, 1].map(() => flakyConsumer(layer, `load${c}`, g, stop, rnd)));
+      for (let i = 0; i < PER_CHANNEL; i++) await Promise.all(got.map((_, c) => layer.send(`load${c}`, `${c}:${i}`)));
+      const aborts = (await Promise.all(consumers)).reduce((a, b) => a + b, 0);
+      assert.ok(aborts > 100, `aborts happened (${aborts})`);
+      got.forEach((g, c) => {
+        assert.deepEqual(
+          g,
+          Array.from({ length: PER_CHANNEL }, (_, i) => `${c}:${i}`),
+          `channel ${c}: complete, no duplicates, in order`,
+        );
+      });
+      assert.equal(layer.stats().received, CHANNELS * PER_CHANNEL);
+    },
+  );
 
   void test('two layers on the same channels, one closed mid-stream: 0 lost, 0 duplicated', { timeout: 60_000 }, async () => {
     const pool = createPool({ url: server().url, max: 16 });

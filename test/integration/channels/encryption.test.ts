@@ -43,10 +43,13 @@ void describe('channel layer encryption', () => {
     assert.equal(await p.lset('enc:ch:{secure}', 1, third), 'OK');
 
     assert.deepEqual(await reader.receive('secure'), { n: 4 }, 'the bad ones are skipped, the reader goes on');
-    assert.deepEqual(errors.map((e) => [e.code, e.reason, e.channel]), [
-      ['ERR_CHANNEL_MESSAGE', 'unknown-key', 'secure'],
-      ['ERR_CHANNEL_MESSAGE', 'tampered', 'secure'],
-    ]);
+    assert.deepEqual(
+      errors.map((e) => [e.code, e.reason, e.channel]),
+      [
+        ['ERR_CHANNEL_MESSAGE', 'unknown-key', 'secure'],
+        ['ERR_CHANNEL_MESSAGE', 'tampered', 'secure'],
+      ],
+    );
     assert.equal(reader.stats().rejected, 2);
     assert.equal(reader.stats().received, 2);
     // Reported once: the dropped messages are gone, not redelivered.

@@ -29,7 +29,10 @@ void describe('channel layer', () => {
   void test('send rejects with ERR_CHANNEL_FULL at capacity; nothing is stored; receive frees room', async () => {
     const { layer } = setup({ capacity: 3 });
     for (let i = 0; i < 3; i++) await layer.send('work', { i });
-    const err = await layer.send('work', { i: 3 }).then(() => undefined, (e: unknown) => e);
+    const err = await layer.send('work', { i: 3 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof ChannelFullError);
     assert.equal(err.code, 'ERR_CHANNEL_FULL');
     assert.equal(err.capacity, 3);
@@ -59,14 +62,24 @@ void describe('channel layer', () => {
     assert.equal(await layer.receive('slow'), 'a');
     await pending;
     assert.equal(await layer.receive('slow'), 'b');
-    const err = await layer.send('slow', 'c', { waitMs: 1 }).then(() => layer.send('slow', 'd', { waitMs: 30 })).then(() => undefined, (e: unknown) => e);
+    const err = await layer
+      .send('slow', 'c', { waitMs: 1 })
+      .then(() => layer.send('slow', 'd', { waitMs: 30 }))
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     assert.ok(err instanceof ChannelFullError);
   });
 
   void test('channelCapacity: globs and RegExps, first match wins, default otherwise', async () => {
     const { layer } = setup({
       capacity: 2,
-      channelCapacity: new Map<string | RegExp, number>([['chat.*', 4], [/^chat\.vip/, 100], [/notifications\..+/, 1]]),
+      channelCapacity: new Map<string | RegExp, number>([
+        ['chat.*', 4],
+        [/^chat\.vip/, 100],
+        [/notifications\..+/, 1],
+      ]),
     });
     const fill = async (ch: string): Promise<number> => {
       for (let i = 0; ; i++) {
@@ -143,7 +156,10 @@ void describe('channel layer', () => {
     const key = `${layer.options.prefix}:ch:{specific.${layer.processId}!}`;
     assert.equal(await pool.llen(key), 1, 'one element names all 20 local channels');
     const got = await Promise.all(chans.map((c) => layer.receive(c)));
-    assert.deepEqual(got, chans.map(() => ({ hi: 1 })));
+    assert.deepEqual(
+      got,
+      chans.map(() => ({ hi: 1 })),
+    );
     await other.send(chans[3]!, 'direct');
     assert.equal(await layer.receive(chans[3]!), 'direct');
     assert.ok(layer.stats().readers <= 1);
@@ -171,7 +187,10 @@ void describe('channel layer', () => {
     await layer.send('keep', 1);
     await layer.send('keep', 2);
     assert.equal(await layer.receive('keep'), 1); // the reader buffered 2 as well
-    const waiting = layer.receive('empty').then(() => 'resolved', (e: unknown) => e);
+    const waiting = layer.receive('empty').then(
+      () => 'resolved',
+      (e: unknown) => e,
+    );
     await waitFor(() => layer.stats().readers >= 1);
     await layer.close();
     assert.equal(((await waiting) as { code?: string }).code, 'ERR_POOL_CLOSED');
@@ -184,8 +203,14 @@ void describe('channel layer', () => {
   void test('a pool closed under the layer rejects pending receives instead of hanging', async () => {
     const pool = createPool({ url: server().url, max: 10, name: 'closing' });
     const layer = createChannelLayer(pool, { prefix: 'gone' });
-    const ordinary = layer.receive('nothing').then(() => 'resolved', (e: unknown) => (e as { code?: string }).code);
-    const local = layer.receive(layer.newChannel()).then(() => 'resolved', (e: unknown) => (e as { code?: string }).code);
+    const ordinary = layer.receive('nothing').then(
+      () => 'resolved',
+      (e: unknown) => (e as { code?: string }).code,
+    );
+    const local = layer.receive(layer.newChannel()).then(
+      () => 'resolved',
+      (e: unknown) => (e as { code?: string }).code,
+    );
     await waitFor(() => layer.stats().readers === 2);
     await pool.close({ timeoutMs: 100 });
     assert.deepEqual(await Promise.all([ordinary, local]), ['ERR_POOL_CLOSED', 'ERR_POOL_CLOSED']);

@@ -58,7 +58,10 @@ void describe('Redis restart mid-stream', () => {
     await new Promise((r) => setTimeout(r, 300));
     await server.restart();
     const before = acked.map((s) => s.size);
-    await waitFor(() => acked.every((s, c) => s.size >= before[c]! + 300), { timeoutMs: 30_000, message: 'sends resume after the restart' });
+    await waitFor(() => acked.every((s, c) => s.size >= before[c]! + 300), {
+      timeoutMs: 30_000,
+      message: 'sends resume after the restart',
+    });
     sending = false;
     await Promise.all(senders);
     await waitFor(() => acked.every((s, c) => [...s].every((seq) => got[c]!.includes(seq))), {
@@ -77,44 +80,54 @@ void describe('Redis restart mid-stream', () => {
       for (const seq of g) if (!acked[c]!.has(seq)) assert.match(reported[c]!.get(seq) ?? 'silent', /unknown/, `channel ${c}: ${seq}`);
       t.diagnostic(`channel ${c}: acked=${acked[c]!.size} reported=${reported[c]!.size} delivered=${g.length}`);
     }
-    assert.ok(reported.some((r) => r.size > 0), 'the outage was reported to senders');
+    assert.ok(
+      reported.some((r) => r.size > 0),
+      'the outage was reported to senders',
+    );
   });
 
-  void test('replies cut mid-way (the pulls ran, their replies were lost): 0 lost, 0 duplicated, in order', { timeout: 60_000 }, async (t) => {
-    const server = await withRedis(t);
-    const proxy = await FaultProxy.start({ port: server.port });
-    t.after(() => proxy.close());
-    const direct = createPool({ url: server.url, max: 10 });
-    const viaProxy = createPool({ url: proxy.url, max: 10, commandTimeoutMs: 1000 });
-    t.after(() => Promise.all([direct.close(), viaProxy.close()]));
-    const sender = createChannelLayer(direct, { prefix: 'cut', capacity: 10_000 });
-    const reader = createChannelLayer(viaProxy, { prefix: 'cut', capacity: 10_000, readBatch: 32, blockMs: 200 });
-    t.after(() => Promise.all([sender.close(), reader.close()]));
-    const N = 600;
-    for (let i = 0; i < N; i++) await sender.send('cut', i);
-    const got: number[] = [];
-    const stop = new AbortController();
-    t.after(() => stop.abort());
-    const loop = (async () => {
-      while (got.length < N && !stop.signal.aborted) {
-        try {
-          got.push((await reader.receive('cut', { signal: stop.signal })) as number);
-        } catch (err) {
-          if (stop.signal.aborted) return;
-          throw err;
+  void test(
+    'replies cut mid-way (the pulls ran, their replies were lost): 0 lost, 0 duplicated, in order',
+    { timeout: 60_000 },
+    async (t) => {
+      const server = await withRedis(t);
+      const proxy = await FaultProxy.start({ port: server.port });
+      t.after(() => proxy.close());
+      const direct = createPool({ url: server.url, max: 10 });
+      const viaProxy = createPool({ url: proxy.url, max: 10, commandTimeoutMs: 1000 });
+      t.after(() => Promise.all([direct.close(), viaProxy.close()]));
+      const sender = createChannelLayer(direct, { prefix: 'cut', capacity: 10_000 });
+      const reader = createChannelLayer(viaProxy, { prefix: 'cut', capacity: 10_000, readBatch: 32, blockMs: 200 });
+      t.after(() => Promise.all([sender.close(), reader.close()]));
+      const N = 600;
+      for (let i = 0; i < N; i++) await sender.send('cut', i);
+      const got: number[] = [];
+      const stop = new AbortController();
+      t.after(() => stop.abort());
+      const loop = (async () => {
+        while (got.length < N && !stop.signal.aborted) {
+          try {
+            got.push((await reader.receive('cut', { signal: stop.signal })) as number);
+          } catch (err) {
+            if (stop.signal.aborted) return;
+            throw err;
+          }
         }
+      })();
+      for (let cycle = 0; cycle < 3; cycle++) {
+        await waitFor(() => got.length >= (cycle + 1) * 100, { timeoutMs: 30_000, message: `cycle ${cycle}: got ${got.length}` });
+        // A pull's reply (32 messages) is far longer than 200 bytes: it is cut after the script ran.
+        await proxy.truncateReplyAfter(200);
+        await new Promise((r) => setTimeout(r, 300));
+        await proxy.pass();
       }
-    })();
-    for (let cycle = 0; cycle < 3; cycle++) {
-      await waitFor(() => got.length >= (cycle + 1) * 100, { timeoutMs: 30_000, message: `cycle ${cycle}: got ${got.length}` });
-      // A pull's reply (32 messages) is far longer than 200 bytes: it is cut after the script ran.
-      await proxy.truncateReplyAfter(200);
-      await new Promise((r) => setTimeout(r, 300));
-      await proxy.pass();
-    }
-    await waitFor(() => got.length >= N, { timeoutMs: 30_000, message: `got ${got.length}` });
-    await loop;
-    assert.deepEqual(got, Array.from({ length: N }, (_, i) => i));
-    assert.ok(proxy.stats.droppedDown > 0, 'replies were cut');
-  });
+      await waitFor(() => got.length >= N, { timeoutMs: 30_000, message: `got ${got.length}` });
+      await loop;
+      assert.deepEqual(
+        got,
+        Array.from({ length: N }, (_, i) => i),
+      );
+      assert.ok(proxy.stats.droppedDown > 0, 'replies were cut');
+    },
+  );
 });

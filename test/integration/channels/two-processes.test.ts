@@ -56,7 +56,10 @@ void describe('two processes', () => {
     const spec: ExchangeSpec = { ...base, side: 'a' };
     const [mineResult, theirs] = await Promise.all([exchange(layer, spec, mine, 90_000), resultLine]);
     const childResult = JSON.parse(theirs[1]!) as ExchangeResult;
-    for (const [who, r] of [['parent', mineResult], ['child', childResult]] as const) {
+    for (const [who, r] of [
+      ['parent', mineResult],
+      ['child', childResult],
+    ] as const) {
       assert.equal(r.lost, 0, `${who}: lost`);
       assert.equal(r.duplicated, 0, `${who}: duplicated`);
       assert.equal(r.outOfOrder, 0, `${who}: out of order`);

@@ -73,7 +73,8 @@ export function ruleExpressions(text: string = readFileSync(RULES_FILE, 'utf8'))
       continue;
     }
     const block: string[] = [];
-    while (i + 1 < lines.length && (lines[i + 1]!.trim() === '' || lines[i + 1]!.search(/\S/) > m[1]!.length)) block.push(lines[++i]!.trim());
+    while (i + 1 < lines.length && (lines[i + 1]!.trim() === '' || lines[i + 1]!.search(/\S/) > m[1]!.length))
+      block.push(lines[++i]!.trim());
     out.push({ name, expr: block.join(' ').trim() });
   }
   return out;

@@ -22,7 +22,8 @@ export interface ExampleService {
 }
 
 // Busy for ~50 ms inside Redis: well past the 5 ms deadline of /slow, short enough to be harmless.
-const BUSY_LUA = "local t = redis.call('TIME'); local s = t[1] * 1e6 + t[2]; while true do local n = redis.call('TIME'); if n[1] * 1e6 + n[2] - s > 50000 then break end end; return 1";
+const BUSY_LUA =
+  "local t = redis.call('TIME'); local s = t[1] * 1e6 + t[2]; while true do local n = redis.call('TIME'); if n[1] * 1e6 + n[2] - s > 50000 then break end end; return 1";
 
 /**
  * Starts the service on 127.0.0.1:0 against `redisUrl` with pool `name`; closes it after the test.

@@ -44,17 +44,23 @@ void test('Express: middleware routes, pass-through, metrics, and the /health fl
   assert.ok(Array.isArray(r.body.advice));
 
   await server.kill();
-  await waitFor(async () => {
-    assert.equal((await get(`${base}/health/live`)).status, 200, '/health/live stays up');
-    return (await get(`${base}/health`)).status === 503;
-  }, { timeoutMs: 30_000, intervalMs: 100, message: '/health never turned 503' });
+  await waitFor(
+    async () => {
+      assert.equal((await get(`${base}/health/live`)).status, 200, '/health/live stays up');
+      return (await get(`${base}/health`)).status === 503;
+    },
+    { timeoutMs: 30_000, intervalMs: 100, message: '/health never turned 503' },
+  );
   assert.equal((await get(`${base}/health/ready`)).status, 503);
   assert.equal((await get(`${base}/metrics`)).status, 200, 'metrics still scrape while Redis is down');
 
   await server.restart();
-  await waitFor(async () => {
-    const x = await get(`${base}/health`);
-    return x.status === 200 && x.body.status === 'healthy';
-  }, { timeoutMs: 30_000, intervalMs: 100, message: '/health never recovered' });
+  await waitFor(
+    async () => {
+      const x = await get(`${base}/health`);
+      return x.status === 200 && x.body.status === 'healthy';
+    },
+    { timeoutMs: 30_000, intervalMs: 100, message: '/health never recovered' },
+  );
   assert.deepEqual((await get(`${base}/hello`)).body, { hello: 1 }, 'a fresh server: data was not persisted');
 });

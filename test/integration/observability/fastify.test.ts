@@ -55,18 +55,24 @@ void test('plugin: decorate, routes, metrics, 503 while Redis is down, back to 2
   assert.equal((await app.inject({ method: 'HEAD', url: '/health/live' })).statusCode, 200);
 
   await server.kill();
-  await waitFor(async () => {
-    assert.equal((await app.inject('/health/live')).statusCode, 200, '/health/live stays up');
-    return (await app.inject('/health')).statusCode === 503;
-  }, { timeoutMs: 30_000, intervalMs: 100, message: '/health never turned 503' });
+  await waitFor(
+    async () => {
+      assert.equal((await app.inject('/health/live')).statusCode, 200, '/health/live stays up');
+      return (await app.inject('/health')).statusCode === 503;
+    },
+    { timeoutMs: 30_000, intervalMs: 100, message: '/health never turned 503' },
+  );
   assert.equal((await app.inject('/health')).json<{ status: string }>().status, 'unavailable');
   assert.equal((await app.inject('/health/ready')).statusCode, 503);
 
   await server.restart();
-  await waitFor(async () => {
-    const r = await app.inject('/health');
-    return r.statusCode === 200 && r.json<{ status: string }>().status === 'healthy';
-  }, { timeoutMs: 30_000, intervalMs: 100, message: '/health never recovered' });
+  await waitFor(
+    async () => {
+      const r = await app.inject('/health');
+      return r.statusCode === 200 && r.json<{ status: string }>().status === 'healthy';
+    },
+    { timeoutMs: 30_000, intervalMs: 100, message: '/health never recovered' },
+  );
   assert.equal((await app.inject('/health/ready')).statusCode, 200);
   assert.equal((await app.inject('/visits')).statusCode, 200);
 
@@ -88,15 +94,21 @@ void test('plugin: a pool passed in is not closed; namespaces get their own rout
   const dup = Fastify();
   t.after(() => dup.close());
   await dup.register(redpool, { pool: mine, namespace: 'cache' });
-  await assert.rejects(async () => {
-    await dup.register(redpool, { pool: mine, namespace: 'cache' });
-  }, (e: unknown) => e instanceof ConfigError && e.option === 'namespace');
+  await assert.rejects(
+    async () => {
+      await dup.register(redpool, { pool: mine, namespace: 'cache' });
+    },
+    (e: unknown) => e instanceof ConfigError && e.option === 'namespace',
+  );
   const plain = Fastify();
   t.after(() => plain.close());
   await plain.register(redpool, { pool: mine, routes: false });
-  await assert.rejects(async () => {
-    await plain.register(redpool, { pool: mine, routes: false });
-  }, (e: unknown) => e instanceof ConfigError && e.option === 'namespace');
+  await assert.rejects(
+    async () => {
+      await plain.register(redpool, { pool: mine, routes: false });
+    },
+    (e: unknown) => e instanceof ConfigError && e.option === 'namespace',
+  );
   await app.ready();
 
   const ns = app.redis as unknown as Record<string, Pool>;
@@ -129,7 +141,10 @@ void test('plugin: registration fails when Redis is unreachable or options confl
   t.after(() => unused.destroy());
   const app2 = Fastify();
   t.after(() => app2.close());
-  await assert.rejects(async () => {
-    await app2.register(redpool, { pool: unused, poolOptions: {} });
-  }, (e: unknown) => e instanceof ConfigError && e.option === 'pool');
+  await assert.rejects(
+    async () => {
+      await app2.register(redpool, { pool: unused, poolOptions: {} });
+    },
+    (e: unknown) => e instanceof ConfigError && e.option === 'pool',
+  );
 });

@@ -25,12 +25,15 @@ void test('node:http /health flips to 503 when redis-server dies and back to 200
   assert.equal((await get(`${base}/health/ready`)).status, 200);
 
   await server.kill();
-  const down = await waitFor(async () => {
-    const live = await get(`${base}/health/live`);
-    assert.equal(live.status, 200, '/health/live stays up while Redis is down');
-    const h = await get(`${base}/health`);
-    return h.status === 503 ? h : undefined;
-  }, { timeoutMs: 30_000, intervalMs: 100, message: '/health never turned 503' });
+  const down = await waitFor(
+    async () => {
+      const live = await get(`${base}/health/live`);
+      assert.equal(live.status, 200, '/health/live stays up while Redis is down');
+      const h = await get(`${base}/health`);
+      return h.status === 503 ? h : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 100, message: '/health never turned 503' },
+  );
   assert.ok(down);
   assert.equal(down.body.status, 'unavailable');
   const redis = (down.body.checks as Record<string, Record<string, unknown>>).redis!;
@@ -44,11 +47,14 @@ void test('node:http /health flips to 503 when redis-server dies and back to 200
   assert.ok((redisRoute.body.advice as Array<{ code: string }>).some((a) => a.code === 'POOL_UNAVAILABLE'));
 
   await server.restart();
-  const up = await waitFor(async () => {
-    assert.equal((await get(`${base}/health/live`)).status, 200);
-    const h = await get(`${base}/health`);
-    return h.status === 200 && h.body.status === 'healthy' ? h : undefined;
-  }, { timeoutMs: 30_000, intervalMs: 100, message: '/health never recovered' });
+  const up = await waitFor(
+    async () => {
+      assert.equal((await get(`${base}/health/live`)).status, 200);
+      const h = await get(`${base}/health`);
+      return h.status === 200 && h.body.status === 'healthy' ? h : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 100, message: '/health never recovered' },
+  );
   assert.ok(up);
   assert.equal(up.body.status, 'healthy');
   assert.equal((await get(`${base}/health/ready`)).status, 200);
@@ -67,10 +73,13 @@ void test('a frozen server (SIGSTOP) is not healthy; SIGCONT brings it back', { 
   assert.equal((await get(`${base}/health`)).body.status, 'healthy');
 
   server.pause();
-  const bad = await waitFor(async () => {
-    const h = await get(`${base}/health`);
-    return h.body.status !== 'healthy' ? h : undefined;
-  }, { timeoutMs: 20_000, intervalMs: 100 });
+  const bad = await waitFor(
+    async () => {
+      const h = await get(`${base}/health`);
+      return h.body.status !== 'healthy' ? h : undefined;
+    },
+    { timeoutMs: 20_000, intervalMs: 100 },
+  );
   assert.ok(bad);
   // The PING times out with lanes still open: degraded (200). Once reconnects fail: 503.
   if (bad.body.status === 'degraded') assert.equal(bad.status, 200);
@@ -81,5 +90,9 @@ void test('a frozen server (SIGSTOP) is not healthy; SIGCONT brings it back', { 
   assert.equal((await get(`${base}/health/live`)).status, 200);
 
   server.resume();
-  await waitFor(async () => (await get(`${base}/health`)).body.status === 'healthy', { timeoutMs: 30_000, intervalMs: 100, message: 'never healthy again after SIGCONT' });
+  await waitFor(async () => (await get(`${base}/health`)).body.status === 'healthy', {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+    message: 'never healthy again after SIGCONT',
+  });
 });

@@ -67,7 +67,8 @@ function freePort(): Promise<number> {
 async function waitReady(url: string, child: ChildProcess, log: () => string, deadlineMs: number): Promise<void> {
   const until = Date.now() + deadlineMs;
   while (Date.now() < until) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`prometheus exited (${child.exitCode ?? child.signalCode}):\n${log()}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`prometheus exited (${child.exitCode ?? child.signalCode}):\n${log()}`);
     try {
       const res = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1_000) });
       await res.text();
@@ -147,7 +148,9 @@ export async function promApi<T>(base: string, endpoint: string, params: Record<
 /** A range query: every series with its samples between `start` and `end` (unix seconds). */
 export async function queryRange(base: string, query: string, start: number, end: number, step = 1): Promise<PromSeries[]> {
   const data = await promApi<{ resultType: string; result: Array<{ metric: Record<string, string>; values: Array<[number, string]> }> }>(
-    base, 'query_range', { query, start: String(start), end: String(end), step: String(step) },
+    base,
+    'query_range',
+    { query, start: String(start), end: String(end), step: String(step) },
   );
   return data.result;
 }

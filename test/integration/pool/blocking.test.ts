@@ -64,7 +64,10 @@ void describe('blocking commands run on leases; lanes are never stalled', () => 
     assert.equal(completed, 1500);
     t.diagnostic(`1500 SET+GET rounds by 500 callers: ${trafficMs.toFixed(0)} ms while 20 BLPOP (${blockS} s) blocked`);
     assert.equal(settledEarly, 0, 'all GET/SET callers finished while every BLPOP was still blocked');
-    assert.ok(sinceBlock < blockS * 1000, `GET/SET done ${sinceBlock.toFixed(0)} ms after the BLPOPs started, inside their ${blockS} s block`);
+    assert.ok(
+      sinceBlock < blockS * 1000,
+      `GET/SET done ${sinceBlock.toFixed(0)} ms after the BLPOPs started, inside their ${blockS} s block`,
+    );
     assert.ok(trafficMs < (blockS * 1000) / 2, `1500 GET/SET round trips took ${trafficMs.toFixed(0)} ms, well under the BLPOP timeout`);
     assert.equal(pool.stats().leased, 20, 'BLPOPs still hold their leases');
 
@@ -101,7 +104,10 @@ void describe('blocking commands run on leases; lanes are never stalled', () => 
     assert.equal(await getSetTraffic(pool, 500, 2, 'blpopcap'), 1000);
     const trafficMs = performance.now() - trafficStart;
     t.diagnostic(`1000 SET+GET rounds by 500 callers: ${trafficMs.toFixed(0)} ms with 6 BLPOP callers queued for a lease`);
-    assert.ok(trafficMs < blockS * 1000, `GET/SET took ${trafficMs.toFixed(0)} ms with the lease budget exhausted, less than the BLPOP timeout`);
+    assert.ok(
+      trafficMs < blockS * 1000,
+      `GET/SET took ${trafficMs.toFixed(0)} ms with the lease budget exhausted, less than the BLPOP timeout`,
+    );
 
     const results = await Promise.all(outcomes);
     const timedOut = results.filter((r) => r.error !== undefined);

@@ -19,8 +19,14 @@ async function mixedWorkload(pool: Pool, prefix: string, callers: number): Promi
       assert.equal(await pool.get(k), `v${i}`);
       assert.equal(await pool.hset(`${k}:h`, { a: i, b: 'x' }), 2);
       assert.deepEqual(await pool.hgetall(`${k}:h`), { a: String(i), b: 'x' });
-      assert.deepEqual(await pool.pipeline().incr(`${k}:n`).incr(`${k}:n`).exec(), [[null, 1], [null, 2]]);
-      assert.deepEqual(await pool.multi().incr(`${k}:n`).get(k).exec(), [[null, 3], [null, `v${i}`]]);
+      assert.deepEqual(await pool.pipeline().incr(`${k}:n`).incr(`${k}:n`).exec(), [
+        [null, 1],
+        [null, 2],
+      ]);
+      assert.deepEqual(await pool.multi().incr(`${k}:n`).get(k).exec(), [
+        [null, 3],
+        [null, `v${i}`],
+      ]);
       assert.equal(await pool.del(k, `${k}:h`, `${k}:n`), 3);
     }),
   );

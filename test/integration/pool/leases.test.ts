@@ -130,7 +130,10 @@ void describe('exclusive leases', () => {
       assert.notEqual(id, subscribedId);
     });
     const ids = String(await server().command('CLIENT', 'LIST'));
-    assert.ok(!ids.includes(`id=${subscribedId} `) && !ids.includes(`id=${inflightId} `), 'both dirty connections are gone from the server');
+    assert.ok(
+      !ids.includes(`id=${subscribedId} `) && !ids.includes(`id=${inflightId} `),
+      'both dirty connections are gone from the server',
+    );
   });
 
   void test('withConnection with a callback that leaves a command running destroys the connection', async (t) => {
@@ -194,7 +197,10 @@ void describe('exclusive leases', () => {
     assert.equal(held.released, true);
     assert.equal(pool.stats().leased, 0);
 
-    await assert.rejects(pool.withConnection(async () => Promise.reject(new Error('async boom'))), /async boom/);
+    await assert.rejects(
+      pool.withConnection(async () => Promise.reject(new Error('async boom'))),
+      /async boom/,
+    );
     await assert.rejects(
       pool.withConnection(() => {
         throw new Error('sync boom');

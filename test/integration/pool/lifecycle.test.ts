@@ -42,32 +42,29 @@ void describe('pool lifecycle', () => {
     assert.equal((await pool.health()).status, 'unavailable', 'a closed pool reports unavailable');
   });
 
-  void test(
-    'ready() resolves as soon as the last warm-up connection is open',
-    async (t) => {
-      const g = leakGuard(t, server());
-      let dials = 0;
-      const connectTimeoutMs = 1000;
-      const pool = g.pool({
-        label: 'ready-late',
-        max: 4,
-        lanes: 2,
-        connectTimeoutMs,
-        // The second lane connects 100 ms late, after the warm-up PING on the first lane answered.
-        credentials: async () => {
-          if (++dials === 2) await sleep(100);
-          return {};
-        },
-      });
-      const connectingAtCreated: number[] = [];
-      pool.on('connection:created', () => connectingAtCreated.push(pool.stats().connecting));
-      const started = performance.now();
-      assert.equal(await pool.ready(), 'healthy');
-      const ms = performance.now() - started;
-      assert.ok(ms < connectTimeoutMs / 2, `ready() took ${ms.toFixed(0)} ms (connectTimeoutMs ${connectTimeoutMs})`);
-      assert.deepEqual(connectingAtCreated, [1, 0], 'a created connection no longer counts as connecting');
-    },
-  );
+  void test('ready() resolves as soon as the last warm-up connection is open', async (t) => {
+    const g = leakGuard(t, server());
+    let dials = 0;
+    const connectTimeoutMs = 1000;
+    const pool = g.pool({
+      label: 'ready-late',
+      max: 4,
+      lanes: 2,
+      connectTimeoutMs,
+      // The second lane connects 100 ms late, after the warm-up PING on the first lane answered.
+      credentials: async () => {
+        if (++dials === 2) await sleep(100);
+        return {};
+      },
+    });
+    const connectingAtCreated: number[] = [];
+    pool.on('connection:created', () => connectingAtCreated.push(pool.stats().connecting));
+    const started = performance.now();
+    assert.equal(await pool.ready(), 'healthy');
+    const ms = performance.now() - started;
+    assert.ok(ms < connectTimeoutMs / 2, `ready() took ${ms.toFixed(0)} ms (connectTimeoutMs ${connectTimeoutMs})`);
+    assert.deepEqual(connectingAtCreated, [1, 0], 'a created connection no longer counts as connecting');
+  });
 
   void test('ready() against a port nobody listens on rejects with a typed error', async (t) => {
     const g = leakGuard(t, server());
@@ -82,7 +79,13 @@ void describe('pool lifecycle', () => {
         return true;
       });
       await pool.destroy();
-      const degraded = g.pool({ label: 'noserver-degrade', url: `redis://127.0.0.1:${port}`, connectTimeoutMs: 500, acquireTimeoutMs: 500, onUnavailable: 'degrade' });
+      const degraded = g.pool({
+        label: 'noserver-degrade',
+        url: `redis://127.0.0.1:${port}`,
+        connectTimeoutMs: 500,
+        acquireTimeoutMs: 500,
+        onUnavailable: 'degrade',
+      });
       assert.notEqual(await degraded.ready(), 'healthy');
       await degraded.destroy();
     } finally {
@@ -213,23 +216,20 @@ void describe('pool lifecycle', () => {
     await assert.rejects(pool.get('k'), PoolClosedError);
   });
 
-  void test(
-    'destroy() resolves at once even while a connection is still being opened',
-    async (t) => {
-      const g = leakGuard(t, server());
-      const pool = g.pool({ label: 'destroy-dial', max: 4, lanes: 2, connectTimeoutMs: 2000 });
-      await pool.ping();
-      const slow = settle(pool.call('DEBUG', 'SLEEP', '0.4'));
-      await sleep(20);
-      const waiter = settle(pool.acquire()); // opens a lease connection the sleeping server cannot finish
-      await waitFor(() => pool.stats().connecting === 1);
-      const started = performance.now();
-      await pool.destroy();
-      const ms = performance.now() - started;
-      await Promise.all([slow, waiter]);
-      assert.ok(ms < 100, `destroy() took ${ms.toFixed(0)} ms`);
-    },
-  );
+  void test('destroy() resolves at once even while a connection is still being opened', async (t) => {
+    const g = leakGuard(t, server());
+    const pool = g.pool({ label: 'destroy-dial', max: 4, lanes: 2, connectTimeoutMs: 2000 });
+    await pool.ping();
+    const slow = settle(pool.call('DEBUG', 'SLEEP', '0.4'));
+    await sleep(20);
+    const waiter = settle(pool.acquire()); // opens a lease connection the sleeping server cannot finish
+    await waitFor(() => pool.stats().connecting === 1);
+    const started = performance.now();
+    await pool.destroy();
+    const ms = performance.now() - started;
+    await Promise.all([slow, waiter]);
+    assert.ok(ms < 100, `destroy() took ${ms.toFixed(0)} ms`);
+  });
 
   void test('close() and destroy() are idempotent in any order', async (t) => {
     const g = leakGuard(t, server());

@@ -45,7 +45,11 @@ void describe('WATCH/MULTI on a lease', () => {
       assert.equal(await c.watch('tx:k'), 'OK');
       const v = Number(await c.get('tx:k'));
       assert.equal(await writer.set('tx:k', '100'), 'OK');
-      return c.multi().set('tx:k', String(v + 1)).get('tx:k').exec();
+      return c
+        .multi()
+        .set('tx:k', String(v + 1))
+        .get('tx:k')
+        .exec();
     });
     assert.equal(res, null, 'EXEC aborted by the WATCHed change');
     assert.equal(await pool.get('tx:k'), '100', 'the conflicting write stands');
@@ -65,7 +69,7 @@ void describe('WATCH/MULTI on a lease', () => {
     await pool.del('tx:r');
   });
 
-  void test('a write on the same pool\'s shared lanes also conflicts; without conflict it commits at once', async (t) => {
+  void test("a write on the same pool's shared lanes also conflicts; without conflict it commits at once", async (t) => {
     const g = leakGuard(t, server());
     const pool = g.pool({ label: 'tx', max: 4 });
     await pool.set('tx:s', '1');
@@ -80,7 +84,10 @@ void describe('WATCH/MULTI on a lease', () => {
       await c.watch('tx:s');
       return c.multi().incr('tx:s').get('tx:s').exec();
     });
-    assert.deepEqual(committed, [[null, 24], [null, '24']]);
+    assert.deepEqual(committed, [
+      [null, 24],
+      [null, '24'],
+    ]);
     await pool.del('tx:s');
   });
 
@@ -92,7 +99,10 @@ void describe('WATCH/MULTI on a lease', () => {
       Array.from({ length: 12 }, () => optimisticIncr(pool, 'tx:c', () => new Promise((r) => setImmediate(r)), 50)),
     );
     assert.equal(await pool.get('tx:c'), '12', 'no lost update');
-    assert.deepEqual(results.map((r) => r.value).sort((a, b) => a - b), Array.from({ length: 12 }, (_, i) => i + 1));
+    assert.deepEqual(
+      results.map((r) => r.value).sort((a, b) => a - b),
+      Array.from({ length: 12 }, (_, i) => i + 1),
+    );
     const retries = results.reduce((n, r) => n + r.attempts - 1, 0);
     t.diagnostic(`12 incrementers over 3 leases: ${retries} EXEC aborts retried`);
     assert.ok(pool.stats().total <= 5);

@@ -132,9 +132,18 @@ void describe('typed commands through lanes', () => {
       return true;
     });
     await assert.rejects(pool.call('NOSUCHCOMMAND', 'x'), (err: unknown) => err instanceof ReplyError && err.prefix === 'ERR');
-    const refused: Array<[string, ...Array<string | number>]> = [['SELECT', 1], ['WATCH', 'k'], ['SUBSCRIBE', 'ch'], ['CLIENT', 'SETNAME', 'x']];
+    const refused: Array<[string, ...Array<string | number>]> = [
+      ['SELECT', 1],
+      ['WATCH', 'k'],
+      ['SUBSCRIBE', 'ch'],
+      ['CLIENT', 'SETNAME', 'x'],
+    ];
     for (const [command, ...args] of refused) {
-      await assert.rejects(pool.call(command, ...args), (err: unknown) => err instanceof LeaseRequiredError && err.code === 'ERR_LEASE_REQUIRED', command);
+      await assert.rejects(
+        pool.call(command, ...args),
+        (err: unknown) => err instanceof LeaseRequiredError && err.code === 'ERR_LEASE_REQUIRED',
+        command,
+      );
     }
     await pool.del('c:1', 'c:2', 'c:list');
   });
@@ -142,7 +151,13 @@ void describe('typed commands through lanes', () => {
   void test('pipeline and multi results shape', async (t) => {
     const pool = leakGuard(t, server()).pool({ label: 'types' });
     const res = await pool.pipeline().set('p:1', 'a').get('p:1').incr('p:n').hset('p:h', { f: 'v' }).hgetall('p:h').exec();
-    assert.deepEqual(res, [[null, 'OK'], [null, 'a'], [null, 1], [null, 1], [null, { f: 'v' }]]);
+    assert.deepEqual(res, [
+      [null, 'OK'],
+      [null, 'a'],
+      [null, 1],
+      [null, 1],
+      [null, { f: 'v' }],
+    ]);
 
     const withError = await pool.pipeline().set('p:2', 'x').incr('p:2').get('p:2').exec();
     assert.ok(withError);
@@ -153,9 +168,21 @@ void describe('typed commands through lanes', () => {
     assert.deepEqual(withError[2], [null, 'x']);
 
     const tx = await pool.multi().set('m:1', '1').incr('m:1').get('m:1').exec();
-    assert.deepEqual(tx, [[null, 'OK'], [null, 2], [null, '2']]);
-    const fromArray = await pool.multi([['set', 'm:2', 'q'], ['get', 'm:2']]).exec();
-    assert.deepEqual(fromArray, [[null, 'OK'], [null, 'q']]);
+    assert.deepEqual(tx, [
+      [null, 'OK'],
+      [null, 2],
+      [null, '2'],
+    ]);
+    const fromArray = await pool
+      .multi([
+        ['set', 'm:2', 'q'],
+        ['get', 'm:2'],
+      ])
+      .exec();
+    assert.deepEqual(fromArray, [
+      [null, 'OK'],
+      [null, 'q'],
+    ]);
     assert.deepEqual(await pool.pipeline().exec(), []);
 
     await assert.rejects(pool.multi().blpop('m:l', 1).exec(), LeaseRequiredError, 'blocking command refused inside a shared batch');

@@ -14,7 +14,14 @@ import { waitFor } from '../../helpers/redis.js';
 import { useCluster, withCluster } from '../../helpers/topology.js';
 
 function client(port: number): Redis {
-  return new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: true });
+  return new Redis({
+    host: '127.0.0.1',
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: true,
+  });
 }
 
 void describe('slot map on a real cluster', () => {
@@ -39,7 +46,10 @@ void describe('slot map on a real cluster', () => {
       assert.equal(info?.role, 'replica');
       assert.equal(info?.health, 'online');
       const primarySlot = c.node(replica.initialPrimaryId!).initialSlots[0]![0];
-      assert.deepEqual(map.replicasOf(primarySlot).map((n) => n.id), [replica.id]);
+      assert.deepEqual(
+        map.replicasOf(primarySlot).map((n) => n.id),
+        [replica.id],
+      );
     }
   });
 
@@ -49,7 +59,8 @@ void describe('slot map on a real cluster', () => {
     t.after(() => redis.disconnect());
     const fromShards = parseClusterShards(await redis.call('CLUSTER', 'SHARDS'));
     const fromSlots = parseClusterSlots(await redis.call('CLUSTER', 'SLOTS'));
-    for (let slot = 0; slot < 16384; slot += 97) assert.equal(fromSlots.primaryOf(slot)?.id, fromShards.primaryOf(slot)?.id, `slot ${slot}`);
+    for (let slot = 0; slot < 16384; slot += 97)
+      assert.equal(fromSlots.primaryOf(slot)?.id, fromShards.primaryOf(slot)?.id, `slot ${slot}`);
     assert.equal(fromSlots.coveredSlots(), 16384);
   });
 

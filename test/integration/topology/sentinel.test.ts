@@ -91,9 +91,15 @@ void describe('sentinel topology objects on a real Sentinel set', () => {
     const detectedMs = Math.round(change.at - t0);
     // The old primary keeps answering role:master for a while (the dual-master window).
     const oldStillMaster = parseRole(await set.primary.command('ROLE')).role === 'master';
-    await waitFor(async () => parseRole(await set.primary.command('ROLE')).role === 'replica', { timeoutMs: 20_000, intervalMs: 50, message: 'old primary demoted' });
+    await waitFor(async () => parseRole(await set.primary.command('ROLE')).role === 'replica', {
+      timeoutMs: 20_000,
+      intervalMs: 50,
+      message: 'old primary demoted',
+    });
     const demotedMs = Math.round(performance.now() - t0);
-    t.diagnostic(`SENTINEL FAILOVER → primary-changed (${change.via}) ${detectedMs} ms; old primary still master at detection: ${oldStillMaster}; demoted after ${demotedMs} ms`);
+    t.diagnostic(
+      `SENTINEL FAILOVER → primary-changed (${change.via}) ${detectedMs} ms; old primary still master at detection: ${oldStillMaster}; demoted after ${demotedMs} ms`,
+    );
     assert.deepEqual((await discovery.discover()).primary, { host: '127.0.0.1', port: set.replica.port });
     assert.equal(changes.length, 2, 'the three sentinels reporting the switch gave one event');
     assert.ok(watcher.stats().switchMessages >= 1 || change.via === 'poll');

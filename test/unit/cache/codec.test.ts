@@ -6,7 +6,11 @@ import { decode, encode, type CodecSettings } from '../../../src/cache/codec.js'
 import { CacheError } from '../../../src/cache/errors.js';
 import { jsonSerializer, msgpackSerializer } from '../../../src/cache/serializers.js';
 
-const json: CodecSettings = { serializer: jsonSerializer, compression: { algorithm: 'deflate', minBytes: 100, level: undefined }, maxValueBytes: 2 ** 20 };
+const json: CodecSettings = {
+  serializer: jsonSerializer,
+  compression: { algorithm: 'deflate', minBytes: 100, level: undefined },
+  maxValueBytes: 2 ** 20,
+};
 const asBuf = (d: Buffer | string): Buffer => (typeof d === 'string' ? Buffer.from(d) : d);
 
 void test('header: magic, format 1, codec, compression, flags', async () => {
@@ -57,11 +61,19 @@ void test('JSON round trip of arbitrary JSON-like values (property)', async () =
 
 void test('foreign, truncated, damaged, unknown-version and unknown-codec bytes are ERR_CACHE_CORRUPT', async () => {
   const cases = [
-    Buffer.from('hello'), Buffer.from(''), Buffer.from([0xc0, 1]), Buffer.from([0xc0, 2, 1, 0, 0, 0x31]),
-    Buffer.from([0xc0, 1, 1, 1, 0, 9, 9, 9]), Buffer.from([0xc0, 1, 77, 0, 0, 1]), Buffer.from([0xc0, 1, 1, 9, 0, 1]),
-    Buffer.from([0xc0, 1, 1, 0, 0x80, 1]), Buffer.from([0xc0, 1, 1, 0, 1, 1, 2]), Buffer.from('12345678901234567890'),
+    Buffer.from('hello'),
+    Buffer.from(''),
+    Buffer.from([0xc0, 1]),
+    Buffer.from([0xc0, 2, 1, 0, 0, 0x31]),
+    Buffer.from([0xc0, 1, 1, 1, 0, 9, 9, 9]),
+    Buffer.from([0xc0, 1, 77, 0, 0, 1]),
+    Buffer.from([0xc0, 1, 1, 9, 0, 1]),
+    Buffer.from([0xc0, 1, 1, 0, 0x80, 1]),
+    Buffer.from([0xc0, 1, 1, 0, 1, 1, 2]),
+    Buffer.from('12345678901234567890'),
   ];
-  for (const b of cases) await assert.rejects(decode(b, json), (e: unknown) => e instanceof CacheError && e.code === 'ERR_CACHE_CORRUPT', b.toString('hex'));
+  for (const b of cases)
+    await assert.rejects(decode(b, json), (e: unknown) => e instanceof CacheError && e.code === 'ERR_CACHE_CORRUPT', b.toString('hex'));
 });
 
 void test('random bytes never throw anything but a CacheError (property)', async () => {

@@ -11,7 +11,12 @@ import { NearCache, type InvalidationSource } from '../../../src/cache/near.js';
 import { ReadBatcher } from '../../../src/cache/read-batcher.js';
 import { pollingWake } from '../../../src/cache/wake.js';
 
-function fakeSource(): InvalidationSource & { keys?: (k: string[] | null) => void; lost?: (e: Error | undefined) => void; opens: number; fail: boolean } {
+function fakeSource(): InvalidationSource & {
+  keys?: (k: string[] | null) => void;
+  lost?: (e: Error | undefined) => void;
+  opens: number;
+  fail: boolean;
+} {
   const s = {
     opens: 0,
     fail: false,
@@ -90,18 +95,27 @@ void test('read batcher: one read per tick and deadline, duplicates share a slot
   const calls: string[][] = [];
   let coalesced = 0;
   let fail = false;
-  const b = new ReadBatcher(async (keys) => {
-    calls.push(keys);
-    if (fail) throw new Error('boom');
-    return keys.map((k) => (k === 'missing' ? null : Buffer.from(k)));
-  }, () => coalesced++);
+  const b = new ReadBatcher(
+    async (keys) => {
+      calls.push(keys);
+      if (fail) throw new Error('boom');
+      return keys.map((k) => (k === 'missing' ? null : Buffer.from(k)));
+    },
+    () => coalesced++,
+  );
   const got = await Promise.all([b.get('a', 100), b.get('b', 100), b.get('a', 100), b.get('missing', 100), b.get('c', 200)]);
-  assert.deepEqual(got.map((v) => v?.toString() ?? null), ['a', 'b', 'a', null, 'c']);
+  assert.deepEqual(
+    got.map((v) => v?.toString() ?? null),
+    ['a', 'b', 'a', null, 'c'],
+  );
   assert.deepEqual(calls, [['a', 'b', 'missing'], ['c']]);
   assert.equal(coalesced, 1);
   fail = true;
   const r = await Promise.allSettled([b.get('x', 100), b.get('y', 100)]);
-  assert.deepEqual(r.map((x) => x.status), ['rejected', 'rejected']);
+  assert.deepEqual(
+    r.map((x) => x.status),
+    ['rejected', 'rejected'],
+  );
 });
 
 void test('wake-up seam: a local notify wakes the waiter at once', async () => {
@@ -115,9 +129,13 @@ void test('wake-up seam: a local notify wakes the waiter at once', async () => {
 void test('createCache refuses zstd where node:zlib lacks it, and bad per-call options', async (t) => {
   const pool = createPool({ driver: new FakeDriver(), name: 'cache-unit' });
   t.after(() => pool.destroy());
-  const hasZstd = typeof (await import('node:zlib') as unknown as Record<string, unknown>)['zstdCompressSync'] === 'function';
+  const hasZstd = typeof ((await import('node:zlib')) as unknown as Record<string, unknown>)['zstdCompressSync'] === 'function';
   if (hasZstd) assert.ok(createCache(pool, { compression: { algorithm: 'zstd' } }));
-  else assert.throws(() => createCache(pool, { compression: { algorithm: 'zstd' } }), (e: unknown) => e instanceof CacheError && e.code === 'ERR_CACHE_CODEC_UNAVAILABLE');
+  else
+    assert.throws(
+      () => createCache(pool, { compression: { algorithm: 'zstd' } }),
+      (e: unknown) => e instanceof CacheError && e.code === 'ERR_CACHE_CODEC_UNAVAILABLE',
+    );
   const cache = createCache(pool, { prefix: 'u' });
   await assert.rejects(cache.get('k', { timeoutMs: 0 }), (e: Error & { option?: string }) => e.option === 'timeoutMs');
   await assert.rejects(cache.set('k', 1, { ttlMs: -1 }), (e: Error & { option?: string }) => e.option === 'ttlMs');

@@ -51,7 +51,10 @@ const BAD: [unknown, string][] = [
 
 for (const [input, option] of BAD) {
   void test(`rejects ${JSON.stringify(input)} naming "${option}"`, () => {
-    assert.throws(() => resolve(input), (e: unknown) => e instanceof ConfigError && e.code === 'ERR_INVALID_OPTION' && e.option === option);
+    assert.throws(
+      () => resolve(input),
+      (e: unknown) => e instanceof ConfigError && e.code === 'ERR_INVALID_OPTION' && e.option === option,
+    );
   });
 }
 

@@ -22,7 +22,9 @@ void test('subscriber wake: subscribe is acknowledged first, then a message wake
   assert.ok(conn);
 
   let woken = false;
-  const waited = wake.wait('lock:a', 60_000, 9).then(() => { woken = true; });
+  const waited = wake.wait('lock:a', 60_000, 9).then(() => {
+    woken = true;
+  });
   await flush();
   assert.equal(woken, false, 'waits for a message');
   conn.push('message', 'lock:b', '1'); // another lock's release
@@ -37,7 +39,9 @@ void test('subscriber wake: subscribe is acknowledged first, then a message wake
 
 void test('subscriber wake: without a subscriber to be had the wait is bounded and the caller re-checks', async (t) => {
   const fp = fakePool(t, { max: 3, lanes: 1, min: 0 });
-  const wake = subscriberWake(() => { throw new Error('pool closed'); });
+  const wake = subscriberWake(() => {
+    throw new Error('pool closed');
+  });
   await wake.wait('lock:a', 5, 0);
   assert.equal(fp.pool.stats().subscribers, 0);
 });
@@ -48,7 +52,10 @@ void test('invalidation source: keys, lost on disconnect, everything flushed on 
   t.after(() => sub.close());
   const events: string[] = [];
   const src = subscriberInvalidationSource(() => sub);
-  await src.open((keys) => events.push(keys === null ? 'flush' : keys.join(',')), () => events.push('lost'));
+  await src.open(
+    (keys) => events.push(keys === null ? 'flush' : keys.join(',')),
+    () => events.push('lost'),
+  );
   assert.deepEqual(events, [], 'the first connect flushes nothing');
   const conn = [...fp.driver.open].find((c) => c.tracking !== undefined);
   assert.ok(conn);

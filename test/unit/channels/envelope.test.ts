@@ -39,7 +39,11 @@ void describe('envelope', () => {
     assert.equal(env.includes(Buffer.from('visible?')), false);
     assert.deepEqual(rotated.decode('c', rotated.open('c', env).body), { secret: 'visible?' });
     const fresh = rotated.seal(rotated.serialize('new'));
-    assert.equal(reason(() => old.open('c', fresh)), 'unknown-key', 'old process cannot read the new key: typed, not a crash');
+    assert.equal(
+      reason(() => old.open('c', fresh)),
+      'unknown-key',
+      'old process cannot read the new key: typed, not a crash',
+    );
     assert.deepEqual(new Envelope([B], jsonSerializer).decode('c', new Envelope([B], jsonSerializer).open('c', fresh).body), 'new');
     // Two envelopes of the same message differ (random IV).
     assert.notDeepEqual(rotated.seal(rotated.serialize('x')), rotated.seal(rotated.serialize('x')));
@@ -57,19 +61,31 @@ void describe('envelope', () => {
       seen.add(r);
     }
     assert.ok(seen.has('tampered') && seen.has('unknown-key') && seen.has('malformed'), [...seen].join());
-    assert.equal(reason(() => e.open('c', env.subarray(0, 10))), 'malformed');
+    assert.equal(
+      reason(() => e.open('c', env.subarray(0, 10))),
+      'malformed',
+    );
   });
 
   void test('a layer with keys refuses plain text; a layer without keys cannot open sealed text', () => {
     const plain = new Envelope([], jsonSerializer);
     const sealed = new Envelope([A], jsonSerializer);
-    assert.equal(reason(() => sealed.open('c', plain.seal(plain.serialize(1)))), 'unencrypted');
-    assert.equal(reason(() => plain.open('c', sealed.seal(sealed.serialize(1)))), 'unknown-key');
+    assert.equal(
+      reason(() => sealed.open('c', plain.seal(plain.serialize(1)))),
+      'unencrypted',
+    );
+    assert.equal(
+      reason(() => plain.open('c', sealed.seal(sealed.serialize(1)))),
+      'unknown-key',
+    );
   });
 
   void test('a throwing serializer is a malformed message', () => {
     const e = new Envelope([], jsonSerializer);
     const env = e.seal(Buffer.from('{not json'));
-    assert.equal(reason(() => e.decode('c', e.open('c', env).body)), 'malformed');
+    assert.equal(
+      reason(() => e.decode('c', e.open('c', env).body)),
+      'malformed',
+    );
   });
 });

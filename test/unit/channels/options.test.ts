@@ -50,7 +50,12 @@ void describe('channel layer options', () => {
       ['blockMs', { blockMs: 1 }],
       ['capacitty', { capacitty: 5 }],
     ];
-    for (const [option, value, budget] of bad) assert.equal(optionOf(() => resolveChannelOptions(value, budget ?? 8)), option, JSON.stringify(value));
+    for (const [option, value, budget] of bad)
+      assert.equal(
+        optionOf(() => resolveChannelOptions(value, budget ?? 8)),
+        option,
+        JSON.stringify(value),
+      );
   });
 
   void test('a short secret is never echoed', () => {
@@ -63,10 +68,20 @@ void describe('channel layer options', () => {
   });
 
   void test('patterns: globs anchored at both ends, RegExps at the start, first match wins', () => {
-    const o = resolveChannelOptions({
-      capacity: 7,
-      channelCapacity: [['http.response!*', 10], [/websocket\.send!.+/, 20], ['chat.*', 2000], ['chat.vip', 1], ['ro?m[0-9]', 3], ['[!a]x', 4]],
-    }, 8);
+    const o = resolveChannelOptions(
+      {
+        capacity: 7,
+        channelCapacity: [
+          ['http.response!*', 10],
+          [/websocket\.send!.+/, 20],
+          ['chat.*', 2000],
+          ['chat.vip', 1],
+          ['ro?m[0-9]', 3],
+          ['[!a]x', 4],
+        ],
+      },
+      8,
+    );
     assert.equal(capacityOf(o, 'http.response!abc').capacity, 10);
     assert.equal(capacityOf(o, 'xhttp.response!abc').capacity, 7);
     assert.equal(capacityOf(o, 'websocket.send!x').capacity, 20);
@@ -86,7 +101,8 @@ void describe('channel layer options', () => {
     assert.equal(k.inflight(k.channel('x'), 'p1'), 'asgi:ch:{x}:inflight:p1');
     assert.equal(k.group('g'), 'asgi:group:{g}');
     assert.equal(nonLocal('a!b'), 'a!');
-    for (const bad of ['', 'a b', 'a{b}', 'x'.repeat(100), 'a!b!c', 3]) assert.throws(() => checkChannel('send', bad), { code: 'ERR_INVALID_ARGUMENT' });
+    for (const bad of ['', 'a b', 'a{b}', 'x'.repeat(100), 'a!b!c', 3])
+      assert.throws(() => checkChannel('send', bad), { code: 'ERR_INVALID_ARGUMENT' });
     checkChannel('send', 'specific.abc!');
   });
 });

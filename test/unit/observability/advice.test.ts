@@ -36,13 +36,22 @@ void describe('adviseFromStats', () => {
   void test('exhaustion, acquire timeouts and command timeouts', () => {
     const a = adviseFromStats(statsFixture({ exhausted: 3, acquireTimeouts: 2, commandTimeouts: 1 }));
     assert.deepEqual(codes(a), ['POOL_EXHAUSTED', 'ACQUIRE_TIMEOUTS', 'COMMAND_TIMEOUTS']);
-    assert.deepEqual(a.map((x) => x.level), ['critical', 'critical', 'warning']);
-    assert.deepEqual(a.map((x) => x.value), [3, 2, 1]);
+    assert.deepEqual(
+      a.map((x) => x.level),
+      ['critical', 'critical', 'warning'],
+    );
+    assert.deepEqual(
+      a.map((x) => x.value),
+      [3, 2, 1],
+    );
   });
 
   void test('with a previous snapshot, counters count only what happened since', () => {
     const prev = statsFixture({ exhausted: 3, acquireTimeouts: 2, waits: 100, waitMsTotal: 50_000 });
-    assert.deepEqual(adviseFromStats(statsFixture({ exhausted: 3, acquireTimeouts: 2, waits: 200, waitMsTotal: 50_100 }), undefined, { previous: prev }), []);
+    assert.deepEqual(
+      adviseFromStats(statsFixture({ exhausted: 3, acquireTimeouts: 2, waits: 200, waitMsTotal: 50_100 }), undefined, { previous: prev }),
+      [],
+    );
     const a = adviseFromStats(statsFixture({ exhausted: 5, acquireTimeouts: 2 }), undefined, { previous: prev });
     assert.deepEqual(codes(a), ['POOL_EXHAUSTED']);
     assert.equal(a[0]!.value, 2);
@@ -65,7 +74,10 @@ void describe('adviseFromStats', () => {
     assert.deepEqual(adviseFromStats(statsFixture({ waits: 2, waitMsTotal: 40.6 })), []);
     assert.deepEqual(adviseFromStats(statsFixture({ waits: 19, waitMsTotal: 19 * 50 })), []);
     assert.deepEqual(codes(adviseFromStats(statsFixture({ waits: 20, waitMsTotal: 20 * 50 }))), ['WAIT_TIME_HIGH']);
-    assert.deepEqual(codes(adviseFromStats(statsFixture({ waits: 5, waitMsTotal: 250 }), undefined, { thresholds: { waitMinSamples: 5 } })), ['WAIT_TIME_HIGH']);
+    assert.deepEqual(
+      codes(adviseFromStats(statsFixture({ waits: 5, waitMsTotal: 250 }), undefined, { thresholds: { waitMinSamples: 5 } })),
+      ['WAIT_TIME_HIGH'],
+    );
   });
 
   void test('average wait: waits for a connection being opened are not contention', () => {
@@ -88,7 +100,7 @@ void describe('adviseFromStats', () => {
     const s = statsFixture({ errorsBy: { connect: 2, auth: 1, tls: 0, timeout: 0, connection: 1, reply: 50, unavailable: 0 } });
     const a = adviseFromStats(s);
     assert.deepEqual(codes(a), ['AUTH_ERRORS', 'CONNECTION_ERRORS']);
-    assert.equal(a[1]!.value, 3, 'reply errors are the application\'s, not the pool\'s');
+    assert.equal(a[1]!.value, 3, "reply errors are the application's, not the pool's");
   });
 
   void test('pending callers as many as connections', () => {
@@ -111,16 +123,25 @@ void describe('adviseFromStats', () => {
 
   void test('server idle timeout vs the pool keeping connections idle', () => {
     // Health pings every 30 s keep connections alive on a server with a 60 s timeout.
-    assert.deepEqual(adviseFromStats(statsFixture(), { timeout: 60 }, { pool: { healthCheckIntervalMs: 30_000, idleTimeoutMs: 30_000 } }), []);
+    assert.deepEqual(
+      adviseFromStats(statsFixture(), { timeout: 60 }, { pool: { healthCheckIntervalMs: 30_000, idleTimeoutMs: 30_000 } }),
+      [],
+    );
     // ... but not with a 20 s timeout.
     const a = adviseFromStats(statsFixture(), { timeout: 20 }, { pool: { healthCheckIntervalMs: 30_000, idleTimeoutMs: 30_000 } });
     assert.deepEqual(codes(a), ['SERVER_IDLE_TIMEOUT']);
     assert.equal(a[0]!.value, 30_000);
     assert.equal(a[0]!.threshold, 20_000);
     // Pings off and min > 0: min connections sit idle forever.
-    assert.match(adviseFromStats(statsFixture(), { timeout: 300 }, { pool: { healthCheckIntervalMs: 0, idleTimeoutMs: 10_000 } })[0]!.message, /indefinitely/);
+    assert.match(
+      adviseFromStats(statsFixture(), { timeout: 300 }, { pool: { healthCheckIntervalMs: 0, idleTimeoutMs: 10_000 } })[0]!.message,
+      /indefinitely/,
+    );
     // Pings off, min 0: idle eviction at 10 s beats a 300 s server timeout.
-    assert.deepEqual(adviseFromStats(statsFixture({ min: 0 }), { timeout: 300 }, { pool: { healthCheckIntervalMs: 0, idleTimeoutMs: 10_000 } }), []);
+    assert.deepEqual(
+      adviseFromStats(statsFixture({ min: 0 }), { timeout: 300 }, { pool: { healthCheckIntervalMs: 0, idleTimeoutMs: 10_000 } }),
+      [],
+    );
     // timeout 0 means never.
     assert.deepEqual(adviseFromStats(statsFixture(), { timeout: 0 }, { pool: { healthCheckIntervalMs: 0 } }), []);
   });
@@ -132,7 +153,11 @@ void describe('adviseFromStats', () => {
   });
 
   void test('advice is JSON-safe (no Infinity/NaN)', () => {
-    const a = adviseFromStats(statsFixture({ utilization: 0.95, exhausted: 1, waits: 1, waitMsTotal: 1e6, pending: 20 }), { maxclients: 5, connectedClients: 5, timeout: 1 }, { pool: { healthCheckIntervalMs: 0 } });
+    const a = adviseFromStats(
+      statsFixture({ utilization: 0.95, exhausted: 1, waits: 1, waitMsTotal: 1e6, pending: 20 }),
+      { maxclients: 5, connectedClients: 5, timeout: 1 },
+      { pool: { healthCheckIntervalMs: 0 } },
+    );
     for (const x of a) {
       assert.ok(Number.isFinite(x.value), `${x.code} value`);
       assert.ok(Number.isFinite(x.threshold), `${x.code} threshold`);

@@ -73,7 +73,10 @@ void describe('HealthRoutes', () => {
     assert.equal(b.stats.name, 'web');
     assert.deepEqual(b.server, { maxclients: 10, connectedClients: 9, timeout: 0 });
     // 4 workers × max 4 = 16 > maxclients 10; 9/10 connected > 80 %.
-    assert.deepEqual(b.advice.map((a) => a.code), ['MAX_ABOVE_MAXCLIENTS', 'SERVER_CLIENTS_HIGH']);
+    assert.deepEqual(
+      b.advice.map((a) => a.code),
+      ['MAX_ABOVE_MAXCLIENTS', 'SERVER_CLIENTS_HIGH'],
+    );
     assert.equal(b.summary, '1 critical, 1 warning: MAX_ABOVE_MAXCLIENTS');
   });
 
@@ -97,7 +100,12 @@ void describe('HealthRoutes', () => {
     assert.equal(r!.headers['content-type'], registry.contentType);
     assert.equal(r!.body, 'x_total 1\n');
     assert.equal(await new HealthRoutes(pool, { registry, metricsPath: false }).handle('GET', '/metrics'), undefined);
-    const failing = { contentType: 'text/plain', metrics: async (): Promise<string> => { throw new Error('collect failed: secret'); } };
+    const failing = {
+      contentType: 'text/plain',
+      metrics: async (): Promise<string> => {
+        throw new Error('collect failed: secret');
+      },
+    };
     const e = await new HealthRoutes(pool, { registry: failing }).handle('GET', '/metrics');
     assert.equal(e!.status, 500);
     assert.doesNotMatch(e!.body, /secret/);
@@ -106,7 +114,13 @@ void describe('HealthRoutes', () => {
   void test('path matching: prefix, trailing slash, query; other paths and methods', async (t) => {
     const { pool } = fakePool(t);
     const routes = new HealthRoutes(pool, { prefix: '/_status/', metricsPath: '/internal/metrics' });
-    assert.deepEqual(routes.paths, { health: '/_status', live: '/_status/live', ready: '/_status/ready', redis: '/_status/redis', metrics: '/internal/metrics' });
+    assert.deepEqual(routes.paths, {
+      health: '/_status',
+      live: '/_status/live',
+      ready: '/_status/ready',
+      redis: '/_status/redis',
+      metrics: '/internal/metrics',
+    });
     assert.equal(routes.match('/_status/live/?probe=1'), 'live');
     assert.equal(routes.match('/_status#x'), 'health');
     assert.equal(routes.match('/health'), undefined);
@@ -124,10 +138,13 @@ void describe('createHealthHandler over node:http', () => {
   async function serve(t: TestContext, handler: http.RequestListener): Promise<string> {
     const server = http.createServer(handler);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    t.after(() => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }));
+    t.after(
+      () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    );
     return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   }
 

@@ -31,7 +31,11 @@ function stderrLines(t: TestContext): string[] {
   const lines: string[] = [];
   const original = process.stderr.write.bind(process.stderr);
   process.stderr.write = ((chunk: string | Uint8Array) => {
-    lines.push(...String(chunk).split('\n').filter((l) => l !== ''));
+    lines.push(
+      ...String(chunk)
+        .split('\n')
+        .filter((l) => l !== ''),
+    );
     return true;
   }) as typeof process.stderr.write;
   t.after(() => {
@@ -97,7 +101,10 @@ void describe('log lines', () => {
       await flush();
     }
     assert.equal(lines.length, 1, lines.join('\n'));
-    assert.match(lines[0]!, /^redpool: pool quiet \(redis:\/\/127\.0\.0\.1:6379\/?0?\) is unavailable: failing fast, reconnecting in the background: connect to .* failed: ECONNREFUSED \[ERR_CONNECTION\]$/);
+    assert.match(
+      lines[0]!,
+      /^redpool: pool quiet \(redis:\/\/127\.0\.0\.1:6379\/?0?\) is unavailable: failing fast, reconnecting in the background: connect to .* failed: ECONNREFUSED \[ERR_CONNECTION\]$/,
+    );
     fp.driver.behaviour = 'ok';
     fp.clock.advance(100);
     await flush();
@@ -119,7 +126,11 @@ void describe('log lines', () => {
   void test('outageLogger: once per outage, not per failure', () => {
     const out: string[] = [];
     let now = 0;
-    const log = outageLogger({ pool: 'p', endpoint: 'redis://h:1/0' }, () => now, (l) => out.push(l));
+    const log = outageLogger(
+      { pool: 'p', endpoint: 'redis://h:1/0' },
+      () => now,
+      (l) => out.push(l),
+    );
     log('health', { from: 'healthy', to: 'degraded', error: new Error('x') });
     log('health', { from: 'degraded', to: 'unavailable', error: new Error('refused') });
     log('health', { from: 'unavailable', to: 'unavailable' });
@@ -142,7 +153,7 @@ void describe('log lines', () => {
     assert.match(err.message, /\(1 consecutive connect failure\); failing fast$/);
   });
 
-  void test('NODE_DEBUG=redpool: an idle pool\'s housekeeping passes print nothing', () => {
+  void test("NODE_DEBUG=redpool: an idle pool's housekeeping passes print nothing", () => {
     const index = fileURLToPath(new URL('../../../src/index.js', import.meta.url));
     const testing = fileURLToPath(new URL('../../../src/testing/index.js', import.meta.url));
     const script = `
@@ -157,11 +168,18 @@ void describe('log lines', () => {
       console.error('--- done');
       await pool.destroy();
     `;
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, NODE_DEBUG: 'redpool' }, encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, NODE_DEBUG: 'redpool' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     assert.equal(r.status, 0, r.stderr);
     const [before = '', idle = ''] = r.stderr.split('--- idle');
     assert.match(before, /^REDPOOL \d+: conn \d+ \(lane\): connecting -> lane$/m, 'the debug log is on');
-    const idleLines = idle.split('--- done')[0]!.split('\n').filter((l) => l.trim() !== '');
+    const idleLines = idle
+      .split('--- done')[0]!
+      .split('\n')
+      .filter((l) => l.trim() !== '');
     assert.deepEqual(idleLines, [], 'ten idle passes printed nothing');
   });
 });

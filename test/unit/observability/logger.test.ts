@@ -29,7 +29,8 @@ void describe('logger hook', () => {
     void test(`redis_connected / redis_disconnected, never the password (${how})`, async (t) => {
       const logger = fakeLogger();
       const driver = new FakeDriver();
-      const creds = how === 'URL' ? { url: `redis://app:${encodeURIComponent(CANARY)}@127.0.0.1:6399/0` } : { password: CANARY, username: 'app' };
+      const creds =
+        how === 'URL' ? { url: `redis://app:${encodeURIComponent(CANARY)}@127.0.0.1:6399/0` } : { password: CANARY, username: 'app' };
       const pool = createPool({ ...creds, driver, clock: new ManualClock(), name: 'logged', max: 4, logger });
       t.after(() => pool.destroy());
       await pool.ready();

@@ -109,10 +109,22 @@ void describe('registerOtelMetrics', () => {
     assert.equal(idle.value, s.total - s.busy - s.connecting);
     assert.equal(used.attributes?.[POOL], 'orders');
     assert.equal(used.attributes?.['service.name'], 'api');
-    assert.deepEqual((await meter.collect('db.client.connection.max')).map((o) => o.value), [4]);
-    assert.deepEqual((await meter.collect('db.client.connection.idle.min')).map((o) => o.value), [1]);
-    assert.deepEqual((await meter.collect('db.client.connection.pending_requests')).map((o) => o.value), [0]);
-    assert.deepEqual((await meter.collect('db.client.connection.timeouts')).map((o) => o.value), [s.acquireTimeouts]);
+    assert.deepEqual(
+      (await meter.collect('db.client.connection.max')).map((o) => o.value),
+      [4],
+    );
+    assert.deepEqual(
+      (await meter.collect('db.client.connection.idle.min')).map((o) => o.value),
+      [1],
+    );
+    assert.deepEqual(
+      (await meter.collect('db.client.connection.pending_requests')).map((o) => o.value),
+      [0],
+    );
+    assert.deepEqual(
+      (await meter.collect('db.client.connection.timeouts')).map((o) => o.value),
+      [s.acquireTimeouts],
+    );
     lease.release();
   });
 
@@ -130,7 +142,9 @@ void describe('registerOtelMetrics', () => {
     assert.equal(rec('db.client.connection.use_time').length, 1);
     for (const r of rec('db.client.connection.use_time')) assert.equal(r.attributes?.[POOL], 'orders');
     // ready() may run more (e.g. CONFIG GET, refused by the fake driver); check ours are there.
-    const ops = rec('db.client.operation.duration').map((r) => `${r.attributes?.['db.operation.name']}:${r.attributes?.['error.type'] ?? ''}`);
+    const ops = rec('db.client.operation.duration').map(
+      (r) => `${r.attributes?.['db.operation.name']}:${r.attributes?.['error.type'] ?? ''}`,
+    );
     assert.ok(ops.includes('ping:'), ops.join());
     assert.equal(ops.filter((o) => o === 'get:').length, 1);
     assert.deepEqual(ops.slice(-2), ['get:', 'other:ERR_REPLY']);
@@ -156,7 +170,10 @@ void describe('registerOtelMetrics', () => {
     const ops = meter.instruments.get('db.client.operation.duration')!.records;
     assert.ok(opsBefore > 0);
     assert.equal(ops.length, opsBefore + 1, 'recorded once, by a; b ignored it');
-    assert.ok(ops.every((r) => r.attributes?.[POOL] === 'a'), 'b was never used');
+    assert.ok(
+      ops.every((r) => r.attributes?.[POOL] === 'a'),
+      'b was never used',
+    );
   });
 
   void test('unregister() removes callbacks, listeners and the subscription', (t) => {

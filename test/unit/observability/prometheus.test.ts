@@ -20,7 +20,6 @@ function fakePool(t: TestContext, over: PoolOptions = {}): Pool {
   return pool;
 }
 
-
 void describe('registerPoolMetrics', () => {
   void test('gauges and counters equal pool.stats() at scrape time', async (t) => {
     const pool = fakePool(t);
@@ -119,10 +118,19 @@ void describe('registerPoolMetrics', () => {
     assert.equal(sample(text, 'redpool_acquire_wait_seconds_count', { pool: 'b' }), 1);
 
     const dup = fakePool(t, { name: 'a' });
-    assert.throws(() => registerPoolMetrics(dup, registry), (e: unknown) => e instanceof ConfigError && e.option === 'name');
+    assert.throws(
+      () => registerPoolMetrics(dup, registry),
+      (e: unknown) => e instanceof ConfigError && e.option === 'name',
+    );
     const c = fakePool(t, { name: 'c' });
-    assert.throws(() => registerPoolMetrics(c, registry, { labels: { service: 'x' } }), (e: unknown) => e instanceof ConfigError && e.option === 'labels');
-    assert.throws(() => registerPoolMetrics(c, new Registry(), { labels: { pool: 'x' } }), (e: unknown) => e instanceof ConfigError && e.option === 'labels.pool');
+    assert.throws(
+      () => registerPoolMetrics(c, registry, { labels: { service: 'x' } }),
+      (e: unknown) => e instanceof ConfigError && e.option === 'labels',
+    );
+    assert.throws(
+      () => registerPoolMetrics(c, new Registry(), { labels: { pool: 'x' } }),
+      (e: unknown) => e instanceof ConfigError && e.option === 'labels.pool',
+    );
     assert.throws(() => registerPoolMetrics(c, new Registry(), { labels: { 'bad-name': 'x' } }), ConfigError);
 
     ma.unregister();
@@ -157,8 +165,14 @@ void describe('registerPoolMetrics', () => {
     const pool = fakePool(t);
     const registry = new Registry();
     new Gauge({ name: 'redpool_pending', help: 'mine', registers: [registry] });
-    assert.throws(() => registerPoolMetrics(pool, registry), (e: unknown) => e instanceof ConfigError && e.option === 'prefix');
-    assert.deepEqual(registry.getMetricsAsArray().map((m) => m.name), ['redpool_pending']);
+    assert.throws(
+      () => registerPoolMetrics(pool, registry),
+      (e: unknown) => e instanceof ConfigError && e.option === 'prefix',
+    );
+    assert.deepEqual(
+      registry.getMetricsAsArray().map((m) => m.name),
+      ['redpool_pending'],
+    );
     assert.throws(() => registerPoolMetrics(pool, registry, { prefix: 'bad prefix' }), ConfigError);
   });
 });

@@ -74,10 +74,16 @@ void describe('installShutdown', () => {
     const bad = new FakeClosable(false, true);
     const good = new FakeClosable();
     const lines: string[] = [];
-    const logger = { info: (_: object, m?: string) => void lines.push(m!), warn: (_: object, m?: string) => void lines.push(m!), error: () => undefined };
+    const logger = {
+      info: (_: object, m?: string) => void lines.push(m!),
+      warn: (_: object, m?: string) => void lines.push(m!),
+      error: () => undefined,
+    };
     const { exit, code } = exitPromise();
     const uninstall = installShutdown([bad, good], {
-      signals: [SIG], exit, logger,
+      signals: [SIG],
+      exit,
+      logger,
       beforeClose: () => {
         throw new Error('server.close failed');
       },
@@ -96,7 +102,8 @@ void describe('installShutdown', () => {
     let done!: () => void;
     const finished = new Promise<void>((r) => (done = r));
     const uninstall = installShutdown(slow, {
-      signals: [SIG], timeoutMs: 60_000,
+      signals: [SIG],
+      timeoutMs: 60_000,
       exit: (c) => {
         codes.push(c);
         if (codes.length === 2) done();

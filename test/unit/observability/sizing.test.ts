@@ -41,7 +41,11 @@ void describe('recommendPoolSize', () => {
   });
 
   void test('presets: per-worker 5 / 15 / 40, i.e. 20 / 60 / 160 for 4 workers', () => {
-    for (const [preset, total] of [['development', 20], ['staging', 60], ['production', 160]] as const) {
+    for (const [preset, total] of [
+      ['development', 20],
+      ['staging', 60],
+      ['production', 160],
+    ] as const) {
       const r = recommendPoolSize({ preset, workers: 4 });
       assert.equal(r.source, 'preset');
       assert.equal(r.total, total);
@@ -75,7 +79,11 @@ void describe('recommendPoolSize', () => {
       [{ preset: 'toString' as 'production' }, 'preset'],
     ];
     for (const [input, option] of bad) {
-      assert.throws(() => recommendPoolSize(input), (e: unknown) => e instanceof ConfigError && e.option === option, JSON.stringify(input));
+      assert.throws(
+        () => recommendPoolSize(input),
+        (e: unknown) => e instanceof ConfigError && e.option === option,
+        JSON.stringify(input),
+      );
     }
   });
 });
