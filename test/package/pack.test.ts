@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { npmCommand, ROOT, run, tarballApp } from './tarball-app.js';
@@ -84,5 +84,13 @@ void describe('the packed package', () => {
       assert.equal(r.code, 0, `${example}: exit code\n${r.out}`);
       assert.match(r.out, /^self-check: ok$/m, example);
     }
+    // The two-process chat (plain .mjs, a folder of its own) from the install too.
+    const chat = path.join(app.dir, 'chat');
+    mkdirSync(chat);
+    for (const f of readdirSync(path.join(ROOT, 'examples/chat')).filter((n) => n.endsWith('.mjs')))
+      copyFileSync(path.join(ROOT, 'examples/chat', f), path.join(chat, f));
+    const r = await run(process.execPath, [path.join(chat, 'main.mjs')], app.dir, 90_000);
+    assert.equal(r.code, 0, `chat: exit code\n${r.out}`);
+    assert.match(r.out, /^self-check: ok$/m, 'chat');
   });
 });
