@@ -291,7 +291,11 @@ function freePort(): Promise<number> {
   });
 }
 
-async function resolveBinary(binary: string): Promise<string> {
+/**
+ * Resolves `binary` (a name looked up on PATH, or a path) to an executable file.
+ * @throws {@link RedisServerNotFoundError}
+ */
+export async function resolveBinary(binary: string): Promise<string> {
   const candidates = binary.includes('/')
     ? [path.resolve(binary)]
     : (process.env['PATH'] ?? '')

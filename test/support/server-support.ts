@@ -3,22 +3,11 @@
  * module-level registry of live child processes that a `process.on('exit')` hook SIGKILLs.
  */
 import type { ChildProcess } from 'node:child_process';
-import { constants as fsConstants, rmSync } from 'node:fs';
-import fs from 'node:fs/promises';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
+import { RedisServerNotFoundError, resolveBinary } from '../../src/cli/embedded-server.js';
 
-/** Thrown when the `redis-server` executable cannot be found. */
-export class RedisServerNotFoundError extends Error {
-  /** Always `'ERR_REDIS_SERVER_NOT_FOUND'`. */
-  readonly code = 'ERR_REDIS_SERVER_NOT_FOUND';
-  constructor(binary: string) {
-    super(
-      `redis-server executable ${JSON.stringify(binary)} was not found on PATH. Install the Debian package ` +
-        '`redis-server` (apt-get install redis-server), set the `binary` option, or pass the URL of an existing server instead.',
-    );
-    this.name = 'RedisServerNotFoundError';
-  }
-}
+// The product's lookup and error: a missing redis-server reads the same in the CLI and in tests.
+export { RedisServerNotFoundError, resolveBinary };
 
 /** Thrown when the server exits or does not answer PING before the start deadline. */
 export class RedisStartError extends Error {
@@ -81,28 +70,6 @@ export function cleanupOnSignals(signals: readonly NodeJS.Signals[] = ['SIGINT',
     };
     process.on(signal, handler);
   }
-}
-
-/**
- * Resolves `binary` (a name looked up on PATH, or a path) to an executable file.
- * @throws {@link RedisServerNotFoundError}
- */
-export async function resolveBinary(binary: string): Promise<string> {
-  const candidates = binary.includes('/')
-    ? [path.resolve(binary)]
-    : (process.env['PATH'] ?? '')
-        .split(path.delimiter)
-        .filter(Boolean)
-        .map((dir) => path.join(dir, binary));
-  for (const candidate of candidates) {
-    try {
-      await fs.access(candidate, fsConstants.X_OK);
-      if ((await fs.stat(candidate)).isFile()) return candidate;
-    } catch {
-      // try the next one
-    }
-  }
-  throw new RedisServerNotFoundError(binary);
 }
 
 /** Quotes a value for a redis.conf line (double quotes, `\xHH` for anything unusual). */
