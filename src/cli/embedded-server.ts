@@ -29,7 +29,7 @@ export class RedisServerNotFoundError extends Error {
   /** @param binary - The name or path that was looked for. */
   constructor(binary: string) {
     super(
-      `redis-server executable ${JSON.stringify(binary)} was not found on PATH: install it (Debian/Ubuntu: apt-get install redis-server) or give its path`,
+      `redis-server executable ${JSON.stringify(binary)} was not found on PATH: install it (Debian/Ubuntu: apt-get install redis-server), give its path, or pass the URL of a running server`,
     );
     this.name = 'RedisServerNotFoundError';
   }
