@@ -11,6 +11,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { useRedis } from '../helpers/redis.js';
 import { oneLine, runCli } from './run-cli.js';
+import { CHROMIUM, launchChromium } from '../helpers/browser.js';
 
 interface RunJson {
   label: string;
@@ -33,7 +34,6 @@ interface BenchJson {
   comparison?: { throughputRatio: number; connectionsOpened: { perOperation: number; pool: number }; poolSize: number };
 }
 
-const CHROMIUM = '/usr/bin/chromium';
 const OUTPUT_DIR = path.resolve('test-output');
 
 function portOf(url: string): number {
@@ -101,21 +101,7 @@ void describe('redpool bench on the embedded server', () => {
       t.skip(`${CHROMIUM} is not installed (apt-get install -y chromium); HTML checked statically only`);
       return;
     }
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    t.after(() => browser.close());
+    const browser = await launchChromium(t);
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     const problems: string[] = [];
     page.on('console', (m) => {
