@@ -104,8 +104,20 @@ void describe('Redis restart mid-stream', () => {
       const got: number[] = [];
       const stop = new AbortController();
       t.after(() => stop.abort());
+      // The receiver stops at `gate` until the proxy cuts replies, so each cycle's next pull runs
+      // while replies are being cut (a fast machine would otherwise drain all N before the cut).
+      let gate = 100;
+      let open: (() => void) | undefined;
+      const raise = (to: number): void => {
+        gate = to;
+        open?.();
+      };
       const loop = (async () => {
         while (got.length < N && !stop.signal.aborted) {
+          if (got.length >= gate) {
+            await new Promise<void>((resolve) => (open = resolve));
+            continue;
+          }
           try {
             got.push((await reader.receive('cut', { signal: stop.signal })) as number);
           } catch (err) {
@@ -115,9 +127,12 @@ void describe('Redis restart mid-stream', () => {
         }
       })();
       for (let cycle = 0; cycle < 3; cycle++) {
-        await waitFor(() => got.length >= (cycle + 1) * 100, { timeoutMs: 30_000, message: `cycle ${cycle}: got ${got.length}` });
+        await waitFor(() => got.length >= gate, { timeoutMs: 30_000, message: `cycle ${cycle}: got ${got.length}` });
         // A pull's reply (32 messages) is far longer than 200 bytes: it is cut after the script ran.
+        const cutBefore = proxy.stats.droppedDown;
         await proxy.truncateReplyAfter(200);
+        raise(cycle === 2 ? N : gate + 100);
+        await waitFor(() => proxy.stats.droppedDown > cutBefore, { timeoutMs: 10_000, message: `cycle ${cycle}: no reply was cut` });
         await new Promise((r) => setTimeout(r, 300));
         await proxy.pass();
       }
