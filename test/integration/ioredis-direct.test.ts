@@ -10,7 +10,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { describe, test } from 'node:test';
 import { ConfigError, ConnectionError, ReplyError, ioredisDriver, type Pool, type ReplySink } from '../../src/index.js';
 import { ioredisVersion, VERIFIED_IOREDIS } from '../../src/driver/ioredis-direct.js';
-import type { ConnectSpec } from '../../src/driver/driver.js';
+import { loopbackSpec } from '../helpers/connect-spec.js';
 import { leakGuard } from '../helpers/leaks.js';
 import { useRedis, waitFor } from '../helpers/redis.js';
 
@@ -184,20 +184,7 @@ void describe('ioredis driver: direct path', () => {
 
   void test('each connection is probed: direct when the probe passes, plain when turned off or with autoPipelining', async (t) => {
     const srv = server();
-    const spec: ConnectSpec = {
-      host: '127.0.0.1',
-      port: srv.port,
-      path: undefined,
-      username: undefined,
-      password: undefined,
-      db: 0,
-      tls: undefined,
-      connectTimeoutMs: 2_000,
-      keepAliveMs: 0,
-      connectionName: 'probe',
-      autoPipelining: false,
-      endpoint: 'test',
-    };
+    const spec = loopbackSpec(srv.port, { connectionName: 'probe', endpoint: 'test' });
     const on = await ioredisDriver().connect(spec);
     const off = await ioredisDriver({ directPath: false }).connect(spec);
     const forced = await ioredisDriver({ directPath: true }).connect(spec);

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { AuthError, ConnectionError, ReplyError, TlsError, createPool, type Pool } from '../../src/index.js';
 import { nodeRedisDriver } from '../../src/driver/node-redis/index.js';
+import { loopbackSpec } from '../helpers/connect-spec.js';
 import { leakGuard } from '../helpers/leaks.js';
 import { generateCerts } from '../helpers/tls-certs.js';
 import { useRedis, waitFor, withRedis } from '../helpers/redis.js';
@@ -232,20 +233,7 @@ void describe('node-redis driver: connect errors', () => {
     const srv = await withRedis(t);
     const port = srv.port;
     await srv.stop();
-    const conn = driver.connect({
-      host: '127.0.0.1',
-      port,
-      path: undefined,
-      username: undefined,
-      password: undefined,
-      db: 0,
-      tls: undefined,
-      connectTimeoutMs: 1_000,
-      keepAliveMs: 0,
-      connectionName: 'redpool:nr-test:1',
-      autoPipelining: false,
-      endpoint: `redis://127.0.0.1:${port}`,
-    });
+    const conn = driver.connect(loopbackSpec(port, { connectTimeoutMs: 1_000, connectionName: 'redpool:nr-test:1' }));
     await assert.rejects(conn, (e) => e instanceof ConnectionError && e.outcome === 'not-sent' && /ECONNREFUSED/.test(e.message));
   });
 
@@ -253,20 +241,7 @@ void describe('node-redis driver: connect errors', () => {
     const srv = await withRedis(t);
     srv.pause();
     const started = Date.now();
-    const conn = driver.connect({
-      host: '127.0.0.1',
-      port: srv.port,
-      path: undefined,
-      username: undefined,
-      password: undefined,
-      db: 0,
-      tls: undefined,
-      connectTimeoutMs: 300,
-      keepAliveMs: 0,
-      connectionName: 'redpool:nr-test:2',
-      autoPipelining: false,
-      endpoint: `redis://127.0.0.1:${srv.port}`,
-    });
+    const conn = driver.connect(loopbackSpec(srv.port, { connectTimeoutMs: 300, connectionName: 'redpool:nr-test:2' }));
     try {
       await assert.rejects(conn, (e) => (e as { code?: string }).code === 'ERR_CONNECT_TIMEOUT' && /handshake/.test((e as Error).message));
       assert.ok(Date.now() - started < 2_000);
@@ -282,20 +257,14 @@ void describe('node-redis driver: connect errors', () => {
     t.after(() => ok.close());
     assert.equal(await ok.set('nr:tls', 'x'), 'OK');
     assert.equal(await ok.get('nr:tls'), 'x');
-    const conn = driver.connect({
-      host: '127.0.0.1',
-      port: srv.port,
-      path: undefined,
-      username: undefined,
-      password: undefined,
-      db: 0,
-      tls: { ca: certs.wrongCa.cert },
-      connectTimeoutMs: 2_000,
-      keepAliveMs: 0,
-      connectionName: 'redpool:nr-test:3',
-      autoPipelining: false,
-      endpoint: srv.url,
-    });
+    const conn = driver.connect(
+      loopbackSpec(srv.port, {
+        tls: { ca: certs.wrongCa.cert },
+        connectTimeoutMs: 2_000,
+        connectionName: 'redpool:nr-test:3',
+        endpoint: srv.url,
+      }),
+    );
     await assert.rejects(conn, (e) => e instanceof TlsError);
   });
 });
