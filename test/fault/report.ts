@@ -91,7 +91,6 @@ const fmt = (n: number): string => (Number.isFinite(n) ? String(Math.round(n)) :
 /** Aggregated row of one scenario over its repetitions (or of everything: id 'TOTAL'). */
 interface Row {
   id: string;
-  row: string;
   issued: number;
   acked: number;
   notExecuted: number;
@@ -115,10 +114,9 @@ interface Row {
   mostInFlight: number;
 }
 
-function aggregate(id: string, row: string, rs: readonly ScenarioResult[]): Row {
+function aggregate(id: string, rs: readonly ScenarioResult[]): Row {
   const out: Row = {
     id,
-    row,
     issued: 0,
     acked: 0,
     notExecuted: 0,
@@ -208,11 +206,10 @@ export function render(
   const rows = ids.map((id) =>
     aggregate(
       id,
-      results.find((r) => r.id === id)!.row,
       results.filter((r) => r.id === id),
     ),
   );
-  const total = aggregate('**TOTAL**', '', results);
+  const total = aggregate('**TOTAL**', results);
   const bad = [
     ...results.flatMap((r) => violations(r).map((v) => `${r.id}#${r.rep}: ${v}`)),
     ...checks.flatMap((r) => checkViolations(r).map((v) => `${r.id}#${r.rep}: ${v}`)),
@@ -275,7 +272,7 @@ export function render(
   for (const id of ids) {
     const rs = results.filter((r) => r.id === id);
     const first = rs[0]!;
-    const codes = aggregate(id, first.row, rs).codes;
+    const codes = aggregate(id, rs).codes;
     const codeText = Object.keys(codes).length
       ? Object.entries(codes)
           .sort((a, b) => b[1] - a[1])

@@ -101,7 +101,6 @@ export class DialCounter {
 /** Everything measured for one scenario run. */
 export interface ScenarioResult extends WorkloadResult {
   id: string;
-  row: string;
   title: string;
   rep: number;
   /** Connections named `redpool:<name>:*` still on the server after close (bounded wait). */
@@ -232,7 +231,6 @@ export async function runScenario(sc: Scenario, rep: number): Promise<ScenarioRe
       return {
         ...result,
         id: sc.id,
-        row: sc.row,
         title: sc.title,
         rep,
         leakedConnections,

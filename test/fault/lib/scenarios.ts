@@ -1,7 +1,6 @@
 /**
- * The fault scenarios of the reliability report. Each one names its catalogue row
- * (research/reliability.md §1), how to inject the fault, how long to hold it, and how to clear
- * it. Injections use only loopback: real redis-server processes (signals, restarts, CONFIG,
+ * The fault scenarios of the reliability report. Each one names how to inject the fault, how
+ * long to hold it, and how to clear it. Injections use only loopback: real redis-server processes (signals, restarts, CONFIG,
  * CLIENT KILL, DEBUG) and the in-process fault proxy.
  */
 import net from 'node:net';
@@ -32,8 +31,6 @@ export interface ScenarioContext {
 /** One fault type. */
 export interface Scenario {
   id: string;
-  /** Catalogue row(s), e.g. 'B1'. */
-  row: string;
   title: string;
   /** Part of `--quick`. */
   quick: boolean;
@@ -92,7 +89,6 @@ const LOADING_ARGS = ['--key-load-delay', '15', '--loading-process-events-interv
 export const SCENARIOS: readonly Scenario[] = [
   {
     id: 'baseline',
-    row: '-',
     title: 'no fault (control run)',
     quick: true,
     holdMs: 800,
@@ -101,7 +97,6 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     id: 'server-frozen',
-    row: 'B1',
     title: 'SIGSTOP 1.5 s (longer than the deadline), then SIGCONT',
     quick: true,
     holdMs: 1_500,
@@ -111,7 +106,6 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     // Long enough for an uncapped reconnect backoff to grow past seconds: recovery must not.
     id: 'server-frozen-3s',
-    row: 'B1',
     title: 'SIGSTOP 3 s, then SIGCONT',
     quick: false,
     holdMs: 3_000,
@@ -120,7 +114,6 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     id: 'restart-same-port',
-    row: 'A2/A4',
     title: 'SHUTDOWN SAVE, down 1 s, restart on the same port',
     quick: true,
     holdMs: 1_000,
@@ -131,7 +124,6 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     id: 'restart-after-4s',
-    row: 'A2/A4',
     title: 'SHUTDOWN SAVE, down 4 s, restart on the same port',
     quick: false,
     holdMs: 4_000,
@@ -142,7 +134,6 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     id: 'crash-restart',
-    row: 'A3/A4',
     title: 'SIGKILL with commands in flight (AOF fsync always), restart',
     quick: false,
     holdMs: 800,
@@ -152,7 +143,6 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     id: 'loading',
-    row: 'A5',
     title: 'restart with a dataset: -LOADING for ~1.5 s',
     quick: false,
     holdMs: 0,
@@ -172,7 +162,6 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     id: 'busy-script',
-    row: 'A6',
     title: 'Lua script loop (-BUSY) for 1 s, then SCRIPT KILL',
     quick: false,
     holdMs: 1_000,
@@ -191,7 +180,6 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     id: 'debug-sleep',
-    row: 'B3',
     title: 'DEBUG SLEEP 1.5 (reply past the deadline)',
     quick: true,
     holdMs: 0,
@@ -207,7 +195,6 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     id: 'client-pause-write',
-    row: 'B4',
     title: 'CLIENT PAUSE 1500 WRITE (writes held, run late)',
     quick: false,
     holdMs: 0,
@@ -218,7 +205,6 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     id: 'event-loop-stall',
-    row: 'B5',
     title: 'client event loop blocked 600 ms (2x the deadline)',
     quick: false,
     holdMs: 0,
@@ -227,7 +213,6 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     id: 'client-kill',
-    row: 'C1/C2',
     title: 'CLIENT KILL of all pool connections, 3 times, 300 ms apart',
     quick: true,
     holdMs: 0,
@@ -241,7 +226,6 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     id: 'idle-timeout',
-    row: 'C3',
     title: 'server timeout 1 s while the workload idles 2.5 s',
     quick: false,
     holdMs: 2_500,
@@ -257,7 +241,6 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     id: 'blackhole',
-    row: 'C4/C7',
     title: 'proxy blackhole 1.5 s (half-open sockets, connects hang)',
     quick: true,
     holdMs: 1_500,
@@ -267,7 +250,6 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     id: 'reset-mid-reply',
-    row: 'C5',
     title: 'proxy resets every connection after 3000 reply bytes, 1 s',
     quick: true,
     holdMs: 1_000,
@@ -277,7 +259,6 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     id: 'proxy-delay',
-    row: 'B3',
     title: 'proxy delays every chunk 500 ms (past the deadline), 1.5 s',
     quick: false,
     holdMs: 1_500,
@@ -287,7 +268,6 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     id: 'handshake-cut',
-    row: 'C6',
     title: 'all connections reset; new ones reset at the first handshake byte, 1 s',
     quick: false,
     holdMs: 1_000,
@@ -300,7 +280,6 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     id: 'maxclients',
-    row: 'D1',
     title: 'maxclients reached, pool connections killed, 1 s',
     quick: false,
     holdMs: 1_000,
@@ -323,7 +302,6 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     id: 'oom',
-    row: 'D2',
     title: 'maxmemory reached (noeviction) for 1 s',
     quick: true,
     holdMs: 1_000,
@@ -337,7 +315,6 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     id: 'auth-rotation',
-    row: 'E1/E3',
     title: 'password rotated on the server, connections killed; provider updated 1 s later',
     quick: false,
     holdMs: 1_000,
