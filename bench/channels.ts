@@ -70,6 +70,7 @@ async function receiver(system: System, scenario: Scenario, url: string, expect:
       capacity: 1000,
       channelCapacity: { 'specific.*': 100_000 },
       expiryMs: 60_000,
+      ...(process.env['READ_BATCH'] ? { readBatch: Number(process.env['READ_BATCH']) } : {}),
     });
     const chans = Array.from({ length: RECIPIENTS }, () => layer.newChannel());
     if (scenario === 'group') for (const c of chans) await layer.groupAdd('everyone', c);
@@ -145,6 +146,8 @@ interface Row {
   p99: number;
   rssPeakMb: number;
   redisPeakMb: number;
+  /** Redis CPU time (user + sys) spent during the cell, ms. */
+  redisCpuMs?: number;
 }
 
 async function send(system: System, scenario: Scenario, url: string, targets: string[], messages: number): Promise<void> {
@@ -191,7 +194,7 @@ async function cell(system: System, scenario: Scenario, url: string, messages: n
   const self = fileURLToPath(import.meta.url);
   const child = spawn(
     process.execPath,
-    [self, '--role', 'recv', '--system', system, '--scenario', scenario, '--url', url, '--expect', String(expect)],
+    [...process.execArgv, self, '--role', 'recv', '--system', system, '--scenario', scenario, '--url', url, '--expect', String(expect)],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -248,6 +251,7 @@ async function main(): Promise<void> {
       quick: { type: 'boolean' },
       rounds: { type: 'string' },
       out: { type: 'string' },
+      only: { type: 'string' },
     },
   });
   if (values.role === 'recv') return receiver(values.system as System, values.scenario as Scenario, values.url!, Number(values.expect));
@@ -258,18 +262,27 @@ async function main(): Promise<void> {
   try {
     const redisMem = async (): Promise<number> =>
       Number(/used_memory:(\d+)/.exec(String(await server.command('INFO', 'memory')))?.[1] ?? NaN) / 1048576;
+    const redisCpu = async (): Promise<number> => {
+      const info = String(await server.command('INFO', 'cpu'));
+      const f = (k: string): number => Number(new RegExp(`${k}:([\\d.]+)`).exec(info)?.[1] ?? NaN);
+      return (f('used_cpu_user') + f('used_cpu_sys')) * 1000;
+    };
     const rows: Row[] = [];
     for (const scenario of ['p2p', 'group'] as const) {
       const byRound: Row[][] = [];
       for (let round = 0; round < rounds; round++) {
         // Alternate who goes first, so neither always runs on a warmer machine.
-        const order: System[] = round % 2 === 0 ? ['redpool', 'socket.io'] : ['socket.io', 'redpool'];
+        const both: System[] = round % 2 === 0 ? ['redpool', 'socket.io'] : ['socket.io', 'redpool'];
+        // --only redpool|socket.io: one system (profiling); the results file needs both.
+        const order = values.only === undefined ? both : both.filter((s) => s === values.only);
         const got: Row[] = [];
         for (const system of order) {
           await server.command('FLUSHALL');
+          const cpu0 = await redisCpu();
           const row = await cell(system, scenario, server.url, sizes[scenario], redisMem);
+          row.redisCpuMs = (await redisCpu()) - cpu0;
           console.error(
-            `${scenario} ${system} round ${round + 1}: ${Math.round(row.perSecond)}/s p99 ${fmtMs(row.p99)} delivered ${row.delivered}`,
+            `${scenario} ${system} round ${round + 1}: ${Math.round(row.perSecond)}/s p99 ${fmtMs(row.p99)} delivered ${row.delivered} redis cpu ${Math.round(row.redisCpuMs ?? NaN)}ms`,
           );
           got.push(row);
         }
@@ -277,8 +290,8 @@ async function main(): Promise<void> {
       }
       // Median round by throughput, per system.
       for (const system of ['redpool', 'socket.io'] as const) {
-        const mine = byRound.map((g) => g.find((r) => r.system === system)!).sort((a, b) => a.perSecond - b.perSecond);
-        rows.push(mine[Math.floor(mine.length / 2)]!);
+        const mine = byRound.flatMap((g) => g.filter((r) => r.system === system)).sort((a, b) => a.perSecond - b.perSecond);
+        if (mine.length > 0) rows.push(mine[Math.floor(mine.length / 2)]!);
       }
     }
     const title: Record<Scenario, string> = { p2p: 'point-to-point (100 recipients)', group: `group fan-out (${RECIPIENTS} members)` };

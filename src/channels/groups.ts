@@ -1,12 +1,14 @@
 /**
  * Groups: a sorted set of member channels per group (score: server time of the last groupAdd).
- * groupSend drops lapsed members, then delivers to every member's list in one script, with one
+ * groupSend drops lapsed members, then delivers to every member's list in one script (per slot
+ * on a pool that routes by slot), with one
  * message per list: several process-local members of one process share a list and get one
  * message naming them all.
  */
 import type { Pool } from '../index.js';
 import type { Envelope } from './envelope.js';
 import { checkChannel, checkGroup, isProcessLocal, type Keys } from './keys.js';
+import type { Deliveries, Delivery } from './deliver.js';
 import { capacityOf, type ResolvedChannelOptions } from './options.js';
 import { scripts } from './scripts.js';
 import type { Counters } from './stats.js';
@@ -30,6 +32,7 @@ export interface GroupContext {
   keys: Keys;
   envelope: Envelope;
   counters: Counters;
+  deliveries: Deliveries;
   id(): string;
   see(channel: string): void;
 }
@@ -76,14 +79,14 @@ export async function groupSend(c: GroupContext, group: string, message: unknown
     else byKey.set(key, { channels: [ch], capacity: capacityOf(c.o, ch).capacity, local: isProcessLocal(ch) });
   }
   const shared = c.envelope.seal(serialized);
+  const id = c.id();
   const keys = [...byKey.keys()];
-  const args: Array<string | number | Buffer> = [c.o.expiryMs, c.id(), shared];
-  for (const e of byKey.values()) args.push(e.capacity, e.local ? c.envelope.seal(serialized, e.channels) : '');
-  // Standalone Redis: one script for every member. (On Cluster this must be split by slot.)
-  const r = (await scripts.groupDeliver.run(c.pool, keys, args)) as [number, number[]];
-  c.counters.expired += r[0];
+  const items: Delivery[] = [];
+  for (const [key, e] of byKey) items.push({ key, id, capacity: e.capacity, payload: e.local ? c.envelope.seal(serialized, e.channels) : shared });
+  // One script for every member (one per slot when the pool routes by slot): see deliver.ts.
+  const stored = await c.deliveries.submit(items);
   keys.forEach((key, i) => {
-    const ok = r[1][i] === 1;
+    const ok = stored[i] === true;
     for (const ch of byKey.get(key)!.channels) {
       result.members[ch] = ok ? 'delivered' : 'full';
       if (ok) result.delivered++;
