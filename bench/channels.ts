@@ -268,7 +268,8 @@ async function main(): Promise<void> {
       return (f('used_cpu_user') + f('used_cpu_sys')) * 1000;
     };
     const rows: Row[] = [];
-    for (const scenario of ['p2p', 'group'] as const) {
+    const scenarios = (['p2p', 'group'] as const).filter((s) => values.scenario === undefined || s === values.scenario);
+    for (const scenario of scenarios) {
       const byRound: Row[][] = [];
       for (let round = 0; round < rounds; round++) {
         // Alternate who goes first, so neither always runs on a warmer machine.
