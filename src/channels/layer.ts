@@ -148,6 +148,7 @@ export class ChannelLayer {
     const waitMs = options.waitMs ?? 0;
     const started = Date.now();
     let listening = false;
+    let attempt = 0;
     for (;;) {
       const mark = this.#room.mark(key);
       const [stored] = await this.#deliveries.submit([delivery]);
@@ -167,7 +168,7 @@ export class ChannelLayer {
         listening = await this.#room.listen();
         if (listening) continue;
       }
-      await this.#room.wait(key, mark, waitMs - waited, options.signal);
+      await this.#room.wait(key, mark, waitMs - waited, attempt++, options.signal);
       options.signal?.throwIfAborted();
     }
   }

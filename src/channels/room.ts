@@ -10,12 +10,14 @@
  * value (a message that arrived while the attempt was in flight ends the wait at once). A
  * message can still be missed (published while the subscriber reconnects) and room also appears
  * when messages expire or a reader takes the last one with a blocking pop, which publishes
- * nothing; so every wait is also bounded by a fallback re-check ({@link ROOM_RECHECK_MS}).
+ * nothing; so every wait is also bounded by a fallback re-check (250 ms doubling to 2 s).
  */
 import type { Pool, Subscriber } from '../index.js';
 
-/** Longest wait for a room message before a waiting send tries again anyway, in ms. */
+/** First fallback re-check of a waiting send, in ms; it doubles per attempt up to {@link ROOM_RECHECK_MAX_MS}. */
 export const ROOM_RECHECK_MS = 250;
+/** Longest wait for a room message before a waiting send tries again anyway, in ms. */
+export const ROOM_RECHECK_MAX_MS = 2000;
 
 export class RoomWaiters {
   readonly #pool: Pool;
@@ -72,8 +74,11 @@ export class RoomWaiters {
     if (set) for (const done of [...set]) done();
   }
 
-  /** Waits until a room message for `key` newer than `mark` arrives, `ms` pass, or `signal` aborts. */
-  wait(key: string, mark: number, ms: number, signal?: AbortSignal): Promise<void> {
+  /**
+   * Waits until a room message for `key` newer than `mark` arrives, `ms` pass, the fallback
+   * re-check of this `attempt` (0, 1, …) is due, or `signal` aborts.
+   */
+  wait(key: string, mark: number, ms: number, attempt: number, signal?: AbortSignal): Promise<void> {
     if (this.mark(key) !== mark || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       let set = this.#waiters.get(key);
@@ -86,7 +91,8 @@ export class RoomWaiters {
         if (owned.size === 0 && this.#waiters.get(key) === owned) this.#waiters.delete(key);
         resolve();
       };
-      const timer = setTimeout(done, Math.max(1, Math.min(ms, ROOM_RECHECK_MS)));
+      const fallback = Math.min(ROOM_RECHECK_MS * 2 ** Math.min(attempt, 4), ROOM_RECHECK_MAX_MS);
+      const timer = setTimeout(done, Math.max(1, Math.min(ms, fallback)));
       signal?.addEventListener('abort', done, { once: true });
       owned.add(done);
     });
