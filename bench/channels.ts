@@ -129,6 +129,7 @@ async function receiver(system: System, scenario: Scenario, url: string, expect:
     lastAt: last,
     rssPeakMb: rssPeak / 1048576,
   };
+  if (process.env['BENCH_DEBUG']) console.error(`recv span ${Math.round(last - first)}ms, first arrival after first send ${Math.round(Math.min(...lat.slice(0, 100)))}ms`);
   await new Promise((r) => process.stdout.write(`result ${JSON.stringify(result)}\n`, r));
   await cleanup();
   process.exit(0);
@@ -156,7 +157,7 @@ async function send(system: System, scenario: Scenario, url: string, targets: st
     const pool = createPool({ url, max: 10, name: 'bench-send' });
     const layer = createChannelLayer(pool, { prefix: 'bench', capacity: 1000, channelCapacity: { 'specific.*': 100_000 } });
     let next = 0;
-    const inFlight = scenario === 'p2p' ? 100 : 8;
+    const inFlight = 100;
     await Promise.all(
       Array.from({ length: inFlight }, async () => {
         while (next < messages) {
@@ -218,7 +219,9 @@ async function cell(system: System, scenario: Scenario, url: string, messages: n
       ),
     100,
   );
+  const sendStart = now();
   await send(system, scenario, url, targets, messages);
+  if (process.env["BENCH_DEBUG"]) console.error(`send loop ${Math.round(now() - sendStart)}ms`);
   const r = JSON.parse(await readLine('result ')) as RecvResult;
   clearInterval(memTimer);
   lines.close();

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { ArgumentError, ChannelFullError, PoolClosedError, type Pool } from '../index.js';
 import { Envelope } from './envelope.js';
-import { groupAdd, groupDiscard, groupMembers, groupSend, type GroupSendResult } from './groups.js';
+import { GroupCache, groupAdd, groupDiscard, groupMembers, groupSend, type GroupSendResult } from './groups.js';
 import { checkChannel, isProcessLocal, Keys, nonLocal } from './keys.js';
 import { capacityOf, resolveChannelOptions, type ChannelLayerOptions, type ResolvedChannelOptions } from './options.js';
 import { Deliveries } from './deliver.js';
@@ -61,6 +61,7 @@ export class ChannelLayer {
   readonly #local: LocalReader;
   readonly #host: ReaderHost;
   readonly #deliveries: Deliveries;
+  readonly #groups = new GroupCache();
   readonly #room: RoomWaiters;
   /** Lists this process sent to or read from, by capacity label (for depth). */
   readonly #seen = new Map<string, string>();
@@ -192,6 +193,9 @@ export class ChannelLayer {
       return Promise.reject(
         new ArgumentError('receive', 0, `"${channel}" is another layer's process-local channel; only its creator can receive on it`),
       );
+    // Already buffered and nobody ahead: no waiter, no listener (a receive loop behind a backlog).
+    const ready = local ? this.#local.takeNow(channel) : this.#readers.get(channel)?.takeNow();
+    if (ready) return Promise.resolve(ready.v);
     return new Promise((resolve, reject) => {
       const signal = options.signal;
       let list: Waiter[];
@@ -262,6 +266,7 @@ export class ChannelLayer {
       envelope: this.#envelope,
       counters: this.#counters,
       deliveries: this.#deliveries,
+      groups: this.#groups,
       id: () => this.#id(),
       see: (c: string) => this.#see(c),
     };

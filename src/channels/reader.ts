@@ -391,6 +391,28 @@ export class ChannelReader extends Reader {
     }
   }
 
+  /**
+   * A receive that finds a message already buffered (and nobody ahead of it) takes it without
+   * queueing a waiter: the common case of a receive loop behind a backlog.
+   */
+  takeNow(): { v: unknown } | undefined {
+    if (this.waiters.length > 0 || this.#buffer.length === 0 || !this.leaseHolds()) return undefined;
+    const h = this.host;
+    while (this.#buffer.length > 0) {
+      const head = this.#buffer.shift()!;
+      this.pendingAck.push(head.id);
+      if (head.value === undefined) continue;
+      if (this.isExpired(head.ts)) {
+        h.counters.expired++;
+        continue;
+      }
+      h.counters.received++;
+      h.counters.observeWait(0);
+      return head.value;
+    }
+    return undefined;
+  }
+
   protected forget(): void {
     this.#buffer.length = 0;
   }
@@ -444,10 +466,11 @@ export class LocalReader extends Reader {
       h.report(err as Error);
       return;
     }
+    const decode = h.envelope.decoder(body);
     for (const target of targets) {
       let value: unknown;
       try {
-        value = h.envelope.decode(target, body);
+        value = decode(target);
       } catch (err) {
         h.counters.rejected++;
         h.report(err as Error);
@@ -457,13 +480,35 @@ export class LocalReader extends Reader {
       if (!q) this.#queues.set(target, (q = []));
       q.push({ ts: el.ts, value });
       // Bounded like channels_redis's receive buffer, but counted: the oldest goes first.
-      const cap = capacityOf(h.o, target).capacity;
-      while (q.length > cap) {
-        q.shift();
-        h.counters.dropped++;
+      if (q.length > 1) {
+        const cap = capacityOf(h.o, target).capacity;
+        while (q.length > cap) {
+          q.shift();
+          h.counters.dropped++;
+        }
       }
       if (this.waiters.has(target)) this.drainOne(target);
     }
+  }
+
+  /** Like {@link ChannelReader.takeNow}, for one process-local channel. */
+  takeNow(channel: string): { v: unknown } | undefined {
+    const q = this.#queues.get(channel);
+    if (!q || this.waiters.has(channel)) return undefined;
+    const h = this.host;
+    let got: { v: unknown } | undefined;
+    while (!got && q.length > 0) {
+      const item = q.shift()!;
+      if (this.isExpired(item.ts)) {
+        h.counters.expired++;
+        continue;
+      }
+      h.counters.received++;
+      h.counters.observeWait(0);
+      got = { v: item.value };
+    }
+    if (q.length === 0) this.#queues.delete(channel);
+    return got;
   }
 
   drain(): void {
