@@ -3,6 +3,7 @@
  * @socket.io/redis-adapter broadcasting the same messages, same run, same redis-server.
  *
  *   npx tsc -p tsconfig.json && node build/bench/channels.js [--quick] [--rounds N] [--out bench/CHANNELS.md]
+ *     [--only redpool|socket.io] [--scenario p2p|group]   (one system / scenario, for profiling)
  *
  * Scenarios (the sender is this process, the receiver a child process):
  * - point-to-point: 100 recipients on the receiving process, one message to one recipient at a
@@ -14,12 +15,14 @@
  * performance.now()` on one machine). Throughput is deliveries / (last delivery − first send).
  * Socket.IO recipients are socket stand-ins in the receiver's namespace (`client.writeToEngine`
  * records the packet), so neither side pays for WebSocket frames. The redpool sender has at most
- * 100 sends in flight and respects capacity (1000 per channel; `waitMs` for room); Socket.IO's
- * emit has no backpressure, so its sender yields to the event loop every 100 emits.
+ * 100 sends (or group sends) in flight and respects capacity (1000 per channel; `waitMs` for
+ * room); Socket.IO's emit has no backpressure, so its sender yields to the event loop every 100
+ * emits. Each cell also reports the Redis server's CPU time (user + sys) it cost.
  */
 import { spawn } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -70,7 +73,6 @@ async function receiver(system: System, scenario: Scenario, url: string, expect:
       capacity: 1000,
       channelCapacity: { 'specific.*': 100_000 },
       expiryMs: 60_000,
-      ...(process.env['READ_BATCH'] ? { readBatch: Number(process.env['READ_BATCH']) } : {}),
     });
     const chans = Array.from({ length: RECIPIENTS }, () => layer.newChannel());
     if (scenario === 'group') for (const c of chans) await layer.groupAdd('everyone', c);
@@ -129,7 +131,6 @@ async function receiver(system: System, scenario: Scenario, url: string, expect:
     lastAt: last,
     rssPeakMb: rssPeak / 1048576,
   };
-  if (process.env['BENCH_DEBUG']) console.error(`recv span ${Math.round(last - first)}ms, first arrival after first send ${Math.round(Math.min(...lat.slice(0, 100)))}ms`);
   await new Promise((r) => process.stdout.write(`result ${JSON.stringify(result)}\n`, r));
   await cleanup();
   process.exit(0);
@@ -219,9 +220,7 @@ async function cell(system: System, scenario: Scenario, url: string, messages: n
       ),
     100,
   );
-  const sendStart = now();
   await send(system, scenario, url, targets, messages);
-  if (process.env["BENCH_DEBUG"]) console.error(`send loop ${Math.round(now() - sendStart)}ms`);
   const r = JSON.parse(await readLine('result ')) as RecvResult;
   clearInterval(memTimer);
   lines.close();
@@ -271,6 +270,7 @@ async function main(): Promise<void> {
       return (f('used_cpu_user') + f('used_cpu_sys')) * 1000;
     };
     const rows: Row[] = [];
+    const log: string[] = [];
     const scenarios = (['p2p', 'group'] as const).filter((s) => values.scenario === undefined || s === values.scenario);
     for (const scenario of scenarios) {
       const byRound: Row[][] = [];
@@ -285,9 +285,9 @@ async function main(): Promise<void> {
           const cpu0 = await redisCpu();
           const row = await cell(system, scenario, server.url, sizes[scenario], redisMem);
           row.redisCpuMs = (await redisCpu()) - cpu0;
-          console.error(
-            `${scenario} ${system} round ${round + 1}: ${Math.round(row.perSecond)}/s p99 ${fmtMs(row.p99)} delivered ${row.delivered} redis cpu ${Math.round(row.redisCpuMs ?? NaN)}ms`,
-          );
+          const line = `${scenario} ${system} round ${round + 1}: ${Math.round(row.perSecond)}/s p99 ${fmtMs(row.p99)} delivered ${row.delivered} redis cpu ${Math.round(row.redisCpuMs ?? NaN)}ms`;
+          console.error(line);
+          log.push(line);
           got.push(row);
         }
         byRound.push(got);
@@ -304,12 +304,20 @@ async function main(): Promise<void> {
       '',
       `Produced by \`node build/bench/channels.js${quick ? ' --quick' : ''} --rounds ${rounds}\` on ${new Date().toISOString()}: two processes (sender, receiver) on one machine and one redis-server; median round by throughput. See the header of bench/channels.ts for the method.`,
       '',
-      '| scenario | system | messages sent | delivered | deliveries/s | p50 | p99 | receiver RSS peak | Redis used_memory peak |',
-      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      `Machine: ${cpus().length} cores, load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' / ')} (1 / 5 / 15 min) at the end of the run (other work shares the machine).`,
+      '',
+      '| scenario | system | messages sent | delivered | deliveries/s | p50 | p99 | receiver RSS peak | Redis used_memory peak | Redis CPU |',
+      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...rows.map(
         (r) =>
-          `| ${title[r.scenario]} | ${r.system === 'redpool' ? 'redpool/channels' : '@socket.io/redis-adapter 8.3'} | ${r.messages.toLocaleString('en-US')} | ${r.delivered.toLocaleString('en-US')} | ${Math.round(r.perSecond).toLocaleString('en-US')} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} | ${r.rssPeakMb.toFixed(0)} MB | ${r.redisPeakMb.toFixed(1)} MB |`,
+          `| ${title[r.scenario]} | ${r.system === 'redpool' ? 'redpool/channels' : '@socket.io/redis-adapter 8.3'} | ${r.messages.toLocaleString('en-US')} | ${r.delivered.toLocaleString('en-US')} | ${Math.round(r.perSecond).toLocaleString('en-US')} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} | ${r.rssPeakMb.toFixed(0)} MB | ${r.redisPeakMb.toFixed(1)} MB | ${Math.round(r.redisCpuMs ?? NaN)} ms |`,
       ),
+      '',
+      'Every round (deliveries/s, p99):',
+      '',
+      ...log.map((l) => `- ${l}`),
       '',
     ].join('\n');
     console.log(out);

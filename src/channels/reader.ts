@@ -180,7 +180,11 @@ export abstract class Reader {
     const acks = this.pendingAck;
     this.pendingAck = [];
     this.forget();
-    await scripts.restore.run(this.host.pool, [this.list, this.inflight, this.readers], [this.host.o.expiryMs, this.host.processId, ...acks]);
+    await scripts.restore.run(
+      this.host.pool,
+      [this.list, this.inflight, this.readers],
+      [this.host.o.expiryMs, this.host.processId, ...acks],
+    );
   }
 
   protected serverNow(): number {

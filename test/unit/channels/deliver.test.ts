@@ -55,7 +55,10 @@ void describe('delivery routing', () => {
     assert.deepEqual(groupBySlot(ks), [[0, 2], [1, 4], [3]]);
     const many = NAMES.map((n) => keys.channel(n));
     const groups = groupBySlot(many);
-    assert.deepEqual(groups.flat().sort((a, b) => a - b), many.map((_, i) => i));
+    assert.deepEqual(
+      groups.flat().sort((a, b) => a - b),
+      many.map((_, i) => i),
+    );
     for (const g of groups) assert.equal(new Set(g.map((i) => calculateSlot(many[i]!))).size, 1);
   });
 
@@ -67,7 +70,10 @@ void describe('delivery routing', () => {
     assert.equal(t.calls.length, 1);
     assert.equal(t.calls[0]!.keys.length, NAMES.length + 1);
     assert.equal(t.calls[0]!.payloads.length, 1, 'one payload for all');
-    assert.deepEqual(r1, NAMES.map((n) => !n.includes('full')));
+    assert.deepEqual(
+      r1,
+      NAMES.map((n) => !n.includes('full')),
+    );
     assert.deepEqual(r2, [true]);
     assert.equal(q.bySlot, false);
   });
@@ -81,7 +87,11 @@ void describe('delivery routing', () => {
     assert.equal(t.calls.length, slots.size, 'one call per slot');
     for (const c of t.calls) assert.equal(new Set(c.keys.map((k) => calculateSlot(k))).size, 1);
     assert.deepEqual(t.calls.flatMap((c) => c.keys).sort(), NAMES.map((n) => keys.channel(n)).sort(), 'every member once');
-    assert.deepEqual(r, NAMES.map((n) => !n.includes('full')), 'per-member results in the order given');
+    assert.deepEqual(
+      r,
+      NAMES.map((n) => !n.includes('full')),
+      'per-member results in the order given',
+    );
     // The next turn splits at once (no refused attempt first).
     t.calls.length = 0;
     const r2 = await q.submit(items(['a', 'full.c']));
