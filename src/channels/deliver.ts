@@ -144,17 +144,21 @@ export class Deliveries {
 
   async #call(items: readonly Delivery[]): Promise<boolean[]> {
     const payloads = new Map<Buffer, number>();
-    const per: Array<string | number> = [];
+    let ids = '';
+    const caps: number[] = [];
+    const which: number[] = [];
     for (const d of items) {
       let at = payloads.get(d.payload);
       if (at === undefined) payloads.set(d.payload, (at = payloads.size + 1));
-      per.push(d.id, d.capacity, at);
+      ids += d.id;
+      caps.push(d.capacity);
+      which.push(at);
     }
     this.calls++;
     const r = (await scripts.deliver.run(
       this.#target,
       items.map((d) => d.key),
-      [this.#expiryMs, payloads.size, ...payloads.keys(), ...per],
+      [this.#expiryMs, payloads.size, ...payloads.keys(), ids, caps.join(','), which.join(',')],
     )) as [number, number, number[]];
     this.#onReply(r[0], r[1]);
     return r[2].map((v) => v === 1);

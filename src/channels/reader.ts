@@ -183,7 +183,7 @@ export abstract class Reader {
     await scripts.restore.run(
       this.host.pool,
       [this.list, this.inflight, this.readers],
-      [this.host.o.expiryMs, this.host.processId, ...acks],
+      [this.host.o.expiryMs, this.host.processId, acks.join('')],
     );
   }
 
@@ -237,7 +237,7 @@ export abstract class Reader {
     const acks = this.pendingAck;
     this.pendingAck = [];
     try {
-      await scripts.restore.run(lease, [this.list, this.inflight, this.readers], [this.host.o.expiryMs, this.host.processId, ...acks]);
+      await scripts.restore.run(lease, [this.list, this.inflight, this.readers], [this.host.o.expiryMs, this.host.processId, acks.join('')]);
     } catch (err) {
       this.pendingAck = acks.concat(this.pendingAck);
       throw err;
@@ -276,7 +276,7 @@ export abstract class Reader {
       r = (await scripts.pull.run(
         lease,
         [this.list, this.inflight, this.readers],
-        [h.o.readBatch, h.o.expiryMs, this.capacity, leaseMs, fresh ? 1 : 0, h.processId, h.keys.room, ...acks],
+        [h.o.readBatch, h.o.expiryMs, this.capacity, leaseMs, fresh ? 1 : 0, h.processId, h.keys.room, acks.join('')],
       )) as typeof r;
     } catch (err) {
       this.pendingAck = acks.concat(this.pendingAck);

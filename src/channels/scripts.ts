@@ -31,10 +31,10 @@ local function trim(key, cutoff)
 end
 `;
 const ACK = `
-local function ack(inflight, from)
-  for i = from, #ARGV do
+local function ack(inflight, ids)
+  for i = 1, #ids, 16 do
     local h = redis.call('LINDEX', inflight, 0)
-    if h and string.sub(h, 1, 16) == ARGV[i] then redis.call('LPOP', inflight) end
+    if h and string.sub(h, 1, 16) == string.sub(ids, i, i + 15) then redis.call('LPOP', inflight) end
   end
 end
 `;
@@ -43,21 +43,25 @@ end
  * Stores messages, each atomically checked against its list's capacity: one call for many sends
  * (the layer coalesces concurrent sends) and for a group send's members (one call per slot).
  * KEYS: lists (a list may repeat: its messages are stored in order). ARGV: expiryMs, payload
- * count P, P envelopes, then per key: id, capacity, payload index (1-based).
+ * count P, P envelopes, then the ids (concatenated, 16 characters each), the capacities and the
+ * 1-based payload indexes (each comma-separated), in key order: three arguments, not three per key.
  * → {expired, now, {1 added | 0 full per key}}.
  */
 export const DELIVER = `${NOW}${TS}
 local cutoff = now - tonumber(ARGV[1])
 local p = tonumber(ARGV[2])
-local base = 2 + p
+local ids = ARGV[3 + p]
+local caps = {}
+for c in string.gmatch(ARGV[4 + p], '%d+') do caps[#caps + 1] = tonumber(c) end
+local which = {}
+for w in string.gmatch(ARGV[5 + p], '%d+') do which[#which + 1] = tonumber(w) end
 local expired = 0
 local out = {}
 local touched = {}
 for i, key in ipairs(KEYS) do
   expired = expired + trim(key, cutoff)
-  local at = base + 3 * (i - 1)
-  if redis.call('LLEN', key) < tonumber(ARGV[at + 2]) then
-    redis.call('RPUSH', key, ARGV[at + 1] .. ':' .. now .. ':' .. ARGV[2 + tonumber(ARGV[at + 3])])
+  if redis.call('LLEN', key) < caps[i] then
+    redis.call('RPUSH', key, string.sub(ids, 16 * i - 15, 16 * i) .. ':' .. now .. ':' .. ARGV[2 + which[i]])
     touched[key] = true
     out[i] = 1
   else
@@ -93,7 +97,7 @@ end
  * One read round trip of a reader. KEYS: list, in-flight, readers (hash: process id → lease end,
  * server ms). ARGV: max, expiryMs, capacity, leaseMs (0: no lease, the process-local list),
  * session (1: first pull of a session), process id, room channel ('' = none), ids to
- * acknowledge….
+ * acknowledge (concatenated, 16 characters each: one argument, not one per id).
  *
  * With a lease: first every reader whose lease lapsed (a crashed process) has its in-flight list
  * put back at the head of the channel, in order (its keys share the channel's hash tag, so they
@@ -128,7 +132,7 @@ if lease > 0 then
   redis.call('HSET', KEYS[3], ARGV[6], now + lease)
   redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[2]) + lease)
 end
-if lost == 0 then ack(KEYS[2], 8) end
+if lost == 0 then ack(KEYS[2], ARGV[8]) end
 local cutoff = now - tonumber(ARGV[2])
 local expired = trim(KEYS[1], cutoff)
 local before = redis.call('LLEN', KEYS[1])
@@ -144,12 +148,13 @@ if #out > 0 and ARGV[7] ~= '' and before >= tonumber(ARGV[3]) then redis.call('P
 return {expired, now, out, reclaimed, lost}`;
 
 /**
- * A reader stops: KEYS: list, in-flight, readers. ARGV: expiryMs, process id, ids to acknowledge….
+ * A reader stops: KEYS: list, in-flight, readers. ARGV: expiryMs, process id, ids to acknowledge
+ * (concatenated, 16 characters each).
  * Acks, puts every remaining in-flight message back at the head of the list, in order, and ends
  * the reader's lease. → count restored.
  */
 export const RESTORE = `${ACK}${UNDO}
-ack(KEYS[2], 3)
+ack(KEYS[2], ARGV[3])
 local n = undo(KEYS[1], KEYS[2])
 if n > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 redis.call('HDEL', KEYS[3], ARGV[2])
