@@ -11,7 +11,7 @@ import { checkChannel, isProcessLocal, Keys, nonLocal } from './keys.js';
 import { capacityOf, resolveChannelOptions, type ChannelLayerOptions, type ResolvedChannelOptions } from './options.js';
 import { Deliveries } from './deliver.js';
 import { ChannelReader, LocalReader, Slots, type ReaderHost, type Waiter } from './reader.js';
-import { RoomWaiters } from './room.js';
+import { ROOM_RECHECK_MS, RoomWaiters } from './room.js';
 import { Counters, type ChannelStats } from './stats.js';
 
 /** Options of {@link ChannelLayer.send}. */
@@ -166,7 +166,7 @@ export class ChannelLayer {
       if (!listening) {
         // First time full: subscribe to room messages, then look again at once (room made
         // before the subscription was acknowledged would not be announced to this sender).
-        listening = await this.#room.listen();
+        listening = await this.#room.listen(Math.min(waitMs - waited, ROOM_RECHECK_MS));
         if (listening) continue;
       }
       await this.#room.wait(key, mark, waitMs - waited, attempt++, options.signal);

@@ -237,7 +237,11 @@ export abstract class Reader {
     const acks = this.pendingAck;
     this.pendingAck = [];
     try {
-      await scripts.restore.run(lease, [this.list, this.inflight, this.readers], [this.host.o.expiryMs, this.host.processId, acks.join('')]);
+      await scripts.restore.run(
+        lease,
+        [this.list, this.inflight, this.readers],
+        [this.host.o.expiryMs, this.host.processId, acks.join('')],
+      );
     } catch (err) {
       this.pendingAck = acks.concat(this.pendingAck);
       throw err;

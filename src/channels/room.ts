@@ -40,12 +40,16 @@ export class RoomWaiters {
   }
 
   /**
-   * Subscribes (once per layer). Resolves true when room messages can arrive, false if no
-   * subscriber could be had (the waits then only re-check).
+   * Subscribes (once per layer). Resolves true when room messages can arrive; false if no
+   * subscriber could be had, or not within `ms` (a subscriber waits for a lease like anyone:
+   * a send's deadline must not wait for it). Waits then only re-check until a later call finds
+   * the subscription ready.
    */
-  listen(): Promise<boolean> {
+  listen(ms: number): Promise<boolean> {
     this.#ready ??= this.#subscribe();
-    return this.#ready;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(resolve, Math.max(0, ms), false)));
+    return Promise.race([this.#ready, late]).finally(() => clearTimeout(timer));
   }
 
   async #subscribe(): Promise<boolean> {

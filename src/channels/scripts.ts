@@ -101,7 +101,8 @@ end
  *
  * With a lease: first every reader whose lease lapsed (a crashed process) has its in-flight list
  * put back at the head of the channel, in order (its keys share the channel's hash tag, so they
- * are in this slot). If this reader's own lease is gone although its session continues, another
+ * are in this slot), and its entry becomes a tombstone for `expiryMs` (negative: minus its end),
+ * so what a blocking pop of a merely stalled reader moves in later goes back too. If this reader's own lease is gone although its session continues, another
  * reader reclaimed its in-flight list: what it still holds goes back too and the reply says
  * `lost`, so the reader drops its buffer instead of handing it out. Then the acknowledgements
  * (skipped when lost: those messages are back in the channel), the lease is renewed, and up to
@@ -117,11 +118,17 @@ if lease > 0 then
   local all = redis.call('HGETALL', KEYS[3])
   local mine = false
   for i = 1, #all, 2 do
+    local v = tonumber(all[i + 1])
     if all[i] == ARGV[6] then
-      mine = true
-    elseif tonumber(all[i + 1]) < now then
+      mine = v > 0
+    elseif v > 0 and v < now then
       reclaimed = reclaimed + undo(KEYS[1], KEYS[1] .. ':inflight:' .. all[i])
-      redis.call('HDEL', KEYS[3], all[i])
+      -- A tombstone (minus its end) instead of nothing: a blocking pop of the stalled reader
+      -- that lands after this still goes back (below), and the reader learns it was reclaimed.
+      redis.call('HSET', KEYS[3], all[i], -(now + tonumber(ARGV[2])))
+    elseif v < 0 then
+      reclaimed = reclaimed + undo(KEYS[1], KEYS[1] .. ':inflight:' .. all[i])
+      if -v < now then redis.call('HDEL', KEYS[3], all[i]) end
     end
   end
   if not mine and ARGV[5] == '0' then
