@@ -10,7 +10,8 @@ import { GroupCache, groupAdd, groupDiscard, groupMembers, groupSend, type Group
 import { checkChannel, isProcessLocal, Keys, nonLocal } from './keys.js';
 import { capacityOf, resolveChannelOptions, type ChannelLayerOptions, type ResolvedChannelOptions } from './options.js';
 import { Deliveries } from './deliver.js';
-import { ChannelReader, LocalReader, Slots, type ReaderHost, type Waiter } from './reader.js';
+import { LocalReader } from './local-reader.js';
+import { ChannelReader, Slots, type ReaderHost, type Waiter } from './reader.js';
 import { ROOM_RECHECK_MS, RoomWaiters } from './room.js';
 import { Counters, type ChannelStats } from './stats.js';
 
