@@ -62,7 +62,7 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease>, Budg
   #closed: Promise<void> | undefined;
   #resolveClosed: (() => void) | undefined;
   readonly #sweepMs: number;
-  /** Tokens for every connection this engine opens: its own (size `max`), or a cluster's shared one. */
+  /** A token per connection (spawn takes, #forget gives): its own gate of size `max`, or a cluster's shared one. */
   readonly #gate: BudgetGate;
 
   constructor(o: ResolvedOptions, driver: Driver, emit: Emit, observed: Observed = () => true, gate?: BudgetGate) {
@@ -255,11 +255,9 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease>, Budg
         if (this.#state !== 'open') return;
         if (probe && this.dialer.health === 'unavailable') {
           // One probe at a time: its outcome decides when Redis is back.
+          const role = this.#activeLanes() < this.o.lanes ? 'lane' : 'lease';
           if (!this.dialer.mayProbe(this.clock.now())) this.pump();
-          else {
-            const role = this.#activeLanes() < this.o.lanes ? 'lane' : 'lease';
-            if (this.#all.size < this.o.max && this.#gate.tryTake(this, role)) this.#spawn(role);
-          }
+          else if (this.#all.size < this.o.max && this.#gate.tryTake(this, role)) this.#spawn(role);
           return;
         }
         this.pump();
@@ -274,6 +272,14 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease>, Budg
     return this.#state === 'open' ? Math.max(0, this.o.lanes - this.#activeLanes()) : 0;
   }
 
+  /** The shared budget wants a token back: close the least recently used idle lease connection. */
+  shed(): boolean {
+    const pc = this.leasing.idle[0];
+    if (!pc || this.#state !== 'open') return false;
+    this.retire(pc, 'idle');
+    return true;
+  }
+
   /** Forgets a connection record; its budget token goes back (once: only if it was still known). */
   #forget(pc: PooledConnection): boolean {
     if (!this.#all.delete(pc)) return false;
@@ -281,7 +287,6 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease>, Budg
     return true;
   }
 
-  /** Only after the gate gave a token (`tryTake`): the token is this connection's. */
   #spawn(role: Role): void {
     const now = this.clock.now();
     const life = this.o.maxLifetimeMs;
