@@ -9,8 +9,10 @@
  * the *other* members still miss (a node without a lane cannot serve shared traffic at all,
  * while a lease can wait). When a token comes back, the other members are pumped once (in a
  * microtask, coalesced) so a waiter on another node gets it. When a take is refused, one idle
- * lease connection of another member is closed (`shed`), so connections parked idle on one
- * node do not starve waiters on another until their idle timeout.
+ * lease connection of another member is closed (`shed`), and the refused member is remembered
+ * as starving until the next token comes back: a member whose lease connection goes idle while
+ * another starves sheds it ({@link BudgetGate.starved}). So connections parked idle on one node
+ * do not keep waiters on another waiting until their idle timeout.
  *
  * Invariant: `used` equals the tokens taken and not yet given, and never exceeds `size`.
  */
@@ -33,6 +35,7 @@ export class BudgetGate {
   readonly #members = new Set<BudgetMember>();
   #notify = false;
   #shedding = false;
+  readonly #starving = new Set<BudgetMember>();
   /** Takes refused because the total was reached (not per-member ceilings). */
   refused = 0;
 
@@ -73,6 +76,7 @@ export class BudgetGate {
       return true;
     }
     this.refused++;
+    this.#starving.add(member);
     if (this.#members.size > 1 && !this.#shedding) {
       // One idle connection elsewhere per round: its close gives a token back, which pumps us.
       this.#shedding = true;
@@ -84,6 +88,12 @@ export class BudgetGate {
     return false;
   }
 
+  /** Whether a member other than `member` was refused a token since the last one came back. */
+  starved(member: BudgetMember): boolean {
+    for (const m of this.#starving) if (m !== member) return true;
+    return false;
+  }
+
   /** Gives one token back; the other members are pumped once, a microtask later. */
   give(member: BudgetMember): void {
     if (this.#used === 0) throw new Error('redpool invariant: budget token given back twice');
@@ -92,6 +102,8 @@ export class BudgetGate {
     this.#notify = true;
     queueMicrotask(() => {
       this.#notify = false;
+      // Pumped members that are still refused say so again.
+      this.#starving.clear();
       for (const m of [...this.#members]) if (m !== member) m.pump();
     });
   }

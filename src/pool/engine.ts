@@ -240,6 +240,7 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease>, Budg
     )
       this.#spawn('lease');
     for (; this.#all.size < o.min && leases < this.leasing.cap && this.#gate.tryTake(this, 'lease'); leases++) this.#spawn('lease');
+    if (this.leasing.idle.length > 0 && this.leasing.waiting === 0 && this.#gate.starved(this)) this.shed();
   }
 
   /** Arms one timer for when dialling is allowed again (backoff) or for the unavailable probe. */

@@ -67,7 +67,10 @@ void describe('cluster pool: leases and budget', () => {
           (e: unknown) => e as { code: string },
         );
       assert.equal(batchRefused?.code, 'ERR_CROSS_SLOT');
-      return lease.multi().set(key, String(value + 1)).exec();
+      return lease
+        .multi()
+        .set(key, String(value + 1))
+        .exec();
     });
     assert.deepEqual(res, [[null, 'OK']]);
     assert.equal(await ownerAt(c, 9000).server.command('GET', key), '1');
@@ -97,7 +100,10 @@ void describe('cluster pool: leases and budget', () => {
     const seen = await sampleConnections(c, 'redpool:pernode:', work);
     assert.ok(seen.perNode <= 4, `per node ${seen.perNode} <= max 4`);
     assert.ok(seen.perNode >= 3, `leases were really used (${seen.perNode})`);
-    assert.deepEqual(await work, keys.map(() => null));
+    assert.deepEqual(
+      await work,
+      keys.map(() => null),
+    );
   });
 
   void test('maxTotal holds across the cluster (lanes first), and every caller is served', async () => {
