@@ -302,3 +302,38 @@ void test('natMap translates announced addresses; TLS names each node by its ann
   assert.equal(pool.stats().nodes[idOf(7003)]!.address, '127.0.0.1:7003');
   await pool.destroy();
 });
+
+void test('no seed answers: ready() rejects with ERR_UNAVAILABLE naming the cause; a command fails not-sent at its deadline', async () => {
+  const fc = new FakeCluster();
+  fc.driver.behaviour = 'fail';
+  const clock = new ManualClock();
+  const pool = createPool({
+    cluster: { nodes: [{ host: '127.0.0.1', port: 7001 }], refreshIntervalMs: Infinity },
+    driver: fc.driver,
+    clock,
+    logger: false,
+    commandTimeoutMs: 1000,
+    connectTimeoutMs: 500,
+    acquireTimeoutMs: 500,
+  });
+  const ready = pool.ready().then(
+    () => assert.fail('expected a rejection'),
+    (e: unknown) => e as { code: string; message: string },
+  );
+  const command = pool.get('k').then(
+    () => assert.fail('expected a failure'),
+    (e: unknown) => e as { code: string; outcome: string },
+  );
+  for (let i = 0; i < 30; i++) {
+    await settle();
+    clock.advance(100);
+  }
+  const err = await ready;
+  assert.equal(err.code, 'ERR_UNAVAILABLE');
+  assert.match(err.message, /no seed node answered/);
+  const cmd = await command;
+  assert.equal(cmd.outcome, 'not-sent');
+  assert.ok(pool.stats().cluster.refresh.failed >= 1);
+  assert.equal(pool.stats().health, 'unavailable');
+  await pool.destroy();
+});
