@@ -35,6 +35,7 @@ const FORWARDED = [
   'connection:created',
   'connection:closed',
   'connection:error',
+  'lease:acquired',
   'lease:leak',
   'pool:exhausted',
   'health',
