@@ -26,6 +26,14 @@ export interface LocalOptions {
   maxBytes?: number;
   /** Longest an entry is served locally, in ms (a bound in case an invalidation is late). @default 60000 */
   ttlMs?: number;
+  /**
+   * Liveness PING period of the invalidation connection, in ms (the subscriber's
+   * `pingIntervalMs`): a frozen server is noticed within this plus `pingTimeoutMs`, and the near
+   * cache empties itself then. `Infinity`: no PING. @default 1000
+   */
+  pingIntervalMs?: number;
+  /** How long that PING may go unanswered before the connection counts as lost, in ms. @default 2000 */
+  pingTimeoutMs?: number;
 }
 
 /** Options of `createCache`. */
@@ -75,7 +83,15 @@ export interface ResolvedCacheOptions {
   readonly timeoutMs: number;
   readonly maxValueBytes: number;
   readonly ttlJitter: number;
-  readonly local: { readonly maxEntries: number; readonly maxBytes: number; readonly ttlMs: number } | false;
+  readonly local:
+    | {
+        readonly maxEntries: number;
+        readonly maxBytes: number;
+        readonly ttlMs: number;
+        readonly pingIntervalMs: number;
+        readonly pingTimeoutMs: number;
+      }
+    | false;
   readonly lock: boolean;
   readonly lockTtlMs: number;
   readonly factoryTimeoutMs: number;
@@ -178,11 +194,16 @@ export function resolveCacheOptions(
 
   let local: ResolvedCacheOptions['local'] = false;
   if (has('local') && opts['local'] !== false) {
-    const l = checkObject('local', opts['local'], ['maxEntries', 'maxBytes', 'ttlMs']);
+    const l = checkObject('local', opts['local'], ['maxEntries', 'maxBytes', 'ttlMs', 'pingIntervalMs', 'pingTimeoutMs']);
     local = {
       maxEntries: l['maxEntries'] === undefined ? 10_000 : checkNumber('local.maxEntries', l['maxEntries'], 1, 10_000_000, { int: true }),
       maxBytes: l['maxBytes'] === undefined ? 64 * 2 ** 20 : checkNumber('local.maxBytes', l['maxBytes'], 1, 2 ** 40, { int: true }),
       ttlMs: l['ttlMs'] === undefined ? 60_000 : checkNumber('local.ttlMs', l['ttlMs'], 1, 2 ** 31),
+      pingIntervalMs:
+        l['pingIntervalMs'] === undefined
+          ? 1_000
+          : checkNumber('local.pingIntervalMs', l['pingIntervalMs'], 1, 2 ** 31 - 1, { infinite: true }),
+      pingTimeoutMs: l['pingTimeoutMs'] === undefined ? 2_000 : checkNumber('local.pingTimeoutMs', l['pingTimeoutMs'], 1, 2 ** 31 - 1),
     };
   }
 
