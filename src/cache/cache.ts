@@ -52,7 +52,8 @@ export class Cache {
     if (o.compression && !hasCompression(o.compression.algorithm))
       throw new CacheError(
         'ERR_CACHE_CODEC_UNAVAILABLE',
-        `compression '${o.compression.algorithm}' is not in this runtime's node:zlib (Node ${process.versions.node}; zstd needs ≥ 22.15)`,
+        `compression.algorithm '${o.compression.algorithm}' is not in this runtime's node:zlib (Node ${process.versions.node}; zstd needs ≥ 22.15 / 23.8): choose 'deflate', 'gzip' or 'brotli'`,
+        { option: 'compression.algorithm' },
       );
     if (o.serializer === 'msgpack') checkMsgpackAvailable();
     this.#codec = {
