@@ -8,6 +8,7 @@ import { decode, encode, hasCompression, isRawInteger, type CodecSettings, type 
 import { CacheError } from './errors.js';
 import { FailOpenLog, isRedisTrouble } from './fail-open.js';
 import { NearCache } from './near.js';
+import { InflateMemo } from './inflate-memo.js';
 import { resolveCacheOptions, checkNumber, type CacheOptions, type ResolvedCacheOptions } from './options.js';
 import { ReadBatcher } from './read-batcher.js';
 import { checkMsgpackAvailable, jsonSerializer, msgpackSerializer } from './serializers.js';
@@ -60,6 +61,8 @@ export class Cache {
       serializer: o.serializer === 'json' ? jsonSerializer : o.serializer === 'msgpack' ? msgpackSerializer : o.serializer,
       compression: o.compression,
       maxValueBytes: o.maxValueBytes,
+      // Reading never depends on the current settings, so a cache without compression still reuses inflated payloads of old values.
+      memo: new InflateMemo(o.compression ? o.compression.memoBytes : 8 * 2 ** 20),
     };
     this.#keyStart = o.prefix ? o.prefix.length + 1 : 0;
     this.#log = new FailOpenLog(o.name, o.logger, o.failOpenLogIntervalMs);
