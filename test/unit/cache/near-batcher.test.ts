@@ -204,3 +204,20 @@ void test('createCache refuses zstd where node:zlib lacks it, and bad per-call o
   await cache.close();
   await assert.rejects(cache.get('k'), (e: CacheError) => e.code === 'ERR_CACHE_CLOSED');
 });
+
+void test('read batcher: rounds of large values are split so one reply carries about 64 KiB', async () => {
+  const calls: string[][] = [];
+  const b = new ReadBatcher(
+    async (keys) => {
+      calls.push(keys);
+      return keys.map(() => Buffer.alloc(40 * 1024));
+    },
+    () => undefined,
+  );
+  await Promise.all(['a', 'b', 'c'].map((k) => b.get(k, 100)));
+  assert.deepEqual(calls, [['a', 'b', 'c']], 'nothing known yet: one MGET');
+  calls.length = 0;
+  const got = await Promise.all(['d', 'e', 'f'].map((k) => b.get(k, 100)));
+  assert.deepEqual(calls, [['d'], ['e'], ['f']], '40 KiB values: one per read');
+  assert.equal(got.length, 3);
+});
