@@ -16,6 +16,9 @@ import { keySlot } from '../../../src/topology/cluster/keys.js';
 import { respCommand } from '../../support/resp-mini.js';
 import { sleep } from './guard.js';
 
+/** Acknowledged writes this close before a fault may be lost by the server (see {@link LedgerGroup.lostAckedNearFault}), ms. */
+export const REPLICATION_WINDOW_MS = 200;
+
 /** What the workload needs from a cluster client. */
 export interface LedgerClient {
   rpush(key: string, value: string): Promise<unknown>;
@@ -83,6 +86,13 @@ export interface LedgerGroup {
   duplicates: number;
   /** Acknowledged ledger writes missing on the server. */
   lostAcked: number;
+  /**
+   * Of {@link lostAcked}, those acknowledged in the {@link REPLICATION_WINDOW_MS} before the
+   * fault: a primary killed (or frozen and replaced) right after acknowledging a write may not
+   * have sent it to its replica yet (replication is asynchronous); the server loses those, not
+   * the client. Any other lost write is the client's.
+   */
+  lostAckedNearFault: number;
   /** Ledger writes reported "not executed" that the server holds. */
   falseNotExecuted: number;
   /**
@@ -179,9 +189,10 @@ export class ClusterLedger {
 
   async #worker(w: number): Promise<void> {
     const tags = this.#o.tags;
-    let i = w;
+    // Round robin over every tag, the workers spread out over the list.
+    let i = Math.floor((w * tags.length) / this.#o.workers);
     while (!this.#stop && this.#ops.length < this.#o.maxOps) {
-      const tag = tags[(i = (i * 7 + 13) % tags.length)]!;
+      const tag = tags[i++ % tags.length]!;
       const ledger = (this.#seq % 100) / 100 < this.#o.ledgerShare;
       const ok = ledger ? await this.#ledger(tag) : await this.#echo(tag);
       if (this.#o.paceMs > 0) await sleep(this.#o.paceMs);
@@ -254,6 +265,7 @@ export class ClusterLedger {
         worstOvershootMs: 0,
         duplicates: 0,
         lostAcked: 0,
+        lostAckedNearFault: 0,
         falseNotExecuted: 0,
         failedButHeld: 0,
         recoveryMs: null,
@@ -279,7 +291,11 @@ export class ClusterLedger {
           case 'acked':
             g.acked++;
             acks.push(op.end);
-            if (op.kind === 'ledger' && !held.has(op.id)) g.lostAcked++;
+            if (op.kind === 'ledger' && !held.has(op.id)) {
+              g.lostAcked++;
+              const f = this.#faultAt;
+              if (f !== undefined && op.end <= f && op.end >= f - REPLICATION_WINDOW_MS) g.lostAckedNearFault++;
+            }
             if (this.#faultAt !== undefined && op.start >= this.#faultAt)
               g.recoveryMs = Math.min(g.recoveryMs ?? Infinity, op.end - this.#faultAt);
             break;
