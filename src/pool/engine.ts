@@ -19,6 +19,7 @@ import type { Clock, TimerHandle } from '../internal/clock.js';
 import { debug } from '../internal/debug.js';
 import type { ResolvedOptions } from '../options.js';
 import { defaultBackoff, defaultReconnectBackoff, type BackoffStrategy } from '../resilience/backoff.js';
+import { BudgetGate, type BudgetMember } from './budget.js';
 import { Dialer } from './dialer.js';
 import type { AcquireOptions, CallOptions, Emit, HousekeeperCore, LaneCore, LeaseCore } from './core.js';
 import { POOL_TRANSITIONS, type PoolState } from './pool-state.js';
@@ -35,7 +36,7 @@ export { POOL_TRANSITIONS, type PoolState } from './pool-state.js';
 /** Whether anyone (listener, logger, diagnostics subscriber) would see `event`. */
 type Observed = (event: keyof PoolEvents) => boolean;
 
-export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
+export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease>, BudgetMember {
   readonly o: ResolvedOptions;
   readonly clock: Clock;
   readonly counters = new Counters();
@@ -61,9 +62,13 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
   #closed: Promise<void> | undefined;
   #resolveClosed: (() => void) | undefined;
   readonly #sweepMs: number;
+  /** Tokens for every connection this engine opens: its own (size `max`), or a cluster's shared one. */
+  readonly #gate: BudgetGate;
 
-  constructor(o: ResolvedOptions, driver: Driver, emit: Emit, observed: Observed = () => true) {
+  constructor(o: ResolvedOptions, driver: Driver, emit: Emit, observed: Observed = () => true, gate?: BudgetGate) {
     this.o = o;
+    this.#gate = gate ?? new BudgetGate(o.max);
+    this.#gate.join(this);
     this.clock = o.clock;
     this.emit = emit;
     this.observed = observed;
@@ -224,16 +229,17 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
     }
     if (!this.dialer.mayDial(now)) return this.#scheduleDial(this.dialer.nextDialAt - now, false);
     const o = this.o;
-    for (let lanes = this.#activeLanes(); lanes < o.lanes && this.#all.size < o.max; lanes++) this.#spawn('lane');
+    for (let lanes = this.#activeLanes(); lanes < o.lanes && this.#all.size < o.max && this.#gate.tryTake(this, 'lane'); lanes++)
+      this.#spawn('lane');
     let leases = this.leaseConnections();
     const opening = this.#tally.lease.connecting + this.#tally.lease.validating;
     for (
       let uncovered = this.leasing.waiting - opening;
-      uncovered > 0 && leases < this.leasing.cap && this.#all.size < o.max;
+      uncovered > 0 && leases < this.leasing.cap && this.#all.size < o.max && this.#gate.tryTake(this, 'lease');
       uncovered--, leases++
     )
       this.#spawn('lease');
-    for (; this.#all.size < o.min && leases < this.leasing.cap; leases++) this.#spawn('lease');
+    for (; this.#all.size < o.min && leases < this.leasing.cap && this.#gate.tryTake(this, 'lease'); leases++) this.#spawn('lease');
   }
 
   /** Arms one timer for when dialling is allowed again (backoff) or for the unavailable probe. */
@@ -250,7 +256,10 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
         if (probe && this.dialer.health === 'unavailable') {
           // One probe at a time: its outcome decides when Redis is back.
           if (!this.dialer.mayProbe(this.clock.now())) this.pump();
-          else if (this.#all.size < this.o.max) this.#spawn(this.#activeLanes() < this.o.lanes ? 'lane' : 'lease');
+          else {
+            const role = this.#activeLanes() < this.o.lanes ? 'lane' : 'lease';
+            if (this.#all.size < this.o.max && this.#gate.tryTake(this, role)) this.#spawn(role);
+          }
           return;
         }
         this.pump();
@@ -260,6 +269,19 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
     );
   }
 
+  /** Lanes wanted and not opened: what the shared budget keeps for this engine. */
+  lanesMissing(): number {
+    return this.#state === 'open' ? Math.max(0, this.o.lanes - this.#activeLanes()) : 0;
+  }
+
+  /** Forgets a connection record; its budget token goes back (once: only if it was still known). */
+  #forget(pc: PooledConnection): boolean {
+    if (!this.#all.delete(pc)) return false;
+    this.#gate.give(this);
+    return true;
+  }
+
+  /** Only after the gate gave a token (`tryTake`): the token is this connection's. */
   #spawn(role: Role): void {
     const now = this.clock.now();
     const life = this.o.maxLifetimeMs;
@@ -278,7 +300,7 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
         },
         (err: unknown) => {
           this.#dials.delete(pc);
-          this.#all.delete(pc);
+          this.#forget(pc);
           pc.moveTo(ConnState.Closed);
           if (this.#state === 'open') this.emit('connection:error', { id: pc.id, role, error: err as Error });
           this.#afterForget();
@@ -315,7 +337,7 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
     const reason = this.#closeReasons.get(pc) ?? 'error';
     this.#closeReasons.delete(pc);
     if (pc.state !== ConnState.Closed) pc.moveTo(ConnState.Closed);
-    if (!this.#all.delete(pc)) return;
+    if (!this.#forget(pc)) return;
     this.lanes.remove(pc);
     this.leasing.forget(pc);
     this.counters.destroyed++;
@@ -430,6 +452,7 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
     for (const t of [this.#sweepTimer, this.#dialTimer, this.#closeTimer]) if (t !== undefined) this.clock.clearTimeout(t);
     this.#sweepTimer = this.#dialTimer = this.#closeTimer = undefined;
     this.#moveTo('closed');
+    this.#gate.leave(this);
     this.emit('pool:closed', {});
     this.#resolveClosed?.();
   }

@@ -12,7 +12,7 @@ import type { Random } from '../../resilience/backoff.js';
 
 /** Why a refresh was requested (counted per reason in {@link RefresherStats}). */
 export type RefreshReason =
-  'initial' | 'moved' | 'ask-unknown-node' | 'connection-error' | 'timeout' | 'clusterdown' | 'periodic' | 'manual';
+  'initial' | 'moved' | 'ask-unknown-node' | 'connection-error' | 'timeout' | 'clusterdown' | 'uncovered' | 'periodic' | 'manual';
 
 /** Options of {@link TopologyRefresher}. */
 export interface RefresherOptions<S, T> {
