@@ -56,7 +56,7 @@ async function primaryFails(t: TestContext, fault: 'kill' | 'stop'): Promise<voi
   const r = await audit(ledger, cluster, hit);
   t.diagnostic(
     `${fault}: replica promoted after ${Math.round(promotedMs)} ms; first write acknowledged on its slots ${r.affected.recoveryMs ?? '—'} ms after the fault; ` +
-      `connections per node (peak) ${peaks.perNode.join(' ')}; stats ${JSON.stringify(fp.pool.stats())}`,
+      `connections per node (peak) ${peaks.perNode.join(' ')}; cluster ${JSON.stringify(fp.pool.stats().cluster)}`,
   );
   assertInvariants(t, r);
   assert.ok(r.affected.recoveryMs !== null, 'writes to the failed primary’s slots never succeeded again');

@@ -48,7 +48,9 @@ void test('cluster: slot migration (MIGRATING/IMPORTING + MIGRATE + SETSLOT NODE
   await sleep(600); // after the move: MOVED for every slot that changed owner
   await ledger.stop();
   const peaks = await watch.stop();
-  t.diagnostic(`${moves.join('; ')}; connections per node (peak) ${peaks.perNode.join(' ')}; stats ${JSON.stringify(fp.pool.stats())}`);
+  t.diagnostic(
+    `${moves.join('; ')}; connections per node (peak) ${peaks.perNode.join(' ')}; cluster ${JSON.stringify(fp.pool.stats().cluster)}`,
+  );
   for (const slot of migrated) {
     assert.equal(Number(await from.server.command('CLUSTER', 'COUNTKEYSINSLOT', String(slot))), 0, `slot ${slot} emptied on the source`);
     assert.ok(Number(await to.server.command('CLUSTER', 'COUNTKEYSINSLOT', String(slot))) > 0, `slot ${slot} holds its keys on the target`);

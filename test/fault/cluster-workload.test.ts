@@ -8,7 +8,6 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { AcquireOptions } from '../../src/index.js';
 import { keySlot } from '../../src/topology/cluster/keys.js';
 import { expectOk, settle, sleep } from './lib/guard.js';
 import { assertInvariants, audit, poolLedger } from './lib/cluster-run.js';
@@ -63,13 +62,10 @@ void test('cluster: server-side connections never above max per node nor maxTota
         // Every fourth call takes a lease pinned to the key's node (WATCH/MULTI-style work).
         const call =
           i % 4 === 0
-            ? pool.withConnection(
-                async (c) => {
-                  await c.set(key, String(i));
-                  return c.get(key);
-                },
-                { key } as AcquireOptions,
-              )
+            ? pool.withConnection({ key }, async (c) => {
+                await c.set(key, String(i));
+                return c.get(key);
+              })
             : pool.set(key, String(i));
         const r = await settle(call, DEADLINE * 3 + 1_000, 'budget call');
         if (r.ok) ok++;
@@ -83,7 +79,7 @@ void test('cluster: server-side connections never above max per node nor maxTota
   );
   const peaks = await watch.stop();
   t.diagnostic(
-    `${ok} calls ok, failures ${JSON.stringify(failures)}; connections per node (peak) ${peaks.perNode.join(' ')}, total ${peaks.total} over ${peaks.samples} samples; stats ${JSON.stringify(pool.stats())}`,
+    `${ok} calls ok, failures ${JSON.stringify(failures)}; connections per node (peak) ${peaks.perNode.join(' ')}, total ${peaks.total} over ${peaks.samples} samples; cluster ${JSON.stringify(pool.stats().cluster)}`,
   );
   assert.ok(peaks.samples >= 10, 'the watch sampled during the load');
   assert.ok(ok > 1_000, `the load ran (${ok} calls ok)`);

@@ -8,9 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
-import { createPool, type Pool } from '../../../src/pool/pool.js';
-import type { PoolOptions } from '../../../src/options.js';
-import { startCluster, type ClusterNode, type ClusterOptions, type RedisCluster } from '../../helpers/topology.js';
+import { createPool } from '../../../src/pool/pool.js';
+import type { ClusterPool } from '../../../src/cluster/cluster-pool.js';
+import type { ClusterOptions, PoolOptions } from '../../../src/options.js';
+import { startCluster, type ClusterNode, type ClusterOptions as TopologyOptions, type RedisCluster } from '../../helpers/topology.js';
 import { Transcript } from './capture.js';
 import { settle, sleep } from './guard.js';
 import { clientList } from './server.js';
@@ -28,15 +29,9 @@ export const CLUSTER_FAST: PoolOptions = {
   reconnectBackoff: { delay: (attempt: number) => Math.min(200, 20 * 2 ** (attempt - 1)) },
 };
 
-/** The `cluster` option of `createPool` (docs/scale-out.md, Cluster). */
-export interface ClusterOption {
-  nodes: { host: string; port: number }[];
-  maxRedirections?: number;
-}
-
 /** A cluster pool under test. */
 export interface ClusterFaultPool {
-  pool: Pool;
+  pool: ClusterPool;
   /** Pool name; our connections are named `redpool:<name>:…` on every node. */
   name: string;
   transcript: Transcript;
@@ -66,7 +61,7 @@ export class ClusterScope {
   #cluster: RedisCluster | undefined;
 
   /** Starts the cluster of this test (once). */
-  async cluster(opts: ClusterOptions = {}): Promise<RedisCluster> {
+  async cluster(opts: TopologyOptions = {}): Promise<RedisCluster> {
     assert.equal(this.#cluster, undefined, 'one cluster per scope');
     this.#cluster = await startCluster(opts);
     return this.#cluster;
@@ -78,20 +73,13 @@ export class ClusterScope {
   }
 
   /** A cluster pool on this scope's cluster, options over {@link CLUSTER_FAST}. */
-  pool(label: string, options: PoolOptions & { maxTotal?: number } = {}, cluster: Partial<ClusterOption> = {}): ClusterFaultPool {
+  pool(label: string, options: Omit<PoolOptions, 'cluster'> = {}, cluster: Omit<ClusterOptions, 'nodes'> = {}): ClusterFaultPool {
     const c = this.#cluster;
     assert.ok(c, 'start the cluster first');
     const name = `fc${process.pid % 10_000}-${label}-${++seq}`;
     const transcript = new Transcript();
     if (this.#pools.length === 0) this.#timers.start();
-    // Typed through one cast until the cluster option is part of PoolOptions on this branch.
-    const pool = createPool({
-      ...CLUSTER_FAST,
-      ...options,
-      cluster: { nodes: c.seeds(), ...cluster },
-      name,
-      logger: transcript.logger,
-    } as PoolOptions);
+    const pool = createPool({ ...CLUSTER_FAST, ...options, cluster: { nodes: c.seeds(), ...cluster }, name, logger: transcript.logger });
     pool.on('warning', (w) => transcript.text(w.message));
     const fp = { pool, name, transcript };
     this.#pools.push(fp);
