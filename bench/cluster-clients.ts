@@ -11,7 +11,6 @@
 import { Cluster } from 'ioredis';
 import { createCluster } from 'redis';
 import { createPool } from '../src/index.js';
-import type { PoolOptions } from '../src/options.js';
 import type { LedgerClient } from '../test/fault/lib/cluster-ledger.js';
 
 /** Client ids, in table order. */
@@ -46,7 +45,7 @@ export interface ClusterBenchClient extends LedgerClient {
   close(): Promise<void>;
 }
 
-/** Thrown when a client cannot run here (redpool's cluster option missing on this branch). */
+/** Thrown when a client cannot run here. */
 export class ClientUnavailableError extends Error {}
 
 /** Options for {@link createClusterClient}. */
@@ -55,31 +54,14 @@ export interface ClientSettings {
   deadlineMs?: number;
 }
 
-interface RedpoolLike {
-  ready(): Promise<void>;
-  rpush(key: string, value: string): Promise<unknown>;
-  set(key: string, value: string): Promise<unknown>;
-  get(key: string): Promise<unknown>;
-  pipeline(commands: unknown[][]): { exec(): Promise<unknown> };
-  close(): Promise<void>;
-}
-
 async function redpool(seeds: readonly Seed[], s: ClientSettings): Promise<ClusterBenchClient> {
-  let pool: RedpoolLike;
-  try {
-    // Written against the documented API (docs/scale-out.md, Cluster): the cast keeps this file
-    // compiling on a branch where `cluster` is not an option yet; createPool then refuses it.
-    const options = {
-      cluster: { nodes: seeds.map((n) => ({ host: n.host, port: n.port })) },
-      max: REDPOOL_MAX,
-      maxTotal: REDPOOL_MAX_TOTAL,
-      name: 'bench-cluster',
-      ...(s.deadlineMs !== undefined ? { commandTimeoutMs: s.deadlineMs } : {}),
-    } as unknown as PoolOptions;
-    pool = createPool(options) as unknown as RedpoolLike;
-  } catch (err) {
-    throw new ClientUnavailableError(`redpool cluster pool not available: ${(err as Error).message}`);
-  }
+  const pool = createPool({
+    cluster: { nodes: seeds.map((n) => ({ host: n.host, port: n.port })) },
+    max: REDPOOL_MAX,
+    maxTotal: REDPOOL_MAX_TOTAL,
+    name: 'bench-cluster',
+    ...(s.deadlineMs !== undefined ? { commandTimeoutMs: s.deadlineMs } : {}),
+  });
   await pool.ready();
   return {
     id: 'redpool',
