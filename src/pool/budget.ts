@@ -8,7 +8,11 @@
  * Lanes come first: a lease token is refused while the tokens left would not cover the lanes
  * the *other* members still miss (a node without a lane cannot serve shared traffic at all,
  * while a lease can wait). When a token comes back, the other members are pumped once (in a
- * microtask, coalesced) so a waiter on another node gets it.
+ * microtask, coalesced) so a waiter on another node gets it. When a take is refused, one idle
+ * lease connection of another member is closed (`shed`), and the refused member is remembered
+ * as starving until the next token comes back: a member whose lease connection goes idle while
+ * another starves sheds it ({@link BudgetGate.starved}). So connections parked idle on one node
+ * do not keep waiters on another waiting until their idle timeout.
  *
  * Invariant: `used` equals the tokens taken and not yet given, and never exceeds `size`.
  */
@@ -19,6 +23,8 @@ export interface BudgetMember {
   lanesMissing(): number;
   /** Runs the member's pump: a token came back, it may open what it waits for. */
   pump(): void;
+  /** Closes one idle lease connection (its token comes back when it has closed); false if it has none. */
+  shed(): boolean;
 }
 
 /** See the module comment. */
@@ -28,6 +34,8 @@ export class BudgetGate {
   #used = 0;
   readonly #members = new Set<BudgetMember>();
   #notify = false;
+  #shedding = false;
+  readonly #starving = new Set<BudgetMember>();
   /** Takes refused because the total was reached (not per-member ceilings). */
   refused = 0;
 
@@ -57,20 +65,33 @@ export class BudgetGate {
 
   /** Takes one token for a connection of `role`; false when the total (or the lane reserve) says no. */
   tryTake(member: BudgetMember, role: 'lane' | 'lease'): boolean {
-    if (this.#used >= this.size) {
-      this.refused++;
-      return false;
-    }
-    if (role === 'lease' && this.#members.size > 1) {
+    let refuse = this.#used >= this.size;
+    if (!refuse && role === 'lease' && this.#members.size > 1) {
       let reserve = 0;
       for (const m of this.#members) if (m !== member) reserve += m.lanesMissing();
-      if (this.#used + reserve >= this.size) {
-        this.refused++;
-        return false;
-      }
+      refuse = this.#used + reserve >= this.size;
     }
-    this.#used++;
-    return true;
+    if (!refuse) {
+      this.#used++;
+      return true;
+    }
+    this.refused++;
+    this.#starving.add(member);
+    if (this.#members.size > 1 && !this.#shedding) {
+      // One idle connection elsewhere per round: its close gives a token back, which pumps us.
+      this.#shedding = true;
+      queueMicrotask(() => {
+        this.#shedding = false;
+        for (const m of this.#members) if (m !== member && m.shed()) return;
+      });
+    }
+    return false;
+  }
+
+  /** Whether a member other than `member` was refused a token since the last one came back. */
+  starved(member: BudgetMember): boolean {
+    for (const m of this.#starving) if (m !== member) return true;
+    return false;
   }
 
   /** Gives one token back; the other members are pumped once, a microtask later. */
@@ -81,6 +102,8 @@ export class BudgetGate {
     this.#notify = true;
     queueMicrotask(() => {
       this.#notify = false;
+      // Pumped members that are still refused say so again.
+      this.#starving.clear();
       for (const m of [...this.#members]) if (m !== member) m.pump();
     });
   }

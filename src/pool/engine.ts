@@ -21,6 +21,7 @@ import type { ResolvedOptions } from '../options.js';
 import { defaultBackoff, defaultReconnectBackoff, type BackoffStrategy } from '../resilience/backoff.js';
 import { BudgetGate, type BudgetMember } from './budget.js';
 import { Dialer } from './dialer.js';
+import { pingConnection } from './ping.js';
 import type { AcquireOptions, CallOptions, Emit, HousekeeperCore, LaneCore, LeaseCore } from './core.js';
 import { POOL_TRANSITIONS, type PoolState } from './pool-state.js';
 import type { PoolEvents } from './events.js';
@@ -61,8 +62,9 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease>, Budg
   #closeTimer: TimerHandle | undefined;
   #closed: Promise<void> | undefined;
   #resolveClosed: (() => void) | undefined;
-  readonly #sweepMs: number;
-  /** Tokens for every connection this engine opens: its own (size `max`), or a cluster's shared one. */
+  /** When the armed sweep fires (clock ms); meaningful only while `#sweepTimer` is set. */
+  #sweepAt = Infinity;
+  /** A token per connection (spawn takes, #forget gives): its own gate of size `max`, or a cluster's shared one. */
   readonly #gate: BudgetGate;
 
   constructor(o: ResolvedOptions, driver: Driver, emit: Emit, observed: Observed = () => true, gate?: BudgetGate) {
@@ -81,8 +83,6 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease>, Budg
         if (to === 'unavailable') this.#failFast();
       },
     });
-    const t = o.commandTimeoutMs;
-    this.#sweepMs = Math.max(5, Math.min(100, Number.isFinite(t) ? t / 20 : 100));
   }
 
   get state(): PoolState {
@@ -155,46 +155,38 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease>, Budg
 
   // ---------------------------------------------------------------- deadlines
 
-  /** Arms the deadline sweep if it is not armed. Cheap: called per command. */
-  ensureSweep(): void {
-    if (this.#sweepTimer === undefined) this.#sweepTimer = this.clock.setTimeout(() => this.#sweep(), this.#sweepMs, true);
+  /**
+   * Makes sure a sweep runs no later than `deadline` (clock ms). Cheap, called per command: under
+   * load the armed sweep is already at the earliest deadline, so this is one comparison; a
+   * shorter per-call timeout re-arms it earlier. Invariant: while any op with a finite deadline
+   * is in flight, a sweep is armed at or before the earliest such deadline, so an op expires
+   * when its deadline passes, not up to a sweep period later.
+   */
+  ensureSweep(deadline: number): void {
+    if (!Number.isFinite(deadline) || deadline >= this.#sweepAt) return;
+    if (this.#sweepTimer !== undefined) this.clock.clearTimeout(this.#sweepTimer);
+    this.#sweepAt = deadline;
+    this.#sweepTimer = this.clock.setTimeout(() => this.#sweep(), Math.max(1, Math.ceil(deadline - this.clock.now())), true);
   }
 
-  /** Expires overdue ops on every busy connection; re-arms itself while work is in flight. */
+  /** Expires overdue ops on every busy connection, then re-arms at the earliest deadline left. */
   #sweep(): void {
     this.#sweepTimer = undefined;
+    this.#sweepAt = Infinity;
     const now = this.clock.now();
-    let busy = false;
+    let next = Infinity;
     for (const pc of this.#all) {
       if (pc.inflight > 0) {
-        pc.sweep(now);
+        next = Math.min(next, pc.sweep(now));
         pc.lastUsedAt = now;
-        busy ||= pc.inflight > 0;
       }
     }
-    if (busy && this.#state !== 'closed') this.ensureSweep();
+    if (this.#state !== 'closed') this.ensureSweep(next);
   }
 
   /** PINGs `pc` with its own timer; resolves false on error or timeout. Never rejects. */
   ping(pc: PooledConnection, timeoutMs: number): Promise<boolean> {
-    const conn = pc.conn;
-    if (!conn) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const timer = this.clock.setTimeout(() => resolve(false), timeoutMs, true);
-      conn.command('ping', [], false).then(
-        (reply) => {
-          this.clock.clearTimeout(timer);
-          // Only PONG is a healthy answer: a proxy or server replying +OK to everything is not.
-          if (reply !== 'PONG') return resolve(false);
-          pc.lastUsedAt = this.clock.now();
-          resolve(true);
-        },
-        () => {
-          this.clock.clearTimeout(timer);
-          resolve(false);
-        },
-      );
-    });
+    return pingConnection(this.clock, pc, timeoutMs);
   }
 
   // ---------------------------------------------------------------- the pump
@@ -240,6 +232,7 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease>, Budg
     )
       this.#spawn('lease');
     for (; this.#all.size < o.min && leases < this.leasing.cap && this.#gate.tryTake(this, 'lease'); leases++) this.#spawn('lease');
+    if (this.leasing.idle.length > 0 && this.leasing.waiting === 0 && this.#gate.starved(this)) this.shed();
   }
 
   /** Arms one timer for when dialling is allowed again (backoff) or for the unavailable probe. */
@@ -255,11 +248,9 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease>, Budg
         if (this.#state !== 'open') return;
         if (probe && this.dialer.health === 'unavailable') {
           // One probe at a time: its outcome decides when Redis is back.
+          const role = this.#activeLanes() < this.o.lanes ? 'lane' : 'lease';
           if (!this.dialer.mayProbe(this.clock.now())) this.pump();
-          else {
-            const role = this.#activeLanes() < this.o.lanes ? 'lane' : 'lease';
-            if (this.#all.size < this.o.max && this.#gate.tryTake(this, role)) this.#spawn(role);
-          }
+          else if (this.#all.size < this.o.max && this.#gate.tryTake(this, role)) this.#spawn(role);
           return;
         }
         this.pump();
@@ -274,6 +265,14 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease>, Budg
     return this.#state === 'open' ? Math.max(0, this.o.lanes - this.#activeLanes()) : 0;
   }
 
+  /** The shared budget wants a token back: close the least recently used idle lease connection. */
+  shed(): boolean {
+    const pc = this.leasing.idle[0];
+    if (!pc || this.#state !== 'open') return false;
+    this.retire(pc, 'idle');
+    return true;
+  }
+
   /** Forgets a connection record; its budget token goes back (once: only if it was still known). */
   #forget(pc: PooledConnection): boolean {
     if (!this.#all.delete(pc)) return false;
@@ -281,7 +280,6 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease>, Budg
     return true;
   }
 
-  /** Only after the gate gave a token (`tryTake`): the token is this connection's. */
   #spawn(role: Role): void {
     const now = this.clock.now();
     const life = this.o.maxLifetimeMs;
@@ -451,6 +449,7 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease>, Budg
     if (this.#state !== 'closing' || this.#all.size > 0) return;
     for (const t of [this.#sweepTimer, this.#dialTimer, this.#closeTimer]) if (t !== undefined) this.clock.clearTimeout(t);
     this.#sweepTimer = this.#dialTimer = this.#closeTimer = undefined;
+    this.#sweepAt = Infinity;
     this.#moveTo('closed');
     this.#gate.leave(this);
     this.emit('pool:closed', {});

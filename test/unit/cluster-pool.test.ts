@@ -1,0 +1,296 @@
+/**
+ * The cluster pool's routing with fakes: three "nodes" are three ports of one FakeDriver whose
+ * handler owns slots per port, answers CLUSTER SHARDS from the same table, and answers MOVED/ASK
+ * as a real node would. The clock is a ManualClock: deadlines and refresh intervals move only
+ * when the test advances time.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createPool, ReplyError, ConnectionError, type ClusterOptions, type ClusterPool, type PoolOptions } from '../../src/index.js';
+import { commandSlot } from '../../src/topology/cluster/keys.js';
+import { FakeDriver, ManualClock, type FakeConnection } from '../../src/testing/index.js';
+import { keyInSlot } from '../helpers/cluster-keys.js';
+
+const PORTS = [7001, 7002, 7003] as const;
+const idOf = (port: number): string => String(port).padStart(40, 'a');
+
+/** A fake cluster: slot owners, per-port stores, migrations (ASK), and a hook per command. */
+class FakeCluster {
+  readonly driver = new FakeDriver();
+  /** Owner port of each slot as the nodes see it. */
+  readonly owner: number[] = Array.from({ length: 16384 }, (_, s) => (s <= 5460 ? 7001 : s <= 10922 ? 7002 : 7003));
+  /** What CLUSTER SHARDS reports (lags `owner` until `publish()`). */
+  shards = [...this.owner];
+  readonly stores = new Map<number, Map<string, string>>(PORTS.map((p) => [p, new Map()]));
+  /** slot → port importing it (the owner answers ASK for keys it does not have). */
+  readonly migrating = new Map<number, number>();
+  readonly asking = new WeakSet<FakeConnection>();
+  /** Runs before the default behaviour; return undefined to fall through. */
+  hook: ((port: number, name: string, args: readonly unknown[]) => unknown) | undefined;
+
+  constructor() {
+    this.driver.handler = (name, args, conn) => this.#handle(conn.spec.port!, name, args, conn);
+  }
+
+  publish(): void {
+    this.shards = [...this.owner];
+  }
+
+  shardsReply(): unknown[] {
+    return PORTS.map((port) => {
+      const ranges: number[] = [];
+      for (let s = 0; s < 16384; s++) {
+        if (this.shards[s] !== port) continue;
+        if (ranges.length > 0 && ranges[ranges.length - 1] === s - 1) ranges[ranges.length - 1] = s;
+        else ranges.push(s, s);
+      }
+      const node = [
+        'id',
+        idOf(port),
+        'port',
+        port,
+        'ip',
+        '127.0.0.1',
+        'endpoint',
+        '127.0.0.1',
+        'role',
+        'master',
+        'replication-offset',
+        1,
+        'health',
+        'online',
+      ];
+      return ['slots', ranges, 'nodes', [node]];
+    });
+  }
+
+  #handle(port: number, name: string, args: readonly unknown[], conn: FakeConnection): unknown {
+    const hooked = this.hook?.(port, name, args);
+    if (hooked !== undefined) return hooked;
+    if (name === 'cluster' && String(args[0]) === 'shards') return this.shardsReply();
+    if (name === 'asking') {
+      this.asking.add(conn);
+      return 'OK';
+    }
+    if (name === 'ping') return 'PONG';
+    const slot = commandSlot(name, args);
+    const asked = this.asking.has(conn);
+    this.asking.delete(conn);
+    const store = this.stores.get(port)!;
+    if (slot !== undefined) {
+      const key = String(args[0]);
+      const importing = this.migrating.get(slot);
+      const mine = this.owner[slot] === port;
+      if (mine && importing !== undefined && !store.has(key)) throw new ReplyError(`ASK ${slot} 127.0.0.1:${importing}`, name);
+      if (!mine && !(asked && importing === port)) throw new ReplyError(`MOVED ${slot} 127.0.0.1:${this.owner[slot]!}`, name);
+    }
+    switch (name) {
+      case 'get':
+        return store.get(String(args[0])) ?? null;
+      case 'set':
+        store.set(String(args[0]), String(args[1]));
+        return 'OK';
+      case 'incr': {
+        const v = Number(store.get(String(args[0])) ?? 0) + 1;
+        store.set(String(args[0]), String(v));
+        return v;
+      }
+      default:
+        return 'OK';
+    }
+  }
+}
+
+const settle = async (): Promise<void> => {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+};
+
+async function open(
+  fc: FakeCluster,
+  clock: ManualClock,
+  extra: Omit<PoolOptions, 'cluster'> & { cluster?: Partial<ClusterOptions> } = {},
+): Promise<ClusterPool> {
+  const { cluster, ...rest } = extra;
+  const pool = createPool({
+    driver: fc.driver,
+    clock,
+    logger: false,
+    max: 4,
+    ...rest,
+    cluster: { nodes: [{ host: '127.0.0.1', port: 7001 }], refreshIntervalMs: Infinity, ...cluster },
+  });
+  const ready = pool.ready();
+  await settle();
+  assert.equal(await ready, 'healthy');
+  return pool;
+}
+
+void test('routes each key to the port that owns its slot; keyless to a primary', async () => {
+  const fc = new FakeCluster();
+  const pool = await open(fc, new ManualClock());
+  for (const slot of [0, 5461, 10923, 16383]) await pool.set(keyInSlot(slot), String(slot));
+  assert.deepEqual([...fc.stores.get(7001)!.keys()], [keyInSlot(0)]);
+  assert.deepEqual([...fc.stores.get(7002)!.keys()], [keyInSlot(5461)]);
+  assert.deepEqual([...fc.stores.get(7003)!.keys()].sort(), [keyInSlot(10923), keyInSlot(16383)].sort());
+  assert.equal(await pool.ping(), 'PONG');
+  assert.deepEqual(Object.keys(pool.stats().nodes).sort(), PORTS.map(idOf));
+  await pool.destroy();
+});
+
+void test('MOVED: retried on the target at once, the map is patched (the next command goes there directly)', async () => {
+  const fc = new FakeCluster();
+  const pool = await open(fc, new ManualClock());
+  const key = keyInSlot(42);
+  fc.owner[42] = 7003; // the nodes know, the pool does not
+  assert.equal(await pool.set(key, 'v'), 'OK');
+  assert.equal(fc.stores.get(7003)!.get(key), 'v');
+  assert.equal(pool.stats().cluster.moved, 1);
+  assert.equal(await pool.get(key), 'v');
+  assert.equal(pool.stats().cluster.moved, 1, 'no second MOVED');
+  assert.equal(pool.stats().cluster.refresh.requested.moved, 1, 'a refresh was asked for');
+  await pool.destroy();
+});
+
+void test('ASK: ASKING and the command go in one write to the importing node; the map is not changed', async () => {
+  const fc = new FakeCluster();
+  const pool = await open(fc, new ManualClock());
+  const key = keyInSlot(7);
+  fc.migrating.set(7, 7002);
+  fc.stores.get(7002)!.set(key, 'moved-already');
+  assert.equal(await pool.get(key), 'moved-already');
+  const conn = fc.driver.all.find((c) => c.spec.port === 7002 && c.log.some(([n]) => n === 'asking'))!;
+  const i = conn.log.findIndex(([n]) => n === 'asking');
+  assert.deepEqual(conn.log[i + 1], ['get', key], 'the command follows ASKING on the same connection');
+  assert.equal(pool.stats().cluster.ask, 1);
+  assert.equal(pool.stats().cluster.moved, 0);
+  assert.equal(await pool.get(key), 'moved-already');
+  assert.equal(pool.stats().cluster.ask, 2, 'ASK again: the slot still belongs to the source');
+  await pool.destroy();
+});
+
+void test('redirections are bounded by maxRedirections: the last MOVED reaches the caller', async () => {
+  const fc = new FakeCluster();
+  const pool = await open(fc, new ManualClock(), { cluster: { maxRedirections: 3 } });
+  let sends = 0;
+  fc.hook = (port, name) => {
+    if (name !== 'get') return undefined;
+    sends++;
+    throw new ReplyError(`MOVED 1 127.0.0.1:${port === 7001 ? 7002 : 7001}`, 'GET');
+  };
+  const err = await pool.get(keyInSlot(1)).then(
+    () => assert.fail('expected MOVED'),
+    (e: unknown) => e as ReplyError,
+  );
+  assert.match(err.message, /^MOVED 1 /);
+  assert.equal(sends, 4, 'the first try and 3 redirections');
+  assert.equal(pool.stats().cluster.redirectLimit, 1);
+  await pool.destroy();
+});
+
+void test('a write that times out is not re-routed: outcome unknown, a timeout refresh hint, sent once', async () => {
+  const fc = new FakeCluster();
+  const clock = new ManualClock();
+  const pool = await open(fc, clock, { commandTimeoutMs: 500 });
+  let incrs = 0;
+  fc.hook = (_port, name) => (name === 'incr' ? (incrs++, new Promise(() => undefined)) : undefined);
+  const pending = pool.incr(keyInSlot(3)).then(
+    () => assert.fail('expected a timeout'),
+    (e: unknown) => e as { code: string; outcome: string },
+  );
+  await settle();
+  clock.advance(600);
+  const err = await pending;
+  assert.equal(err.code, 'ERR_COMMAND_TIMEOUT');
+  assert.equal(err.outcome, 'unknown');
+  assert.equal(incrs, 1, 'never sent again');
+  assert.equal(pool.stats().cluster.refresh.requested.timeout, 1);
+  assert.equal(pool.stats().cluster.rerouted, 0);
+  await pool.destroy();
+});
+
+void test('a node that cannot take a command (not sent): refresh, then the new owner, within the deadline', async () => {
+  const fc = new FakeCluster();
+  const clock = new ManualClock();
+  const pool = await open(fc, clock, { commandTimeoutMs: 5000 });
+  const key = keyInSlot(11000);
+  // 7003 "fails over": its slots go to 7002, and 7003 refuses writes as if its socket was gone (never written).
+  for (let s = 10923; s < 16384; s++) fc.owner[s] = 7002;
+  fc.publish();
+  fc.hook = (port, name) => {
+    if (port === 7003 && name === 'set') throw new ConnectionError('SET: connection not writable', 'not-sent');
+    return undefined;
+  };
+  const pending = pool.set(key, 'after-failover');
+  for (let i = 0; i < 10; i++) {
+    await settle();
+    clock.advance(200);
+  }
+  assert.equal(await pending, 'OK');
+  assert.equal(fc.stores.get(7002)!.get(key), 'after-failover');
+  assert.equal(fc.stores.get(7003)!.has(key), false);
+  assert.ok(pool.stats().cluster.rerouted >= 1);
+  // The map now has two primaries: 7003's pool was drained.
+  assert.deepEqual(Object.keys(pool.stats().nodes).sort(), [idOf(7001), idOf(7002)]);
+  await pool.destroy();
+});
+
+void test('a pipeline splits by node and comes back in order; a redirected command is followed on its own', async () => {
+  const fc = new FakeCluster();
+  const pool = await open(fc, new ManualClock());
+  const [a, b, c] = [keyInSlot(1), keyInSlot(6000), keyInSlot(12000)];
+  fc.owner[12000] = 7001; // c's command gets MOVED
+  const res = await pool.pipeline().set(a, '1').set(b, '2').set(c, '3').get(a).ping().get(c).exec();
+  assert.deepEqual(res, [
+    [null, 'OK'],
+    [null, 'OK'],
+    [null, 'OK'],
+    [null, '1'],
+    [null, 'PONG'],
+    [null, '3'],
+  ]);
+  assert.equal(fc.stores.get(7001)!.get(c), '3');
+  // Both commands of the moved slot went out in one write before the first MOVED came back.
+  assert.equal(pool.stats().cluster.moved, 2);
+  assert.equal(await pool.get(c), '3');
+  assert.equal(pool.stats().cluster.moved, 2, 'the map was patched');
+  await pool.destroy();
+});
+
+void test('maxTotal across nodes: open connections (connecting ones included) never exceed it; lanes first', async () => {
+  const fc = new FakeCluster();
+  const clock = new ManualClock();
+  const pool = await open(fc, clock, { maxTotal: 7, acquireTimeoutMs: 60_000 });
+  let peak = 0;
+  const perPort = (): number[] => PORTS.map((p) => [...fc.driver.open].filter((c) => c.spec.port === p).length);
+  const watch = (): void => {
+    peak = Math.max(peak, fc.driver.open.size);
+    for (const n of perPort()) assert.ok(n <= 4);
+  };
+  const leases = [];
+  for (const slot of [1, 2, 6000, 6001, 12000, 12001]) leases.push(pool.acquire({ slot }));
+  await settle();
+  watch();
+  assert.ok(
+    perPort().every((n) => n >= 2),
+    'every node kept its lanes',
+  );
+  const granted = (await Promise.race([Promise.all(leases), settle().then(() => 'waiting')])) as unknown;
+  assert.equal(granted, 'waiting', 'only one lease connection fits: 6 lanes + 1');
+  // Release leases as they come: every waiter is served in turn, the total holds all along.
+  const done = leases.map((l) =>
+    l.then(async (lease) => {
+      watch();
+      lease.release();
+      await settle();
+    }),
+  );
+  for (let i = 0; i < 20; i++) {
+    await settle();
+    watch();
+    clock.advance(10);
+  }
+  await Promise.all(done);
+  assert.ok(peak <= 7, `peak ${peak}`);
+  assert.ok(pool.stats().cluster.budgetRefused > 0);
+  await pool.destroy();
+});
