@@ -8,7 +8,7 @@
 import { createInterface } from 'node:readline';
 import { LatencyRecorder } from '../src/load/index.js';
 import { ClusterLedger, readClusterList, redpoolVerdict, tagsCovering } from '../test/fault/lib/cluster-ledger.js';
-import { ClientUnavailableError, createClusterClient, type ClusterBenchClient } from './cluster-clients.js';
+import { createClusterClient, type ClusterBenchClient } from './cluster-clients.js';
 import {
   MARK,
   type CellResult,
@@ -123,7 +123,7 @@ async function run(spec: ClusterCellSpec): Promise<CellResult> {
     client = await createClusterClient(spec.client, spec.seeds, spec.kind === 'failover' ? { deadlineMs: spec.deadlineMs } : {});
     return spec.kind === 'load' ? await load(client, spec) : await failover(client, spec, lines);
   } catch (err) {
-    return { ok: false, unavailable: err instanceof ClientUnavailableError, error: err instanceof Error ? err.message : String(err) };
+    return { ok: false, unavailable: false, error: err instanceof Error ? err.message : String(err) };
   } finally {
     await Promise.race([client?.close().catch(() => undefined), new Promise((r) => setTimeout(r, 2_000))]);
   }

@@ -45,9 +45,6 @@ export interface ClusterBenchClient extends LedgerClient {
   close(): Promise<void>;
 }
 
-/** Thrown when a client cannot run here. */
-export class ClientUnavailableError extends Error {}
-
 /** Options for {@link createClusterClient}. */
 export interface ClientSettings {
   /** Per-command deadline in ms, or undefined for the client's default. */
