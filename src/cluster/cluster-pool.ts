@@ -56,7 +56,7 @@ export class ClusterPool<Raw = Redis> extends EventEmitter<EventArgs> {
   #closed: Promise<void> | undefined;
   readonly #leases = new WeakSet<Lease<unknown>>();
 
-  /** `make`: the per-node pool factory (`createPool` passes `new Pool(options, { gate })`). */
+  /** Use `createPool({ cluster })`. `make`: the per-node pool factory (`createPool` passes `new Pool(options, { gate })`). */
   constructor(options: PoolOptions, make: MakeNodePool) {
     super();
     this.#o = resolveOptions(options);
@@ -286,9 +286,9 @@ export class ClusterPool<Raw = Redis> extends EventEmitter<EventArgs> {
 
   #shutdown(how: (p: NodeEntry['pool']) => Promise<void>): Promise<void> {
     if (this.#state === 'open') this.#state = 'closing';
-    this.#nodes.close();
+    const bootstraps = this.#nodes.close();
     const pools = [...this.#nodes.entries.map((e) => e.pool), ...this.#nodes.retiring];
-    const done = Promise.all(pools.map(how)).then(() => {
+    const done = Promise.all([bootstraps, ...pools.map(how)]).then(() => {
       if (this.#state !== 'closed') {
         this.#state = 'closed';
         this.emit('pool:closed', {});

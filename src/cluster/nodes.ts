@@ -62,6 +62,8 @@ export class ClusterNodes {
   #list: NodeEntry[] = [];
   #bySlot: (NodeEntry | undefined)[] = new Array<NodeEntry | undefined>(SLOT_COUNT);
   readonly #retiring = new Set<NodePool>();
+  /** One-connection pools of topology loads in progress (destroyed by close() too). */
+  readonly #bootstraps = new Set<NodePool>();
   #rr = 0;
   #closed = false;
   /** Slot-map versions applied (refreshes and MOVED patches). */
@@ -216,6 +218,7 @@ export class ClusterNodes {
       this.bootstrapConnections++;
       const opts: PoolOptions = { ...this.#nodeOptions(source, undefined), max: 1, min: 0, lanes: 1, logger: false };
       pool = bootstrap = this.#make(opts, new BudgetGate(1));
+      this.#bootstraps.add(bootstrap);
     }
     try {
       try {
@@ -225,7 +228,10 @@ export class ClusterNodes {
         return parseClusterSlots(await pool[kCall]('cluster', ['slots'], false, { timeoutMs }), parse);
       }
     } finally {
-      if (bootstrap) void bootstrap.destroy();
+      if (bootstrap) {
+        this.#bootstraps.delete(bootstrap);
+        void bootstrap.destroy();
+      }
     }
   }
 
@@ -297,9 +303,10 @@ export class ClusterNodes {
     this.#bySlot = bySlot;
   }
 
-  /** Stops refreshing; the façade closes the pools. */
-  close(): void {
+  /** Stops refreshing and drops a topology load's own connection; the façade closes the node pools. */
+  close(): Promise<void> {
     this.#closed = true;
     this.refresher.close();
+    return Promise.all([...this.#bootstraps].map((p) => p.destroy())).then(() => undefined);
   }
 }

@@ -77,7 +77,7 @@ export class Lease<Raw = Redis> {
   #rawHandle: Raw | undefined;
   /** Set on leases held on purpose for a long time (subscribers): not reported as leaks. */
   [kPinned] = false;
-  /** See {@link kGuard}. */
+  /** Internal: a check before every command; a cluster lease pinned to a slot refuses other slots. */
   [kGuard]: ((name: string, args: readonly unknown[]) => void) | undefined = undefined;
   /** Stack of the acquire() call, kept only when leak detection is on. */
   readonly acquireStack: string | undefined;

@@ -25,6 +25,9 @@ class FakeCluster {
   /** slot → port importing it (the owner answers ASK for keys it does not have). */
   readonly migrating = new Map<number, number>();
   readonly asking = new WeakSet<FakeConnection>();
+  /** The address the nodes announce (CLUSTER SHARDS `ip`/`endpoint`), and whether they announce a hostname. */
+  announce = '127.0.0.1';
+  hostnames = false;
   /** Runs before the default behaviour; return undefined to fall through. */
   hook: ((port: number, name: string, args: readonly unknown[]) => unknown) | undefined;
 
@@ -44,22 +47,9 @@ class FakeCluster {
         if (ranges.length > 0 && ranges[ranges.length - 1] === s - 1) ranges[ranges.length - 1] = s;
         else ranges.push(s, s);
       }
-      const node = [
-        'id',
-        idOf(port),
-        'port',
-        port,
-        'ip',
-        '127.0.0.1',
-        'endpoint',
-        '127.0.0.1',
-        'role',
-        'master',
-        'replication-offset',
-        1,
-        'health',
-        'online',
-      ];
+      const node: unknown[] = ['id', idOf(port), 'port', port, 'ip', this.announce, 'endpoint', this.announce];
+      node.push('role', 'master', 'replication-offset', 1, 'health', 'online');
+      if (this.hostnames) node.push('hostname', `node-${port}.redis.test`);
       return ['slots', ranges, 'nodes', [node]];
     });
   }
@@ -292,5 +282,58 @@ void test('maxTotal across nodes: open connections (connecting ones included) ne
   await Promise.all(done);
   assert.ok(peak <= 7, `peak ${peak}`);
   assert.ok(pool.stats().cluster.budgetRefused > 0);
+  await pool.destroy();
+});
+
+void test('natMap translates announced addresses; TLS names each node by its announced hostname', async () => {
+  const fc = new FakeCluster();
+  fc.announce = '10.9.9.9';
+  fc.hostnames = true;
+  const clock = new ManualClock();
+  const pool = await open(fc, clock, {
+    tls: { ca: 'test-ca' },
+    cluster: { natMap: (a) => (a.host === '10.9.9.9' ? { host: '127.0.0.1', port: a.port } : undefined) },
+  });
+  await pool.set(keyInSlot(12000), 'x');
+  const dialled = fc.driver.all.filter((c) => c.spec.port === 7003 && c.spec.host === '127.0.0.1');
+  assert.ok(dialled.length > 0, 'dialled the translated address');
+  assert.equal(dialled[0]!.spec.tls?.servername, 'node-7003.redis.test');
+  assert.ok(!fc.driver.all.some((c) => c.spec.host === '10.9.9.9'), 'never the announced one');
+  assert.equal(pool.stats().nodes[idOf(7003)]!.address, '127.0.0.1:7003');
+  await pool.destroy();
+});
+
+void test('no seed answers: ready() rejects with ERR_UNAVAILABLE naming the cause; a command fails not-sent at its deadline', async () => {
+  const fc = new FakeCluster();
+  fc.driver.behaviour = 'fail';
+  const clock = new ManualClock();
+  const pool = createPool({
+    cluster: { nodes: [{ host: '127.0.0.1', port: 7001 }], refreshIntervalMs: Infinity },
+    driver: fc.driver,
+    clock,
+    logger: false,
+    commandTimeoutMs: 1000,
+    connectTimeoutMs: 500,
+    acquireTimeoutMs: 500,
+  });
+  const ready = pool.ready().then(
+    () => assert.fail('expected a rejection'),
+    (e: unknown) => e as { code: string; message: string },
+  );
+  const command = pool.get('k').then(
+    () => assert.fail('expected a failure'),
+    (e: unknown) => e as { code: string; outcome: string },
+  );
+  for (let i = 0; i < 30; i++) {
+    await settle();
+    clock.advance(100);
+  }
+  const err = await ready;
+  assert.equal(err.code, 'ERR_UNAVAILABLE');
+  assert.match(err.message, /no seed node answered/);
+  const cmd = await command;
+  assert.equal(cmd.outcome, 'not-sent');
+  assert.ok(pool.stats().cluster.refresh.failed >= 1);
+  assert.equal(pool.stats().health, 'unavailable');
   await pool.destroy();
 });

@@ -37,7 +37,7 @@ export interface RefresherOptions<S, T> {
   random?: Random;
 }
 
-/** Counters of a {@link TopologyRefresher}. */
+/** Counters of a topology refresher (`stats().cluster.refresh` of a cluster pool). */
 export interface RefresherStats {
   /** Loads started (each may try several sources). */
   loads: number;
