@@ -261,11 +261,13 @@ export class CrossSlotError extends RedpoolError {
   readonly keyIndexes: readonly [number, number];
   /** Their slots (0–16383), in the same order. */
   readonly slots: readonly [number, number];
-  constructor(command: string, keyIndexes: readonly [number, number], slots: readonly [number, number]) {
+  /** `message`: a more precise wording (a lease's slot, a transaction's commands); default: the argument form. */
+  constructor(command: string, keyIndexes: readonly [number, number], slots: readonly [number, number], message?: string) {
     super(
       'ERR_CROSS_SLOT',
-      `${command}: keys at arguments ${keyIndexes[0]} and ${keyIndexes[1]} hash to different slots (${slots[0]} and ${slots[1]}); ` +
-        'in a cluster every key of one command must share a slot (use a {hash tag})',
+      message ??
+        `${command}: keys at arguments ${keyIndexes[0]} and ${keyIndexes[1]} hash to different slots (${slots[0]} and ${slots[1]}); ` +
+          'in a cluster every key of one command must share a slot (use a {hash tag})',
     );
     this.command = command;
     this.keyIndexes = keyIndexes;

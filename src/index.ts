@@ -3,6 +3,10 @@
  * Public surface only; everything else is internal.
  */
 export { createPool, Pool } from './pool/pool.js';
+export { ClusterPool } from './cluster/cluster-pool.js';
+export type { ClusterStats, ClusterNodeStats, ClusterHealthReport, ClusterInfo } from './cluster/cluster-pool.js';
+export type { NatMap, NodeAddress } from './topology/cluster/nat-map.js';
+export type { RefresherStats, RefreshReason } from './topology/cluster/refresher.js';
 export type { HealthReport, CloseOptions, SharedCommands, ServerFacts } from './pool/pool.js';
 export type { AcquireOptions, CallOptions, PoolState } from './pool/engine.js';
 export { Lease } from './pool/lease.js';
@@ -20,6 +24,7 @@ export type { ConnState } from './pool/pooled-connection.js';
 export { parseRedisUrl, redactUrl, resolveOptions } from './options.js';
 export type {
   PoolOptions,
+  ClusterOptions,
   ResolvedOptions,
   ResolvedEndpoint,
   TlsOptions,

@@ -6,6 +6,7 @@
 import { adviseFromStats, type Advice, type HealthReport, type HealthStatus, type Pool } from '../index.js';
 import { infoNumber, openToolPool, readInfo, type InfoFields } from '../load/server-info.js';
 import { EXIT, num, parse, target } from './args.js';
+import { checkCluster, type ClusterReport } from './cluster.js';
 import { paint, print, printJson } from './output.js';
 
 export const HEALTH_HELP = `Usage: redpool health [URL] [options]
@@ -14,8 +15,14 @@ Connects with a one-connection pool, runs a health check (PING with a deadline) 
 server facts: version, mode, role, connected clients, maxclients (CONFIG GET, if permitted).
 The URL defaults to $REDIS_URL, then redis://127.0.0.1:6379.
 
+A Redis Cluster node (INFO cluster_enabled:1, or --cluster) is a seed: every node is checked,
+primaries through a cluster pool (one connection each), replicas directly, and listed with
+role, slots, health, latency, clients and memory; the status is the worst that matters
+(a failed or unreachable node, uncovered slots, cluster_state not ok: degraded or worse).
+
 Options:
   --url URL          Redis URL (instead of the argument)
+  --cluster          treat the URL as a cluster seed (without it: when the server says so)
   --timeout MS       deadline of each step in milliseconds (default 2000)
   --json             print the report as JSON
   -h, --help         show this help
@@ -27,6 +34,7 @@ const HEALTH_OPTIONS = {
   url: { type: 'string' },
   timeout: { type: 'string', short: 't' },
   json: { type: 'boolean' },
+  cluster: { type: 'boolean' },
 } as const;
 
 /** What `redpool health --json` prints. */
@@ -52,6 +60,8 @@ export interface HealthOutput {
     rejectedConnections: number | null;
   } | null;
   pool: { total: number; lanes: number; idle: number; busy: number; pending: number; connecting: number } | null;
+  /** Cluster mode only: the cluster state and every node (then `server` is null: see each node's). */
+  cluster?: ClusterReport;
 }
 
 function withDeadline<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
@@ -88,8 +98,37 @@ function serverFacts(info: InfoFields, configMax: number | null): NonNullable<He
   };
 }
 
-/** Runs the check. Never rejects; an unreachable server gives status 'unavailable'. */
-export async function checkHealth(url: string | undefined, display: string, timeoutMs: number): Promise<HealthOutput> {
+/** The check of a cluster (`cluster` set). Never rejects. */
+async function checkClusterHealth(url: string | undefined, display: string, timeoutMs: number): Promise<HealthOutput> {
+  const c = await checkCluster(url, timeoutMs);
+  return {
+    command: 'health',
+    target: display,
+    status: c.status,
+    latencyMs: c.latencyMs,
+    message: c.message,
+    problems: c.problems,
+    server: null,
+    pool: c.pool,
+    cluster: c.cluster,
+  };
+}
+
+/**
+ * Runs the check. Never rejects; an unreachable server gives status 'unavailable'. A cluster
+ * node (`cluster_enabled:1`, or `cluster` true) is checked as the seed of its cluster.
+ */
+export async function checkHealth(url: string | undefined, display: string, timeoutMs: number, cluster = false): Promise<HealthOutput> {
+  if (cluster) return checkClusterHealth(url, display, timeoutMs);
+  const single = await checkNode(url, display, timeoutMs);
+  return single.clusterEnabled ? checkClusterHealth(url, display, timeoutMs) : single.out;
+}
+
+async function checkNode(
+  url: string | undefined,
+  display: string,
+  timeoutMs: number,
+): Promise<{ out: HealthOutput; clusterEnabled: boolean }> {
   const pool = openToolPool(url ?? {}, timeoutMs);
   const out: HealthOutput = {
     command: 'health',
@@ -109,14 +148,14 @@ export async function checkHealth(url: string | undefined, display: string, time
     const report: HealthReport | undefined = await withDeadline(pool.health({ timeoutMs }), timeoutMs * 2);
     if (!report) {
       out.message = `no answer within ${timeoutMs} ms`;
-      return out;
+      return { out, clusterEnabled: false };
     }
     out.status = report.status;
     out.latencyMs = report.latencyMs === null ? null : Math.round(report.latencyMs * 1000) / 1000;
     out.message = report.status === 'unavailable' && report.lastError ? report.lastError.message : report.message;
     const st = report.stats;
     out.pool = { total: st.total, lanes: st.lanes, idle: st.idle, busy: st.busy, pending: st.pending, connecting: st.connecting };
-    if (report.status === 'unavailable') return out;
+    if (report.status === 'unavailable') return { out, clusterEnabled: false };
     if (report.status === 'degraded') out.problems.push(report.message);
     const [info, configMax] = await Promise.all([
       withDeadline(
@@ -128,9 +167,10 @@ export async function checkHealth(url: string | undefined, display: string, time
     if (!info) {
       out.status = 'degraded';
       out.problems.push('INFO failed or timed out');
-      return out;
+      return { out, clusterEnabled: false };
     }
     out.server = serverFacts(info, configMax ?? null);
+    if (info['cluster_enabled'] === '1') return { out, clusterEnabled: true };
     if (info['loading'] === '1') out.problems.push('the server is loading its dataset');
     if (info['role'] === 'slave' && info['master_link_status'] !== 'up')
       out.problems.push(`replica link to the primary is ${info['master_link_status'] ?? 'unknown'}`);
@@ -141,7 +181,7 @@ export async function checkHealth(url: string | undefined, display: string, time
     const serverAdvice = adviseFromStats(pool.stats(), limits).filter((a: Advice) => a.metric.startsWith('server.'));
     for (const a of serverAdvice) out.problems.push(a.message);
     if (out.problems.length > 0 && out.status === 'healthy') out.status = 'degraded';
-    return out;
+    return { out, clusterEnabled: false };
   } finally {
     await pool.destroy();
   }
@@ -153,6 +193,28 @@ function uptime(sec: number | null): string {
   if (sec < 7200) return `${Math.round(sec / 60)}m`;
   if (sec < 172800) return `${Math.round(sec / 3600)}h`;
   return `${Math.round(sec / 86400)}d`;
+}
+
+const colourOf = (s: HealthStatus): 'green' | 'yellow' | 'red' => (s === 'healthy' ? 'green' : s === 'degraded' ? 'yellow' : 'red');
+
+/** One line per node of a cluster report, primaries first. */
+function clusterLines(c: ClusterReport): string[] {
+  const lines = [`  cluster  state ${c.state ?? '?'}, ${c.coveredSlots}/16384 slots covered, ${c.knownNodes} nodes`];
+  const width = Math.max(0, ...c.nodes.map((n) => n.address.length));
+  for (const n of c.nodes) {
+    const s = n.server;
+    const latency = n.latencyMs === null ? '–' : `${n.latencyMs} ms`;
+    const what = n.role === 'primary' ? `${n.slots} slots` : `of ${n.primary ?? '?'}, link ${s?.replicaLink ?? '?'}`;
+    const facts = s
+      ? `clients ${s.connectedClients ?? '?'} / ${s.maxclients ?? '?'}, memory ${s.usedMemoryHuman ?? '?'}`
+      : 'INFO: no answer';
+    const pool = n.pool ? `, pool total ${n.pool.total} busy ${n.pool.busy} pending ${n.pool.pending}` : '';
+    const flags = n.flags.length ? ` [${n.flags.join(',')}]` : '';
+    lines.push(
+      `  ${n.role.padEnd(8)} ${n.address.padEnd(width)}  ${paint(n.status.padEnd(11), colourOf(n.status))} ${latency.padStart(9)}  ${what}, ${facts}${pool}${flags}`,
+    );
+  }
+  return lines;
 }
 
 /** Text rendering of a health report. */
@@ -177,6 +239,7 @@ export function healthText(h: HealthOutput): string {
     lines.push(
       `  pool     total ${h.pool.total}, lanes ${h.pool.lanes}, idle ${h.pool.idle}, busy ${h.pool.busy}, pending ${h.pool.pending}`,
     );
+  if (h.cluster) lines.push(...clusterLines(h.cluster));
   for (const p of h.problems) lines.push(`  problem  ${p}`);
   return lines.join('\n');
 }
@@ -190,8 +253,9 @@ export async function healthCommand(argv: string[]): Promise<number> {
   }
   const t = target(p);
   const timeoutMs = num(p, 'timeout', 2_000, { min: 10, max: 600_000, integer: true });
-  // A hard stop on top of the per-step deadlines: the answer comes within about 3 × timeout.
-  const hardMs = timeoutMs * 3 + 1_000;
+  // A hard stop on top of the per-step deadlines: one node answers within about 3 × timeout; a
+  // cluster (more steps: topology, every node's INFO) within about 3 + 6 × timeout.
+  const hardMs = timeoutMs * 9 + 1_000;
   const fallback: HealthOutput = {
     command: 'health',
     target: t.display,
@@ -202,7 +266,7 @@ export async function healthCommand(argv: string[]): Promise<number> {
     server: null,
     pool: null,
   };
-  const h = (await withDeadline(checkHealth(t.url, t.display, timeoutMs), hardMs)) ?? fallback;
+  const h = (await withDeadline(checkHealth(t.url, t.display, timeoutMs, p.values['cluster'] === true), hardMs)) ?? fallback;
   if (p.values['json']) printJson(h);
   else print(healthText(h));
   return h.status === 'healthy' ? EXIT.ok : h.status === 'degraded' ? EXIT.failure : 2;

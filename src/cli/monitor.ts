@@ -3,12 +3,15 @@
  * interval: clients, blocked clients, rejected and received connections, ops/s, memory,
  * keyspace hits/misses with the hit ratio, evictions — with rates between samples.
  */
-import { infoNumber, keyspaceKeys, openToolPool, readInfo, type InfoFields } from '../load/server-info.js';
-import { fmtCount } from '../load/format.js';
+import { openToolPool, readInfo } from '../load/server-info.js';
 import type { Pool } from '../index.js';
 import { EXIT, num, parse, target } from './args.js';
+import { monitorCluster } from './monitor-cluster.js';
+import { sampleBlock, sampleFrom, sampleLine, type Raw } from './monitor-sample.js';
 import { failureMessage, print, printErr } from './output.js';
 import { Session } from './session.js';
+
+export { sampleBlock, sampleFrom, sampleLine, type MonitorSample } from './monitor-sample.js';
 
 export const MONITOR_HELP = `Usage: redpool monitor [URL] [options]
 
@@ -17,8 +20,13 @@ connected_clients, blocked_clients, rejected_connections, total_connections_rece
 instantaneous_ops_per_sec, used_memory_human, keyspace hits/misses (+ hit ratio), evicted_keys.
 The URL defaults to $REDIS_URL, then redis://127.0.0.1:6379. Stop with Ctrl-C.
 
+A Redis Cluster node (INFO cluster_enabled:1, or --cluster) is a seed: every node of the
+cluster is sampled (primaries and replicas, from CLUSTER NODES, re-read each sample), one row
+or line per node, rates per node; --json prints { target, cluster: true, time, nodes: [...] }.
+
 Options:
   --url URL            Redis URL (instead of the argument)
+  --cluster            treat the URL as a cluster seed (without it: when the server says so)
   --interval SECONDS   time between samples (default 1)
   --count N            stop after N samples
   --once               print one snapshot and exit (rates need two samples: shown as null/–)
@@ -35,115 +43,8 @@ const MONITOR_OPTIONS = {
   once: { type: 'boolean' },
   timeout: { type: 'string', short: 't' },
   json: { type: 'boolean' },
+  cluster: { type: 'boolean' },
 } as const;
-
-/** One monitor sample. Rates are per second since the previous sample (null on the first). */
-export interface MonitorSample {
-  time: string;
-  connectedClients: number | null;
-  blockedClients: number | null;
-  rejectedConnections: number | null;
-  rejectedPerSec: number | null;
-  totalConnectionsReceived: number | null;
-  connectionsPerSec: number | null;
-  opsPerSec: number | null;
-  commandsPerSec: number | null;
-  usedMemory: number | null;
-  usedMemoryHuman: string | null;
-  keys: number;
-  keyspaceHits: number | null;
-  keyspaceMisses: number | null;
-  /** hits / (hits + misses) since server start, 0..1, or null with no lookups. */
-  hitRatio: number | null;
-  /** The same over the last interval. */
-  intervalHitRatio: number | null;
-  evictedKeys: number | null;
-  evictedPerSec: number | null;
-}
-
-interface Raw {
-  at: number;
-  info: InfoFields;
-}
-
-/** Builds a sample from INFO (and the previous INFO for rates). */
-export function sampleFrom(cur: Raw, prev: Raw | undefined): MonitorSample {
-  const n = (f: string): number | null => infoNumber(cur.info, f);
-  const secs = prev ? (cur.at - prev.at) / 1000 : 0;
-  const rate = (f: string): number | null => {
-    if (!prev || secs <= 0) return null;
-    const a = infoNumber(cur.info, f);
-    const b = infoNumber(prev.info, f);
-    return a === null || b === null ? null : Math.round((Math.max(0, a - b) / secs) * 10) / 10;
-  };
-  const hits = n('keyspace_hits');
-  const misses = n('keyspace_misses');
-  const ratio = (h: number | null, m: number | null): number | null =>
-    h === null || m === null || h + m === 0 ? null : Math.round((h / (h + m)) * 10_000) / 10_000;
-  let interval: number | null = null;
-  if (prev && hits !== null && misses !== null) {
-    const ph = infoNumber(prev.info, 'keyspace_hits');
-    const pm = infoNumber(prev.info, 'keyspace_misses');
-    if (ph !== null && pm !== null) interval = ratio(hits - ph, misses - pm);
-  }
-  return {
-    time: new Date(cur.at).toISOString(),
-    connectedClients: n('connected_clients'),
-    blockedClients: n('blocked_clients'),
-    rejectedConnections: n('rejected_connections'),
-    rejectedPerSec: rate('rejected_connections'),
-    totalConnectionsReceived: n('total_connections_received'),
-    connectionsPerSec: rate('total_connections_received'),
-    opsPerSec: n('instantaneous_ops_per_sec'),
-    commandsPerSec: rate('total_commands_processed'),
-    usedMemory: n('used_memory'),
-    usedMemoryHuman: cur.info['used_memory_human'] ?? null,
-    keys: keyspaceKeys(cur.info),
-    keyspaceHits: hits,
-    keyspaceMisses: misses,
-    hitRatio: ratio(hits, misses),
-    intervalHitRatio: interval,
-    evictedKeys: n('evicted_keys'),
-    evictedPerSec: rate('evicted_keys'),
-  };
-}
-
-const v = (x: number | null): string => (x === null ? '–' : fmtCount(x));
-const r = (x: number | null): string => (x === null ? '' : `${fmtCount(x)}/s`);
-const pct = (x: number | null): string => (x === null ? '–' : `${(x * 100).toFixed(1)} %`);
-
-/** Multi-line block for a terminal. */
-export function sampleBlock(s: MonitorSample, header: string): string {
-  const row = (k: string, val: string, rate = ''): string => `  ${k.padEnd(28)}${val.padStart(12)}  ${rate}`;
-  return [
-    header,
-    row('connected_clients', v(s.connectedClients)),
-    row('blocked_clients', v(s.blockedClients)),
-    row('rejected_connections', v(s.rejectedConnections), r(s.rejectedPerSec)),
-    row('total_connections_received', v(s.totalConnectionsReceived), r(s.connectionsPerSec)),
-    row('instantaneous_ops_per_sec', v(s.opsPerSec), s.commandsPerSec === null ? '' : `(commands ${r(s.commandsPerSec)})`),
-    row('used_memory_human', s.usedMemoryHuman ?? '–'),
-    row('keys', v(s.keys)),
-    row(
-      'keyspace hits / misses',
-      `${v(s.keyspaceHits)} / ${v(s.keyspaceMisses)}`,
-      `hit ratio ${pct(s.hitRatio)}${s.intervalHitRatio === null ? '' : `, last interval ${pct(s.intervalHitRatio)}`}`,
-    ),
-    row('evicted_keys', v(s.evictedKeys), r(s.evictedPerSec)),
-  ].join('\n');
-}
-
-/** One line for logs and pipes: `key=value` pairs, rates in parentheses. */
-export function sampleLine(s: MonitorSample): string {
-  const rate = (x: number | null): string => (x === null ? '' : `(+${fmtCount(x)}/s)`);
-  const p = (x: number | null): string => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
-  return (
-    `${s.time} clients=${v(s.connectedClients)} blocked=${v(s.blockedClients)} rejected=${v(s.rejectedConnections)}${rate(s.rejectedPerSec)} ` +
-    `conns=${v(s.totalConnectionsReceived)}${rate(s.connectionsPerSec)} ops/s=${v(s.opsPerSec)}${s.commandsPerSec === null ? '' : ` cmds/s=${fmtCount(s.commandsPerSec)}`} ` +
-    `mem=${s.usedMemoryHuman ?? '–'} keys=${v(s.keys)} hits=${v(s.keyspaceHits)} misses=${v(s.keyspaceMisses)} hit_ratio=${p(s.hitRatio)}` +
-    `${s.intervalHitRatio === null ? '' : `(last ${p(s.intervalHitRatio)})`} evicted=${v(s.evictedKeys)}${rate(s.evictedPerSec)}`
-  );
-}
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
@@ -172,10 +73,20 @@ export async function monitorCommand(argv: string[]): Promise<number> {
   const live = !json && process.stdout.isTTY === true && !once;
 
   const session = new Session();
+  const cluster = (): Promise<number> =>
+    monitorCluster({ url: t.url, display: t.display, intervalMs, count, timeoutMs, json, once, live, signal: session.signal, sleep });
+  if (p.values['cluster'] === true) {
+    try {
+      return await cluster();
+    } finally {
+      session.end();
+    }
+  }
   const pool: Pool = openToolPool(t.url ?? {}, timeoutMs);
   let prev: Raw | undefined;
   let failures = 0;
   let drawn = 0;
+  let clusterEnabled = false;
   try {
     await pool.ready();
     for (let i = 0; i < count && !session.signal.aborted; i++) {
@@ -188,6 +99,11 @@ export async function monitorCommand(argv: string[]): Promise<number> {
         failures++;
         printErr(`redpool monitor: ${t.display}: sample failed: ${failureMessage(err)}`);
         continue;
+      }
+      // A cluster node: monitor the whole cluster instead (this pool is closed first).
+      if (i === 0 && cur.info['cluster_enabled'] === '1') {
+        clusterEnabled = true;
+        break;
       }
       const s = sampleFrom(cur, prev);
       prev = cur;
@@ -202,9 +118,14 @@ export async function monitorCommand(argv: string[]): Promise<number> {
       else print(sampleLine(s));
     }
     // A sample that failed is a failed run (a dead server must not look like a quiet one).
-    return failures > 0 ? EXIT.failure : EXIT.ok;
+    if (!clusterEnabled) return failures > 0 ? EXIT.failure : EXIT.ok;
   } finally {
     await pool.destroy();
+    if (!clusterEnabled) session.end();
+  }
+  try {
+    return await cluster();
+  } finally {
     session.end();
   }
 }

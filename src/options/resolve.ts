@@ -6,6 +6,7 @@
  * never print them.
  */
 import { ConfigError } from '../errors.js';
+import { checkClusterOptions } from './cluster.js';
 import type { TlsOptions } from './endpoint.js';
 import { OPTIONS, specOf, type ResolvedOptions } from './table.js';
 import type { PoolOptions } from './types.js';
@@ -62,6 +63,7 @@ export function resolveOptions(input: PoolOptions | string | undefined, env: Nod
     const value = (given as Record<string, unknown>)[key];
     if (value !== undefined) checkValue(key, spec, value);
   }
+  checkClusterOptions(given);
   if (given.host !== undefined && given.path !== undefined)
     throw new ConfigError('path', 'cannot be combined with "host" (a unix socket or a TCP host, not both)');
   if (given.url !== undefined) {
@@ -74,7 +76,7 @@ export function resolveOptions(input: PoolOptions | string | undefined, env: Nod
   if (given.path === '') throw new ConfigError('path', 'must not be empty');
   // An explicit url is parsed even when empty (and refused); an empty REDIS_URL counts as unset,
   // and so does REDIS_URL when the options say where to connect.
-  const explicitEndpoint = given.host !== undefined || given.port !== undefined || given.path !== undefined;
+  const explicitEndpoint = given.host !== undefined || given.port !== undefined || given.path !== undefined || given.cluster !== undefined;
   const envUrl = !explicitEndpoint && env.REDIS_URL ? env.REDIS_URL : undefined;
   const url = given.url !== undefined ? given.url : envUrl;
   const parsed: ParsedUrl = url !== undefined ? parseRedisUrl(url) : { query: {} };

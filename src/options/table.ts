@@ -105,6 +105,14 @@ export const OPTIONS = {
     section: 'size',
     doc: 'connections at most: shared lanes + exclusive leases, connecting ones included',
   },
+  maxTotal: {
+    kind: 'int',
+    min: 1,
+    max: 1_000_000,
+    section: 'size',
+    defaultDoc: 'none',
+    doc: 'cluster only: connections at most across all nodes (each node keeps its own `max`); lanes are served first, so give at least `lanes` per primary',
+  },
   min: { kind: 'int', min: 0, max: 100_000, query: true, default: 1, section: 'size', doc: 'connections opened at `ready()` and kept' },
   lanes: {
     kind: 'int',
@@ -204,6 +212,12 @@ export const OPTIONS = {
     section: 'other',
     defaultDoc: '`ioredisDriver()`',
     doc: 'connection factory: `ioredisDriver({ directPath })` (see [drivers.md](drivers.md)), `nodeRedisDriver()` from `redpool/node-redis` (needs `redis@5`), or the fake one in `redpool/testing`',
+  },
+  cluster: {
+    kind: 'object',
+    section: 'where',
+    defaultDoc: 'none',
+    doc: '`{ nodes: [{ host, port }, …], natMap?, maxRedirections? = 5, refreshIntervalMs? = 30000, minRefreshIntervalMs? = 1000 }`: a Redis Cluster (see [scale-out.md](scale-out.md)); not with `url`/`host`/`port`/`path`',
   },
   clock: {
     kind: 'object',

@@ -7,7 +7,25 @@
 import type { Driver } from '../driver/driver.js';
 import type { Clock } from '../internal/clock.js';
 import type { BackoffStrategy } from '../resilience/backoff.js';
+import type { NatMap, NodeAddress } from '../topology/cluster/nat-map.js';
 import type { TlsOptions } from './endpoint.js';
+
+/**
+ * The `cluster` option: a Redis Cluster instead of one endpoint. Every other pool option
+ * applies to each per-node pool (`max` is per node; `maxTotal` bounds the sum).
+ */
+export interface ClusterOptions {
+  /** Seed nodes (any mix of primaries and replicas); the topology is read from them. At least one. */
+  nodes: readonly NodeAddress[];
+  /** Address translation for announced addresses (`"host:port"` → `{ host, port }`, or a function). @default none */
+  natMap?: NatMap;
+  /** `MOVED`/`ASK` redirections followed per command before the reply reaches the caller. @default 5 */
+  maxRedirections?: number;
+  /** Period of the background topology check, ms; `Infinity` turns it off. @default 30000 */
+  refreshIntervalMs?: number;
+  /** Least time between two topology loads, ms (requests in between coalesce into one). @default 1000 */
+  minRefreshIntervalMs?: number;
+}
 
 /** Credentials returned by a {@link PoolOptions.credentials} provider. */
 export interface Credentials {
@@ -67,6 +85,12 @@ export interface PoolOptions {
   name?: string;
   /** Most connections open at once: shared lanes plus exclusive leases. @default 10 */
   max?: number;
+  /**
+   * Cluster only: connections at most across every node (each node also keeps its own `max`).
+   * Lanes are served first, so it must be at least `lanes` per primary to serve every shard.
+   * @default none (only `max` per node)
+   */
+  maxTotal?: number;
   /** Connections opened at `ready()` and kept open. @default 1 */
   min?: number;
   /**
@@ -131,4 +155,6 @@ export interface PoolOptions {
   driver?: Driver;
   /** Time source. @default the system clock */
   clock?: Clock;
+  /** A Redis Cluster: seeds and routing settings (see {@link ClusterOptions}). Not with `url`/`host`/`port`/`path`. @default none */
+  cluster?: ClusterOptions;
 }

@@ -30,6 +30,13 @@ export interface AcquireOptions {
   timeoutMs?: number;
   /** Abort the wait. */
   signal?: AbortSignal;
+  /**
+   * Cluster: the lease is pinned to the node serving this key's slot, and its commands must
+   * stay in that slot (`ERR_CROSS_SLOT` before sending otherwise). Ignored by a single-node pool.
+   */
+  key?: string | Buffer | number;
+  /** Cluster: like `key`, by slot number (0–16383). Ignored by a single-node pool. */
+  slot?: number;
 }
 
 /** Emits a pool event. */

@@ -19,7 +19,9 @@ import type { Clock, TimerHandle } from '../internal/clock.js';
 import { debug } from '../internal/debug.js';
 import type { ResolvedOptions } from '../options.js';
 import { defaultBackoff, defaultReconnectBackoff, type BackoffStrategy } from '../resilience/backoff.js';
+import { BudgetGate, type BudgetMember } from './budget.js';
 import { Dialer } from './dialer.js';
+import { pingConnection } from './ping.js';
 import type { AcquireOptions, CallOptions, Emit, HousekeeperCore, LaneCore, LeaseCore } from './core.js';
 import { POOL_TRANSITIONS, type PoolState } from './pool-state.js';
 import type { PoolEvents } from './events.js';
@@ -35,7 +37,7 @@ export { POOL_TRANSITIONS, type PoolState } from './pool-state.js';
 /** Whether anyone (listener, logger, diagnostics subscriber) would see `event`. */
 type Observed = (event: keyof PoolEvents) => boolean;
 
-export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
+export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease>, BudgetMember {
   readonly o: ResolvedOptions;
   readonly clock: Clock;
   readonly counters = new Counters();
@@ -62,9 +64,13 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
   #resolveClosed: (() => void) | undefined;
   /** When the armed sweep fires (clock ms); meaningful only while `#sweepTimer` is set. */
   #sweepAt = Infinity;
+  /** A token per connection (spawn takes, #forget gives): its own gate of size `max`, or a cluster's shared one. */
+  readonly #gate: BudgetGate;
 
-  constructor(o: ResolvedOptions, driver: Driver, emit: Emit, observed: Observed = () => true) {
+  constructor(o: ResolvedOptions, driver: Driver, emit: Emit, observed: Observed = () => true, gate?: BudgetGate) {
     this.o = o;
+    this.#gate = gate ?? new BudgetGate(o.max);
+    this.#gate.join(this);
     this.clock = o.clock;
     this.emit = emit;
     this.observed = observed;
@@ -180,24 +186,7 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
 
   /** PINGs `pc` with its own timer; resolves false on error or timeout. Never rejects. */
   ping(pc: PooledConnection, timeoutMs: number): Promise<boolean> {
-    const conn = pc.conn;
-    if (!conn) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const timer = this.clock.setTimeout(() => resolve(false), timeoutMs, true);
-      conn.command('ping', [], false).then(
-        (reply) => {
-          this.clock.clearTimeout(timer);
-          // Only PONG is a healthy answer: a proxy or server replying +OK to everything is not.
-          if (reply !== 'PONG') return resolve(false);
-          pc.lastUsedAt = this.clock.now();
-          resolve(true);
-        },
-        () => {
-          this.clock.clearTimeout(timer);
-          resolve(false);
-        },
-      );
-    });
+    return pingConnection(this.clock, pc, timeoutMs);
   }
 
   // ---------------------------------------------------------------- the pump
@@ -232,16 +221,18 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
     }
     if (!this.dialer.mayDial(now)) return this.#scheduleDial(this.dialer.nextDialAt - now, false);
     const o = this.o;
-    for (let lanes = this.#activeLanes(); lanes < o.lanes && this.#all.size < o.max; lanes++) this.#spawn('lane');
+    for (let lanes = this.#activeLanes(); lanes < o.lanes && this.#all.size < o.max && this.#gate.tryTake(this, 'lane'); lanes++)
+      this.#spawn('lane');
     let leases = this.leaseConnections();
     const opening = this.#tally.lease.connecting + this.#tally.lease.validating;
     for (
       let uncovered = this.leasing.waiting - opening;
-      uncovered > 0 && leases < this.leasing.cap && this.#all.size < o.max;
+      uncovered > 0 && leases < this.leasing.cap && this.#all.size < o.max && this.#gate.tryTake(this, 'lease');
       uncovered--, leases++
     )
       this.#spawn('lease');
-    for (; this.#all.size < o.min && leases < this.leasing.cap; leases++) this.#spawn('lease');
+    for (; this.#all.size < o.min && leases < this.leasing.cap && this.#gate.tryTake(this, 'lease'); leases++) this.#spawn('lease');
+    if (this.leasing.idle.length > 0 && this.leasing.waiting === 0 && this.#gate.starved(this)) this.shed();
   }
 
   /** Arms one timer for when dialling is allowed again (backoff) or for the unavailable probe. */
@@ -257,8 +248,9 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
         if (this.#state !== 'open') return;
         if (probe && this.dialer.health === 'unavailable') {
           // One probe at a time: its outcome decides when Redis is back.
+          const role = this.#activeLanes() < this.o.lanes ? 'lane' : 'lease';
           if (!this.dialer.mayProbe(this.clock.now())) this.pump();
-          else if (this.#all.size < this.o.max) this.#spawn(this.#activeLanes() < this.o.lanes ? 'lane' : 'lease');
+          else if (this.#all.size < this.o.max && this.#gate.tryTake(this, role)) this.#spawn(role);
           return;
         }
         this.pump();
@@ -266,6 +258,26 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
       Math.max(0, delayMs),
       true,
     );
+  }
+
+  /** Lanes wanted and not opened: what the shared budget keeps for this engine. */
+  lanesMissing(): number {
+    return this.#state === 'open' ? Math.max(0, this.o.lanes - this.#activeLanes()) : 0;
+  }
+
+  /** The shared budget wants a token back: close the least recently used idle lease connection. */
+  shed(): boolean {
+    const pc = this.leasing.idle[0];
+    if (!pc || this.#state !== 'open') return false;
+    this.retire(pc, 'idle');
+    return true;
+  }
+
+  /** Forgets a connection record; its budget token goes back (once: only if it was still known). */
+  #forget(pc: PooledConnection): boolean {
+    if (!this.#all.delete(pc)) return false;
+    this.#gate.give(this);
+    return true;
   }
 
   #spawn(role: Role): void {
@@ -286,7 +298,7 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
         },
         (err: unknown) => {
           this.#dials.delete(pc);
-          this.#all.delete(pc);
+          this.#forget(pc);
           pc.moveTo(ConnState.Closed);
           if (this.#state === 'open') this.emit('connection:error', { id: pc.id, role, error: err as Error });
           this.#afterForget();
@@ -323,7 +335,7 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
     const reason = this.#closeReasons.get(pc) ?? 'error';
     this.#closeReasons.delete(pc);
     if (pc.state !== ConnState.Closed) pc.moveTo(ConnState.Closed);
-    if (!this.#all.delete(pc)) return;
+    if (!this.#forget(pc)) return;
     this.lanes.remove(pc);
     this.leasing.forget(pc);
     this.counters.destroyed++;
@@ -439,6 +451,7 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
     this.#sweepTimer = this.#dialTimer = this.#closeTimer = undefined;
     this.#sweepAt = Infinity;
     this.#moveTo('closed');
+    this.#gate.leave(this);
     this.emit('pool:closed', {});
     this.#resolveClosed?.();
   }

@@ -22,6 +22,11 @@ import type { DestroyReason } from './stats.js';
 export const kConnection: unique symbol = Symbol('redpool.lease.connection');
 /** Internal: a long-lived lease (a subscriber) that leak detection must not report. */
 export const kPinned: unique symbol = Symbol('redpool.lease.pinned');
+/**
+ * Internal: a check every command (and every command of a batch) passes before it is sent; it
+ * throws to refuse (a cluster lease pinned to a slot refuses keys of other slots).
+ */
+export const kGuard: unique symbol = Symbol('redpool.lease.guard');
 
 /**
  * The raw client type of a driver's connections. A driver declares it with a type-only
@@ -72,6 +77,8 @@ export class Lease<Raw = Redis> {
   #rawHandle: Raw | undefined;
   /** Set on leases held on purpose for a long time (subscribers): not reported as leaks. */
   [kPinned] = false;
+  /** Internal: a check before every command; a cluster lease pinned to a slot refuses other slots. */
+  [kGuard]: ((name: string, args: readonly unknown[]) => void) | undefined = undefined;
   /** Stack of the acquire() call, kept only when leak detection is on. */
   readonly acquireStack: string | undefined;
 
@@ -176,6 +183,7 @@ export class Lease<Raw = Redis> {
     try {
       this.#check();
       checkArgs(name, args);
+      this[kGuard]?.(name, args);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -199,6 +207,12 @@ export class Lease<Raw = Redis> {
 
   #runBatch(cmds: BatchCommand[], atomic: boolean): Promise<BatchResult | null> {
     if (this.#released) return Promise.reject(new LeaseReleasedError());
+    const guard = this[kGuard];
+    try {
+      if (guard) for (const [n, ...a] of cmds) guard(n.replace(/Buffer$/, ''), a);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     for (const [n, ...a] of cmds) this.#track(n.replace(/Buffer$/, ''), a);
     if (atomic) this.#watching = false; // EXEC always unwatches
     return this.#host.batch(this.#pc, cmds, atomic, this.#call);

@@ -9,19 +9,21 @@ import { LOGGED_EVENTS, logPoolEvent, outageLogger } from './log.js';
 import type { Channel } from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import { inspect } from 'node:util';
-import type { Redis, RedisCommander } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { ClusterPool } from '../cluster/cluster-pool.js';
 import { Batch } from '../commands/batch.js';
-import type { StateChangingCommand } from '../commands/command-table.js';
 import { routeShared } from '../commands/routing.js';
 import { installCommands, kDispatch, kFail } from '../commands/surface.js';
 import { ioredisDriver } from '../driver/ioredis-driver.js';
-import type { Driver } from '../driver/driver.js';
-import { ForeignLeaseError, PoolClosedError, LeaseReleasedError } from '../errors.js';
-import { optionWarnings, resolveOptions, type PoolOptions, type ResolvedOptions } from '../options.js';
+import type { BatchCommand, BatchResult, Driver } from '../driver/driver.js';
+import { ConfigError, ForeignLeaseError, PoolClosedError, LeaseReleasedError } from '../errors.js';
+import { optionWarnings, resolveOptions, type ClusterOptions, type PoolOptions, type ResolvedOptions } from '../options.js';
 import { adviseFromStats, type Advice, type AdviceOptions } from '../health/advice.js';
 import { healthReport, learnServerLimits, warm, type HealthReport } from '../health/readiness.js';
 import { serverWarnings, type ServerLimits } from '../health/server.js';
 import { channels } from '../observability/diagnostics.js';
+import { kBatch, kCall, type CloseOptions, type EventArgs, type PoolWithOptions, type SharedCommands } from './api.js';
+import type { BudgetGate } from './budget.js';
 import type { AcquireOptions, CallOptions, PoolState } from './core.js';
 import { Engine } from './engine.js';
 import type { PoolEvents } from './events.js';
@@ -30,30 +32,14 @@ import { kRun, Lease, type RawClientOf } from './lease.js';
 import { Subscriber, type SubscriberOptions } from './subscriber.js';
 import type { HealthStatus, PoolStats } from './stats.js';
 
-/** The shared command surface: every ioredis command except those that need a lease. */
-export type SharedCommands = Omit<RedisCommander, StateChangingCommand | 'multi' | 'pipeline'>;
-
 export type { HealthReport } from '../health/readiness.js';
-
-/** What `pool.with(…)` returns: the shared commands, pipelines and transactions, with the per-call options bound. */
-export interface PoolWithOptions extends SharedCommands {
-  /** Records a pipeline; `exec()` writes it in one go on one lane. */
-  pipeline(commands?: unknown[][]): Batch;
-  /** Records a MULTI/EXEC transaction; runs atomically on one lane. */
-  multi(commands?: unknown[][]): Batch;
-}
+export type { SharedCommands, PoolWithOptions, CloseOptions, EventArgs } from './api.js';
 
 /**
  * Server settings read at `ready()` (CONFIG GET), when permitted.
  * @deprecated Same type as {@link ServerLimits}; use that name.
  */
 export type ServerFacts = ServerLimits;
-
-/** Options of {@link Pool.close}. */
-export interface CloseOptions {
-  /** After this many ms, in-flight work is abandoned and sockets destroyed. @default 10000 */
-  timeoutMs?: number;
-}
 
 const EVENT_CHANNELS: Partial<Record<keyof PoolEvents, Channel>> = {
   'connection:created': channels.connectionCreated,
@@ -63,9 +49,6 @@ const EVENT_CHANNELS: Partial<Record<keyof PoolEvents, Channel>> = {
   'pool:exhausted': channels.exhausted,
   'lease:leak': channels.leak,
 };
-
-/** Listener arguments of each pool event. */
-export type EventArgs = { [K in keyof PoolEvents]: [PoolEvents[K]] };
 
 /** A pool of Redis connections. Create with {@link createPool}. */
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- merged with the class, which uses Raw
@@ -86,9 +69,11 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
   readonly #subscribers = new Set<Subscriber>();
   #server: ServerLimits = {};
 
-  constructor(options?: PoolOptions | string) {
+  /** `internal.gate`: the shared connection budget of a cluster's per-node pools (internal use). */
+  constructor(options?: PoolOptions | string, internal?: { gate?: BudgetGate }) {
     super();
     this.#o = resolveOptions(options);
+    if (this.#o.cluster) throw new ConfigError('cluster', 'a Pool serves one endpoint: create a cluster pool with createPool({ cluster })');
     const clock = this.#o.clock;
     this.#logCtx = { pool: this.#o.name, endpoint: this.#o.endpoint };
     this.#outage = outageLogger(this.#logCtx, () => clock.now());
@@ -100,6 +85,7 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
         this.listenerCount(event) > 0 ||
         (EVENT_CHANNELS[event]?.hasSubscribers ?? false) ||
         (this.#o.logger ? LOGGED_EVENTS.has(event) : this.#o.logger === undefined && event === 'health'),
+      internal?.gate,
     );
     this.#housekeeper = new Housekeeper(this.#engine, (lease, heldMs) => {
       const stack = lease.acquireStack ?? '';
@@ -136,6 +122,16 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
   /** @internal */
   [kDispatch](name: string, args: unknown[], buffer: boolean): Promise<unknown> {
     return this.#dispatch(name, args, buffer, undefined);
+  }
+
+  /** @internal */
+  [kCall](name: string, args: unknown[], buffer: boolean, call: CallOptions | undefined): Promise<unknown> {
+    return this.#dispatch(name, args, buffer, call);
+  }
+
+  /** @internal */
+  [kBatch](cmds: BatchCommand[], atomic: boolean, call: CallOptions | undefined): Promise<BatchResult | null> {
+    return this.#engine.batch(cmds, atomic, call);
   }
 
   #dispatch(name: string, args: unknown[], buffer: boolean, call: CallOptions | undefined): Promise<unknown> {
@@ -206,8 +202,15 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
   /**
    * Runs `fn` with an exclusive connection and releases it when `fn` settles or throws (even
    * synchronously). If `fn` leaves commands in flight, the connection is destroyed, not reused.
+   * Also `withConnection({ key }, fn)`, the cluster form (the key is ignored on one node).
    */
-  async withConnection<T>(fn: (lease: Lease<Raw>) => T | Promise<T>, opts?: AcquireOptions): Promise<T> {
+  withConnection<T>(fn: (lease: Lease<Raw>) => T | Promise<T>, opts?: AcquireOptions): Promise<T>;
+  withConnection<T>(opts: AcquireOptions, fn: (lease: Lease<Raw>) => T | Promise<T>): Promise<T>;
+  async withConnection<T>(
+    a: ((lease: Lease<Raw>) => T | Promise<T>) | AcquireOptions,
+    b?: AcquireOptions | ((lease: Lease<Raw>) => T | Promise<T>),
+  ): Promise<T> {
+    const [fn, opts] = typeof a === 'function' ? [a, b as AcquireOptions | undefined] : [b as (lease: Lease<Raw>) => T | Promise<T>, a];
     const lease = (await this.#engine.acquire(opts)) as Lease<never> as Lease<Raw>;
     try {
       return await fn(lease);
@@ -375,7 +378,13 @@ installCommands(PoolView.prototype, new Set(['multi', 'pipeline']));
  * await redis.set('user:1', json, 'EX', 3600);
  */
 export function createPool<D extends Driver | undefined = undefined>(
+  options: PoolOptions & { cluster: ClusterOptions; driver?: D },
+): ClusterPool<RawClientOf<D>>;
+export function createPool<D extends Driver | undefined = undefined>(
   options?: (PoolOptions & { driver?: D }) | string,
-): Pool<RawClientOf<D>> {
+): Pool<RawClientOf<D>>;
+export function createPool(options?: PoolOptions | string): Pool | ClusterPool {
+  if (typeof options === 'object' && options !== null && options.cluster !== undefined)
+    return new ClusterPool(options, (o, gate) => new Pool(o, { gate }));
   return new Pool(options);
 }

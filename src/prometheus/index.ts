@@ -11,9 +11,11 @@ import diagnostics from 'node:diagnostics_channel';
 import { Counter, Gauge, Histogram, register as globalRegistry, type Registry } from 'prom-client';
 import { ConfigError } from '../errors.js';
 import type { CommandMessage } from '../observability/diagnostics.js';
+import type { ClusterPool } from '../cluster/cluster-pool.js';
 import type { Pool } from '../pool/pool.js';
 import type { PoolEvents } from '../pool/events.js';
 import type { PoolStats } from '../pool/stats.js';
+import { clusterFamilies } from './cluster.js';
 import { commandLabel } from './command-label.js';
 
 export { commandLabel } from './command-label.js';
@@ -68,7 +70,7 @@ const METRIC_PREFIX = /^[a-zA-Z_:][a-zA-Z0-9_:]*$|^$/;
 type Labels = Record<string, string>;
 
 interface Entry {
-  pool: Pool;
+  pool: Pool | ClusterPool;
   labels: Labels;
   cached: PoolStats | undefined;
   /** Whether command durations are recorded for this pool. */
@@ -211,6 +213,10 @@ class MetricSet {
           },
         }),
       );
+      for (const m of clusterFamilies(registry, prefix, base, {
+        entries: () => [...entries.values()].map((e) => ({ labels: e.labels, stats: () => stats(e) })),
+      }))
+        this.#add(m);
       this.acquire = this.#add(
         new Histogram({
           name: `${prefix}acquire_wait_seconds`,
@@ -294,7 +300,8 @@ const sets = new WeakMap<Registry, Map<string, MetricSet>>();
 
 /**
  * Registers the pool's metrics in a prom-client registry (default: prom-client's global one).
- * Series are labelled `pool=<options.name>` plus `options.labels`. Throws {@link ConfigError}
+ * Series are labelled `pool=<options.name>` plus `options.labels`; a cluster pool reports its
+ * aggregate there and each node in the `node_*` families (labels `node`, `address`). Throws {@link ConfigError}
  * when a pool with the same name is already registered on that registry and prefix, or when
  * label names clash.
  *
@@ -304,7 +311,11 @@ const sets = new WeakMap<Registry, Map<string, MetricSet>>();
  * const metrics = registerPoolMetrics(pool, registry, { labels: { service: 'api' } });
  * // GET /metrics → await registry.metrics(); on shutdown: metrics.unregister()
  */
-export function registerPoolMetrics(pool: Pool, registry: Registry = globalRegistry, options: PoolMetricsOptions = {}): PoolMetrics {
+export function registerPoolMetrics(
+  pool: Pool | ClusterPool,
+  registry: Registry = globalRegistry,
+  options: PoolMetricsOptions = {},
+): PoolMetrics {
   const prefix = options.prefix ?? 'redpool_';
   if (!METRIC_PREFIX.test(prefix)) throw new ConfigError('prefix', `"${prefix}" is not a valid Prometheus metric name prefix`);
   const extra = { ...options.labels };

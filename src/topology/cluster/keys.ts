@@ -41,10 +41,38 @@ export function keyIndexes(name: string, args: readonly unknown[]): number[] {
 }
 
 /**
+ * Commands whose one key is always their first argument (GET, SET, HSET, INCR, XADD … 171 of
+ * them): routed without building the key list. Found by asking the table itself, minus every
+ * command it special-cases (keys after a token such as SORT … STORE); if those cannot be read
+ * from the table's code the set is empty and every command takes the general path.
+ */
+const SINGLE_KEY: ReadonlySet<string> = (() => {
+  const special = new Set([...commands.getKeyIndexes.toString().matchAll(/case "([a-z_|-]+)":/g)].map((m) => m[1]));
+  if (special.size === 0) return new Set<string>();
+  const probe = ['k', 'x', 'x', 'x', 'x', 'x', 'x', 'x'];
+  return new Set(
+    commands.list.filter((name) => {
+      if (special.has(name)) return false;
+      try {
+        return String(commands.getKeyIndexes(name, probe)) === '0' && String(commands.getKeyIndexes(name, ['k'])) === '0';
+      } catch {
+        return false;
+      }
+    }),
+  );
+})();
+
+/**
  * The one slot every key of the command hashes to, or `undefined` when it has no key. Throws
  * {@link CrossSlotError} (`ERR_CROSS_SLOT`, `outcome: 'not-sent'`) when two keys disagree.
+ * `name` is lower case, as the command surface passes it (other cases take the general path).
  */
 export function commandSlot(name: string, args: readonly unknown[]): number | undefined {
+  if (args.length > 0 && SINGLE_KEY.has(name)) {
+    const key = args[0];
+    if (typeof key === 'string' || Buffer.isBuffer(key)) return calculateSlot(key);
+    if (typeof key === 'number') return calculateSlot(String(key));
+  }
   const flat = flatArgs(args);
   const indexes = keyIndexes(name, flat);
   let first: { index: number; slot: number } | undefined;

@@ -12,7 +12,7 @@ import type { Random } from '../../resilience/backoff.js';
 
 /** Why a refresh was requested (counted per reason in {@link RefresherStats}). */
 export type RefreshReason =
-  'initial' | 'moved' | 'ask-unknown-node' | 'connection-error' | 'timeout' | 'clusterdown' | 'periodic' | 'manual';
+  'initial' | 'moved' | 'ask-unknown-node' | 'connection-error' | 'timeout' | 'clusterdown' | 'uncovered' | 'periodic' | 'manual';
 
 /** Options of {@link TopologyRefresher}. */
 export interface RefresherOptions<S, T> {
@@ -37,7 +37,7 @@ export interface RefresherOptions<S, T> {
   random?: Random;
 }
 
-/** Counters of a {@link TopologyRefresher}. */
+/** Counters of a topology refresher (`stats().cluster.refresh` of a cluster pool). */
 export interface RefresherStats {
   /** Loads started (each may try several sources). */
   loads: number;

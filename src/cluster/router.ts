@@ -1,0 +1,173 @@
+/**
+ * Routing of one command in a cluster, and what happens after a reply that proves it did not
+ * run. The fast path is one slot computation, one table lookup and the node pool's own shared
+ * path. Only failures enter the retry loop, which keeps the caller's one deadline:
+ *
+ * - `MOVED`: the map is patched at once, a refresh is requested, the command goes to the target.
+ * - `ASK`: `ASKING` and the command go to the target in one write on one lane (a two-command
+ *   batch), so nothing can come between them; the map is not changed.
+ * - A node that could not take the command (`not-sent`: unavailable, connection refused, pool
+ *   drained because the node left the map): a refresh is awaited (within the deadline) and the
+ *   command goes wherever the map now says — it never ran, so this is no resend.
+ * - `TRYAGAIN`/`CLUSTERDOWN`/`LOADING`: retried with backoff on the same node by the node pool,
+ *   until the deadline (they did not run); reaching here means the deadline is spent.
+ * - A timeout, or a connection lost after the write (`unknown`): a refresh *hint*, and the
+ *   error goes to the caller. A write that may have run is never sent again, to any node.
+ *
+ * `MOVED`/`ASK` count against `maxRedirections`; everything counts against the deadline.
+ */
+import { blockTimeMs } from '../commands/command-table.js';
+import type { BatchCommand } from '../driver/driver.js';
+import { CommandTimeoutError, RedpoolError, UnavailableError, type PoolSnapshot } from '../errors.js';
+import type { ResolvedOptions } from '../options.js';
+import { kBatch, kCall } from '../pool/api.js';
+import type { CallOptions } from '../pool/core.js';
+import { commandSlot } from '../topology/cluster/keys.js';
+import { parseRedirect } from '../topology/cluster/redirect.js';
+import type { ClusterNodes, NodeEntry } from './nodes.js';
+
+/** Counters of the router (in `stats().cluster`). */
+export interface RouteCounters {
+  /** `MOVED` replies followed. */
+  moved: number;
+  /** `ASK` replies followed. */
+  ask: number;
+  /** Commands re-routed after a node could not take them (they were never sent). */
+  rerouted: number;
+  /** Commands that failed because `maxRedirections` was reached. */
+  redirectLimit: number;
+}
+
+/** One routed call. */
+export interface RouteRequest {
+  readonly name: string;
+  readonly args: unknown[];
+  readonly buffer: boolean;
+  readonly call: CallOptions | undefined;
+  /** Slot of its keys; `undefined`: keyless (any primary). */
+  readonly slot: number | undefined;
+  /** When the caller's deadline started (pool clock). */
+  readonly started: number;
+}
+
+const EMPTY: PoolSnapshot = { total: 0, idle: 0, busy: 0, lanes: 0, leased: 0, connecting: 0, pending: 0 };
+
+/** Failures that prove the node did not take the command, so it may go elsewhere. */
+const NOT_TAKEN = new Set(['ERR_UNAVAILABLE', 'ERR_POOL_CLOSED', 'ERR_CONNECTION', 'ERR_CONNECT_TIMEOUT', 'ERR_ACQUIRE_TIMEOUT']);
+
+/** See the module comment. */
+export class Router {
+  readonly #nodes: ClusterNodes;
+  readonly #o: ResolvedOptions;
+  readonly #maxRedirections: number;
+  readonly #open: () => boolean;
+  readonly counters: RouteCounters = { moved: 0, ask: 0, rerouted: 0, redirectLimit: 0 };
+
+  constructor(nodes: ClusterNodes, o: ResolvedOptions, open: () => boolean) {
+    this.#nodes = nodes;
+    this.#o = o;
+    this.#maxRedirections = o.cluster?.maxRedirections ?? 5;
+    this.#open = open;
+  }
+
+  /** Routes one command (shared API). Cross-slot keys reject before anything is sent. */
+  command(name: string, args: unknown[], buffer: boolean, call: CallOptions | undefined): Promise<unknown> {
+    let slot: number | undefined;
+    try {
+      slot = commandSlot(name, args);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    const nodes = this.#nodes;
+    const entry = slot === undefined ? nodes.any() : nodes.forSlot(slot);
+    const req: RouteRequest = { name, args, buffer, call, slot, started: nodes.clock.now() };
+    if (!entry) return this.#loop(req, undefined, undefined);
+    return entry.pool[kCall](name, args, buffer, call).catch((err: unknown) => this.#loop(req, err, entry));
+  }
+
+  /** Whether `err` (from `entry`) is one the retry loop can act on: a redirect or a node that did not take the command. */
+  retryable(err: unknown): boolean {
+    const e = err as RedpoolError & { outcome?: string };
+    if (e?.code === 'ERR_REPLY') return parseRedirect(e.message) !== undefined;
+    return NOT_TAKEN.has(e?.code) && e.outcome === 'not-sent' && this.#open();
+  }
+
+  /**
+   * Continues a call after `err` from `entry` (or, with no error, routes it once a node is
+   * known). Used by pipelines for their redirected commands too.
+   */
+  async continue(req: RouteRequest, err: unknown, entry: NodeEntry | undefined): Promise<unknown> {
+    return this.#loop(req, err, entry);
+  }
+
+  async #loop(req: RouteRequest, first: unknown, firstEntry: NodeEntry | undefined): Promise<unknown> {
+    const nodes = this.#nodes;
+    const clock = nodes.clock;
+    const timeoutMs = req.call?.timeoutMs ?? this.#o.commandTimeoutMs;
+    const deadline = req.started + timeoutMs;
+    let err = first;
+    let entry = firstEntry;
+    let redirects = 0;
+    for (;;) {
+      let target: NodeEntry | undefined;
+      let asking = false;
+      if (entry !== undefined) {
+        const e = err as RedpoolError & { outcome?: string; prefix?: string };
+        const r = e?.code === 'ERR_REPLY' ? parseRedirect(e.message) : undefined;
+        if (r) {
+          if (redirects >= this.#maxRedirections) {
+            this.counters.redirectLimit++;
+            throw err;
+          }
+          redirects++;
+          this.counters[r.kind]++;
+          target = nodes.redirected(r, entry);
+          // A blocking command cannot share a lane with ASKING: it goes on its own lease, without it.
+          asking = r.kind === 'ask' && blockTimeMs(req.name, req.args) === undefined;
+        } else if (this.retryable(err)) {
+          this.counters.rerouted++;
+          nodes.refresher.hint('connection-error');
+        } else {
+          if (e?.code === 'ERR_COMMAND_TIMEOUT') nodes.refresher.hint('timeout');
+          else if (e?.code === 'ERR_CONNECTION') nodes.refresher.hint('connection-error');
+          else if (e?.prefix === 'CLUSTERDOWN') nodes.refresher.hint('clusterdown');
+          throw err;
+        }
+      }
+      if (!this.#open()) throw err;
+      if (!target) {
+        // Rerouting: let a refresh (rate-limited, single flight) say where the slot is now.
+        if (entry !== undefined) await nodes.refreshed('connection-error', deadline);
+        target = await nodes.wait(req.slot, deadline);
+      }
+      const remaining = deadline - clock.now();
+      if (!target || remaining <= 0) throw this.#expired(req, timeoutMs, err);
+      const call: CallOptions = { ...req.call, timeoutMs: remaining };
+      entry = target;
+      try {
+        return asking ? await this.#asking(target, req, call) : await target.pool[kCall](req.name, req.args, req.buffer, call);
+      } catch (next) {
+        err = next;
+      }
+    }
+  }
+
+  /** `ASKING` + the command in one write on one lane of the importing node. */
+  async #asking(target: NodeEntry, req: RouteRequest, call: CallOptions): Promise<unknown> {
+    const cmd: BatchCommand = [req.buffer ? `${req.name}Buffer` : req.name, ...req.args];
+    const res = await target.pool[kBatch]([['asking'], cmd], false, call);
+    const [error, value] = res?.[1] ?? [new RedpoolError('ERR_CONNECTION', 'ASKING: no reply'), undefined];
+    if (error) throw error;
+    return value;
+  }
+
+  /** The deadline passed (or no node serves the slot) while the command was never sent. */
+  #expired(req: RouteRequest, timeoutMs: number, cause: unknown): RedpoolError {
+    const what = req.slot === undefined ? 'any slot' : `slot ${req.slot}`;
+    if (!this.#nodes.map && cause === undefined)
+      return new UnavailableError(`cluster topology unknown: no seed node answered CLUSTER SHARDS (${what})`, {
+        cause: this.#nodes.lastRefreshError,
+      });
+    return new CommandTimeoutError(req.name.toUpperCase(), timeoutMs, 'not-sent', EMPTY, cause ?? this.#nodes.lastRefreshError);
+  }
+}
