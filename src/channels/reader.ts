@@ -203,7 +203,8 @@ export abstract class Reader {
       while (!h.isClosed() && this.wanted()) {
         let lease: Lease | undefined;
         try {
-          lease = await h.pool.acquire();
+          // Pinned to the list's slot on a pool that routes by slot (ignored on one endpoint).
+          lease = await h.pool.acquire({ key: this.list });
           this.#lease = lease;
           const why = await this.#session(lease);
           await this.#restore(lease);
