@@ -5,7 +5,7 @@
  * holds types only and imports no module of the pool that imports it, so the parts do not form
  * an import cycle with the engine.
  */
-import type { PoolSnapshot, RedpoolError, UnavailableError } from '../errors.js';
+import type { NotReplicatedError, PoolSnapshot, RedpoolError, UnavailableError } from '../errors.js';
 import type { Clock } from '../internal/clock.js';
 import type { ResolvedOptions } from '../options.js';
 import type { BackoffStrategy } from '../resilience/backoff.js';
@@ -22,6 +22,16 @@ export interface CallOptions {
   timeoutMs?: number;
   /** The caller asserts the command is safe to run twice: retry even after an unknown outcome. */
   idempotent?: boolean;
+  /**
+   * Acknowledged writes: a write command (not read-only) on the shared path is followed by
+   * `WAIT waitReplicas waitTimeoutMs` in the same write, and resolves only when that many
+   * replicas have it; fewer is a {@link NotReplicatedError} (outcome `unknown`). Closes the
+   * dual-master window of a Sentinel failover for the calls that use it (docs/scale-out.md).
+   * Pipelines, transactions and lease commands ignore it. @default 0 (off)
+   */
+  waitReplicas?: number;
+  /** Longest `WAIT` in ms, inside the call's deadline. @default 100 */
+  waitTimeoutMs?: number;
 }
 
 /** Options of `acquire()`. */
@@ -62,6 +72,11 @@ export interface LaneCore {
   finishDrain(pc: PooledConnection): void;
   /** The fail-fast error while Redis is unavailable. */
   unavailable(): UnavailableError;
+  /**
+   * A reply on `pc` says its node is not (or no longer) a usable primary (`READONLY`,
+   * `MASTERDOWN`): told to the topology, if any. A no-op for a single node.
+   */
+  replyHint(pc: PooledConnection, error: RedpoolError): void;
 }
 
 /** The engine as leasing sees it: the lane view plus events and the lease budget. */
@@ -86,6 +101,8 @@ export interface LeaseCore extends Omit<LaneCore, 'o' | 'backoff' | 'finishDrain
   leaseConnections(): number;
   /** Graceful close of one connection. */
   retire(pc: PooledConnection, reason: DestroyReason): void;
+  /** Current topology generation: a connection of an older one is fenced (see `Engine.retarget`). */
+  readonly generation: number;
 }
 
 /** An outstanding lease as the housekeeper sees it (leak detection). */

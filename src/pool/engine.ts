@@ -20,6 +20,8 @@ import { debug } from '../internal/debug.js';
 import type { ResolvedOptions } from '../options.js';
 import { defaultBackoff, defaultReconnectBackoff, type BackoffStrategy } from '../resilience/backoff.js';
 import { Dialer } from './dialer.js';
+import type { EngineTopology } from './endpoint-source.js';
+import { fenceOlderThan, onNotPrimaryReply } from './fencing.js';
 import type { AcquireOptions, CallOptions, Emit, HousekeeperCore, LaneCore, LeaseCore } from './core.js';
 import { POOL_TRANSITIONS, type PoolState } from './pool-state.js';
 import type { PoolEvents } from './events.js';
@@ -48,6 +50,10 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
   readonly observed: Observed;
   /** Gauge: `pool.subscriber()` connections open now (each is also a lease: see subscriber.ts). */
   subscribers = 0;
+  /** The topology this engine follows (Sentinel); undefined for a single node. */
+  readonly topology: EngineTopology | undefined;
+  /** Topology generation (0 for a single node); changed only by {@link retarget}. */
+  generation = 0;
   #state: PoolState = 'open';
   readonly #all = new Set<PooledConnection>();
   /** Live connections by role and state (closed ones leave `#all`; their tally row is unused). */
@@ -62,8 +68,9 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
   #resolveClosed: (() => void) | undefined;
   readonly #sweepMs: number;
 
-  constructor(o: ResolvedOptions, driver: Driver, emit: Emit, observed: Observed = () => true) {
+  constructor(o: ResolvedOptions, driver: Driver, emit: Emit, observed: Observed = () => true, topology?: EngineTopology) {
     this.o = o;
+    this.topology = topology;
     this.clock = o.clock;
     this.emit = emit;
     this.observed = observed;
@@ -75,6 +82,7 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
         this.emit('health', { from, to, error: cause });
         if (to === 'unavailable') this.#failFast();
       },
+      topology,
     });
     const t = o.commandTimeoutMs;
     this.#sweepMs = Math.max(5, Math.min(100, Number.isFinite(t) ? t / 20 : 100));
@@ -272,8 +280,9 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
     this.dialer
       .dial(() => this.clock.now(), dial.signal)
       .then(
-        (conn) => {
+        ({ conn, generation }) => {
           this.#dials.delete(pc);
+          pc.generation = generation;
           this.#connected(pc, conn);
         },
         (err: unknown) => {
@@ -290,11 +299,14 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
   #connected(pc: PooledConnection, conn: DriverConnection): void {
     pc.conn = conn;
     conn.onClose((cause) => this.#onClosed(pc, cause));
-    if (this.#state !== 'open') {
-      // Connected after close() began: count it as created and closed, like any other.
-      this.#closeReasons.set(pc, 'close');
+    const stale = pc.generation < this.generation;
+    if (this.#state !== 'open' || stale) {
+      // Connected after close() began (counted as created and closed, like any other), or
+      // dialled for the node the topology has just left: never used.
+      this.#closeReasons.set(pc, stale ? 'retarget' : 'close');
       pc.moveTo(ConnState.Closing);
       this.finishDrain(pc);
+      if (stale) this.pump();
       return;
     }
     this.dialer.setHealth('healthy');
@@ -351,6 +363,26 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
     if (!this.#closeReasons.has(pc)) this.#closeReasons.set(pc, reason);
     this.lanes.remove(pc);
     pc.conn?.destroy();
+  }
+
+  // ---------------------------------------------------------------- topology (Sentinel)
+
+  /**
+   * The topology moved the pool to the node of `generation`: older connections are fenced
+   * (`fencing.ts`: no new work to them; in-flight work keeps its verdict; active leases fail
+   * their next command `not-sent`), then the pump refills on the new endpoint at once.
+   */
+  retarget(generation: number): void {
+    if (generation <= this.generation) return;
+    this.generation = generation;
+    this.dialer.retargeted();
+    if (this.#state !== 'open') return;
+    fenceOlderThan(this.#all, generation, this.leasing.leases, this);
+    this.pump();
+  }
+
+  replyHint(pc: PooledConnection, error: RedpoolError): void {
+    onNotPrimaryReply(this.topology, pc, error, this);
   }
 
   // ---------------------------------------------------------------- degraded mode

@@ -93,6 +93,11 @@ export class PooledConnection {
   /** When its handshake finished (pool clock, ms); Infinity while connecting. */
   readyAt = Infinity;
   /**
+   * Topology generation it was dialled for (always 0 for a single node). Older than the
+   * engine's: its node is no longer the primary, so no new work goes to it (fencing).
+   */
+  generation = 0;
+  /**
    * Ops in flight, oldest first, from `#opsHead`. Entries leave from the head once settled and
    * their slot is cleared at once: a settled op still references its caller's promise and so
    * the reply, and under steady load the array seldom drains (measured: 256 KiB replies kept

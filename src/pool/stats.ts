@@ -14,7 +14,8 @@ export type DestroyReason =
   | 'validation' // failed validate-on-borrow or a health ping
   | 'dirty' // a lease came back in a state that cannot be reset
   | 'discarded' // lease.destroy() by the caller
-  | 'close'; // pool close/destroy
+  | 'close' // pool close/destroy
+  | 'retarget'; // its node is no longer the primary (Sentinel moved the pool)
 
 /** Error kinds counted in `errorsBy`. */
 export type ErrorKind = 'connect' | 'auth' | 'tls' | 'timeout' | 'connection' | 'reply' | 'unavailable';
@@ -121,6 +122,7 @@ export class Counters {
     dirty: 0,
     discarded: 0,
     close: 0,
+    retarget: 0,
   };
   errors = 0;
   errorsBy: Record<ErrorKind, number> = { connect: 0, auth: 0, tls: 0, timeout: 0, connection: 0, reply: 0, unavailable: 0 };
