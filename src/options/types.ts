@@ -27,6 +27,45 @@ export interface Logger {
   error(obj: object, msg?: string): void;
 }
 
+/** A sentinel to ask for the primary. */
+export interface SentinelAddress {
+  host: string;
+  /** 1..65535 (sentinels usually listen on 26379). */
+  port: number;
+}
+
+/**
+ * Redis Sentinel: the pool finds the primary of master `name` from `sentinels`, checks ROLE on
+ * every new connection, and follows failovers (`+switch-master`, periodic re-checks, READONLY
+ * replies) by re-targeting itself. See docs/scale-out.md.
+ */
+export interface SentinelOptions {
+  /** Master name as the sentinels monitor it (`sentinel monitor <name> …`). */
+  name: string;
+  /** Seed sentinels, tried in random order; the list is refreshed from `SENTINEL SENTINELS`. At most 16. */
+  sentinels: SentinelAddress[];
+  /** ACL user on the sentinels (the top-level `username` is for the data nodes). */
+  username?: string;
+  /** Password of the sentinels. Never printed. */
+  password?: string;
+  /** TLS to the sentinels (the top-level `tls` is for the data nodes). @default false */
+  tls?: boolean | TlsOptions;
+  /** Periodic re-check of the primary, in ms (100..2147483647); `Infinity` turns it off. @default 10000 */
+  pollMs?: number;
+}
+
+/** The resolved `sentinel` option (see {@link SentinelOptions}): frozen, defaults applied. */
+export interface ResolvedSentinel {
+  readonly name: string;
+  readonly sentinels: ReadonlyArray<{ readonly host: string; readonly port: number }>;
+  readonly username: string | undefined;
+  /** Never printed: a non-enumerable getter. */
+  readonly password: string | undefined;
+  readonly tls: TlsOptions | undefined;
+  /** Periodic re-check, ms (`Infinity`: off). */
+  readonly pollMs: number;
+}
+
 /** What `ready()` does when Redis cannot be reached at startup. */
 export type OnUnavailable = 'fail' | 'degrade';
 
@@ -50,6 +89,11 @@ export interface PoolOptions {
   port?: number;
   /** Unix socket path (instead of host/port). */
   path?: string;
+  /**
+   * Redis Sentinel instead of a fixed endpoint: `{ name, sentinels: [{ host, port }, …] }`.
+   * Cannot be combined with `url`, `host`, `port` or `path`. @default none (a single node)
+   */
+  sentinel?: SentinelOptions;
   /** ACL user name. @default none (the `default` user) */
   username?: string;
   /** Password. Never printed. */

@@ -7,6 +7,7 @@
  * forever, no verify, no hints, so it behaves exactly as without a topology.
  */
 import type { DriverConnection } from '../driver/driver.js';
+import type { SentinelStats } from './stats.js';
 
 /** Where to dial, and which generation of the topology that address belongs to. */
 export interface Endpoint {
@@ -49,6 +50,8 @@ export interface EngineTopology {
   verify?(conn: DriverConnection, endpoint: Endpoint): Promise<void>;
   /** The engine saw a sign that the endpoint is stale; the topology decides whether to rediscover. */
   hint?(reason: TopologyHint, generation: number): void;
+  /** Shown as `stats().sentinel` (and so in `health()`). */
+  stats?(): SentinelStats;
 }
 
 /** The single-node source: the configured host/port, generation 0. */

@@ -52,8 +52,7 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
   subscribers = 0;
   /** The topology this engine follows (Sentinel); undefined for a single node. */
   readonly topology: EngineTopology | undefined;
-  /** Topology generation (0 for a single node); changed only by {@link retarget}. */
-  generation = 0;
+  generation = 0; // topology generation (0 for a single node); changed only by retarget()
   #state: PoolState = 'open';
   readonly #all = new Set<PooledConnection>();
   /** Live connections by role and state (closed ones leave `#all`; their tally row is unused). */
@@ -495,6 +494,7 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
       subscribers: this.subscribers,
       utilization: s.busy / this.o.max,
       ...this.counters.copy(),
+      ...(this.topology?.stats ? { sentinel: this.topology.stats() } : {}),
     };
   }
 }

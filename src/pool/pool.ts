@@ -28,6 +28,7 @@ import type { PoolEvents } from './events.js';
 import { Housekeeper } from './housekeeper.js';
 import { kRun, Lease, type RawClientOf } from './lease.js';
 import { Subscriber, type SubscriberOptions } from './subscriber.js';
+import { dataNodeLabel, SentinelTopology } from '../topology/sentinel/pool-topology.js';
 import type { HealthStatus, PoolStats } from './stats.js';
 
 /** The shared command surface: every ioredis command except those that need a lease. */
@@ -84,6 +85,8 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
   readonly #outage: (event: string, payload: Record<string, unknown>) => void;
   readonly #logCtx: { pool: string; endpoint: string };
   readonly #subscribers = new Set<Subscriber>();
+  /** With the `sentinel` option: where the primary is, and the moves that re-target the engine. */
+  readonly #topology: SentinelTopology | undefined;
   #server: ServerLimits = {};
 
   constructor(options?: PoolOptions | string) {
@@ -92,6 +95,17 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
     const clock = this.#o.clock;
     this.#logCtx = { pool: this.#o.name, endpoint: this.#o.endpoint };
     this.#outage = outageLogger(this.#logCtx, () => clock.now());
+    const o = this.#o;
+    this.#topology = o.sentinel
+      ? new SentinelTopology(
+          { sentinel: o.sentinel, clock, pool: o.name, connectTimeoutMs: o.connectTimeoutMs, label: (h, p) => dataNodeLabel(o, h, p) },
+          {
+            retarget: (generation) => this.#engine.retarget(generation),
+            changed: (event) => this.#onEvent('topology:primary-changed', event),
+            warning: (message) => this.#onEvent('warning', { message }),
+          },
+        )
+      : undefined;
     this.#engine = new Engine(
       this.#o,
       this.#o.driver ?? ioredisDriver(),
@@ -99,7 +113,10 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
       (event) =>
         this.listenerCount(event) > 0 ||
         (EVENT_CHANNELS[event]?.hasSubscribers ?? false) ||
-        (this.#o.logger ? LOGGED_EVENTS.has(event) : this.#o.logger === undefined && event === 'health'),
+        (this.#o.logger
+          ? LOGGED_EVENTS.has(event)
+          : this.#o.logger === undefined && (event === 'health' || event === 'topology:primary-changed')),
+      this.#topology,
     );
     this.#housekeeper = new Housekeeper(this.#engine, (lease, heldMs) => {
       const stack = lease.acquireStack ?? '';
@@ -308,6 +325,7 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
   /** Graceful shutdown: new work is refused, in-flight work finishes, then QUIT. Idempotent. */
   close(opts?: CloseOptions): Promise<void> {
     this.#housekeeper.stop();
+    this.#topology?.close();
     this.#closeSubscribers();
     return this.#engine.close(opts?.timeoutMs ?? 10_000);
   }
@@ -315,6 +333,7 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
   /** Immediate shutdown: pending work fails, sockets are dropped. Idempotent. */
   destroy(): Promise<void> {
     this.#housekeeper.stop();
+    this.#topology?.close();
     this.#closeSubscribers();
     return this.#engine.destroy();
   }

@@ -23,6 +23,34 @@ export type ErrorKind = 'connect' | 'auth' | 'tls' | 'timeout' | 'connection' | 
 /** Health of the pool as a whole. */
 export type HealthStatus = 'healthy' | 'degraded' | 'unavailable';
 
+/** `stats().sentinel`: the Sentinel topology a pool follows (absent for a single node). */
+export interface SentinelStats {
+  /** Master name. */
+  name: string;
+  /** Current primary `host:port`; undefined before the first discovery. */
+  primary: string | undefined;
+  /** Topology generation: 1 after the first discovery, +1 per move. */
+  generation: number;
+  /** Times the pool moved to another primary. */
+  changes: number;
+  /** Sentinels known (seeds + those `SENTINEL SENTINELS` listed). */
+  sentinels: number;
+  /** Discoveries run (`SENTINEL GET-MASTER-ADDR-BY-NAME` rounds). */
+  discoveries: number;
+  /** `+switch-master` subscriptions wanted, and of those subscribed now. */
+  subscriptions: number;
+  subscribed: number;
+  /** Reconnect attempts of the subscriptions. */
+  reconnects: number;
+  /** `+switch-master` messages received (every sentinel's, duplicates included). */
+  switchMessages: number;
+  /** Connections to sentinels open now and ever opened: outside `max`, bounded (1 command + ≤ 3 subscribers). */
+  connectionsOpen: number;
+  connectionsOpened: number;
+  /** When the pool last moved (epoch ms), or null. */
+  lastChangeAt: number | null;
+}
+
 /** Returned by `pool.stats()`. Gauges are current values; counters are totals since creation. */
 export interface PoolStats {
   /** Pool name (option `name`). */
@@ -99,6 +127,8 @@ export interface PoolStats {
   leaseMsTotal: number;
   /** Total milliseconds spent creating connections. */
   connectMsTotal: number;
+  /** With the `sentinel` option: the topology (primary, generation, sentinel connections). */
+  sentinel?: SentinelStats;
 }
 
 /** Mutable counters kept by the engine; copied into every snapshot. */
