@@ -142,7 +142,10 @@ void describe('engine topology seams', () => {
     assert.equal(old.closed, true, 'drained, then closed');
     assert.equal(sent(fresh, 'incr'), 0, 'never re-sent to the new primary');
     assert.equal(r.engine.stats().destroyedBy.retarget, 1);
-    assert.equal([...r.engine.connections()].every((pc) => pc.generation === 2), true);
+    assert.equal(
+      [...r.engine.connections()].every((pc) => pc.generation === 2),
+      true,
+    );
     await r.engine.destroy();
   });
 
@@ -187,7 +190,11 @@ void describe('engine topology seams', () => {
     assert.equal(r.engine.stats().idle, 0, 'the idle one is gone');
     const before = onPort(r.driver, 7001).reduce((n, c) => n + sent(c, 'get'), 0);
     await assert.rejects(active.get('k'), { code: 'ERR_CONNECTION', outcome: 'not-sent' });
-    assert.equal(onPort(r.driver, 7001).reduce((n, c) => n + sent(c, 'get'), 0), before, 'nothing written');
+    assert.equal(
+      onPort(r.driver, 7001).reduce((n, c) => n + sent(c, 'get'), 0),
+      before,
+      'nothing written',
+    );
     active.release();
     await flush();
     // The lane, the idle lease connection and (on release) the active one.
@@ -195,7 +202,10 @@ void describe('engine topology seams', () => {
     // A new lease is dialled on the new primary.
     const next = await r.engine.acquire();
     assert.equal(await next.set('k', 'v'), 'OK');
-    assert.equal(onPort(r.driver, 7002).some((c) => sent(c, 'set') === 1), true);
+    assert.equal(
+      onPort(r.driver, 7002).some((c) => sent(c, 'set') === 1),
+      true,
+    );
     next.release();
     await r.engine.destroy();
   });

@@ -48,7 +48,18 @@ void describe('sentinel option', () => {
     refused({ sentinel: { ...S, name: '' } }, 'sentinel.name');
     refused({ sentinel: { ...S, name: 'my master' } }, 'sentinel.name');
     refused({ sentinel: { ...S, sentinels: [] } }, 'sentinel.sentinels');
-    refused({ sentinel: { ...S, sentinels: [{ host: 'a', port: 1 }, { host: 'b', port: 70000 }] } }, 'sentinel.sentinels[1].port');
+    refused(
+      {
+        sentinel: {
+          ...S,
+          sentinels: [
+            { host: 'a', port: 1 },
+            { host: 'b', port: 70000 },
+          ],
+        },
+      },
+      'sentinel.sentinels[1].port',
+    );
     refused({ sentinel: { ...S, sentinels: [{ host: '', port: 1 }] } }, 'sentinel.sentinels[0].host');
     refused({ sentinel: { ...S, sentinels: [{ host: 'a', port: 1.5 }] } }, 'sentinel.sentinels[0].port');
     refused({ sentinel: { ...S, sentinels: [{ host: 'a', port: 1, pw: PW } as never] } }, 'sentinel.sentinels[0].pw');
