@@ -364,10 +364,8 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
     pc.conn?.destroy();
   }
 
-  // ---------------------------------------------------------------- topology (Sentinel)
-
   /**
-   * The topology moved the pool to the node of `generation`: older connections are fenced
+   * Topology (Sentinel) moved the pool to the node of `generation`: older connections are fenced
    * (`fencing.ts`: no new work to them; in-flight work keeps its verdict; active leases fail
    * their next command `not-sent`), then the pump refills on the new endpoint at once.
    */
@@ -376,6 +374,8 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
     this.generation = generation;
     this.dialer.retargeted();
     if (this.#state !== 'open') return;
+    if (this.#dialTimer !== undefined) this.clock.clearTimeout(this.#dialTimer); // a backoff earned on the old node
+    this.#dialTimer = undefined;
     fenceOlderThan(this.#all, generation, this.leasing.leases, this);
     this.pump();
   }
