@@ -8,7 +8,7 @@ import type { TlsOptions } from './endpoint.js';
 import type { ResolvedSentinel, SentinelOptions } from './types.js';
 import { checkTls, isPlainObject, typeName } from './validate.js';
 
-const KEYS = new Set(['name', 'sentinels', 'username', 'password', 'tls', 'pollMs']);
+const KEYS = new Set(['name', 'sentinels', 'username', 'password', 'tls', 'pollMs', 'fenceOnPromotion']);
 /** Sentinels listed at most (the list refreshed from `SENTINEL SENTINELS` is capped too). */
 export const MAX_SEED_SENTINELS = 16;
 
@@ -37,6 +37,8 @@ export function checkSentinel(value: unknown): void {
       throw new ConfigError('sentinel.tls', `expected a boolean or a plain object of TLS options, got ${typeName(v.tls)}`);
     if (typeof v.tls === 'object') checkTls(v.tls as TlsOptions, 'sentinel.tls');
   }
+  if (v.fenceOnPromotion !== undefined && typeof v.fenceOnPromotion !== 'boolean')
+    throw new ConfigError('sentinel.fenceOnPromotion', `expected a boolean, got ${typeName(v.fenceOnPromotion)}`);
   if (v.pollMs !== undefined) {
     const ms = v.pollMs;
     if (typeof ms !== 'number' || Number.isNaN(ms) || (ms !== Infinity && (!Number.isInteger(ms) || ms < 100 || ms > 2_147_483_647)))
@@ -65,6 +67,7 @@ export function resolveSentinel(s: SentinelOptions): ResolvedSentinel {
     username: s.username,
     tls,
     pollMs: s.pollMs ?? 10_000,
+    fenceOnPromotion: s.fenceOnPromotion ?? true,
   };
   return Object.freeze(hide(visible, { password: s.password })) as ResolvedSentinel;
 }

@@ -93,7 +93,7 @@ export const OPTIONS = {
     kind: 'sentinel',
     section: 'where',
     defaultDoc: 'none (a single node)',
-    doc: '`{ name, sentinels: [{ host, port }, …], username?, password?, tls?, pollMs? }`: find the primary of master `name` from the sentinels and follow failovers ([scale-out.md](scale-out.md)). `username`/`password`/`tls` here are for the sentinels; the top-level ones for the data nodes. `pollMs`: periodic re-check (default `10000`, `Infinity`: off). Not with `url`/`host`/`port`/`path`/`cluster`',
+    doc: '`{ name, sentinels: [{ host, port }, …], username?, password?, tls?, pollMs?, fenceOnPromotion? }`: find the primary of master `name` from the sentinels and follow failovers ([scale-out.md](scale-out.md)). `username`/`password`/`tls` here are for the sentinels; the top-level ones for the data nodes. `pollMs`: periodic re-check (default `10000`, `Infinity`: off); `fenceOnPromotion` (default `true`): stop writing to the old primary when the failover leader promotes the replica, not a second later at `+switch-master`. Not with `url`/`host`/`port`/`path`/`cluster`',
   },
   name: {
     kind: 'string',

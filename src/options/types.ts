@@ -52,6 +52,13 @@ export interface SentinelOptions {
   tls?: boolean | TlsOptions;
   /** Periodic re-check of the primary, in ms (100..2147483647); `Infinity` turns it off. @default 10000 */
   pollMs?: number;
+  /**
+   * Fence the old primary as soon as the failover leader announces the promotion
+   * (`+failover-state-wait-promotion`), about a second before `+switch-master`: writes stop
+   * going to a node that keeps acknowledging them for seconds and then loses them. `false`:
+   * move at `+switch-master`. @default true
+   */
+  fenceOnPromotion?: boolean;
 }
 
 /** The resolved `sentinel` option (see {@link SentinelOptions}): frozen, defaults applied. */
@@ -64,6 +71,7 @@ export interface ResolvedSentinel {
   readonly tls: TlsOptions | undefined;
   /** Periodic re-check, ms (`Infinity`: off). */
   readonly pollMs: number;
+  readonly fenceOnPromotion: boolean;
 }
 
 /** What `ready()` does when Redis cannot be reached at startup. */

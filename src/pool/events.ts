@@ -13,8 +13,11 @@ export interface PrimaryChangedEvent {
   to: string;
   /** The new generation: connections of older ones are fenced. */
   generation: number;
-  /** What noticed the move: a `+switch-master` message, the periodic check, or a hint from a data connection. */
-  via: 'switch-master' | 'poll' | 'readonly' | 'masterdown' | 'role' | 'connect';
+  /**
+   * What noticed the move: the failover leader's promotion notice (`fenceOnPromotion`), a
+   * `+switch-master` message, the periodic check, or a hint from a data connection.
+   */
+  via: 'promotion' | 'switch-master' | 'poll' | 'readonly' | 'masterdown' | 'role' | 'connect';
 }
 
 /** Pool events and their payloads (`pool.on(name, listener)`). */

@@ -30,12 +30,12 @@ interface RunResult extends WorkloadResult {
   recoveryP100: number;
 }
 
-async function run(t: TestContext, fault: 'failover' | 'kill', acknowledged: boolean): Promise<RunResult> {
+async function run(t: TestContext, fault: 'failover' | 'kill', acknowledged: boolean, fenceOnPromotion = true): Promise<RunResult> {
   const set = await withSentinelSet(t);
   const transcript = new Transcript();
-  const name = `sf${fault[0]}${acknowledged ? 'w' : 'd'}`;
+  const name = `sf${fault[0]}${acknowledged ? 'w' : 'd'}${fenceOnPromotion ? 'p' : 's'}`;
   const pool = createPool({
-    sentinel: { name: set.name, sentinels: set.sentinelAddresses() },
+    sentinel: { name: set.name, sentinels: set.sentinelAddresses(), fenceOnPromotion },
     name,
     max: 6,
     min: 2,
@@ -47,16 +47,30 @@ async function run(t: TestContext, fault: 'failover' | 'kill', acknowledged: boo
     logger: transcript.logger,
   });
   t.after(() => pool.destroy());
+  let t0 = performance.now();
   await pool.ready();
   await waitFor(() => pool.stats().sentinel!.subscribed === 3, { message: 'watcher subscribed' });
 
   // A test observer on a sentinel the failover is not asked on: when the new primary is announced.
-  const observer = new Redis({ port: set.sentinels[2]!.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
+  const observer = new Redis({
+    port: set.sentinels[2]!.port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  observer.on('error', () => undefined); // the sentinels stop at teardown
   t.after(() => observer.disconnect());
   await observer.connect();
   let switchAt: number | undefined;
   let movedAt: number | undefined;
-  pool.on('topology:primary-changed', () => (movedAt ??= performance.now()));
+  let movedVia: string | undefined;
+  const moves: string[] = [];
+  pool.on('topology:primary-changed', (e) => {
+    movedAt ??= performance.now();
+    movedVia ??= e.via;
+    moves.push(`${Math.round(performance.now() - t0)}ms ${e.from}->${e.to} ${e.via}`);
+  });
 
   const target = acknowledged ? (pool.with({ waitReplicas: 1, waitTimeoutMs: 100 }) as unknown as Pool) : pool;
   const wl = new Workload(target, { workers: 8, deadlineMs: DEADLINE_MS, maxOps: 400_000, prefix: name }, transcript);
@@ -70,7 +84,7 @@ async function run(t: TestContext, fault: 'failover' | 'kill', acknowledged: boo
   await sleep(500);
 
   const oldPrimary = set.primary;
-  const t0 = performance.now();
+  t0 = performance.now();
   if (fault === 'failover') await set.sentinels[0]!.command('SENTINEL', 'FAILOVER', set.name);
   else await oldPrimary.kill();
   await waitFor(() => switchAt !== undefined, { timeoutMs: 20_000, message: '+switch-master' });
@@ -97,11 +111,11 @@ async function run(t: TestContext, fault: 'failover' | 'kill', acknowledged: boo
     recoveryP100: Math.round(percentile(r.recoveryMs, 100)),
   };
   t.diagnostic(
-    `${fault}${acknowledged ? ' + waitReplicas 1' : ''}: issued ${r.issued}, acked ${r.acked}, not-executed ${r.notExecuted}, unknown ${r.unknown}, ` +
+    `${fault}${acknowledged ? ' + waitReplicas 1' : ''}${fenceOnPromotion ? '' : ' (fenceOnPromotion: false)'}: issued ${r.issued}, acked ${r.acked}, not-executed ${r.notExecuted}, unknown ${r.unknown}, ` +
       `unsettled ${r.unsettled}, misdelivered ${r.misdelivered - r.echoMissing}, echo SET lost ${r.echoMissing}, duplicates ${r.duplicates}, LOST ACKED ${r.lostAcked}, falseNotExecuted ${r.falseNotExecuted}, ` +
-      `worst overshoot ${Math.round(r.worstOvershootMs)} ms; +switch-master ${result.switchMs} ms, pool moved ${result.movedMs} ms after the fault; ` +
+      `worst overshoot ${Math.round(r.worstOvershootMs)} ms; +switch-master ${result.switchMs} ms, pool moved ${result.movedMs} ms after the fault (via ${movedVia}); ` +
       `recovery after +switch-master p50 ${Math.round(percentile(r.recoveryMs, 50))} / max ${result.recoveryP100} ms; ` +
-      `generation ${stats.sentinel?.generation}, retarget closes ${stats.destroyedBy.retarget}, sentinel conns open ${stats.sentinel?.connectionsOpen} (opened ${stats.sentinel?.connectionsOpened}); codes ${JSON.stringify(r.codes)}`,
+      `generation ${stats.sentinel?.generation}, retarget closes ${stats.destroyedBy.retarget}, sentinel conns open ${stats.sentinel?.connectionsOpen} (opened ${stats.sentinel?.connectionsOpened}); codes ${JSON.stringify(r.codes)}; moves ${moves.join(', ')}`,
   );
   assert.ok(recovered, `every worker recovered (${r.recoveryMs.length}/8, unrecovered ${r.unrecovered})`);
   assert.equal(wl.budgetExhausted, false, 'the op budget outlasted the run');
@@ -114,7 +128,8 @@ async function run(t: TestContext, fault: 'failover' | 'kill', acknowledged: boo
   assert.equal(r.duplicates, 0, 'no write ran twice');
   assert.equal(r.falseNotExecuted, 0, 'nothing reported not-executed ran');
   assert.ok(r.acked > 100, `the workload made progress (${r.acked} acked)`);
-  assert.equal(stats.sentinel?.generation, 2, 'one move');
+  // One move per failover; a loaded machine can make the sentinels fail over again (each move is followed and printed).
+  assert.ok((stats.sentinel?.generation ?? 0) >= 2, 'the pool moved');
   assert.ok((stats.sentinel?.connectionsOpen ?? 0) <= 4, 'sentinel connections bounded');
   if (acknowledged) assert.equal(r.lostAcked, 0, 'with waitReplicas no acknowledged write is lost');
   await pool.close();
@@ -129,6 +144,11 @@ void describe('Sentinel failover under a mixed workload with a ledger', () => {
 
   // Acknowledged writes resume when the new primary has a replica again (the demoted old
   // primary, after its resync): that, not the pool, sets their recovery time; it is printed.
+  void test('SENTINEL FAILOVER, fenceOnPromotion: false (the pool moves at +switch-master): recovery ≤ 2 s', async (t) => {
+    const r = await run(t, 'failover', false, false);
+    assert.ok(r.recoveryP100 <= RECOVERY_GOAL_MS, `recovered ≤ ${RECOVERY_GOAL_MS} ms after +switch-master (${r.recoveryP100})`);
+  });
+
   void test('SENTINEL FAILOVER with waitReplicas: 1: no acknowledged write lost', async (t) => {
     await run(t, 'failover', true);
   });

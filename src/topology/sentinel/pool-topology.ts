@@ -25,6 +25,13 @@ import { SentinelWatcher, type PrimaryChange } from './watcher.js';
 /** Shortest gap between two rediscoveries triggered by hints, ms (a dead primary fails every dial). */
 export const REDISCOVER_MIN_MS = 200;
 
+/**
+ * After a promotion notice (`fenceOnPromotion`), how long discovery answers are ignored, ms:
+ * the sentinels still name the old primary until `+switch-master`, and following them would
+ * move the pool back to it. A failover that aborts is followed after this long.
+ */
+export const PROMOTION_GUARD_MS = 10_000;
+
 /** What the topology tells its pool. */
 export interface SentinelTopologyHooks {
   /** Fence connections older than `generation` (the engine's `retarget`). */
@@ -67,6 +74,8 @@ export class SentinelTopology implements EngineTopology {
   #pendingVia: PrimaryChangedEvent['via'] | undefined;
   #changes = 0;
   #lastChangeAt: number | null = null;
+  /** Until then (pool clock) a promotion is under way: discovery answers are not followed. */
+  #promotingUntil = -Infinity;
   #closed = false;
 
   constructor(options: SentinelTopologyOptions, hooks: SentinelTopologyHooks) {
@@ -123,8 +132,18 @@ export class SentinelTopology implements EngineTopology {
     });
     this.#watcher = w;
     w.on('primary-changed', (c: PrimaryChange) => {
-      if (c.via !== 'start') this.#moveTo(c.to, c.via);
-      else if (this.#current && addr(c.to) !== addr(this.#current)) this.#moveTo(c.to, 'poll');
+      if (c.via === 'switch-master') {
+        this.#promotingUntil = -Infinity; // the move is announced: discovery agrees from now on
+        this.#moveTo(c.to, c.via);
+      } else if (!this.#promoting()) this.#moveTo(c.to, c.via === 'start' ? 'poll' : c.via);
+    });
+    w.on('promoting', (p) => {
+      if (!this.#o.sentinel.fenceOnPromotion || !this.#current || addr(p.from) !== addr(this.#current)) return;
+      // Fence the old primary now, not at +switch-master (about a second later): every write it
+      // acknowledges from here on would be lost when it is demoted. New connections wait for
+      // the promoted replica's ROLE to say master.
+      this.#promotingUntil = this.#o.clock.now() + PROMOTION_GUARD_MS;
+      this.#moveTo(p.to, 'promotion');
     });
     w.on('warning', (err) => this.#hooks.warning(`sentinel: ${err.message}`));
     w.start().catch((err: unknown) => {
@@ -175,7 +194,7 @@ export class SentinelTopology implements EngineTopology {
     this.#discovery.discover().then(
       ({ primary }) => {
         this.#rediscovering = false;
-        this.#moveTo(primary, via);
+        if (!this.#promoting()) this.#moveTo(primary, via);
         if (!this.#watcher) this.#watch();
       },
       (err: unknown) => {
@@ -183,6 +202,10 @@ export class SentinelTopology implements EngineTopology {
         this.#hooks.warning(`sentinel: rediscovery (${via}) failed: ${err instanceof Error ? err.message : String(err)}`);
       },
     );
+  }
+
+  #promoting(): boolean {
+    return this.#o.clock.now() < this.#promotingUntil;
   }
 
   #moveTo(to: NodeAddress, via: PrimaryChangedEvent['via']): void {
