@@ -170,8 +170,9 @@ export class SentinelTopology implements EngineTopology {
   /** A data connection saw a sign the primary moved: rediscover (rate-limited, single flight). */
   hint(reason: TopologyHint, generation: number): void {
     if (this.#closed || !this.#current || generation < this.#current.generation) return; // already moved on
+    if (this.#rediscovering) return; // the discovery in flight answers this hint too
     this.#pendingVia ??= reason;
-    if (this.#rediscovering || this.#trailing !== undefined) return;
+    if (this.#trailing !== undefined) return;
     const wait = this.#lastRediscoveryAt + REDISCOVER_MIN_MS - this.#o.clock.now();
     if (wait > 0) {
       this.#trailing = this.#o.clock.setTimeout(
