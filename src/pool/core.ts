@@ -5,7 +5,7 @@
  * holds types only and imports no module of the pool that imports it, so the parts do not form
  * an import cycle with the engine.
  */
-import type { NotReplicatedError, PoolSnapshot, RedpoolError, UnavailableError } from '../errors.js';
+import type { PoolSnapshot, RedpoolError, UnavailableError } from '../errors.js';
 import type { Clock } from '../internal/clock.js';
 import type { ResolvedOptions } from '../options.js';
 import type { BackoffStrategy } from '../resilience/backoff.js';
@@ -25,7 +25,7 @@ export interface CallOptions {
   /**
    * Acknowledged writes: a write command (not read-only) on the shared path is followed by
    * `WAIT waitReplicas waitTimeoutMs` in the same write, and resolves only when that many
-   * replicas have it; fewer is a {@link NotReplicatedError} (outcome `unknown`). Closes the
+   * replicas have it; fewer is a `NotReplicatedError` (outcome `unknown`). Closes the
    * dual-master window of a Sentinel failover for the calls that use it (docs/scale-out.md).
    * Pipelines, transactions and lease commands ignore it. @default 0 (off)
    */

@@ -82,7 +82,7 @@ void describe('createPool({ sentinel }) on a real Sentinel set', () => {
     const o = resolveOptions({ name: 'sstale', max: 3, min: 1, logger: false, connectTimeoutMs: 2_000 }, {});
     const changes: PrimaryChangedEvent[] = [];
     const errors: string[] = [];
-    let engine: Engine | undefined;
+    const ref: { engine?: Engine } = {};
     const topology = new SentinelTopology(
       {
         sentinel: resolveOptions({ sentinel: { name: set.name, sentinels: set.sentinelAddresses() } }, {}).sentinel!,
@@ -92,9 +92,9 @@ void describe('createPool({ sentinel }) on a real Sentinel set', () => {
         label: (h, p) => `redis://${h}:${p}`,
         connector,
       },
-      { retarget: (g) => engine!.retarget(g), changed: (e) => changes.push(e), warning: () => undefined },
+      { retarget: (g) => ref.engine!.retarget(g), changed: (e) => changes.push(e), warning: () => undefined },
     );
-    engine = new Engine(
+    const engine = (ref.engine = new Engine(
       o,
       ioredisDriver(),
       (event, payload) => {
@@ -102,7 +102,7 @@ void describe('createPool({ sentinel }) on a real Sentinel set', () => {
       },
       () => true,
       topology,
-    );
+    ));
     t.after(async () => {
       topology.close();
       await engine.destroy();
@@ -117,7 +117,11 @@ void describe('createPool({ sentinel }) on a real Sentinel set', () => {
     );
     // The failed ROLE check asked for a rediscovery; the watcher's first check may answer it first.
     assert.ok(['role', 'poll'].includes(changes[0]!.via), changes[0]!.via);
-    assert.equal(commandCalls(await set.replica.command('INFO', 'commandstats'), 'set', 'rejected_calls'), before, 'nothing sent to the replica');
+    assert.equal(
+      commandCalls(await set.replica.command('INFO', 'commandstats'), 'set', 'rejected_calls'),
+      before,
+      'nothing sent to the replica',
+    );
     assert.equal(await set.primary.command('GET', 'sentinel:stale'), '1');
   });
 
