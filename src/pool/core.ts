@@ -60,8 +60,8 @@ export interface LaneCore {
   /** Callers waiting for a lane or a lease (bounded together by `maxWaiting`). */
   waiting(): number;
   snapshot(): PoolSnapshot;
-  /** Arms the deadline sweep if it is not armed. */
-  ensureSweep(): void;
+  /** Makes sure a deadline sweep runs no later than `deadline` (clock ms; Infinity: no-op). */
+  ensureSweep(deadline: number): void;
   /** Hands out connections and opens new ones. */
   pump(now?: number): void;
   /** PINGs `pc` with its own timer; resolves true only on PONG. */

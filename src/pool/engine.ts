@@ -65,7 +65,8 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
   #closeTimer: TimerHandle | undefined;
   #closed: Promise<void> | undefined;
   #resolveClosed: (() => void) | undefined;
-  readonly #sweepMs: number;
+  /** When the armed sweep fires (clock ms); meaningful only while `#sweepTimer` is set. */
+  #sweepAt = Infinity;
 
   constructor(o: ResolvedOptions, driver: Driver, emit: Emit, observed: Observed = () => true, topology?: EngineTopology) {
     this.o = o;
@@ -83,8 +84,6 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
       },
       topology,
     });
-    const t = o.commandTimeoutMs;
-    this.#sweepMs = Math.max(5, Math.min(100, Number.isFinite(t) ? t / 20 : 100));
   }
 
   get state(): PoolState {
@@ -157,24 +156,33 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
 
   // ---------------------------------------------------------------- deadlines
 
-  /** Arms the deadline sweep if it is not armed. Cheap: called per command. */
-  ensureSweep(): void {
-    if (this.#sweepTimer === undefined) this.#sweepTimer = this.clock.setTimeout(() => this.#sweep(), this.#sweepMs, true);
+  /**
+   * Makes sure a sweep runs no later than `deadline` (clock ms). Cheap, called per command: under
+   * load the armed sweep is already at the earliest deadline, so this is one comparison; a
+   * shorter per-call timeout re-arms it earlier. Invariant: while any op with a finite deadline
+   * is in flight, a sweep is armed at or before the earliest such deadline, so an op expires
+   * when its deadline passes, not up to a sweep period later.
+   */
+  ensureSweep(deadline: number): void {
+    if (!Number.isFinite(deadline) || deadline >= this.#sweepAt) return;
+    if (this.#sweepTimer !== undefined) this.clock.clearTimeout(this.#sweepTimer);
+    this.#sweepAt = deadline;
+    this.#sweepTimer = this.clock.setTimeout(() => this.#sweep(), Math.max(1, Math.ceil(deadline - this.clock.now())), true);
   }
 
-  /** Expires overdue ops on every busy connection; re-arms itself while work is in flight. */
+  /** Expires overdue ops on every busy connection, then re-arms at the earliest deadline left. */
   #sweep(): void {
     this.#sweepTimer = undefined;
+    this.#sweepAt = Infinity;
     const now = this.clock.now();
-    let busy = false;
+    let next = Infinity;
     for (const pc of this.#all) {
       if (pc.inflight > 0) {
-        pc.sweep(now);
+        next = Math.min(next, pc.sweep(now));
         pc.lastUsedAt = now;
-        busy ||= pc.inflight > 0;
       }
     }
-    if (busy && this.#state !== 'closed') this.ensureSweep();
+    if (this.#state !== 'closed') this.ensureSweep(next);
   }
 
   /** PINGs `pc` with its own timer; resolves false on error or timeout. Never rejects. */
@@ -460,6 +468,7 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
     if (this.#state !== 'closing' || this.#all.size > 0) return;
     for (const t of [this.#sweepTimer, this.#dialTimer, this.#closeTimer]) if (t !== undefined) this.clock.clearTimeout(t);
     this.#sweepTimer = this.#dialTimer = this.#closeTimer = undefined;
+    this.#sweepAt = Infinity;
     this.#moveTo('closed');
     this.emit('pool:closed', {});
     this.#resolveClosed?.();

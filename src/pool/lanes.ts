@@ -169,7 +169,7 @@ export class Lanes {
     const e = this.#e;
     op.lane = lane;
     lane.track(op, op.custom);
-    e.ensureSweep();
+    e.ensureSweep(op.deadline);
     const conn = lane.conn as DriverConnection;
     try {
       if (op.batch)

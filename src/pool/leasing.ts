@@ -365,7 +365,7 @@ export class Leasing implements LeaseHost {
       };
       // An infinite deadline (BLPOP 0 with no command timeout) is tracked but never expires.
       pc.track(op, true);
-      if (Number.isFinite(timeoutMs)) e.ensureSweep();
+      e.ensureSweep(op.deadline);
       let pending: Promise<T>;
       try {
         pending = run(conn);

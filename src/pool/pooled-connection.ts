@@ -169,21 +169,23 @@ export class PooledConnection {
   }
 
   /**
-   * Expires overdue ops. Without custom deadlines, deadlines grow along the FIFO (same timeout,
-   * later start), so the scan stops at the first op still in time; otherwise every op is checked.
-   * Returns how many expired.
+   * Expires overdue ops and returns the earliest deadline still pending (Infinity when none).
+   * Without custom deadlines, deadlines grow along the FIFO (same timeout, later start), so the
+   * scan stops at the first op still in time, whose deadline is the earliest; otherwise every
+   * op is checked.
    */
   sweep(now: number): number {
     const ops = this.ops;
-    let expired = 0;
+    let next = Infinity;
     for (let i = this.#opsHead; i < ops.length; i++) {
       const op = ops[i]!;
       if (op.settled) continue;
-      if (op.deadline <= now) {
-        op.expire(now);
-        expired++;
-      } else if (this.custom === 0) break;
+      if (op.deadline <= now) op.expire(now);
+      else {
+        if (op.deadline < next) next = op.deadline;
+        if (this.custom === 0) break;
+      }
     }
-    return expired;
+    return next;
   }
 }

@@ -289,7 +289,7 @@ export function render(
     '- **unknown** failures are the honest answer for commands that were on the wire when the fault hit; the ledger shows none of them ran twice',
     '  (dup = 0) and no write reported "not executed" ran (lost/false = 0).',
     '- **not-exec** failures are mostly `ERR_UNAVAILABLE`: after `failureThreshold` connect failures the pool fails fast instead of queueing.',
-    '- **overshoot** stays within the deadline sweep interval (≤ deadline/20) plus scheduling jitter; the event-loop-stall scenario overshoots by',
+    '- **overshoot** is scheduling jitter past the deadline (the sweep is armed at the earliest pending deadline); the event-loop-stall scenario overshoots by',
     '  the stall itself, since no timer can fire while the loop is blocked.',
     '- **recovery** after outages that make connects fail (restart, maxclients, handshake cut, auth rotation) is bounded by the default',
     '  `reconnectBackoff` (equal jitter 50 ms → 500 ms): while down, one probe at a time at most every 250–500 ms (≤ 4 connects/s), so the probe',

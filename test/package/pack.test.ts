@@ -37,10 +37,10 @@ interface Pkg {
 void describe('the packed package', () => {
   assert.ok(existsSync(path.join(ROOT, 'dist/index.js')), 'dist/ is built (npm run build)');
 
-  void test('npm pack lists dist/ and the manifest only: no fault controls, no RESP parser, no test support', () => {
+  void test('npm pack lists dist/, the manifest, README and LICENSE only: no fault controls, no RESP parser, no test support', () => {
     const files = packList().files.map((f) => f.path);
     const outside = files.filter((f) => !f.startsWith('dist/'));
-    assert.deepEqual(outside.sort(), ['README.md', 'package.json']);
+    assert.deepEqual(outside.sort(), ['LICENSE', 'README.md', 'package.json']);
     const forbidden = files.filter((f) =>
       /(^|\/)(server|support|helpers|fault|test)\/|resp-mini|redis-process|fault-proxy|\.tsbuildinfo$|^src\//.test(f),
     );

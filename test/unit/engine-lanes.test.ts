@@ -86,6 +86,25 @@ for (const sendPath of [true, false]) {
       assert.equal(await fp.pool.get('k1'), 'v');
     });
 
+    void test('a short per-call timeout expires at its own deadline, not a sweep period later (the default deadline is long)', async (t) => {
+      const fp = fakePool(t, { max: 2, lanes: 1, min: 1, commandTimeoutMs: 60_000, retries: 0 }, { sendPath });
+      await fp.pool.ready();
+      await flush();
+      fp.script.hang((name, args) => name === 'get' && args[0] === 'slow');
+      const long = track(fp.pool.get('slow')); // default deadline: 60 s
+      await flush();
+      const short = track(fp.pool.with({ timeoutMs: 30 }).get('slow'));
+      await flush();
+      fp.clock.advance(29);
+      await flush();
+      assert.equal(short.settled, false, 'not before its deadline');
+      fp.clock.advance(1);
+      await flush();
+      assert.ok(short.settled, 'expired at 30 ms (the old fixed sweep period here was 100 ms)');
+      assert.equal((short.error as CommandTimeoutError).code, 'ERR_COMMAND_TIMEOUT');
+      assert.equal(long.settled, false, 'the other call keeps its own 60 s deadline');
+    });
+
     void test('a lane whose probe PING answers goes back into rotation', async (t) => {
       const fp = fakePool(t, { max: 2, lanes: 1, min: 1, commandTimeoutMs: 500, retries: 0 }, { sendPath });
       await fp.pool.ready();
