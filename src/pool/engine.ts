@@ -187,24 +187,7 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease> {
 
   /** PINGs `pc` with its own timer; resolves false on error or timeout. Never rejects. */
   ping(pc: PooledConnection, timeoutMs: number): Promise<boolean> {
-    const conn = pc.conn;
-    if (!conn) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const timer = this.clock.setTimeout(() => resolve(false), timeoutMs, true);
-      conn.command('ping', [], false).then(
-        (reply) => {
-          this.clock.clearTimeout(timer);
-          // Only PONG is a healthy answer: a proxy or server replying +OK to everything is not.
-          if (reply !== 'PONG') return resolve(false);
-          pc.lastUsedAt = this.clock.now();
-          resolve(true);
-        },
-        () => {
-          this.clock.clearTimeout(timer);
-          resolve(false);
-        },
-      );
-    });
+    return pc.ping(this.clock, timeoutMs);
   }
 
   // ---------------------------------------------------------------- the pump

@@ -4,6 +4,7 @@
  * lifetime; `closed` is final and a replacement is a new record.
  */
 import type { DriverConnection } from '../driver/driver.js';
+import type { Clock } from '../internal/clock.js';
 import { debug, debugEnabled } from '../internal/debug.js';
 import { channels, type ConnectionStateMessage } from '../observability/diagnostics.js';
 
@@ -187,5 +188,27 @@ export class PooledConnection {
       }
     }
     return next;
+  }
+
+  /** PINGs the connection with its own timer (on `clock`); resolves false on error or timeout. Never rejects. */
+  ping(clock: Clock, timeoutMs: number): Promise<boolean> {
+    const conn = this.conn;
+    if (!conn) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = clock.setTimeout(() => resolve(false), timeoutMs, true);
+      conn.command('ping', [], false).then(
+        (reply) => {
+          clock.clearTimeout(timer);
+          // Only PONG is a healthy answer: a proxy or server replying +OK to everything is not.
+          if (reply !== 'PONG') return resolve(false);
+          this.lastUsedAt = clock.now();
+          resolve(true);
+        },
+        () => {
+          clock.clearTimeout(timer);
+          resolve(false);
+        },
+      );
+    });
   }
 }
