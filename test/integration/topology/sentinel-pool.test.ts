@@ -3,7 +3,7 @@
  * discovery of the primary with ROLE checked on every data connection, a stale sentinel naming
  * the replica refused by that check and rediscovered, and a SENTINEL FAILOVER followed without
  * a restart: one `topology:primary-changed`, the old primary's connections drained and closed,
- * an active lease invalidated (not-sent), writes on the new primary, sentinel connections
+ * an active lease invalidated (not-sent), a subscriber resubscribed on the new primary, writes on it, sentinel connections
  * bounded and counted outside `max`, nothing left open after close.
  */
 import assert from 'node:assert/strict';
@@ -142,6 +142,13 @@ void describe('createPool({ sentinel }) on a real Sentinel set', () => {
     await waitFor(() => pool.stats().sentinel!.subscribed === 3, { message: 'watcher subscribed' });
     const lease = await pool.acquire();
     assert.equal(await lease.ping(), 'PONG');
+    const sub = pool.subscriber();
+    const messages: string[] = [];
+    let connects = 0;
+    sub.on('message', (_channel, message) => messages.push(message));
+    sub.on('connect', () => connects++);
+    await sub.subscribe('sentinel:news');
+    assert.equal(connects, 1);
     const oldNames = await clientNames(set.primary, 'redpool:sfail:');
     assert.ok(oldNames.length >= 2);
 
@@ -158,6 +165,15 @@ void describe('createPool({ sentinel }) on a real Sentinel set', () => {
     lease.release();
     assert.equal(await pool.set('sentinel:after', 'x'), 'OK');
     assert.equal(await set.replica.command('GET', 'sentinel:after'), 'x', 'written on the promoted replica');
+    // The subscriber's connection to the old primary was dropped; it resubscribed on the new one.
+    await waitFor(() => connects >= 2, { message: 'subscriber reconnected' });
+    await waitFor(
+      async () => {
+        await set.replica.command('PUBLISH', 'sentinel:news', 'after');
+        return messages.includes('after');
+      },
+      { message: 'message published on the new primary received' },
+    );
     await waitFor(async () => (await clientNames(set.primary, 'redpool:sfail:')).length === 0, {
       message: 'no data connection left on the old primary',
     });
