@@ -63,14 +63,19 @@ export interface SentinelOptions {
 
 /** The resolved `sentinel` option (see {@link SentinelOptions}): frozen, defaults applied. */
 export interface ResolvedSentinel {
+  /** Master name. */
   readonly name: string;
+  /** Seed sentinels, as given. */
   readonly sentinels: ReadonlyArray<{ readonly host: string; readonly port: number }>;
+  /** ACL user on the sentinels. */
   readonly username: string | undefined;
   /** Never printed: a non-enumerable getter. */
   readonly password: string | undefined;
+  /** TLS to the sentinels (`true` resolved to `{}`). */
   readonly tls: TlsOptions | undefined;
   /** Periodic re-check, ms (`Infinity`: off). */
   readonly pollMs: number;
+  /** Fence the old primary at the promotion notice (see {@link SentinelOptions.fenceOnPromotion}). */
   readonly fenceOnPromotion: boolean;
 }
 
