@@ -8,6 +8,7 @@ import { decode, encode, hasCompression, isRawInteger, type CodecSettings, type 
 import { CacheError } from './errors.js';
 import { FailOpenLog, isRedisTrouble } from './fail-open.js';
 import { NearCache } from './near.js';
+import { InflateMemo } from './inflate-memo.js';
 import { resolveCacheOptions, checkNumber, type CacheOptions, type ResolvedCacheOptions } from './options.js';
 import { ReadBatcher } from './read-batcher.js';
 import { checkMsgpackAvailable, jsonSerializer, msgpackSerializer } from './serializers.js';
@@ -26,6 +27,7 @@ if v == tonumber(ARGV[1]) and tonumber(ARGV[2]) > 0 and redis.call('PTTL', KEYS[
 return v`;
 
 const SCAN_COUNT = 1000;
+const UNDEFINED = Promise.resolve(undefined);
 const UNLINK_BATCH = 500;
 
 /** A cache on a pool. Create with {@link createCache}. */
@@ -51,13 +53,16 @@ export class Cache {
     if (o.compression && !hasCompression(o.compression.algorithm))
       throw new CacheError(
         'ERR_CACHE_CODEC_UNAVAILABLE',
-        `compression '${o.compression.algorithm}' is not in this runtime's node:zlib (Node ${process.versions.node}; zstd needs ≥ 22.15)`,
+        `compression.algorithm '${o.compression.algorithm}' is not in this runtime's node:zlib (Node ${process.versions.node}; zstd needs ≥ 22.15 / 23.8): choose 'deflate', 'gzip' or 'brotli'`,
+        { option: 'compression.algorithm' },
       );
     if (o.serializer === 'msgpack') checkMsgpackAvailable();
     this.#codec = {
       serializer: o.serializer === 'json' ? jsonSerializer : o.serializer === 'msgpack' ? msgpackSerializer : o.serializer,
       compression: o.compression,
       maxValueBytes: o.maxValueBytes,
+      // Reading never depends on the current settings, so a cache without compression still reuses inflated payloads of old values.
+      memo: new InflateMemo(o.compression ? o.compression.memoBytes : 8 * 2 ** 20),
     };
     this.#keyStart = o.prefix ? o.prefix.length + 1 : 0;
     this.#log = new FailOpenLog(o.name, o.logger, o.failOpenLogIntervalMs);
@@ -71,7 +76,9 @@ export class Cache {
       () => this.#counters.coalesced++,
     );
     const sub = (): Subscriber => this.#subscriber();
-    this.#near = o.local ? new NearCache(o.local, subscriberInvalidationSource(sub), () => this.#counters.nearFlushes++) : undefined;
+    this.#near = o.local
+      ? new NearCache(o.local, subscriberInvalidationSource(sub), () => this.#counters.nearFlushes++, o.prefix)
+      : undefined;
     this.#stampede = new Stampede(this.#internals(), o, subscriberWake(sub));
   }
 
@@ -137,12 +144,16 @@ export class Cache {
   /** Reads one key with its header metadata (for getOrSet). */
   async #read(key: string, opts: CallOptions | undefined): Promise<{ hit: Decoded | undefined; failed: boolean }> {
     const full = this.key(key);
-    const near = this.#near?.get(full);
-    if (near) {
-      this.#counters.nearHits++;
-      return { hit: near, failed: false };
+    const near = this.#near;
+    if (near !== undefined) {
+      const e = near.lookup(key);
+      if (e !== undefined) {
+        if (e.present) this.#counters.nearHits++;
+        else this.#nearMiss();
+        return { hit: e.present ? { value: e.value, meta: e.meta } : undefined, failed: false };
+      }
     }
-    const epoch = this.#near?.epoch();
+    const epoch = near === undefined ? 0 : near.epoch();
     let failed = false;
     const buf = await this.#redis('get', opts, (t) => this.#batcher.get(full, t), undefined).then((v) => {
       if (v === undefined) failed = true;
@@ -151,20 +162,46 @@ export class Cache {
     const hit = buf === null ? undefined : await this.#decode(buf, key, opts);
     if (hit) {
       this.#counters.hits++;
-      if (this.#near && epoch !== undefined) this.#near.put(full, hit, buf!.length, epoch);
-    } else this.#counters.misses++;
+      near?.put(key, true, hit.value, hit.meta, buf!.length, epoch);
+    } else {
+      this.#counters.misses++;
+      // A real "not there" (not a failed-open read, not a corrupt value) is tracked like a value.
+      if (buf === null && !failed) near?.put(key, false, undefined, undefined, 0, epoch);
+    }
     return { hit, failed };
   }
 
-  /** The value of `key`, or `undefined` (missing, expired, or — failing open — unreachable). */
-  async get<T = unknown>(key: string, opts?: CallOptions): Promise<T | undefined> {
-    return (await this.#read(key, opts)).hit?.value as T | undefined;
+  #nearMiss(): void {
+    this.#counters.nearMisses++;
+    this.#counters.misses++;
+  }
+
+  /**
+   * The value of `key`, or `undefined` (missing, expired, or — failing open — unreachable).
+   * A near-cache answer costs no async function and no allocation: the entry's resolved promise
+   * is handed out again.
+   */
+  get<T = unknown>(key: string, opts?: CallOptions): Promise<T | undefined> {
+    const near = this.#near;
+    if (near !== undefined && typeof key === 'string' && key.length !== 0) {
+      const e = near.lookup(key);
+      if (e !== undefined) {
+        if (!e.present) {
+          this.#nearMiss();
+          return UNDEFINED;
+        }
+        this.#counters.nearHits++;
+        return (e.promise ??= Promise.resolve(e.value)) as Promise<T | undefined>;
+      }
+    }
+    return this.#read(key, opts).then((r) => r.hit?.value as T | undefined);
   }
 
   /** True when `key` exists (EXISTS; no value transferred). */
   async has(key: string, opts?: CallOptions): Promise<boolean> {
     const full = this.key(key);
-    if (this.#near?.get(full)) return true;
+    const e = this.#near?.lookup(key);
+    if (e !== undefined) return e.present;
     return (await this.#redis('has', opts, (t) => this.#view(t).exists(full), 0)) === 1;
   }
 
@@ -200,8 +237,10 @@ export class Cache {
     const args: (string | number | Buffer)[] = [full, data];
     if (ttlMs !== Infinity) args.push('PX', ttlMs);
     if (opts?.nx) args.push('NX');
-    this.#near?.delete(full);
+    this.#near?.forget(key);
     const reply = await this.#redis('set', opts, (t) => this.#view(t).call('SET', ...args), null);
+    // Again after the write: a read sent meanwhile on another connection may have seen the old value.
+    this.#near?.forget(key);
     if (reply !== 'OK') return false;
     this.#counters.sets++;
     return true;
@@ -210,8 +249,9 @@ export class Cache {
   /** Deletes `key` (UNLINK). Resolves true when it existed. */
   async delete(key: string, opts?: CallOptions): Promise<boolean> {
     const full = this.key(key);
-    this.#near?.delete(full);
+    this.#near?.forget(key);
     const n = await this.#redis('delete', opts, (t) => this.#view(t).unlink(full), 0);
+    this.#near?.forget(key);
     this.#counters.deletes += n;
     return n > 0;
   }
@@ -222,15 +262,17 @@ export class Cache {
     const full = keys.map((k) => this.key(k));
     const out: (T | undefined)[] = new Array<T | undefined>(keys.length);
     const ask: number[] = [];
-    full.forEach((k, i) => {
-      const near = this.#near?.get(k);
-      if (near) {
+    const near = this.#near;
+    for (let i = 0; i < keys.length; i++) {
+      const e = near?.lookup(keys[i]!);
+      if (e === undefined) ask.push(i);
+      else if (e.present) {
         this.#counters.nearHits++;
-        out[i] = near.value as T;
-      } else ask.push(i);
-    });
+        out[i] = e.value as T;
+      } else this.#nearMiss();
+    }
     if (ask.length === 0) return out;
-    const epoch = this.#near?.epoch();
+    const epoch = near === undefined ? 0 : near.epoch();
     const bufs = await this.#redis('getMany', opts, (t) => this.#view(t).mgetBuffer(...ask.map((i) => full[i]!)), null);
     for (let j = 0; j < ask.length; j++) {
       const i = ask[j]!;
@@ -238,8 +280,11 @@ export class Cache {
       const hit = buf === null ? undefined : await this.#decode(buf, keys[i]!, opts);
       if (hit) {
         this.#counters.hits++;
-        if (this.#near && epoch !== undefined) this.#near.put(full[i]!, hit, buf!.length, epoch);
-      } else this.#counters.misses++;
+        near?.put(keys[i]!, true, hit.value, hit.meta, buf!.length, epoch);
+      } else {
+        this.#counters.misses++;
+        if (buf === null && bufs !== null) near?.put(keys[i]!, false, undefined, undefined, 0, epoch);
+      }
       out[i] = hit?.value as T | undefined;
     }
     return out;
@@ -254,10 +299,11 @@ export class Cache {
       const full = this.key(key);
       const ttl = this.#ttl(opts?.ttlMs);
       const data = await this.#encode(key, value);
-      this.#near?.delete(full);
+      this.#near?.forget(key);
       commands.push(ttl === Infinity ? ['set', full, data] : ['set', full, data, 'PX', ttl]);
     }
     const results = await this.#redis('setMany', opts, (t) => this.#view(t).pipeline(commands).exec(), null);
+    for (const [key] of list) this.#near?.forget(key);
     let ok = 0;
     for (const [err, reply] of results ?? []) {
       if (err) {
@@ -283,7 +329,7 @@ export class Cache {
   async expire(key: string, ttlMs: number, opts?: CallOptions): Promise<boolean> {
     const full = this.key(key);
     const ttl = checkNumber('ttlMs', ttlMs, 1, 2 ** 52, { infinite: true });
-    this.#near?.delete(full);
+    this.#near?.forget(key);
     const n = await this.#redis(
       'expire',
       opts,
@@ -302,7 +348,7 @@ export class Cache {
     if (!isRawInteger(by)) throw new ConfigError('by', `expected a safe integer, got ${String(by)}`);
     const full = this.key(key);
     const ttl = this.#o.defaultTtlMs === Infinity ? 0 : this.#ttl(undefined);
-    this.#near?.delete(full);
+    this.#near?.forget(key);
     // A non-integer value is the caller's data, not Redis trouble: converted before fail-open sees it.
     return this.#redis(
       'incr',
@@ -372,7 +418,12 @@ export class Cache {
     return { name: this.#o.name, ...this.#counters, nearEntries: this.#near?.size ?? 0 };
   }
 
-  /** Waits until the near cache (when configured) is coherent and serving. Resolves false if it could not start. */
+  /**
+   * Waits until the near cache (when configured) is coherent and serving. Resolves false when
+   * the attempt failed (the subscriber keeps retrying on its backoff); rejects with a
+   * `ConfigError` (option `subscriber.tracking`) when this connection can never carry
+   * invalidations (a driver without them, a RESP2 connection).
+   */
   ready(): Promise<boolean> {
     return this.#near ? this.#near.start() : Promise.resolve(true);
   }
@@ -391,7 +442,12 @@ export class Cache {
   #subscriber(): Subscriber {
     if (this.#sub) return this.#sub;
     const prefix = this.#o.prefix ? `${this.#o.prefix}:` : '';
-    this.#sub = this.#pool.subscriber(this.#o.local ? { tracking: { prefixes: prefix ? [prefix] : [] } } : undefined);
+    const l = this.#o.local;
+    this.#sub = this.#pool.subscriber(
+      l
+        ? { tracking: { prefixes: prefix ? [prefix] : [] }, pingIntervalMs: l.pingIntervalMs, pingTimeoutMs: l.pingTimeoutMs }
+        : undefined,
+    );
     return this.#sub;
   }
 

@@ -17,6 +17,7 @@
 import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import { CacheError } from './errors.js';
+import type { InflateMemo } from './inflate-memo.js';
 import type { CompressionAlgorithm } from './options.js';
 import { CODEC, jsonSerializer, msgpackSerializer, type Serializer } from './serializers.js';
 
@@ -82,6 +83,8 @@ export interface CodecSettings {
   readonly serializer: Serializer;
   readonly compression: { readonly algorithm: CompressionAlgorithm; readonly minBytes: number; readonly level: number | undefined } | false;
   readonly maxValueBytes: number;
+  /** Decompressed payloads of recent reads (per key, checked against the stored bytes); none: always decompress. */
+  readonly memo?: InflateMemo | undefined;
 }
 
 /** An encoded value and its sizes (for the bytes-before/after-compression counters). */
@@ -219,14 +222,20 @@ export async function decode(buf: Buffer, s: CodecSettings, key?: string): Promi
       throw new CacheError('ERR_CACHE_CODEC_UNAVAILABLE', `value is compressed with '${name}', which this runtime's node:zlib lacks`, {
         key,
       });
-    // maxOutputLength stops a decompression bomb while it inflates, not after.
-    const opts = { maxOutputLength: s.maxValueBytes };
-    try {
-      payload = payload.length < SYNC_LIMIT / 4 ? a.decompress(payload, opts) : await a.decompressAsync(payload, opts);
-    } catch (err) {
-      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
-        throw new CacheError('ERR_CACHE_VALUE_TOO_LARGE', `value inflates beyond maxValueBytes (${s.maxValueBytes})`, { key, cause: err });
-      throw corrupt(key, `${name} data is damaged`, err);
+    const packed = payload;
+    const seen = key === undefined ? undefined : s.memo?.get(key, packed);
+    if (seen !== undefined && seen.length <= s.maxValueBytes) payload = seen;
+    else {
+      // maxOutputLength stops a decompression bomb while it inflates, not after.
+      const opts = { maxOutputLength: s.maxValueBytes };
+      try {
+        payload = packed.length < SYNC_LIMIT / 4 ? a.decompress(packed, opts) : await a.decompressAsync(packed, opts);
+      } catch (err) {
+        if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
+          throw new CacheError('ERR_CACHE_VALUE_TOO_LARGE', `value inflates beyond maxValueBytes (${s.maxValueBytes})`, { key, cause: err });
+        throw corrupt(key, `${name} data is damaged`, err);
+      }
+      if (key !== undefined) s.memo?.put(key, packed, payload);
     }
   } else if (payload.length > s.maxValueBytes) {
     throw new CacheError('ERR_CACHE_VALUE_TOO_LARGE', `value is ${payload.length} bytes, above maxValueBytes (${s.maxValueBytes})`, {

@@ -28,10 +28,13 @@ export class CacheError extends Error {
   readonly code: CacheErrorCode;
   /** The cache key involved, when one is (never the value). */
   readonly key: string | undefined;
-  constructor(code: CacheErrorCode, message: string, options?: { cause?: unknown; key?: string }) {
+  /** The `createCache` option involved, when one is (e.g. `compression.algorithm`, `serializer`). */
+  readonly option: string | undefined;
+  constructor(code: CacheErrorCode, message: string, options?: { cause?: unknown; key?: string; option?: string }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'CacheError';
     this.code = code;
     this.key = options?.key;
+    this.option = options?.option;
   }
 }

@@ -16,6 +16,13 @@ export interface CompressionOptions {
   minBytes?: number;
   /** Algorithm level (zlib 0–9, brotli 0–11, zstd 1–22). @default the algorithm's default (zlib 6, brotli 4) */
   level?: number;
+  /**
+   * Bytes (compressed + decompressed) of recently read values kept so that re-reading an
+   * unchanged value skips decompression: a payload is reused only when Redis returns exactly the
+   * bytes it came from, and it is parsed anew every time (no shared objects). A value whose two
+   * forms together exceed 1/8 of this is not kept. 0: off. @default 8 MiB
+   */
+  memoBytes?: number;
 }
 
 /** Near cache (in-process tier) settings. */
@@ -26,6 +33,14 @@ export interface LocalOptions {
   maxBytes?: number;
   /** Longest an entry is served locally, in ms (a bound in case an invalidation is late). @default 60000 */
   ttlMs?: number;
+  /**
+   * Liveness PING period of the invalidation connection, in ms (the subscriber's
+   * `pingIntervalMs`): a frozen server is noticed within this plus `pingTimeoutMs`, and the near
+   * cache empties itself then. `Infinity`: no PING. @default 1000
+   */
+  pingIntervalMs?: number;
+  /** How long that PING may go unanswered before the connection counts as lost, in ms. @default 2000 */
+  pingTimeoutMs?: number;
 }
 
 /** Options of `createCache`. */
@@ -68,14 +83,29 @@ export interface ResolvedCacheOptions {
   readonly prefix: string;
   readonly defaultTtlMs: number;
   readonly serializer: 'json' | 'msgpack' | Serializer;
-  readonly compression: { readonly algorithm: CompressionAlgorithm; readonly minBytes: number; readonly level: number | undefined } | false;
+  readonly compression:
+    | {
+        readonly algorithm: CompressionAlgorithm;
+        readonly minBytes: number;
+        readonly level: number | undefined;
+        readonly memoBytes: number;
+      }
+    | false;
   readonly failOpen: boolean;
   readonly failOpenLogIntervalMs: number;
   readonly logger: Logger | undefined;
   readonly timeoutMs: number;
   readonly maxValueBytes: number;
   readonly ttlJitter: number;
-  readonly local: { readonly maxEntries: number; readonly maxBytes: number; readonly ttlMs: number } | false;
+  readonly local:
+    | {
+        readonly maxEntries: number;
+        readonly maxBytes: number;
+        readonly ttlMs: number;
+        readonly pingIntervalMs: number;
+        readonly pingTimeoutMs: number;
+      }
+    | false;
   readonly lock: boolean;
   readonly lockTtlMs: number;
   readonly factoryTimeoutMs: number;
@@ -163,26 +193,33 @@ export function resolveCacheOptions(
     checkNumber('serializer.id', s.id, 16, 255, { int: true });
   }
 
-  let compression: ResolvedCacheOptions['compression'] = { algorithm: 'deflate', minBytes: 100, level: undefined };
+  let compression: ResolvedCacheOptions['compression'] = { algorithm: 'deflate', minBytes: 100, level: undefined, memoBytes: 8 * 2 ** 20 };
   if (opts['compression'] === false) compression = false;
   else if (has('compression')) {
-    const c = checkObject('compression', opts['compression'], ['algorithm', 'minBytes', 'level']);
+    const c = checkObject('compression', opts['compression'], ['algorithm', 'minBytes', 'level', 'memoBytes']);
     const algorithm = (c['algorithm'] ?? 'deflate') as CompressionAlgorithm;
     if (!ALGORITHMS.includes(algorithm))
       throw new ConfigError('compression.algorithm', `expected one of ${ALGORITHMS.map((a) => `'${a}'`).join(', ')}`);
     const minBytes = c['minBytes'] === undefined ? 100 : checkNumber('compression.minBytes', c['minBytes'], 0, 2 ** 31, { int: true });
     const [lo, hi] = LEVELS[algorithm];
     const level = c['level'] === undefined ? undefined : checkNumber('compression.level', c['level'], lo, hi, { int: true });
-    compression = { algorithm, minBytes, level };
+    const memoBytes =
+      c['memoBytes'] === undefined ? 8 * 2 ** 20 : checkNumber('compression.memoBytes', c['memoBytes'], 0, 2 ** 40, { int: true });
+    compression = { algorithm, minBytes, level, memoBytes };
   }
 
   let local: ResolvedCacheOptions['local'] = false;
   if (has('local') && opts['local'] !== false) {
-    const l = checkObject('local', opts['local'], ['maxEntries', 'maxBytes', 'ttlMs']);
+    const l = checkObject('local', opts['local'], ['maxEntries', 'maxBytes', 'ttlMs', 'pingIntervalMs', 'pingTimeoutMs']);
     local = {
       maxEntries: l['maxEntries'] === undefined ? 10_000 : checkNumber('local.maxEntries', l['maxEntries'], 1, 10_000_000, { int: true }),
       maxBytes: l['maxBytes'] === undefined ? 64 * 2 ** 20 : checkNumber('local.maxBytes', l['maxBytes'], 1, 2 ** 40, { int: true }),
       ttlMs: l['ttlMs'] === undefined ? 60_000 : checkNumber('local.ttlMs', l['ttlMs'], 1, 2 ** 31),
+      pingIntervalMs:
+        l['pingIntervalMs'] === undefined
+          ? 1_000
+          : checkNumber('local.pingIntervalMs', l['pingIntervalMs'], 1, 2 ** 31 - 1, { infinite: true }),
+      pingTimeoutMs: l['pingTimeoutMs'] === undefined ? 2_000 : checkNumber('local.pingTimeoutMs', l['pingTimeoutMs'], 1, 2 ** 31 - 1),
     };
   }
 

@@ -177,17 +177,30 @@ interface Packr {
 
 let packr: Packr | undefined;
 
+const requirePeer = (name: string): unknown => createRequire(import.meta.url)(name);
+let loadPeer: (name: string) => unknown = requirePeer;
+
+/**
+ * @internal Test seam: how optional peers are resolved (`undefined`: back to `require`). Also
+ * forgets an msgpackr already loaded, so a missing module can be simulated without uninstalling it.
+ */
+export function setPeerLoaderForTests(load: ((name: string) => unknown) | undefined): void {
+  loadPeer = load ?? requirePeer;
+  packr = undefined;
+}
+
 /** Loads msgpackr on first use (it is an optional peer dependency). */
 function loadPackr(): Packr {
   if (packr) return packr;
   let mod: { Packr: new (o: object) => Packr };
   try {
-    mod = createRequire(import.meta.url)('msgpackr') as typeof mod;
+    mod = loadPeer('msgpackr') as typeof mod;
+    if (typeof mod?.Packr !== 'function') throw new TypeError('msgpackr has no Packr export');
   } catch (err) {
     throw new CacheError(
       'ERR_CACHE_CODEC_UNAVAILABLE',
-      "serializer 'msgpack' needs the optional peer dependency msgpackr: npm install msgpackr",
-      { cause: err },
+      "serializer 'msgpack' needs the optional peer dependency msgpackr, which could not be loaded: npm install msgpackr",
+      { cause: err, option: 'serializer' },
     );
   }
   // structuredClone: Map, Set, Date, cycles; records keep objects and Maps apart; values are

@@ -8,8 +8,10 @@ export interface CacheStats {
   hits: number;
   /** Reads that found nothing (or, failing open, could not ask). */
   misses: number;
-  /** Reads answered by the near cache without Redis. */
+  /** Reads answered with a value by the near cache, without Redis. */
   nearHits: number;
+  /** Reads answered "not there" by the near cache, without Redis (also counted in `misses`). */
+  nearMisses: number;
   /** `getOrSet` calls answered with a value past its soft TTL (while refreshing, or in grace). */
   staleServed: number;
   /** `get`/`getOrSet` calls that joined an identical call in flight instead of asking again. */
@@ -49,6 +51,7 @@ export function newCounters(): Record<CounterName, number> {
     hits: 0,
     misses: 0,
     nearHits: 0,
+    nearMisses: 0,
     staleServed: 0,
     coalesced: 0,
     lockWaits: 0,

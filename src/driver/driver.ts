@@ -80,6 +80,12 @@ export interface DriverConnection {
    * (`pool.subscriber({ tracking })` needs it). Absent or false: they are not reported.
    */
   readonly invalidations?: boolean;
+  /**
+   * The RESP version this connection negotiated, when the driver knows it. RESP2 (a server that
+   * refuses `HELLO 3`) carries no push frames on a connection that runs commands, so
+   * {@link invalidations} is false on it.
+   */
+  readonly protocol?: 2 | 3;
 }
 
 /**

@@ -274,7 +274,14 @@ class IoredisConnection implements DriverConnection {
 
   /** Whether `invalidate` pushes are reported: ioredis drops them, so they come through a hook on its internals (ioredis-push.ts). */
   get invalidations(): boolean {
-    return invalidationHookAvailable();
+    // On RESP2 the server sends a tracking connection nothing at all (invalidations need a push frame or a REDIRECT).
+    return this.protocol !== 2 && invalidationHookAvailable();
+  }
+
+  /** The negotiated RESP version: ioredis falls back to 2 when the server refuses HELLO 3 (`condition.protocol`, an internal). */
+  get protocol(): 2 | 3 | undefined {
+    const p = (this.#client as unknown as { condition?: { protocol?: unknown } }).condition?.protocol;
+    return p === 2 || p === 3 ? p : undefined;
   }
 
   /**

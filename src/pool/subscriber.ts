@@ -17,7 +17,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { DriverConnection, PushKind } from '../driver/driver.js';
-import { ArgumentError, ConfigError, PoolClosedError, RedpoolError, ReplyError } from '../errors.js';
+import { ArgumentError, ConfigError, ConnectionError, PoolClosedError, RedpoolError, ReplyError } from '../errors.js';
 import type { TimerHandle } from '../internal/clock.js';
 import { defaultReconnectBackoff, safeDelay, type BackoffStrategy } from '../resilience/backoff.js';
 import { kDispatch } from '../commands/surface.js';
@@ -37,6 +37,19 @@ export interface SubscriberOptions {
    * driver over RESP3). @default off
    */
   tracking?: SubscriberTracking;
+  /**
+   * Liveness check: a PING is sent on the connection this often (ms) while it is ready. A server
+   * that is frozen (SIGSTOP, a hung host, a black-holed network) keeps the socket open but never
+   * answers, and pushes (messages, invalidations) silently stop: without this check the
+   * subscriber would look connected for as long as TCP keeps quiet. `Infinity` turns it off.
+   * @default 1000
+   */
+  pingIntervalMs?: number;
+  /**
+   * How long a liveness PING may go unanswered, in ms, before the connection is declared lost
+   * ('disconnect', then the usual reconnect with backoff). @default 2000
+   */
+  pingTimeoutMs?: number;
 }
 
 /** The `tracking` option of `pool.subscriber()`. */
@@ -115,6 +128,14 @@ function trackingArgs(t: SubscriberTracking | undefined): string[] | undefined {
   return out;
 }
 
+/** A duration option: a positive number of ms (`Infinity` allowed: off), or the default. */
+function positiveMs(name: string, v: number | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !(v > 0) || (Number.isFinite(v) && v > 2 ** 31 - 1))
+    throw new ConfigError(name, `must be a positive number of ms (at most 2^31 - 1) or Infinity, got ${String(v)}`);
+  return v;
+}
+
 type Kind = 'subscribe' | 'psubscribe' | 'ssubscribe';
 const UNSUB: Record<Kind, string> = { subscribe: 'unsubscribe', psubscribe: 'punsubscribe', ssubscribe: 'sunsubscribe' };
 
@@ -125,6 +146,10 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
   readonly #timeoutMs: number;
   readonly #onClose: (s: Subscriber) => void;
   readonly #tracking: string[] | undefined;
+  readonly #pingIntervalMs: number;
+  readonly #pingTimeoutMs: number;
+  /** The liveness timer: the next PING, or the deadline of the one in flight. */
+  #pingTimer: TimerHandle | undefined;
   readonly #sets: Record<Kind, Set<string>> = { subscribe: new Set(), psubscribe: new Set(), ssubscribe: new Set() };
   #state: SubscriberState = 'idle';
   #lease: Lease | undefined;
@@ -144,6 +169,8 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     if (opts?.backoff !== undefined && typeof opts.backoff?.delay !== 'function')
       throw new ConfigError('subscriber.backoff', 'must be a BackoffStrategy ({ delay(attempt) })');
     this.#tracking = trackingArgs(opts?.tracking);
+    this.#pingIntervalMs = positiveMs('subscriber.pingIntervalMs', opts?.pingIntervalMs, 1_000);
+    this.#pingTimeoutMs = positiveMs('subscriber.pingTimeoutMs', opts?.pingTimeoutMs, 2_000);
     this.#engine = engine;
     this.#backoff = opts?.backoff ?? engine.o.reconnectBackoff ?? defaultReconnectBackoff();
     this.#timeoutMs = opts?.connectTimeoutMs ?? engine.o.acquireTimeoutMs;
@@ -235,6 +262,7 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     this.#gen++;
     if (this.#timer !== undefined) this.#engine.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#stopPing();
     this.#drop();
     for (const set of Object.values(this.#sets)) set.clear();
     this.#onClose(this);
@@ -319,8 +347,19 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     try {
       return await this.#connect();
     } catch (err) {
-      // A first connect that failed leaves nothing to restore: back to idle, the next call tries again.
-      if (this.#state === 'connecting') this.#state = 'idle';
+      if (this.#state === 'connecting') {
+        if (this.#tracking && !(err instanceof ConfigError) && !this.#isClosed()) {
+          // A tracking subscriber stands for a near cache waiting to serve: it keeps trying on
+          // its backoff (the one owner of reconnection), as after a lost connection.
+          this.#state = 'reconnecting';
+          const error = err instanceof RedpoolError ? err : new RedpoolError('ERR_CONNECTION', String(err));
+          this.emit('connect:error', { error, attempt: this.#attempt });
+          this.#schedule();
+        } else {
+          // A first connect that failed leaves nothing to restore: back to idle, the next call tries again.
+          this.#state = 'idle';
+        }
+      }
       throw err;
     }
   }
@@ -344,7 +383,9 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
       lease.release();
       throw new ConfigError(
         'subscriber.tracking',
-        'this driver cannot report invalidation pushes: tracking needs the ioredis driver (RESP3) on a release with the hook point (see docs/ARCHITECTURE.md)',
+        conn.protocol === 2
+          ? 'this connection speaks RESP2 (the server refused HELLO 3), which has no invalidation pushes: tracking needs RESP3 (Redis ≥ 6 with HELLO allowed); REDIRECT to __redis__:invalidate is not supported'
+          : 'this driver cannot report invalidation pushes: tracking needs the ioredis driver (RESP3) on a release with the hook point (see docs/ARCHITECTURE.md)',
       );
     }
     const gen = ++this.#gen;
@@ -384,8 +425,63 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     this.#connectedOnce = true;
     this.#state = 'ready';
     this.#attempt = 0;
+    this.#armPing(gen);
     this.emit('connect', { clientId: this.#clientId, connectionId: lease.id, reconnect });
     return lease;
+  }
+
+  /** Arms the next liveness PING of connection `gen` (see `pingIntervalMs`). */
+  #armPing(gen: number): void {
+    this.#stopPing();
+    if (this.#pingIntervalMs === Infinity) return;
+    this.#pingTimer = this.#engine.clock.setTimeout(() => this.#ping(gen), this.#pingIntervalMs, true);
+  }
+
+  #stopPing(): void {
+    if (this.#pingTimer !== undefined) this.#engine.clock.clearTimeout(this.#pingTimer);
+    this.#pingTimer = undefined;
+  }
+
+  /**
+   * Sends one liveness PING. An answer arms the next one; no answer within `pingTimeoutMs`
+   * (confirmed one timer turn later, so a reply already in the socket after a blocked event
+   * loop is read first) declares the connection lost.
+   */
+  #ping(gen: number): void {
+    this.#pingTimer = undefined;
+    const lease = this.#lease;
+    if (gen !== this.#gen || !lease || this.#state !== 'ready') return;
+    let answered = false;
+    const clock = this.#engine.clock;
+    lease[kDispatch]('ping', [], false).then(
+      () => {
+        answered = true;
+        if (gen === this.#gen) this.#armPing(gen);
+      },
+      (err: unknown) => {
+        answered = true;
+        if (gen !== this.#gen) return;
+        // An error reply is still an answer: the server is alive. Anything else (the command's own
+        // deadline, a dead socket) means it is not.
+        if (err instanceof ReplyError) this.#armPing(gen);
+        else this.#lost(err instanceof Error ? err : new ConnectionError(String(err), 'unknown'));
+      },
+    );
+    this.#pingTimer = clock.setTimeout(
+      () => {
+        this.#pingTimer = clock.setTimeout(
+          () => {
+            this.#pingTimer = undefined;
+            if (answered || gen !== this.#gen) return;
+            this.#lost(new ConnectionError(`liveness PING unanswered for ${this.#pingTimeoutMs}ms (server frozen or unreachable?)`, 'unknown'));
+          },
+          1,
+          true,
+        );
+      },
+      this.#pingTimeoutMs,
+      true,
+    );
   }
 
   /** Gives the lease back (destroyed: it was in subscriber mode) and uncounts it. */
@@ -400,6 +496,7 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
 
   #lost(cause: Error | undefined): void {
     this.#gen++;
+    this.#stopPing();
     this.#drop();
     if (this.#isClosed()) return;
     this.#state = 'reconnecting';

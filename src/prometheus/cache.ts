@@ -31,7 +31,8 @@ export interface CacheMetrics {
 export const CACHE_COUNTERS: readonly [string, keyof CacheStats, string][] = [
   ['hits_total', 'hits', 'Reads answered from Redis with a value.'],
   ['misses_total', 'misses', 'Reads that found nothing (or, failing open, could not ask Redis).'],
-  ['near_hits_total', 'nearHits', 'Reads answered by the in-process near cache.'],
+  ['near_hits_total', 'nearHits', 'Reads answered with a value by the in-process near cache.'],
+  ['near_misses_total', 'nearMisses', 'Reads answered "not there" by the in-process near cache (also in misses_total).'],
   ['stale_served_total', 'staleServed', 'getOrSet calls answered with a value past its soft TTL or in grace.'],
   ['coalesced_total', 'coalesced', 'Calls that joined an identical call in flight.'],
   ['lock_waits_total', 'lockWaits', "getOrSet calls that waited for another process's lock."],

@@ -259,3 +259,68 @@ void test('a driver without onPush cannot carry a subscriber: ConfigError naming
   assert.equal(plain.stats().leased, 0);
   assert.equal(plain.stats().subscribers, 0);
 });
+
+void describe('pool.subscriber() liveness PING', () => {
+  void test('a PING on the interval; an unanswered one (frozen server) is a lost connection, then the usual reconnect', async (t) => {
+    const fp = fakePool(t, { max: 3, lanes: 1, min: 0 });
+    const sub = fp.pool.subscriber({ backoff: constantBackoff(200), pingIntervalMs: 100, pingTimeoutMs: 50 });
+    const ev = events(sub);
+    await sub.subscribe('a');
+    const first = subConn(fp);
+    fp.clock.advance(100);
+    await flush();
+    assert.deepEqual(
+      first.log.map(([n]) => n),
+      ['client', 'subscribe', 'ping'],
+      'one PING after the interval',
+    );
+    fp.clock.advance(100);
+    await flush();
+    assert.equal(first.log.filter(([n]) => n === 'ping').length, 2, 'answered: the next one follows the interval');
+    assert.equal(ev.disconnects, 0);
+
+    fp.script.freeze(first);
+    fp.clock.advance(100);
+    await flush();
+    assert.equal(first.log.filter(([n]) => n === 'ping').length, 3);
+    fp.clock.advance(49);
+    await flush();
+    assert.equal(ev.disconnects, 0, 'not before pingTimeoutMs');
+    fp.clock.advance(1);
+    await flush();
+    fp.clock.advance(1); // the verdict waits one timer turn (a reply already in the socket is read first)
+    await flush();
+    assert.equal(ev.disconnects, 1, 'declared lost');
+    assert.equal(sub.state, 'reconnecting');
+    assert.equal(fp.pool.stats().subscribers, 0);
+    fp.clock.advance(200);
+    await flush();
+    assert.equal(ev.connects.length, 2, 'reconnected on the backoff');
+    const second = subConn(fp);
+    assert.notEqual(second, first);
+    assert.deepEqual(
+      second.log.map(([n]) => n),
+      ['client', 'subscribe'],
+    );
+  });
+
+  void test('pingIntervalMs: Infinity sends none; bad values are typed errors naming the option', async (t) => {
+    const fp = fakePool(t, { max: 3, lanes: 1, min: 0 });
+    const sub = fp.pool.subscriber({ pingIntervalMs: Infinity });
+    await sub.subscribe('a');
+    fp.clock.advance(60_000);
+    await flush();
+    assert.equal(subConn(fp).log.filter(([n]) => n === 'ping').length, 0);
+    for (const [opt, v] of [
+      ['pingIntervalMs', 0],
+      ['pingTimeoutMs', -1],
+      ['pingTimeoutMs', Number.NaN],
+      ['pingIntervalMs', 2 ** 31],
+    ] as const) {
+      assert.throws(
+        () => fp.pool.subscriber({ [opt]: v }),
+        (e: Error & { code?: string; option?: string }) => e.code === 'ERR_INVALID_OPTION' && e.option === `subscriber.${opt}`,
+      );
+    }
+  });
+});

@@ -127,3 +127,68 @@ void describe('near cache', () => {
     assert.equal(big.stats().nearEntries, 4);
   });
 });
+
+void describe('near cache: liveness and protocol', () => {
+  void test('a frozen server (SIGSTOP): once the liveness PING notices, no near entry is served; after SIGCONT it serves again', async (t) => {
+    const server = await withRedis(t);
+    const pool = createPool({ url: server.url, name: 'near-frozen', max: 4, lanes: 2, onUnavailable: 'degrade' });
+    t.after(() => pool.destroy());
+    await pool.ready();
+    const cache = createCache(pool, {
+      prefix: 'nf',
+      timeoutMs: 200,
+      local: { maxEntries: 100, pingIntervalMs: 100, pingTimeoutMs: 200 },
+    });
+    t.after(() => cache.close());
+    assert.equal(await cache.ready(), true);
+    await cache.set('k', 'v1');
+    assert.equal(await cache.get('k'), 'v1');
+    assert.equal(await cache.get('k'), 'v1');
+    assert.equal(cache.stats().nearHits, 1, 'served locally before the freeze');
+    const flushes = cache.stats().nearFlushes;
+    server.pause();
+    try {
+      // The socket stays open and quiet: only the unanswered PING can tell.
+      await waitFor(() => cache.stats().nearFlushes > flushes, { timeoutMs: 5_000, message: 'the freeze is noticed' });
+      const hits = cache.stats().nearHits;
+      for (let i = 0; i < 3; i++) {
+        const t0 = performance.now();
+        assert.equal(await cache.get('k'), undefined, 'a fail-open miss, not the near entry');
+        assert.ok(performance.now() - t0 < 2_000, 'within the deadline');
+      }
+      assert.equal(await cache.has('k'), false);
+      assert.equal(cache.stats().nearHits, hits, 'no near entry served while frozen');
+      assert.equal(cache.stats().nearEntries, 0);
+    } finally {
+      server.resume();
+    }
+    await waitFor(() => cache.ready(), { timeoutMs: 15_000, message: 'serving again after SIGCONT' });
+    await waitFor(async () => (await cache.get('k')) === 'v1', { timeoutMs: 5_000 });
+    const hits = cache.stats().nearHits;
+    assert.equal(await cache.get('k'), 'v1');
+    assert.equal(cache.stats().nearHits, hits + 1, 'near hits again');
+  });
+
+  void test('a RESP2 connection (server without HELLO) cannot carry invalidations: tracking is refused with a typed error', async (t) => {
+    const server = await withRedis(t, { args: ['--rename-command', 'HELLO', ''] });
+    const pool = createPool({ url: server.url, name: 'near-resp2', max: 4, lanes: 2 });
+    t.after(() => pool.close());
+    await pool.ready();
+    const isResp2Refusal = (e: unknown): boolean =>
+      (e as { code?: string }).code === 'ERR_INVALID_OPTION' &&
+      (e as { option?: string }).option === 'subscriber.tracking' &&
+      /RESP2/.test((e as Error).message);
+    const sub = pool.subscriber({ tracking: { prefixes: ['x:'] } });
+    await assert.rejects(sub.ready(), isResp2Refusal);
+    assert.equal(sub.state, 'idle', 'not retried: it can never work');
+    await sub.close();
+    const cache = createCache(pool, { prefix: 'n2', local: { maxEntries: 10 } });
+    t.after(() => cache.close());
+    await assert.rejects(cache.ready(), isResp2Refusal);
+    await cache.set('k', 'v');
+    assert.equal(await cache.get('k'), 'v');
+    assert.equal(await cache.get('k'), 'v');
+    assert.equal(cache.stats().nearHits, 0, 'the near cache stays off; the cache works through Redis');
+    assert.equal(cache.stats().hits, 2);
+  });
+});

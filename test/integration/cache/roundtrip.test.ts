@@ -185,6 +185,43 @@ void describe('cache against a real server', () => {
       await cache.clear();
     });
 
+    void test('zstd: a round trip where node:zlib has it; elsewhere the option is refused by name and a zstd value is a typed error or a miss', async () => {
+      const zlib = (await import('node:zlib')) as unknown as Record<string, unknown>;
+      const runtimeHas = typeof zlib['zstdCompressSync'] === 'function' && typeof zlib['zstdDecompressSync'] === 'function';
+      assert.equal(hasCompression('zstd'), runtimeHas);
+      const payload = { list: Array.from({ length: 200 }, (_, i) => ({ i, name: 'kitchen tile' })) };
+      if (runtimeHas) {
+        const z = createCache(pool, { prefix: 'rt:zstd', compression: { algorithm: 'zstd', minBytes: 100 } });
+        await z.set('v', payload);
+        const stored = (await pool.getBuffer('rt:zstd:v'))!;
+        assert.equal(stored[3], 4, 'stored with the zstd id');
+        assert.deepEqual(await createCache(pool, { prefix: 'rt:zstd' }).get('v'), payload, 'read by a deflate-configured cache');
+        await z.clear();
+        return;
+      }
+      assert.throws(
+        () => createCache(pool, { prefix: 'rt:zstd', compression: { algorithm: 'zstd' } }),
+        (e: unknown) =>
+          e instanceof CacheError &&
+          e.code === 'ERR_CACHE_CODEC_UNAVAILABLE' &&
+          e.option === 'compression.algorithm' &&
+          /'zstd'/.test(e.message) &&
+          e.message.includes(process.versions.node),
+      );
+      // A value another runtime wrote with zstd (header: magic, format 1, json, zstd, no flags; a zstd frame).
+      const frame = Buffer.from('28b52ffd2000110000', 'hex');
+      await pool.set('rt:zstd:foreign', Buffer.concat([Buffer.from([0xc0, 1, 1, 4, 0]), frame]));
+      const cache = createCache(pool, { prefix: 'rt:zstd' });
+      assert.equal(await cache.get('foreign'), undefined, 'a miss when failing open');
+      assert.equal(cache.stats().corrupt, 1);
+      await assert.rejects(
+        cache.get('foreign', { failOpen: false }),
+        (e: unknown) => e instanceof CacheError && e.code === 'ERR_CACHE_CODEC_UNAVAILABLE' && /'zstd'/.test(e.message),
+      );
+      assert.deepEqual(await cache.getMany(['foreign']), [undefined]);
+      await cache.clear();
+    });
+
     void test('a decompression bomb stops at maxValueBytes', async () => {
       const writer = createCache(pool, { prefix: 'rt:bomb', compression: { algorithm: 'deflate', minBytes: 0 } });
       await writer.set('b', 'z'.repeat(5 * 2 ** 20)); // ~5 KB stored, 5 MB inflated

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { decode, encode, type CodecSettings } from '../../../src/cache/codec.js';
 import { CacheError } from '../../../src/cache/errors.js';
+import { InflateMemo } from '../../../src/cache/inflate-memo.js';
 import { jsonSerializer, msgpackSerializer } from '../../../src/cache/serializers.js';
 
 const json: CodecSettings = {
@@ -97,4 +98,28 @@ void test('maxValueBytes caps what is written and what inflates', async () => {
   const bomb = asBuf((await encode('x'.repeat(100_000), json)).data);
   assert.ok(bomb.length < 1000);
   await assert.rejects(decode(bomb, small), (e: CacheError) => e.code === 'ERR_CACHE_VALUE_TOO_LARGE');
+});
+
+void test('inflate memo: a payload is reused only for byte-identical stored values, parsed anew each time, bounded', async () => {
+  const memo = new InflateMemo(64 * 1024);
+  const s: CodecSettings = { ...json, memo };
+  const value = { items: Array.from({ length: 50 }, (_, i) => ({ i, name: 'kitchen tile' })) };
+  const stored = asBuf((await encode(value, s)).data);
+  assert.equal(stored[3], 1, 'deflated');
+  const a = await decode(stored, s, 'k');
+  assert.equal(memo.size, 1);
+  const b = await decode(Buffer.from(stored), s, 'k');
+  assert.deepEqual(b.value, value);
+  assert.notEqual(a.value, b.value, 'each read parses its own object');
+  // Seed the memo with a different payload for the same stored bytes: it is what a hit returns.
+  memo.put('k', stored.subarray(5), Buffer.from('{"seeded":true}'));
+  assert.deepEqual((await decode(stored, s, 'k')).value, { seeded: true }, 'reused on identical bytes');
+  assert.deepEqual((await decode(stored, s, 'other')).value, value, 'keyed by cache key');
+  const changed = asBuf((await encode({ ...value, extra: 1 }, s)).data);
+  assert.deepEqual((await decode(changed, s, 'k')).value, { ...value, extra: 1 }, 'other bytes: decompressed, never the old payload');
+  const small = new InflateMemo(1000);
+  small.put('big', Buffer.alloc(100), Buffer.alloc(100)); // above 1/8 of the bound
+  assert.equal(small.size, 0);
+  for (let i = 0; i < 20; i++) small.put(`k${i}`, Buffer.alloc(50), Buffer.alloc(50));
+  assert.ok(small.size <= 10, String(small.size));
 });

@@ -4,90 +4,149 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createPool } from '../../../src/index.js';
+import { ConfigError, createPool } from '../../../src/index.js';
 import { FakeDriver } from '../../../src/testing/index.js';
 import { CacheError, createCache } from '../../../src/cache/index.js';
-import { NearCache, type InvalidationSource } from '../../../src/cache/near.js';
+import { NearCache, type InvalidationListener, type InvalidationSource } from '../../../src/cache/near.js';
 import { ReadBatcher } from '../../../src/cache/read-batcher.js';
 import { pollingWake } from '../../../src/cache/wake.js';
 
-function fakeSource(): InvalidationSource & {
-  keys?: (k: string[] | null) => void;
-  lost?: (e: Error | undefined) => void;
+interface FakeSource extends InvalidationSource {
+  l?: InvalidationListener;
   opens: number;
-  fail: boolean;
-} {
-  const s = {
+  nexts: number;
+  fail: Error | undefined;
+  /** Resolves the pending next() calls. */
+  settle(up: boolean): void;
+}
+
+/** A source whose connection the test drives: up/down/keys are called by hand, nothing reconnects by itself. */
+function fakeSource(): FakeSource {
+  let waiters: ((up: boolean) => void)[] = [];
+  const s: FakeSource = {
     opens: 0,
-    fail: false,
-    keys: undefined as ((k: string[] | null) => void) | undefined,
-    lost: undefined as ((e: Error | undefined) => void) | undefined,
-    async open(onKeys: (k: string[] | null) => void, onLost: (e: Error | undefined) => void) {
+    nexts: 0,
+    fail: undefined,
+    listen(l) {
+      s.l = l;
+    },
+    async open() {
       s.opens++;
-      if (s.fail) throw new Error('no connection');
-      s.keys = onKeys;
-      s.lost = onLost;
+      if (s.fail) throw s.fail;
+      s.l!.up();
+    },
+    next() {
+      s.nexts++;
+      return new Promise<boolean>((r) => waiters.push(r));
+    },
+    settle(up) {
+      const w = waiters;
+      waiters = [];
+      for (const r of w) r(up);
     },
   };
   return s;
 }
 
-const hit = (value: unknown) => ({ value, meta: {} });
 const OPTS = { maxEntries: 3, maxBytes: 1000, ttlMs: 60_000 };
+const put = (near: NearCache, k: string, v: unknown, bytes = 10, epoch = near.epoch()): void =>
+  near.put(k, true, v, undefined, bytes, epoch);
+const val = (near: NearCache, k: string): unknown => near.lookup(k)?.value;
 
 void test('near cache: serves only after start, evicts on invalidation, refuses a read older than an invalidation', async () => {
   const src = fakeSource();
   let flushes = 0;
-  const near = new NearCache(OPTS, src, () => flushes++);
-  const e0 = near.epoch();
-  near.put('p:a', hit(1), 10, e0);
-  assert.equal(near.get('p:a'), undefined, 'not serving before the invalidation connection is up');
+  const near = new NearCache(OPTS, src, () => flushes++, 'p');
+  put(near, 'a', 1);
+  assert.equal(near.lookup('a'), undefined, 'not serving before the invalidation connection is up');
   assert.equal(await near.start(), true);
-  const e1 = near.epoch();
-  near.put('p:a', hit(1), 10, e1);
-  assert.deepEqual(near.get('p:a'), hit(1));
-  const e2 = near.epoch(); // a read of p:b starts …
-  src.keys!(['p:a']); // … an invalidation arrives (for any key) before its reply
-  near.put('p:b', hit('old'), 10, e2);
-  assert.equal(near.get('p:b'), undefined, 'a reply older than an invalidation is not stored');
-  assert.equal(near.get('p:a'), undefined, 'invalidated');
-  near.put('p:a', hit(2), 10, near.epoch());
-  src.keys!(null); // FLUSHDB / FLUSHALL
-  assert.equal(near.get('p:a'), undefined);
+  put(near, 'a', 1);
+  assert.equal(val(near, 'a'), 1);
+  const e2 = near.epoch(); // a read of b starts …
+  src.l!.keys(['p:a']); // … an invalidation arrives (for any key) before its reply
+  put(near, 'b', 'old', 10, e2);
+  assert.equal(near.lookup('b'), undefined, 'a reply older than an invalidation is not stored');
+  assert.equal(near.lookup('a'), undefined, 'invalidated (the prefix is stripped from the Redis key)');
+  put(near, 'a', 2);
+  src.l!.keys(['other:a']); // outside the prefix: not ours
+  assert.equal(val(near, 'a'), 2);
+  src.l!.keys(null); // FLUSHDB / FLUSHALL
+  assert.equal(near.lookup('a'), undefined);
   assert.equal(flushes, 0);
   near.close();
 });
 
-void test('near cache: a lost invalidation connection empties it and stops serving until it is back', async () => {
+void test('near cache: an absence is kept and invalidated like a value; a local write voids reads in flight', async () => {
+  const near = new NearCache(OPTS, fakeSource(), () => undefined, 'p');
+  await near.start();
+  near.put('gone', false, undefined, undefined, 0, near.epoch());
+  const e = near.lookup('gone');
+  assert.ok(e && !e.present, 'the absence is served');
+  const inFlight = near.epoch();
+  near.forget('gone'); // this process writes it
+  assert.equal(near.lookup('gone'), undefined);
+  near.put('gone', false, undefined, undefined, 0, inFlight);
+  assert.equal(near.lookup('gone'), undefined, 'a reply that may predate the write is not kept');
+});
+
+void test('near cache: a lost invalidation connection empties it; it serves again only on the next up, and never reconnects itself', async () => {
   const src = fakeSource();
   let flushes = 0;
   const near = new NearCache(OPTS, src, () => flushes++);
   await near.start();
-  near.put('p:a', hit(1), 10, near.epoch());
+  put(near, 'a', 1);
   const inFlight = near.epoch();
-  src.lost!(new Error('CLIENT KILL'));
+  src.l!.down(new Error('CLIENT KILL'));
   assert.equal(flushes, 1);
   assert.equal(near.serving, false);
-  assert.equal(near.get('p:a'), undefined);
-  near.put('p:c', hit(3), 10, inFlight);
-  assert.equal(await near.start(), true);
-  assert.equal(near.get('p:a'), undefined, 'emptied: nothing from before the loss is served');
-  assert.equal(near.get('p:c'), undefined, 'a read that started before the loss is not stored');
+  assert.equal(near.lookup('a'), undefined);
+  put(near, 'c', 3, 10, inFlight);
+  for (let i = 0; i < 5; i++) near.lookup('a');
+  assert.equal(src.opens, 1, 'reads while down open nothing: the source owns reconnection');
+  const ready = near.start(); // waits for the source's next outcome, asks for no attempt
+  src.settle(false);
+  assert.equal(await ready, false);
+  const again = near.start();
+  src.l!.up();
+  src.settle(true);
+  assert.equal(await again, true);
+  assert.equal(src.opens, 1);
+  assert.equal(near.lookup('a'), undefined, 'emptied: nothing from before the loss is served');
+  assert.equal(near.lookup('c'), undefined, 'a read that started before the loss is not stored');
+  const beforeUp = near.epoch();
+  src.l!.down(undefined);
+  src.l!.up();
+  put(near, 'd', 4, 10, beforeUp);
+  assert.equal(near.lookup('d'), undefined, 'a read that started before a reconnect is not stored');
   near.close();
 });
 
-void test('near cache: LRU bounded by entries and bytes', async () => {
+void test('near cache: a connection that can never track refuses it with the typed error; other failures do not', async () => {
+  const src = fakeSource();
+  src.fail = new ConfigError('subscriber.tracking', 'this connection speaks RESP2');
+  const near = new NearCache(OPTS, src, () => undefined);
+  await assert.rejects(near.start(), (e: Error & { option?: string }) => e.option === 'subscriber.tracking');
+  assert.ok(near.refused);
+  await assert.rejects(near.start(), /RESP2/);
+  const src2 = fakeSource();
+  src2.fail = new Error('ECONNREFUSED');
+  const near2 = new NearCache(OPTS, src2, () => undefined);
+  assert.equal(await near2.start(), false);
+  assert.equal(near2.refused, undefined);
+});
+
+void test('near cache: bounded by entries and bytes (CLOCK: a hit entry survives the next eviction)', async () => {
   const near = new NearCache(OPTS, fakeSource(), () => undefined);
   await near.start();
-  for (const k of ['a', 'b', 'c']) near.put(k, hit(k), 100, near.epoch());
-  near.get('a'); // a is now the youngest
-  near.put('d', hit('d'), 100, near.epoch());
-  assert.equal(near.get('b'), undefined, 'the oldest went');
-  assert.ok(near.get('a') && near.get('c') && near.get('d'));
-  near.put('big', hit('big'), 900, near.epoch());
+  for (const k of ['a', 'b', 'c']) put(near, k, k, 100);
+  near.lookup('a'); // a is referenced
+  put(near, 'd', 'd', 100);
+  assert.equal(near.lookup('b'), undefined, 'the oldest unreferenced went');
+  assert.ok(near.lookup('a') && near.lookup('c') && near.lookup('d'));
+  put(near, 'big', 'big', 900);
   assert.ok(near.size <= 2, String(near.size));
-  near.put('huge', hit('huge'), 5000, near.epoch());
-  assert.equal(near.get('huge'), undefined, 'larger than maxBytes: never stored');
+  put(near, 'huge', 'huge', 5000);
+  assert.equal(near.lookup('huge'), undefined, 'larger than maxBytes: never stored');
   near.close();
 });
 
@@ -144,4 +203,21 @@ void test('createCache refuses zstd where node:zlib lacks it, and bad per-call o
   await assert.rejects(cache.set('k', undefined), (e: CacheError) => e.code === 'ERR_CACHE_SERIALIZE');
   await cache.close();
   await assert.rejects(cache.get('k'), (e: CacheError) => e.code === 'ERR_CACHE_CLOSED');
+});
+
+void test('read batcher: rounds of large values are split so one reply carries about 64 KiB', async () => {
+  const calls: string[][] = [];
+  const b = new ReadBatcher(
+    async (keys) => {
+      calls.push(keys);
+      return keys.map(() => Buffer.alloc(40 * 1024));
+    },
+    () => undefined,
+  );
+  await Promise.all(['a', 'b', 'c'].map((k) => b.get(k, 100)));
+  assert.deepEqual(calls, [['a', 'b', 'c']], 'nothing known yet: one MGET');
+  calls.length = 0;
+  const got = await Promise.all(['d', 'e', 'f'].map((k) => b.get(k, 100)));
+  assert.deepEqual(calls, [['d'], ['e'], ['f']], '40 KiB values: one per read');
+  assert.equal(got.length, 3);
 });

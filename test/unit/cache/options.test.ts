@@ -10,7 +10,7 @@ void test('defaults follow the reference document (JSON, zlib above 100 bytes, 3
   const o = resolve({ prefix: 'kibray' });
   assert.equal(o.name, 'kibray');
   assert.equal(o.serializer, 'json');
-  assert.deepEqual(o.compression, { algorithm: 'deflate', minBytes: 100, level: undefined });
+  assert.deepEqual(o.compression, { algorithm: 'deflate', minBytes: 100, level: undefined, memoBytes: 8 * 2 ** 20 });
   assert.equal(o.defaultTtlMs, 300_000);
   assert.equal(o.failOpen, true);
   assert.equal(o.timeoutMs, 1000, "the pool's commandTimeoutMs");

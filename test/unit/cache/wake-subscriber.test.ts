@@ -46,24 +46,28 @@ void test('subscriber wake: without a subscriber to be had the wait is bounded a
   assert.equal(fp.pool.stats().subscribers, 0);
 });
 
-void test('invalidation source: keys, lost on disconnect, everything flushed on a reconnect (not on the first connect)', async (t) => {
+void test('invalidation source: keys, down on disconnect, up on every connect; the subscriber (not the cache) reconnects', async (t) => {
   const fp = fakePool(t, { max: 3, lanes: 1, min: 0 });
   const sub = fp.pool.subscriber({ tracking: { prefixes: ['p:'] }, backoff: constantBackoff(10) });
   t.after(() => sub.close());
   const events: string[] = [];
   const src = subscriberInvalidationSource(() => sub);
-  await src.open(
-    (keys) => events.push(keys === null ? 'flush' : keys.join(',')),
-    () => events.push('lost'),
-  );
-  assert.deepEqual(events, [], 'the first connect flushes nothing');
+  src.listen({
+    keys: (keys) => events.push(keys === null ? 'flush' : keys.join(',')),
+    up: () => events.push('up'),
+    down: () => events.push('down'),
+  });
+  await src.open();
+  assert.deepEqual(events, ['up']);
   const conn = [...fp.driver.open].find((c) => c.tracking !== undefined);
   assert.ok(conn);
   conn.push('invalidate', 'p:a', 'p:b');
   conn.kill(new Error('CLIENT KILL'));
   await flush();
+  const next = src.next();
   fp.clock.advance(10);
   await flush();
+  assert.equal(await next, true);
   assert.equal(sub.state, 'ready');
-  assert.deepEqual(events, ['p:a,p:b', 'lost', 'flush']);
+  assert.deepEqual(events, ['up', 'p:a,p:b', 'down', 'up']);
 });
