@@ -95,6 +95,17 @@ export class Router {
   }
 
   /**
+   * A pipeline command's final error from `entry` (not retryable): the same refresh hints as a
+   * routed command's (a deadline or a broken connection suspects the node).
+   */
+  observe(err: unknown, entry: NodeEntry | undefined): void {
+    const e = err as RedpoolError & { prefix?: string };
+    if (entry && e?.code === 'ERR_COMMAND_TIMEOUT') this.#nodes.suspect(entry, 'timeout');
+    else if (entry && e?.code === 'ERR_CONNECTION') this.#nodes.suspect(entry, 'connection-error');
+    else if (e?.prefix === 'CLUSTERDOWN') this.#nodes.refresher.hint('clusterdown');
+  }
+
+  /**
    * Continues a call after `err` from `entry` (or, with no error, routes it once a node is
    * known). Used by pipelines for their redirected commands too.
    */
