@@ -31,15 +31,15 @@ export interface SentinelTarget {
 
 const fmt = (a: { host: string; port: number }): string => `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
 
-function parseAddress(raw: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d+))?$/.exec(raw.trim());
-  // The text is an address the user typed, not a secret: quoting it helps find the typo.
-  if (!m) throw new UsageError(`--sentinel: expected host:port, got "${raw.replace(/[^\w.:[\]-]/g, '?')}"`);
-  const host = (m[1] ?? m[2])!;
+// Errors name the entry by position, never quote it: whatever was typed there (a URL with a
+// password, by mistake) stays off the terminal.
+function parseAddress(raw: string, i: number, of: number): { host: string; port: number } {
+  const at = of > 1 ? ` (entry ${i + 1} of ${of})` : '';
+  const m = /^(?:\[([^\]]+)\]|([^:[\]/@]+))(?::(\d+))?$/.exec(raw.trim());
+  if (!m) throw new UsageError(`--sentinel: expected host:port${at}`);
   const port = m[3] === undefined ? 26379 : Number(m[3]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535)
-    throw new UsageError(`--sentinel: port must be 1..65535 in "${fmt({ host, port })}"`);
-  return { host, port };
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--sentinel: port must be 1..65535${at}`);
+  return { host: (m[1] ?? m[2])!, port };
 }
 
 /**
@@ -60,7 +60,7 @@ export function sentinelTarget(p: Parsed, url: string | undefined, env: NodeJS.P
   const parts = list.split(',').filter((s) => s.trim() !== '');
   if (parts.length === 0) throw new UsageError('--sentinel: expected host:port[,host:port…]');
   if (parts.length > MAX_SENTINELS) throw new UsageError(`--sentinel: at most ${MAX_SENTINELS} sentinels`);
-  const sentinels = parts.map(parseAddress);
+  const sentinels = parts.map((raw, i) => parseAddress(raw, i, parts.length));
   const data: SentinelTarget['data'] = {};
   if (url !== undefined) {
     const u = parseRedisUrl(url); // already checked by target()
