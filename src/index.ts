@@ -3,7 +3,8 @@
  * Public surface only; everything else is internal.
  */
 export { createPool, Pool } from './pool/pool.js';
-export { ClusterPool } from './cluster/cluster-pool.js';
+export { ClusterPool, ClusterSubscriber } from './cluster/cluster-pool.js';
+export type { ClusterSubscriberEvents, SubscriberNode } from './cluster/cluster-pool.js';
 export type { ClusterStats, ClusterNodeStats, ClusterHealthReport, ClusterInfo } from './cluster/cluster-pool.js';
 export type { NatMap, NodeAddress } from './topology/cluster/nat-map.js';
 export type { RefresherStats, RefreshReason } from './topology/cluster/refresher.js';

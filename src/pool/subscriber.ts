@@ -51,6 +51,12 @@ export type {
  * cluster's subscriber sets it to re-route them; a single-node subscriber has no use for it.
  */
 export const kShardDropped: unique symbol = Symbol('redpool.subscriber.shardDropped');
+/**
+ * Internal: SSUBSCRIBE again, also for channels already held (after a server-initiated
+ * sunsubscribe the subscriber cannot tell which ones the server dropped; re-subscribing a held
+ * one is harmless, and one that moved answers `MOVED`).
+ */
+export const kResubscribe: unique symbol = Symbol('redpool.subscriber.resubscribe');
 
 /** Budget-counted pub/sub connection of a pool. Create with `pool.subscriber()`. */
 export class Subscriber extends EventEmitter<SubscriberEvents> {
@@ -162,6 +168,11 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     return this.#add('ssubscribe', channels);
   }
 
+  /** @internal See {@link kResubscribe}. */
+  [kResubscribe](channels: string[]): Promise<number> {
+    return this.#add('ssubscribe', channels, true);
+  }
+
   /** Unsubscribes from channels (all of them when none are named). Never rejects for a lost connection. */
   unsubscribe(...channels: Array<string | Buffer>): Promise<number> {
     return this.#remove('subscribe', channels);
@@ -219,7 +230,7 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     return run;
   }
 
-  #add(kind: Kind, raw: Array<string | Buffer>): Promise<number> {
+  #add(kind: Kind, raw: Array<string | Buffer>, again = false): Promise<number> {
     let names: string[];
     try {
       if (this.#isClosed()) throw new PoolClosedError('subscriber is closed');
@@ -230,7 +241,7 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     }
     return this.#serial(async () => {
       const set = this.#sets[kind];
-      const fresh = [...new Set(names)].filter((n) => !set.has(n));
+      const fresh = [...new Set(names)].filter((n) => again || !set.has(n));
       const lease = await this.#ensure();
       for (const group of commandGroups(kind, fresh)) {
         await lease[kDispatch](kind, group, false);
