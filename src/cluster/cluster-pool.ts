@@ -39,6 +39,7 @@ const FORWARDED = [
   'connection:closed',
   'connection:error',
   'lease:acquired',
+  'lease:released',
   'lease:leak',
   'pool:exhausted',
   'health',
