@@ -24,39 +24,13 @@ import type { TimerHandle } from '../internal/clock.js';
 import type { ResolvedOptions } from '../options.js';
 import { kResubscribe, kShardDropped, type Subscriber } from '../pool/subscriber.js';
 import { subscriptionNames } from '../pool/subscriber-setup.js';
-import type { SubscriberConnectInfo, SubscriberOptions } from '../pool/subscriber-types.js';
+import type { SubscriberOptions } from '../pool/subscriber-types.js';
 import { keySlot } from '../topology/cluster/keys.js';
 import { parseRedirect } from '../topology/cluster/redirect.js';
+import { bySlot, type ClusterSubscriberEvents, type SubscriberNode } from './cluster-subscriber-types.js';
 import type { ClusterNodes, NodeEntry } from './nodes.js';
 
-/** Which node an event of a {@link ClusterSubscriber} is about. */
-export interface SubscriberNode {
-  /** The node id (as in the cluster's stats). */
-  node: string;
-  /** `host:port` of the node. */
-  address: string;
-}
-
-/** Events of a {@link ClusterSubscriber}: the {@link Subscriber}'s, with the node they come from. */
-export interface ClusterSubscriberEvents {
-  message: [channel: string, message: string];
-  messageBuffer: [channel: Buffer, message: Buffer];
-  pmessage: [pattern: string, channel: string, message: string];
-  pmessageBuffer: [pattern: string, channel: Buffer, message: Buffer];
-  /** A message on a shard channel subscribed with `ssubscribe`. */
-  smessage: [channel: string, message: string];
-  smessageBuffer: [channel: Buffer, message: Buffer];
-  /** A node's subscriber connection is (again) ready with its subscriptions. */
-  connect: [info: SubscriberConnectInfo & SubscriberNode];
-  /** A node's subscriber connection ended; its messages are lost until it (or a new owner) connects. */
-  disconnect: [info: { error: Error | undefined } & SubscriberNode];
-  'connect:error': [info: { error: RedpoolError; attempt: number } & SubscriberNode];
-  /** Subscriptions that could not be (re)placed: refused by the server, or no owner within the deadline (retried by the reconcile). */
-  'subscribe:error': [info: { error: RedpoolError; command: string; names: string[] }];
-  /** A shard channel was re-subscribed on another node (node ids), after a slot move or a failover. */
-  'shard:moved': [info: { channel: string; from: string; to: string }];
-  close: [];
-}
+export type { ClusterSubscriberEvents, SubscriberNode } from './cluster-subscriber-types.js';
 
 /** A node's subscriber (its shard channels, and the classic ones when it is their home) and the node. */
 interface NodeSub {
@@ -472,16 +446,4 @@ export class ClusterSubscriber extends EventEmitter<ClusterSubscriberEvents> {
     }
     if (![...this.#wanted.values()].some((n) => n === undefined)) this.#epoch = epoch;
   }
-}
-
-/** Channels grouped by slot (one SSUBSCRIBE each), first-seen order. */
-function bySlot(names: readonly string[]): string[][] {
-  const groups = new Map<number, string[]>();
-  for (const n of names) {
-    const slot = keySlot(n);
-    const g = groups.get(slot);
-    if (g) g.push(n);
-    else groups.set(slot, [n]);
-  }
-  return [...groups.values()];
 }
