@@ -258,10 +258,14 @@ function summary(results: CellResult[]): string[] {
     const label = size >= 1024 ? `${size / 1024} KiB` : `${size} B`;
     const near = find('redpool-cache-near', size);
     const get = find('redpool-get', size);
-    if (near && get) out.push(`- ${label}: near cache ${(near.opsPerSec / get.opsPerSec).toFixed(1)}× the ops/s of a Redis GET through the pool.`);
+    if (near && get)
+      out.push(`- ${label}: near cache ${(near.opsPerSec / get.opsPerSec).toFixed(1)}× the ops/s of a Redis GET through the pool.`);
     const def = find('redpool-cache', size);
     const raw = find('redpool-cache-raw', size);
-    if (def && raw) out.push(`- ${label}: compression stores ${((1 - def.bytesStored / raw.bytesStored) * 100).toFixed(0)} % fewer bytes than uncompressed.`);
+    if (def && raw)
+      out.push(
+        `- ${label}: compression stores ${((1 - def.bytesStored / raw.bytesStored) * 100).toFixed(0)} % fewer bytes than uncompressed.`,
+      );
     for (const [ours, tier] of [
       [def, 'Redis'],
       [near, 'in-process + Redis'],

@@ -30,8 +30,7 @@ if (full && !process.env.SKIP_LINT) {
     ['node_modules/dependency-cruiser/bin/dependency-cruise.mjs', 'src', '--config', '.dependency-cruiser.cjs'],
     { stdio: 'inherit' },
   );
-  if (process.env.FORMAT_CHECK)
-    execFileSync(process.execPath, ['node_modules/prettier/bin/prettier.cjs', '--check', '.'], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['node_modules/prettier/bin/prettier.cjs', '--check', '.'], { stdio: 'inherit' });
 }
 
 function walk(dir) {

@@ -28,7 +28,8 @@ export type ErrorCode =
   | 'ERR_CROSS_SLOT'
   | 'ERR_CHANNEL_FULL'
   | 'ERR_CHANNEL_MESSAGE'
-  | 'ERR_OUTSIDE_BUDGET';
+  | 'ERR_OUTSIDE_BUDGET'
+  | 'ERR_NOT_REPLICATED';
 
 /**
  * What is known about a command that failed:
@@ -318,6 +319,30 @@ export class OutsideBudgetError extends RedpoolError {
   readonly outcome: CommandOutcome = 'not-sent';
   constructor(message: string) {
     super('ERR_OUTSIDE_BUDGET', message);
+  }
+}
+
+/**
+ * A write asked for `waitReplicas` ran on the primary, but `WAIT` counted fewer replicas than
+ * asked within `waitTimeoutMs`. The write happened there and may still replicate, or be lost if
+ * that node is (or is about to be) demoted: the outcome is `unknown`, never retried by the pool.
+ */
+export class NotReplicatedError extends RedpoolError {
+  readonly outcome: CommandOutcome = 'unknown';
+  /** The command (upper case). Its arguments are never kept. */
+  readonly command: string;
+  /** Replicas `WAIT` reported. */
+  readonly replicas: number;
+  /** Replicas asked for. */
+  readonly wanted: number;
+  constructor(command: string, replicas: number, wanted: number, waitTimeoutMs: number) {
+    super(
+      'ERR_NOT_REPLICATED',
+      `${command} ran on the primary but reached ${replicas} of ${wanted} replica(s) within ${waitTimeoutMs} ms (WAIT): it may be lost on failover (outcome unknown)`,
+    );
+    this.command = command;
+    this.replicas = replicas;
+    this.wanted = wanted;
   }
 }
 

@@ -34,7 +34,12 @@ export type {
   Logger,
   OnUnavailable,
   ParsedUrl,
+  SentinelOptions,
+  SentinelAddress,
+  ResolvedSentinel,
 } from './options.js';
+export type { SentinelStats } from './pool/stats.js';
+export type { PrimaryChangedEvent } from './pool/events.js';
 export * from './errors.js';
 export {
   constantBackoff,

@@ -5,7 +5,16 @@
  * This file only re-exports them, so importers keep one stable path.
  */
 export type { ResolvedEndpoint, TlsOptions } from './options/endpoint.js';
-export type { ClusterOptions, Credentials, Logger, OnUnavailable, PoolOptions } from './options/types.js';
+export type {
+  ClusterOptions,
+  Credentials,
+  Logger,
+  OnUnavailable,
+  PoolOptions,
+  ResolvedSentinel,
+  SentinelAddress,
+  SentinelOptions,
+} from './options/types.js';
 export { MAX_DB, MAX_TIMER_MS, OPTIONS, type ResolvedOptions } from './options/table.js';
 export { parseRedisUrl, redactUrl, type ParsedUrl } from './options/url.js';
 export { optionWarnings, resolveOptions } from './options/resolve.js';

@@ -444,9 +444,7 @@ export class Cache {
     const prefix = this.#o.prefix ? `${this.#o.prefix}:` : '';
     const l = this.#o.local;
     this.#sub = this.#pool.subscriber(
-      l
-        ? { tracking: { prefixes: prefix ? [prefix] : [] }, pingIntervalMs: l.pingIntervalMs, pingTimeoutMs: l.pingTimeoutMs }
-        : undefined,
+      l ? { tracking: { prefixes: prefix ? [prefix] : [] }, pingIntervalMs: l.pingIntervalMs, pingTimeoutMs: l.pingTimeoutMs } : undefined,
     );
     return this.#sub;
   }

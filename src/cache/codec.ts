@@ -232,7 +232,10 @@ export async function decode(buf: Buffer, s: CodecSettings, key?: string): Promi
         payload = packed.length < SYNC_LIMIT / 4 ? a.decompress(packed, opts) : await a.decompressAsync(packed, opts);
       } catch (err) {
         if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
-          throw new CacheError('ERR_CACHE_VALUE_TOO_LARGE', `value inflates beyond maxValueBytes (${s.maxValueBytes})`, { key, cause: err });
+          throw new CacheError('ERR_CACHE_VALUE_TOO_LARGE', `value inflates beyond maxValueBytes (${s.maxValueBytes})`, {
+            key,
+            cause: err,
+          });
         throw corrupt(key, `${name} data is damaged`, err);
       }
       if (key !== undefined) s.memo?.put(key, packed, payload);

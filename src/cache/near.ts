@@ -74,12 +74,7 @@ export class NearCache {
   #closed = false;
   #refused: Error | undefined;
 
-  constructor(
-    o: { maxEntries: number; maxBytes: number; ttlMs: number },
-    source: InvalidationSource,
-    onFlush: () => void,
-    prefix = '',
-  ) {
+  constructor(o: { maxEntries: number; maxBytes: number; ttlMs: number }, source: InvalidationSource, onFlush: () => void, prefix = '') {
     this.#o = o;
     this.#source = source;
     this.#onFlush = onFlush;

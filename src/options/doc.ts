@@ -14,6 +14,7 @@ const KIND: Record<OptionKind, string> = {
   object: 'object',
   tls: 'boolean \\| object',
   enum: 'enum',
+  sentinel: 'object',
 };
 
 function literal(v: unknown): string {

@@ -11,6 +11,7 @@ import type { TlsOptions } from './endpoint.js';
 import { OPTIONS, specOf, type ResolvedOptions } from './table.js';
 import type { PoolOptions } from './types.js';
 import { parseRedisUrl, redactUrl, type ParsedUrl } from './url.js';
+import { checkSentinel, resolveSentinel, sentinelEndpoint } from './sentinel.js';
 import { checkValue, isPlainObject, typeName } from './validate.js';
 
 /**
@@ -43,7 +44,7 @@ export function optionWarnings(o: ResolvedOptions): string[] {
 
 /** Options whose resolved value is the given one, else the URL query's, else the table default. */
 const TABLE_KEYS = (Object.keys(OPTIONS) as Array<keyof PoolOptions>).filter(
-  (k) => !['url', 'host', 'port', 'path', 'username', 'password', 'db', 'tls', 'lanes'].includes(k),
+  (k) => !['url', 'host', 'port', 'path', 'username', 'password', 'db', 'tls', 'lanes', 'sentinel'].includes(k),
 );
 
 /**
@@ -64,6 +65,13 @@ export function resolveOptions(input: PoolOptions | string | undefined, env: Nod
     if (value !== undefined) checkValue(key, spec, value);
   }
   checkClusterOptions(given);
+  if (given.sentinel !== undefined) {
+    checkSentinel(given.sentinel);
+    // `cluster` is another topology (its own option): one pool follows one of them.
+    for (const k of ['url', 'host', 'port', 'path', 'cluster'])
+      if ((given as Record<string, unknown>)[k] !== undefined)
+        throw new ConfigError('sentinel', `cannot be combined with "${k}": the sentinels say where the primary is`);
+  }
   if (given.host !== undefined && given.path !== undefined)
     throw new ConfigError('path', 'cannot be combined with "host" (a unix socket or a TCP host, not both)');
   if (given.url !== undefined) {
@@ -76,7 +84,12 @@ export function resolveOptions(input: PoolOptions | string | undefined, env: Nod
   if (given.path === '') throw new ConfigError('path', 'must not be empty');
   // An explicit url is parsed even when empty (and refused); an empty REDIS_URL counts as unset,
   // and so does REDIS_URL when the options say where to connect.
-  const explicitEndpoint = given.host !== undefined || given.port !== undefined || given.path !== undefined || given.cluster !== undefined;
+  const explicitEndpoint =
+    given.host !== undefined ||
+    given.port !== undefined ||
+    given.path !== undefined ||
+    given.cluster !== undefined ||
+    given.sentinel !== undefined;
   const envUrl = !explicitEndpoint && env.REDIS_URL ? env.REDIS_URL : undefined;
   const url = given.url !== undefined ? given.url : envUrl;
   const parsed: ParsedUrl = url !== undefined ? parseRedisUrl(url) : { query: {} };
@@ -113,10 +126,13 @@ export function resolveOptions(input: PoolOptions | string | undefined, env: Nod
   const password = given.password ?? parsed.password;
   const scheme = path ? 'unix' : tls ? 'rediss' : 'redis';
   const cred = username !== undefined || password !== undefined ? '***@' : '';
-  const endpoint = path
-    ? `unix://${cred}${path}${db ? `?db=${db}` : ''}`
-    : `${scheme}://${cred}${host.includes(':') ? `[${host}]` : host}:${port}${db ? `/${db}` : ''}`;
+  const sentinel = given.sentinel !== undefined ? resolveSentinel(given.sentinel) : undefined;
+  const endpoint = sentinel
+    ? sentinelEndpoint(sentinel)
+    : path
+      ? `unix://${cred}${path}${db ? `?db=${db}` : ''}`
+      : `${scheme}://${cred}${host.includes(':') ? `[${host}]` : host}:${port}${db ? `/${db}` : ''}`;
 
-  const visible = { host, port, path, username, db, tls, ...values, lanes, endpoint };
+  const visible = { host, port, path, username, db, tls, ...values, lanes, endpoint, sentinel };
   return Object.freeze(withSecrets(visible, { password })) as unknown as ResolvedOptions;
 }

@@ -8,7 +8,7 @@
  */
 import { systemClock } from '../internal/clock.js';
 import type { ResolvedEndpoint } from './endpoint.js';
-import type { PoolOptions } from './types.js';
+import type { PoolOptions, ResolvedSentinel } from './types.js';
 
 /**
  * The longest delay Node arms as asked: `setTimeout` turns anything above 2^31 - 1 ms (or
@@ -20,7 +20,7 @@ export const MAX_TIMER_MS = 2_147_483_647;
 export const MAX_DB = 2_147_483_646;
 
 /** How a value is checked (and, from a URL query, converted). */
-export type OptionKind = 'string' | 'int' | 'ms' | 'bool' | 'function' | 'object' | 'tls' | 'enum';
+export type OptionKind = 'string' | 'int' | 'ms' | 'bool' | 'function' | 'object' | 'tls' | 'enum' | 'sentinel';
 
 /** The headings of docs/configuration.md the options are listed under. */
 export const SECTIONS = {
@@ -88,6 +88,12 @@ export const OPTIONS = {
     section: 'where',
     defaultDoc: '`false` (`true` for `rediss://`)',
     doc: '`true` or a plain object `{ ca, cert, key, passphrase, servername, minVersion, ciphers, insecureSkipVerify }`; verification is on, SNI defaults to a host name',
+  },
+  sentinel: {
+    kind: 'sentinel',
+    section: 'where',
+    defaultDoc: 'none (a single node)',
+    doc: '`{ name, sentinels: [{ host, port }, …], username?, password?, tls?, pollMs?, fenceOnPromotion? }`: find the primary of master `name` from the sentinels and follow failovers ([scale-out.md](scale-out.md)). `username`/`password`/`tls` here are for the sentinels; the top-level ones for the data nodes. `pollMs`: periodic re-check (default `10000`, `Infinity`: off); `fenceOnPromotion` (default `true`): stop writing to the old primary when the failover leader promotes the replica, not a second later at `+switch-master`. Not with `url`/`host`/`port`/`path`/`cluster`',
   },
   name: {
     kind: 'string',
@@ -238,7 +244,7 @@ type Rows = typeof OPTIONS;
 /** Options that always have a value once resolved: a default, or computed. */
 type Valued = { [K in keyof Rows]: Rows[K] extends { default: unknown } | { computed: true } ? K : never }[keyof Rows];
 /** Options resolved outside the table's defaults: the endpoint, and the URL it came from. */
-type EndpointKeys = keyof ResolvedEndpoint | 'url';
+type EndpointKeys = keyof ResolvedEndpoint | 'url' | 'sentinel';
 
 /**
  * Options after defaults and validation. Derived from {@link PoolOptions} and the table (its
@@ -257,6 +263,8 @@ export type ResolvedOptions = ResolvedEndpoint & {
   // No `-?` here: on a homomorphic mapped type it would strip the `| undefined` again.
   readonly [K in keyof Unset]: Unset[K] | undefined;
 } & {
-  /** `redis://host:port/db` with credentials masked; safe to print. */
+  /** `redis://host:port/db` with credentials masked (with Sentinel: `redis-sentinel://s1,s2/name`); safe to print. */
   readonly endpoint: string;
+  /** Redis Sentinel settings; undefined for a single node. */
+  readonly sentinel: ResolvedSentinel | undefined;
 };

@@ -45,6 +45,58 @@ export interface Logger {
   error(obj: object, msg?: string): void;
 }
 
+/** A sentinel to ask for the primary. */
+export interface SentinelAddress {
+  host: string;
+  /** 1..65535 (sentinels usually listen on 26379). */
+  port: number;
+}
+
+/**
+ * Redis Sentinel: the pool finds the primary of master `name` from `sentinels`, checks ROLE on
+ * every new connection, and follows failovers (`+switch-master`, periodic re-checks, READONLY
+ * replies) by re-targeting itself. See docs/scale-out.md.
+ */
+export interface SentinelOptions {
+  /** Master name as the sentinels monitor it (`sentinel monitor <name> …`). */
+  name: string;
+  /** Seed sentinels, tried in random order; the list is refreshed from `SENTINEL SENTINELS`. At most 16. */
+  sentinels: SentinelAddress[];
+  /** ACL user on the sentinels (the top-level `username` is for the data nodes). */
+  username?: string;
+  /** Password of the sentinels. Never printed. */
+  password?: string;
+  /** TLS to the sentinels (the top-level `tls` is for the data nodes). @default false */
+  tls?: boolean | TlsOptions;
+  /** Periodic re-check of the primary, in ms (100..2147483647); `Infinity` turns it off. @default 10000 */
+  pollMs?: number;
+  /**
+   * Fence the old primary as soon as the failover leader announces the promotion
+   * (`+failover-state-wait-promotion`), about a second before `+switch-master`: writes stop
+   * going to a node that keeps acknowledging them for seconds and then loses them. `false`:
+   * move at `+switch-master`. @default true
+   */
+  fenceOnPromotion?: boolean;
+}
+
+/** The resolved `sentinel` option (see {@link SentinelOptions}): frozen, defaults applied. */
+export interface ResolvedSentinel {
+  /** Master name. */
+  readonly name: string;
+  /** Seed sentinels, as given. */
+  readonly sentinels: ReadonlyArray<{ readonly host: string; readonly port: number }>;
+  /** ACL user on the sentinels. */
+  readonly username: string | undefined;
+  /** Never printed: a non-enumerable getter. */
+  readonly password: string | undefined;
+  /** TLS to the sentinels (`true` resolved to `{}`). */
+  readonly tls: TlsOptions | undefined;
+  /** Periodic re-check, ms (`Infinity`: off). */
+  readonly pollMs: number;
+  /** Fence the old primary at the promotion notice (see {@link SentinelOptions.fenceOnPromotion}). */
+  readonly fenceOnPromotion: boolean;
+}
+
 /** What `ready()` does when Redis cannot be reached at startup. */
 export type OnUnavailable = 'fail' | 'degrade';
 
@@ -68,6 +120,11 @@ export interface PoolOptions {
   port?: number;
   /** Unix socket path (instead of host/port). */
   path?: string;
+  /**
+   * Redis Sentinel instead of a fixed endpoint: `{ name, sentinels: [{ host, port }, …] }`.
+   * Cannot be combined with `url`, `host`, `port` or `path`. @default none (a single node)
+   */
+  sentinel?: SentinelOptions;
   /** ACL user name. @default none (the `default` user) */
   username?: string;
   /** Password. Never printed. */

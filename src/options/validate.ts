@@ -50,6 +50,8 @@ export function checkValue(name: string, spec: OptionSpec<unknown>, value: unkno
         throw new ConfigError(name, `expected a boolean or a plain object of TLS options, got ${typeName(value)}`);
       if (typeof value === 'object') checkTls(value as TlsOptions);
       return;
+    case 'sentinel':
+      return; // a structured option: checked by checkSentinel (options/sentinel.ts) from resolveOptions
     case 'enum':
       if (typeof value !== 'string' || !spec.values!.includes(value))
         throw new ConfigError(name, `expected one of ${spec.values!.map((v) => `'${v}'`).join(', ')}`);
@@ -91,14 +93,14 @@ const TLS_KINDS: Readonly<Record<string, 'pem' | 'pem-list' | 'string' | 'bool' 
 
 const isPem = (v: unknown): boolean => typeof v === 'string' || Buffer.isBuffer(v);
 
-/** Checks a TLS settings object: own keys only, each of its type. */
-export function checkTls(tls: TlsOptions): void {
+/** Checks a TLS settings object: own keys only, each of its type. `option`: the name errors use. */
+export function checkTls(tls: TlsOptions, option = 'tls'): void {
   for (const k of Object.keys(tls)) {
     const kind = TLS_KINDS[k];
-    if (kind === undefined) throw new ConfigError(`tls.${k}`, 'unknown TLS option');
+    if (kind === undefined) throw new ConfigError(`${option}.${k}`, 'unknown TLS option');
     const v = (tls as Record<string, unknown>)[k];
     if (v === undefined) continue;
-    const name = `tls.${k}`;
+    const name = `${option}.${k}`;
     if (kind === 'bool' && typeof v !== 'boolean') throw new ConfigError(name, 'expected a boolean');
     if (kind === 'string' && typeof v !== 'string') throw new ConfigError(name, 'expected a string');
     if (kind === 'version' && v !== 'TLSv1.2' && v !== 'TLSv1.3') throw new ConfigError(name, "expected 'TLSv1.2' or 'TLSv1.3'");

@@ -22,6 +22,16 @@ export interface CallOptions {
   timeoutMs?: number;
   /** The caller asserts the command is safe to run twice: retry even after an unknown outcome. */
   idempotent?: boolean;
+  /**
+   * Acknowledged writes: a write command (not read-only) on the shared path is followed by
+   * `WAIT waitReplicas waitTimeoutMs` in the same write, and resolves only when that many
+   * replicas have it; fewer is a `NotReplicatedError` (outcome `unknown`). Closes the
+   * dual-master window of a Sentinel failover for the calls that use it (docs/scale-out.md).
+   * Pipelines, transactions and lease commands ignore it. @default 0 (off)
+   */
+  waitReplicas?: number;
+  /** Longest `WAIT` in ms, inside the call's deadline. @default 100 */
+  waitTimeoutMs?: number;
 }
 
 /** Options of `acquire()`. */
@@ -69,6 +79,11 @@ export interface LaneCore {
   finishDrain(pc: PooledConnection): void;
   /** The fail-fast error while Redis is unavailable. */
   unavailable(): UnavailableError;
+  /**
+   * A reply on `pc` says its node is not (or no longer) a usable primary (`READONLY`,
+   * `MASTERDOWN`): told to the topology, if any. A no-op for a single node.
+   */
+  replyHint(pc: PooledConnection, error: RedpoolError): void;
 }
 
 /** The engine as leasing sees it: the lane view plus events and the lease budget. */
@@ -93,6 +108,8 @@ export interface LeaseCore extends Omit<LaneCore, 'o' | 'backoff' | 'finishDrain
   leaseConnections(): number;
   /** Graceful close of one connection. */
   retire(pc: PooledConnection, reason: DestroyReason): void;
+  /** Current topology generation: a connection of an older one is fenced (see `Engine.retarget`). */
+  readonly generation: number;
 }
 
 /** An outstanding lease as the housekeeper sees it (leak detection). */

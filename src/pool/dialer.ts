@@ -17,6 +17,7 @@ import { AuthError, ConnectionError, ConnectTimeoutError, PoolClosedError, Redpo
 import type { Credentials, ResolvedOptions } from '../options.js';
 import { CREDENTIAL_MIN_ATTEMPT, credentialBackoff, safeDelay, type BackoffStrategy } from '../resilience/backoff.js';
 import { debug } from '../internal/debug.js';
+import type { Endpoint, EngineTopology } from './endpoint-source.js';
 import type { Counters, HealthStatus } from './stats.js';
 
 /** Allowed health moves. */
@@ -35,6 +36,14 @@ function credentialKey(username: string | undefined, password: string | undefine
 
 export interface DialerHooks {
   onHealth(from: HealthStatus, to: HealthStatus, cause: Error | undefined): void;
+  /** Where to dial, the role check, hints (Sentinel); absent: `host`/`port` of the options. */
+  readonly topology?: EngineTopology | undefined;
+}
+
+/** A new connection and the topology generation it was dialled for (0 for a single node). */
+export interface Dialed {
+  readonly conn: DriverConnection;
+  readonly generation: number;
 }
 
 export class Dialer {
@@ -45,6 +54,7 @@ export class Dialer {
   /** Login/TLS failures: a custom `reconnectBackoff` as given, else {@link credentialBackoff}. */
   readonly #hardBackoff: BackoffStrategy;
   readonly #hooks: DialerHooks;
+  readonly #topology: EngineTopology | undefined;
   /** After a refused login: credentials the server refused, not retried before `until`. */
   #refused: { key: string; until: number } | undefined;
   #health: HealthStatus = 'healthy';
@@ -57,6 +67,7 @@ export class Dialer {
 
   constructor(o: ResolvedOptions, driver: Driver, counters: Counters, backoff: BackoffStrategy, hooks: DialerHooks) {
     this.#o = o;
+    this.#topology = hooks.topology;
     this.#driver = driver;
     this.#counters = counters;
     this.#backoff = backoff;
@@ -93,6 +104,16 @@ export class Dialer {
    */
   mayProbe(now: number): boolean {
     return this.#health === 'unavailable' && this.#dialing === 0 && now >= this.#nextDialAt;
+  }
+
+  /**
+   * The topology moved to another node: the backoff earned against the old one says nothing
+   * about the new one, so the next dial may start now (the failure count stays, so health and
+   * the unavailable probe still decide as before).
+   */
+  retargeted(): void {
+    this.#nextDialAt = 0;
+    this.#refused = undefined;
   }
 
   setHealth(next: HealthStatus, cause?: Error): void {
@@ -132,8 +153,17 @@ export class Dialer {
     });
   }
 
+  /** `p` under the connect deadline (discovery of the endpoint, the role check). */
+  #timed<T>(p: Promise<T>, what: string): Promise<T> {
+    const o = this.#o;
+    return new Promise<T>((resolve, reject) => {
+      const timer = o.clock.setTimeout(() => reject(new ConnectTimeoutError(what, o.connectTimeoutMs)), o.connectTimeoutMs);
+      p.then(resolve, reject).finally(() => o.clock.clearTimeout(timer));
+    });
+  }
+
   /** Opens one connection. Settles exactly once; updates health and counters. */
-  async dial(now: () => number, signal?: AbortSignal): Promise<DriverConnection> {
+  async dial(now: () => number, signal?: AbortSignal): Promise<Dialed> {
     this.#dialing++;
     try {
       return await this.#dial(now, signal);
@@ -142,13 +172,20 @@ export class Dialer {
     }
   }
 
-  async #dial(now: () => number, signal: AbortSignal | undefined): Promise<DriverConnection> {
+  async #dial(now: () => number, signal: AbortSignal | undefined): Promise<Dialed> {
     const o = this.#o;
     const started = now();
     let username = o.username;
     let password = o.password;
     let held = false;
+    let verifying = false;
+    const topology = this.#topology;
+    let ep: Endpoint | undefined;
     try {
+      if (topology) {
+        const current = topology.endpoint.current();
+        ep = current instanceof Promise ? await this.#timed(current, `${o.endpoint} (primary discovery)`) : current;
+      }
       if (o.credentials) {
         const c = await this.#credentials(signal);
         if (c.username !== undefined) username = c.username;
@@ -162,19 +199,20 @@ export class Dialer {
           throw this.lastError;
         }
       }
+      const label = ep?.label ?? o.endpoint;
       const spec: ConnectSpec = {
-        host: o.host,
-        port: o.port,
+        host: ep?.host ?? o.host,
+        port: ep?.port ?? o.port,
         path: o.path,
         username,
         password,
         db: o.db,
-        tls: o.tls,
+        tls: o.tls && ep?.servername !== undefined ? { ...o.tls, servername: ep.servername } : o.tls,
         connectTimeoutMs: o.connectTimeoutMs,
         keepAliveMs: o.keepAliveMs,
         connectionName: `redpool:${o.name}:${++this.#seq}`,
         autoPipelining: o.autoPipelining,
-        endpoint: o.endpoint,
+        endpoint: label,
         signal,
       };
       const conn = await this.#driver.connect(spec);
@@ -183,18 +221,35 @@ export class Dialer {
         conn.destroy();
         throw new PoolClosedError('pool closed while connecting');
       }
+      if (topology?.verify && ep) {
+        verifying = true;
+        try {
+          await this.#timed(topology.verify(conn, ep), `${label} (role check)`);
+        } catch (err) {
+          conn.destroy();
+          throw err;
+        }
+        verifying = false;
+        if (signal?.aborted) {
+          conn.destroy();
+          throw new PoolClosedError('pool closed while connecting');
+        }
+      }
       this.#counters.created++;
       this.#counters.connectMsTotal += now() - started;
       this.#failures = 0;
       this.#nextDialAt = 0;
       this.#refused = undefined;
       this.lastError = undefined;
-      return conn;
+      return { conn, generation: ep?.generation ?? 0 };
     } catch (err) {
       // An aborted dial is the pool's own doing (close/destroy), not a failure of Redis.
       if (signal?.aborted) throw err instanceof RedpoolError ? err : new PoolClosedError('pool closed while connecting');
       if (held) throw err;
-      const e = err instanceof RedpoolError ? err : new ConnectionError(`connect to ${o.endpoint} failed`, 'not-sent', { cause: err });
+      const e =
+        err instanceof RedpoolError ? err : new ConnectionError(`connect to ${ep?.label ?? o.endpoint} failed`, 'not-sent', { cause: err });
+      // The topology hears why (a replica where the primary should be, or a dead node) and may rediscover.
+      if (ep) topology?.hint?.(verifying ? 'role' : 'connect', ep.generation);
       this.#failures++;
       this.lastError = e;
       this.#counters.error(

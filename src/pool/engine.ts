@@ -20,7 +20,10 @@ import { debug } from '../internal/debug.js';
 import type { ResolvedOptions } from '../options.js';
 import { defaultBackoff, defaultReconnectBackoff, type BackoffStrategy } from '../resilience/backoff.js';
 import { BudgetGate, type BudgetMember } from './budget.js';
+import { DeadlineSweep } from './deadlines.js';
 import { Dialer } from './dialer.js';
+import type { EngineTopology } from './endpoint-source.js';
+import { fenceOlderThan, onNotPrimaryReply } from './fencing.js';
 import { pingConnection } from './ping.js';
 import type { AcquireOptions, CallOptions, Emit, HousekeeperCore, LaneCore, LeaseCore } from './core.js';
 import { POOL_TRANSITIONS, type PoolState } from './pool-state.js';
@@ -28,7 +31,7 @@ import type { PoolEvents } from './events.js';
 import { kPinned, type Lease } from './lease.js';
 import { Lanes } from './lanes.js';
 import { Leasing } from './leasing.js';
-import { ConnState, newTally, PooledConnection, type Role, type Tally } from './pooled-connection.js';
+import { ConnState, newTally, PooledConnection, snapshotOf, type Role, type Tally } from './pooled-connection.js';
 import { Counters, type DestroyReason, type HealthStatus, type PoolStats } from './stats.js';
 
 export type { AcquireOptions, CallOptions } from './core.js';
@@ -36,6 +39,14 @@ export { POOL_TRANSITIONS, type PoolState } from './pool-state.js';
 
 /** Whether anyone (listener, logger, diagnostics subscriber) would see `event`. */
 type Observed = (event: keyof PoolEvents) => boolean;
+
+/** What a composing pool hands the engine besides its options. */
+export interface EngineParts {
+  /** A cluster's shared connection budget. @default a gate of size `max` */
+  gate?: BudgetGate;
+  /** Where to dial and how to verify a new connection (Sentinel). @default the fixed endpoint of the options */
+  topology?: EngineTopology;
+}
 
 export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease>, BudgetMember {
   readonly o: ResolvedOptions;
@@ -50,6 +61,9 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease>, Budg
   readonly observed: Observed;
   /** Gauge: `pool.subscriber()` connections open now (each is also a lease: see subscriber.ts). */
   subscribers = 0;
+  /** The topology this engine follows (Sentinel); undefined for a single node. */
+  readonly topology: EngineTopology | undefined;
+  generation = 0; // topology generation (0 for a single node); changed only by retarget()
   #state: PoolState = 'open';
   readonly #all = new Set<PooledConnection>();
   /** Live connections by role and state (closed ones leave `#all`; their tally row is unused). */
@@ -57,21 +71,25 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease>, Budg
   readonly #closeReasons = new Map<PooledConnection, DestroyReason>();
   /** Dials in progress; close/destroy abort them instead of waiting up to connectTimeoutMs. */
   readonly #dials = new Map<PooledConnection, AbortController>();
-  #sweepTimer: TimerHandle | undefined;
+  readonly #sweep: DeadlineSweep;
   #dialTimer: TimerHandle | undefined;
   #closeTimer: TimerHandle | undefined;
   #closed: Promise<void> | undefined;
   #resolveClosed: (() => void) | undefined;
-  /** When the armed sweep fires (clock ms); meaningful only while `#sweepTimer` is set. */
-  #sweepAt = Infinity;
   /** A token per connection (spawn takes, #forget gives): its own gate of size `max`, or a cluster's shared one. */
   readonly #gate: BudgetGate;
 
-  constructor(o: ResolvedOptions, driver: Driver, emit: Emit, observed: Observed = () => true, gate?: BudgetGate) {
+  /**
+   * `parts.gate`: a cluster's shared connection budget (default: a gate of size `max`);
+   * `parts.topology`: where to dial and how to verify (Sentinel; default: the fixed endpoint).
+   */
+  constructor(o: ResolvedOptions, driver: Driver, emit: Emit, observed: Observed = () => true, parts: EngineParts = {}) {
     this.o = o;
-    this.#gate = gate ?? new BudgetGate(o.max);
+    this.topology = parts.topology;
+    this.#gate = parts.gate ?? new BudgetGate(o.max);
     this.#gate.join(this);
     this.clock = o.clock;
+    this.#sweep = new DeadlineSweep(o.clock, () => this.#all);
     this.emit = emit;
     this.observed = observed;
     this.backoff = o.backoff ?? defaultBackoff();
@@ -82,6 +100,7 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease>, Budg
         this.emit('health', { from, to, error: cause });
         if (to === 'unavailable') this.#failFast();
       },
+      topology: parts.topology,
     });
   }
 
@@ -155,33 +174,9 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease>, Budg
 
   // ---------------------------------------------------------------- deadlines
 
-  /**
-   * Makes sure a sweep runs no later than `deadline` (clock ms). Cheap, called per command: under
-   * load the armed sweep is already at the earliest deadline, so this is one comparison; a
-   * shorter per-call timeout re-arms it earlier. Invariant: while any op with a finite deadline
-   * is in flight, a sweep is armed at or before the earliest such deadline, so an op expires
-   * when its deadline passes, not up to a sweep period later.
-   */
+  /** Makes sure a deadline sweep runs no later than `deadline` (clock ms; see deadlines.ts). */
   ensureSweep(deadline: number): void {
-    if (!Number.isFinite(deadline) || deadline >= this.#sweepAt) return;
-    if (this.#sweepTimer !== undefined) this.clock.clearTimeout(this.#sweepTimer);
-    this.#sweepAt = deadline;
-    this.#sweepTimer = this.clock.setTimeout(() => this.#sweep(), Math.max(1, Math.ceil(deadline - this.clock.now())), true);
-  }
-
-  /** Expires overdue ops on every busy connection, then re-arms at the earliest deadline left. */
-  #sweep(): void {
-    this.#sweepTimer = undefined;
-    this.#sweepAt = Infinity;
-    const now = this.clock.now();
-    let next = Infinity;
-    for (const pc of this.#all) {
-      if (pc.inflight > 0) {
-        next = Math.min(next, pc.sweep(now));
-        pc.lastUsedAt = now;
-      }
-    }
-    if (this.#state !== 'closed') this.ensureSweep(next);
+    this.#sweep.ensure(deadline);
   }
 
   /** PINGs `pc` with its own timer; resolves false on error or timeout. Never rejects. */
@@ -292,8 +287,9 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease>, Budg
     this.dialer
       .dial(() => this.clock.now(), dial.signal)
       .then(
-        (conn) => {
+        ({ conn, generation }) => {
           this.#dials.delete(pc);
+          pc.generation = generation;
           this.#connected(pc, conn);
         },
         (err: unknown) => {
@@ -310,11 +306,14 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease>, Budg
   #connected(pc: PooledConnection, conn: DriverConnection): void {
     pc.conn = conn;
     conn.onClose((cause) => this.#onClosed(pc, cause));
-    if (this.#state !== 'open') {
-      // Connected after close() began: count it as created and closed, like any other.
-      this.#closeReasons.set(pc, 'close');
+    const stale = pc.generation < this.generation;
+    if (this.#state !== 'open' || stale) {
+      // Connected after close() began (counted as created and closed, like any other), or
+      // dialled for the node the topology has just left: never used.
+      this.#closeReasons.set(pc, stale ? 'retarget' : 'close');
       pc.moveTo(ConnState.Closing);
       this.finishDrain(pc);
+      if (stale) this.pump();
       return;
     }
     this.dialer.setHealth('healthy');
@@ -371,6 +370,26 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease>, Budg
     if (!this.#closeReasons.has(pc)) this.#closeReasons.set(pc, reason);
     this.lanes.remove(pc);
     pc.conn?.destroy();
+  }
+
+  /**
+   * Topology (Sentinel) moved the pool to the node of `generation`: older connections are fenced
+   * (`fencing.ts`: no new work to them; in-flight work keeps its verdict; active leases fail
+   * their next command `not-sent`), then the pump refills on the new endpoint at once.
+   */
+  retarget(generation: number): void {
+    if (generation <= this.generation) return;
+    this.generation = generation;
+    this.dialer.retargeted();
+    if (this.#state !== 'open') return;
+    if (this.#dialTimer !== undefined) this.clock.clearTimeout(this.#dialTimer); // a backoff earned on the old node
+    this.#dialTimer = undefined;
+    fenceOlderThan(this.#all, generation, this.leasing.leases, this);
+    this.pump();
+  }
+
+  replyHint(pc: PooledConnection, error: RedpoolError): void {
+    onNotPrimaryReply(this.topology, pc, error, this);
   }
 
   // ---------------------------------------------------------------- degraded mode
@@ -447,9 +466,9 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease>, Budg
   /** When closing and nothing is left (connecting ones included): clear timers, resolve close(). */
   #afterForget(): void {
     if (this.#state !== 'closing' || this.#all.size > 0) return;
-    for (const t of [this.#sweepTimer, this.#dialTimer, this.#closeTimer]) if (t !== undefined) this.clock.clearTimeout(t);
-    this.#sweepTimer = this.#dialTimer = this.#closeTimer = undefined;
-    this.#sweepAt = Infinity;
+    this.#sweep.stop();
+    for (const t of [this.#dialTimer, this.#closeTimer]) if (t !== undefined) this.clock.clearTimeout(t);
+    this.#dialTimer = this.#closeTimer = undefined;
     this.#moveTo('closed');
     this.#gate.leave(this);
     this.emit('pool:closed', {});
@@ -459,17 +478,7 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease>, Budg
   // ---------------------------------------------------------------- stats
 
   snapshot(): PoolSnapshot {
-    const { lane, lease } = this.#tally;
-    const leased = lease.leased + lease.resetting;
-    return {
-      total: this.#all.size,
-      idle: lease.idle + lease.validating,
-      busy: this.lanes.busy() + leased,
-      lanes: lane.lane + lane.probing,
-      leased,
-      connecting: lane.connecting + lease.connecting,
-      pending: this.waiting(),
-    };
+    return snapshotOf(this.#tally, this.#all.size, this.lanes.busy(), this.waiting());
   }
 
   stats(): PoolStats {
@@ -485,6 +494,7 @@ export class Engine implements LaneCore, LeaseCore, HousekeeperCore<Lease>, Budg
       subscribers: this.subscribers,
       utilization: s.busy / this.o.max,
       ...this.counters.copy(),
+      ...(this.topology?.stats ? { sentinel: this.topology.stats() } : {}),
     };
   }
 }

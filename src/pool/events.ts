@@ -6,6 +6,20 @@ import type { PoolSnapshot } from '../errors.js';
 import type { Role } from './pooled-connection.js';
 import type { DestroyReason, HealthStatus } from './stats.js';
 
+/** Payload of `topology:primary-changed`. Addresses are `host:port`; no credentials. */
+export interface PrimaryChangedEvent {
+  /** Previous primary. */
+  from: string;
+  to: string;
+  /** The new generation: connections of older ones are fenced. */
+  generation: number;
+  /**
+   * What noticed the move: the failover leader's promotion notice (`fenceOnPromotion`), a
+   * `+switch-master` message, the periodic check, or a hint from a data connection.
+   */
+  via: 'promotion' | 'switch-master' | 'poll' | 'readonly' | 'masterdown' | 'role' | 'connect';
+}
+
 /** Pool events and their payloads (`pool.on(name, listener)`). */
 export interface PoolEvents {
   /** A connection finished its handshake. `connectMs`: time to open it. */
@@ -26,6 +40,8 @@ export interface PoolEvents {
   health: { from: HealthStatus; to: HealthStatus; error: Error | undefined };
   /** A configuration or server-awareness warning (e.g. max above the server's maxclients). */
   warning: { message: string };
+  /** Sentinel: the pool moved to a new primary (old connections fenced, refill on the new one). */
+  'topology:primary-changed': PrimaryChangedEvent;
   /** close()/destroy() finished: every connection is closed. */
   'pool:closed': Record<string, never>;
 }

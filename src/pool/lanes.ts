@@ -7,8 +7,16 @@
  * Invariant: a lane is in `#routable` iff its state is `lane`. Every caller's promise settles
  * exactly once (`op.settled` guards the reply, the error, the timeout and the close paths).
  */
+import { isReadOnly } from '../commands/command-table.js';
 import type { BatchCommand, BatchResult, DriverConnection } from '../driver/driver.js';
-import { AcquireTimeoutError, CommandTimeoutError, PoolClosedError, PoolExhaustedError, RedpoolError } from '../errors.js';
+import {
+  AcquireTimeoutError,
+  CommandTimeoutError,
+  NotReplicatedError,
+  PoolClosedError,
+  PoolExhaustedError,
+  RedpoolError,
+} from '../errors.js';
 import { WaiterQueue } from '../internal/waiter-queue.js';
 import { channels, type CommandMessage } from '../observability/diagnostics.js';
 import { safeDelay } from '../resilience/backoff.js';
@@ -59,8 +67,19 @@ export class Lanes {
     const custom = call?.timeoutMs !== undefined;
     const idempotent = call?.idempotent === true;
     const now = e.clock.now();
+    const replicas = call?.waitReplicas ?? 0;
     return new Promise((resolve, reject) => {
-      this.#route(new SharedOp(this, name, args, buffer, now, timeoutMs, custom, idempotent, resolve, reject));
+      const op = new SharedOp(this, name, args, buffer, now, timeoutMs, custom, idempotent, resolve, reject);
+      if (replicas > 0 && !isReadOnly(name)) {
+        // One write with its WAIT, on one lane: WAIT counts this connection's writes so far.
+        op.waitFor = replicas;
+        op.waitMs = call?.waitTimeoutMs ?? 100;
+        op.batch = [
+          [buffer ? `${name}Buffer` : name, ...args],
+          ['wait', replicas, op.waitMs],
+        ];
+      }
+      this.#route(op);
     });
   }
 
@@ -173,6 +192,19 @@ export class Lanes {
 
   /** The driver's reply for `op` (on `op.lane`). */
   replied(op: SharedOp, value: unknown): void {
+    if (op.waitFor !== undefined && !op.settled) {
+      const res = value as BatchResult | null;
+      const [err, reply] = res?.[0] ?? [new RedpoolError('ERR_CONNECTION', 'empty reply to a command with WAIT'), undefined];
+      if (err) return this.errored(op, err);
+      const acks = res?.[1]?.[0] ? -1 : res?.[1]?.[1];
+      if (typeof acks !== 'number' || acks < op.waitFor) {
+        op.lane!.untrack(op.custom);
+        this.#e.counters.commands++;
+        this.#reject(op, new NotReplicatedError(op.name.toUpperCase(), Math.max(0, Number(acks) || 0), op.waitFor, op.waitMs));
+        return this.#drained(op.lane!);
+      }
+      value = reply;
+    }
     const e = this.#e;
     const lane = op.lane!;
     lane.untrack(op.custom);
@@ -182,7 +214,12 @@ export class Lanes {
       if (channels.command.hasSubscribers) this.#publish(op, undefined);
       op.resolve(value);
     }
-    if (lane.inflight === 0 && lane.state === ConnState.Closing) e.finishDrain(lane);
+    this.#drained(lane);
+  }
+
+  /** A draining (closing) lane with nothing left in flight is QUIT. */
+  #drained(lane: PooledConnection): void {
+    if (lane.inflight === 0 && lane.state === ConnState.Closing) this.#e.finishDrain(lane);
   }
 
   /** The driver's error for `op` (on `op.lane`): retried or reported by #failed. */
@@ -193,8 +230,10 @@ export class Lanes {
     // A connection error means this lane is gone or going: take it out before a retry
     // can be routed back to it.
     if ((err as RedpoolError).code === 'ERR_CONNECTION' && lane.state === ConnState.Lane) e.destroyConn(lane, 'error');
+    // READONLY/MASTERDOWN: the topology (if any) hears it, and a replica lane leaves routing.
+    else if ((err as RedpoolError).code === 'ERR_REPLY') e.replyHint(lane, err as RedpoolError);
     this.#failed(op, err);
-    if (lane.inflight === 0 && lane.state === ConnState.Closing) e.finishDrain(lane);
+    this.#drained(lane);
   }
 
   #failed(op: SharedOp, err: unknown): void {
@@ -236,7 +275,8 @@ export class Lanes {
   #reject(op: SharedOp, error: RedpoolError): void {
     const e = this.#e;
     op.settled = true;
-    e.counters.error(error.code === 'ERR_REPLY' ? 'reply' : error.code === 'ERR_UNAVAILABLE' ? 'unavailable' : 'connection');
+    const replied = error.code === 'ERR_REPLY' || error.code === 'ERR_NOT_REPLICATED';
+    e.counters.error(replied ? 'reply' : error.code === 'ERR_UNAVAILABLE' ? 'unavailable' : 'connection');
     if (channels.command.hasSubscribers) this.#publish(op, error.code);
     op.reject(worstOutcome(error, op.ran));
   }

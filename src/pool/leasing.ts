@@ -229,6 +229,7 @@ export class Leasing implements LeaseHost {
   toIdle(pc: PooledConnection, now: number = this.#e.clock.now()): void {
     const e = this.#e;
     if (e.state !== 'open') return e.retire(pc, 'close');
+    if (pc.generation < e.generation) return e.retire(pc, 'retarget');
     pc.moveTo(ConnState.Idle);
     if (!this.#serveOne(pc, now)) this.#idle.push(pc);
     e.pump(now);
@@ -261,6 +262,7 @@ export class Leasing implements LeaseHost {
     if (pc.state !== ConnState.Leased) return e.pump(now); // died while leased; already forgotten
     pc.lastUsedAt = now;
     if (poisoned || pc.inflight > 0) return e.destroyConn(pc, poisoned ?? 'dirty');
+    if (pc.generation < e.generation) return e.destroyConn(pc, 'retarget');
     if (e.state !== 'open') return e.retire(pc, 'close');
     if (pc.expiresAt <= now) return e.retire(pc, 'lifetime');
     if (reset.length === 0) return this.toIdle(pc, now);
@@ -321,6 +323,14 @@ export class Leasing implements LeaseHost {
     const conn = pc.conn as DriverConnection;
     if (pc.state === ConnState.Closed)
       return Promise.reject(new ConnectionError(`${name.toUpperCase()}: the lease's connection is closed`, 'not-sent'));
+    // Fenced: the primary moved after this lease was granted; its node may still take writes.
+    if (pc.generation < e.generation)
+      return Promise.reject(
+        new ConnectionError(
+          `${name.toUpperCase()}: the primary moved; this lease's connection is to the old one (nothing was sent)`,
+          'not-sent',
+        ),
+      );
     const timeoutMs = (call?.timeoutMs ?? e.o.commandTimeoutMs) + extraMs;
     const started = startedAt ?? e.clock.now();
     // The wait for the lease used the whole budget: nothing is written, so it cannot have run.
@@ -372,6 +382,7 @@ export class Leasing implements LeaseHost {
         },
         (err: unknown) => {
           pc.untrack(true);
+          if ((err as RedpoolError).code === 'ERR_REPLY') e.replyHint(pc, err as RedpoolError);
           if (op.settled) return;
           op.settled = true;
           report((err as RedpoolError).code);

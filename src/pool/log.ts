@@ -99,6 +99,19 @@ export function logPoolEvent(log: Logger, ctx: LogContext, event: string, payloa
         `${at}: lease ${String(payload['id'])} held ${round(Number(payload['heldMs']))} ms (leakDetectionMs); acquired at the stack in the record`,
       );
       return;
+    case 'topology:primary-changed':
+      write(
+        'warn',
+        {
+          event: 'redis_primary_changed',
+          from: payload['from'],
+          to: payload['to'],
+          generation: payload['generation'],
+          via: payload['via'],
+        },
+        `${at}: primary moved ${String(payload['from'])} -> ${String(payload['to'])} (${String(payload['via'])}, generation ${String(payload['generation'])}): old connections fenced`,
+      );
+      return;
     case 'warning':
       write('warn', { event: 'redis_pool_warning', message: payload['message'] }, `${at}: ${oneLine(String(payload['message']))}`);
       return;
@@ -114,6 +127,7 @@ export const LOGGED_EVENTS: ReadonlySet<string> = new Set([
   'health',
   'lease:leak',
   'warning',
+  'topology:primary-changed',
 ]);
 
 /** `1 consecutive connect failure`, `3 consecutive connect failures`. */
@@ -127,7 +141,7 @@ const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, ' ').trim();
 /**
  * The default when no `logger` is given: nothing but one line on stderr (through `write`) when
  * the pool becomes unavailable and one when it is healthy again after that, with how long it
- * was down. A degraded blip, connects and closes stay silent.
+ * was down, and (Sentinel) one per primary move. A degraded blip, connects and closes stay silent.
  */
 export function outageLogger(
   ctx: LogContext,
@@ -136,6 +150,13 @@ export function outageLogger(
 ): (event: string, payload: Record<string, unknown>) => void {
   let downSince: number | undefined;
   return (event, payload) => {
+    if (event === 'topology:primary-changed') {
+      // A failover is an outage-class event: one line per move, even without a logger.
+      write(
+        `redpool: pool ${ctx.pool} (${ctx.endpoint}): primary moved ${String(payload['from'])} -> ${String(payload['to'])} (${String(payload['via'])})`,
+      );
+      return;
+    }
     if (event !== 'health') return;
     const to = payload['to'];
     const err = payload['error'] as Error | undefined;

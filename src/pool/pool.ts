@@ -30,6 +30,7 @@ import type { PoolEvents } from './events.js';
 import { Housekeeper } from './housekeeper.js';
 import { kRun, Lease, type RawClientOf } from './lease.js';
 import { Subscriber, type SubscriberOptions } from './subscriber.js';
+import { dataNodeLabel, SentinelTopology } from '../topology/sentinel/pool-topology.js';
 import type { HealthStatus, PoolStats } from './stats.js';
 
 export type { HealthReport } from '../health/readiness.js';
@@ -67,6 +68,8 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
   readonly #outage: (event: string, payload: Record<string, unknown>) => void;
   readonly #logCtx: { pool: string; endpoint: string };
   readonly #subscribers = new Set<Subscriber>();
+  /** With the `sentinel` option: where the primary is, and the moves that re-target the engine. */
+  readonly #topology: SentinelTopology | undefined;
   #server: ServerLimits = {};
 
   /** `internal.gate`: the shared connection budget of a cluster's per-node pools (internal use). */
@@ -77,6 +80,17 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
     const clock = this.#o.clock;
     this.#logCtx = { pool: this.#o.name, endpoint: this.#o.endpoint };
     this.#outage = outageLogger(this.#logCtx, () => clock.now());
+    const o = this.#o;
+    this.#topology = o.sentinel
+      ? new SentinelTopology(
+          { sentinel: o.sentinel, clock, pool: o.name, connectTimeoutMs: o.connectTimeoutMs, label: (h, p) => dataNodeLabel(o, h, p) },
+          {
+            retarget: (generation) => this.#engine.retarget(generation),
+            changed: (event) => this.#onEvent('topology:primary-changed', event),
+            warning: (message) => this.#onEvent('warning', { message }),
+          },
+        )
+      : undefined;
     this.#engine = new Engine(
       this.#o,
       this.#o.driver ?? ioredisDriver(),
@@ -84,8 +98,10 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
       (event) =>
         this.listenerCount(event) > 0 ||
         (EVENT_CHANNELS[event]?.hasSubscribers ?? false) ||
-        (this.#o.logger ? LOGGED_EVENTS.has(event) : this.#o.logger === undefined && event === 'health'),
-      internal?.gate,
+        (this.#o.logger
+          ? LOGGED_EVENTS.has(event)
+          : this.#o.logger === undefined && (event === 'health' || event === 'topology:primary-changed')),
+      { gate: internal?.gate, topology: this.#topology },
     );
     this.#housekeeper = new Housekeeper(this.#engine, (lease, heldMs) => {
       const stack = lease.acquireStack ?? '';
@@ -311,6 +327,7 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
   /** Graceful shutdown: new work is refused, in-flight work finishes, then QUIT. Idempotent. */
   close(opts?: CloseOptions): Promise<void> {
     this.#housekeeper.stop();
+    this.#topology?.close();
     this.#closeSubscribers();
     return this.#engine.close(opts?.timeoutMs ?? 10_000);
   }
@@ -318,6 +335,7 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
   /** Immediate shutdown: pending work fails, sockets are dropped. Idempotent. */
   destroy(): Promise<void> {
     this.#housekeeper.stop();
+    this.#topology?.close();
     this.#closeSubscribers();
     return this.#engine.destroy();
   }

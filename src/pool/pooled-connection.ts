@@ -4,6 +4,7 @@
  * lifetime; `closed` is final and a replacement is a new record.
  */
 import type { DriverConnection } from '../driver/driver.js';
+import type { PoolSnapshot } from '../errors.js';
 import { debug, debugEnabled } from '../internal/debug.js';
 import { channels, type ConnectionStateMessage } from '../observability/diagnostics.js';
 
@@ -62,6 +63,23 @@ export interface InflightOp {
  */
 export type Tally = { [R in Role]: { [S in ConnState]: number } };
 
+/**
+ * The gauges of a pool snapshot from its tally: `total` records, `laneBusy` lanes with work in
+ * flight, `pending` waiting callers.
+ */
+export function snapshotOf(t: Tally, total: number, laneBusy: number, pending: number): PoolSnapshot {
+  const leased = t.lease.leased + t.lease.resetting;
+  return {
+    total,
+    idle: t.lease.idle + t.lease.validating,
+    busy: laneBusy + leased,
+    lanes: t.lane.lane + t.lane.probing,
+    leased,
+    connecting: t.lane.connecting + t.lease.connecting,
+    pending,
+  };
+}
+
 /** A zeroed tally. */
 export function newTally(): Tally {
   const zero = (): { [S in ConnState]: number } => ({
@@ -92,6 +110,11 @@ export class PooledConnection {
   lastUsedAt: number;
   /** When its handshake finished (pool clock, ms); Infinity while connecting. */
   readyAt = Infinity;
+  /**
+   * Topology generation it was dialled for (always 0 for a single node). Older than the
+   * engine's: its node is no longer the primary, so no new work goes to it (fencing).
+   */
+  generation = 0;
   /**
    * Ops in flight, oldest first, from `#opsHead`. Entries leave from the head once settled and
    * their slot is cleared at once: a settled op still references its caller's promise and so

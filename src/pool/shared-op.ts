@@ -33,6 +33,9 @@ export class SharedOp implements InflightOp, ReplySink {
   /** Set for pipelines and transactions: the whole batch is one op. */
   batch: BatchCommand[] | undefined;
   atomic = false;
+  /** Set when the command is followed by `WAIT waitFor waitMs` (acknowledged writes). */
+  waitFor: number | undefined = undefined;
+  waitMs = 0;
   readonly owner: OpOwner;
   readonly name: string;
   readonly args: readonly unknown[];

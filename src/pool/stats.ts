@@ -14,13 +14,42 @@ export type DestroyReason =
   | 'validation' // failed validate-on-borrow or a health ping
   | 'dirty' // a lease came back in a state that cannot be reset
   | 'discarded' // lease.destroy() by the caller
-  | 'close'; // pool close/destroy
+  | 'close' // pool close/destroy
+  | 'retarget'; // its node is no longer the primary (Sentinel moved the pool)
 
 /** Error kinds counted in `errorsBy`. */
 export type ErrorKind = 'connect' | 'auth' | 'tls' | 'timeout' | 'connection' | 'reply' | 'unavailable';
 
 /** Health of the pool as a whole. */
 export type HealthStatus = 'healthy' | 'degraded' | 'unavailable';
+
+/** `stats().sentinel`: the Sentinel topology a pool follows (absent for a single node). */
+export interface SentinelStats {
+  /** Master name. */
+  name: string;
+  /** Current primary `host:port`; undefined before the first discovery. */
+  primary: string | undefined;
+  /** Topology generation: 1 after the first discovery, +1 per move. */
+  generation: number;
+  /** Times the pool moved to another primary. */
+  changes: number;
+  /** Sentinels known (seeds + those `SENTINEL SENTINELS` listed). */
+  sentinels: number;
+  /** Discoveries run (`SENTINEL GET-MASTER-ADDR-BY-NAME` rounds). */
+  discoveries: number;
+  /** `+switch-master` subscriptions wanted, and of those subscribed now. */
+  subscriptions: number;
+  subscribed: number;
+  /** Reconnect attempts of the subscriptions. */
+  reconnects: number;
+  /** `+switch-master` messages received (every sentinel's, duplicates included). */
+  switchMessages: number;
+  /** Connections to sentinels open now and ever opened: outside `max`, bounded (1 command + ≤ 3 subscribers). */
+  connectionsOpen: number;
+  connectionsOpened: number;
+  /** When the pool last moved (epoch ms), or null. */
+  lastChangeAt: number | null;
+}
 
 /** Returned by `pool.stats()`. Gauges are current values; counters are totals since creation. */
 export interface PoolStats {
@@ -98,6 +127,8 @@ export interface PoolStats {
   leaseMsTotal: number;
   /** Total milliseconds spent creating connections. */
   connectMsTotal: number;
+  /** With the `sentinel` option: the topology (primary, generation, sentinel connections). */
+  sentinel?: SentinelStats;
 }
 
 /** Mutable counters kept by the engine; copied into every snapshot. */
@@ -121,6 +152,7 @@ export class Counters {
     dirty: 0,
     discarded: 0,
     close: 0,
+    retarget: 0,
   };
   errors = 0;
   errorsBy: Record<ErrorKind, number> = { connect: 0, auth: 0, tls: 0, timeout: 0, connection: 0, reply: 0, unavailable: 0 };

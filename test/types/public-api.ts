@@ -5,7 +5,7 @@
  * (a wrong use must not compile: if it starts compiling, tsc fails on the unused directive).
  * Values only inspected for their type are named `_x` (lint: unused).
  */
-import { createPool, RedpoolError, type ErrorCode, type Lease, type Pool, type PoolOptions } from 'redpool';
+import { createPool, RedpoolError, type ErrorCode, type Lease, type Pool, type PoolOptions, type SentinelStats } from 'redpool';
 import { FakeDriver, ManualClock, startRedisServer, type RedisServer } from 'redpool/testing';
 
 /** True when A and B are the same type (not merely assignable either way). */
@@ -56,6 +56,13 @@ export function options(): void {
   createPool({ max: '10' });
   // @ts-expect-error unknown options are a compile error, not silently ignored
   createPool({ url: 'redis://127.0.0.1:6379', maxConnections: 10 });
+  const sentinel: PoolOptions = { sentinel: { name: 'mymaster', sentinels: [{ host: '127.0.0.1', port: 26379 }], fenceOnPromotion: true } };
+  void sentinel;
+  // @ts-expect-error a sentinel needs its port
+  createPool({ sentinel: { name: 'mymaster', sentinels: [{ host: '127.0.0.1' }] } });
+  const pool = createPool({ sentinel: { name: 'm', sentinels: [{ host: 'h', port: 1 }] } });
+  type _sentinelStats = Expect<Equal<ReturnType<typeof pool.stats>['sentinel'], SentinelStats | undefined>>;
+  void pool.with({ waitReplicas: 1, waitTimeoutMs: 100 }).set('k', 'v');
 }
 
 export function errors(err: unknown): void {

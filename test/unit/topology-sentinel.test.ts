@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import type { NodeAddress } from '../../src/topology/cluster/nat-map.js';
 import { parseMasterAddr, parseRole, parseSentinels, SentinelDiscovery } from '../../src/topology/sentinel/discovery.js';
 import type { SentinelConnection, SentinelConnector } from '../../src/topology/sentinel/link.js';
-import { parseSwitchMaster, SentinelWatcher, type PrimaryChange } from '../../src/topology/sentinel/watcher.js';
+import { parsePromotion, parseSwitchMaster, SentinelWatcher, type PrimaryChange } from '../../src/topology/sentinel/watcher.js';
 import { constantBackoff } from '../../src/resilience/backoff.js';
 import { ManualClock } from '../../src/testing/manual-clock.js';
 
@@ -26,7 +26,7 @@ interface FakeSentinel {
 class FakeConnector implements SentinelConnector {
   readonly byPort = new Map<number, FakeSentinel>();
   readonly asked: number[] = [];
-  readonly subscribers = new Map<number, { onMessage?: (m: string) => void; close: () => void }>();
+  readonly subscribers = new Map<number, { onMessage?: (m: string) => void; onPromotion?: (m: string) => void; close: () => void }>();
   opened = 0;
   openNow = 0;
   stats() {
@@ -47,7 +47,7 @@ class FakeConnector implements SentinelConnector {
       this.subscribers.delete(address.port);
       for (const fn of closeFns.splice(0)) fn();
     };
-    const entry: { onMessage?: (m: string) => void; close: () => void } = { close };
+    const entry: { onMessage?: (m: string) => void; onPromotion?: (m: string) => void; close: () => void } = { close };
     if (purpose === 'subscriber') this.subscribers.set(address.port, entry);
     return {
       call: async (...args: string[]) => {
@@ -58,8 +58,9 @@ class FakeConnector implements SentinelConnector {
         }
         return s.sentinels ?? [];
       },
-      subscribe: async (_channel, onMessage) => {
-        entry.onMessage = onMessage;
+      subscribe: async (channel, onMessage) => {
+        if (channel === '+switch-master') entry.onMessage = onMessage;
+        else entry.onPromotion = onMessage;
       },
       onClose: (fn) => (closed ? fn() : closeFns.push(fn)),
       close,
@@ -87,6 +88,9 @@ void describe('sentinel reply parsers', () => {
     );
     assert.deepEqual(parseSwitchMaster('m 127.0.0.1 6379 127.0.0.1 6380'), { name: 'm', from: at(6379), to: at(6380) });
     assert.equal(parseSwitchMaster('m 127.0.0.1 6379'), undefined);
+    assert.deepEqual(parsePromotion('slave 127.0.0.1:6380 127.0.0.1 6380 @ m 127.0.0.1 6379'), { name: 'm', from: at(6379), to: at(6380) });
+    assert.equal(parsePromotion('master m 127.0.0.1 6379'), undefined);
+    assert.equal(parsePromotion('slave 127.0.0.1:x 127.0.0.1 x @ m 127.0.0.1 6379'), undefined);
   });
 });
 
@@ -163,6 +167,12 @@ void describe('SentinelWatcher', () => {
     );
     assert.equal(h.watcher.stats().switchMessages, 3);
     assert.equal(h.watcher.primary?.port, 6380);
+    // The failover leader's `+failover-state-wait-promotion` comes as a `promoting` event, for this name only.
+    const promoting: number[] = [];
+    h.watcher.on('promoting', (p) => promoting.push(p.to.port));
+    h.fake.subscribers.get(1)?.onPromotion?.('slave 127.0.0.1:6381 127.0.0.1 6381 @ m 127.0.0.1 6380');
+    h.fake.subscribers.get(1)?.onPromotion?.('slave 127.0.0.1:9 127.0.0.1 9 @ other 127.0.0.1 8');
+    assert.deepEqual(promoting, [6381]);
     h.watcher.close();
     assert.equal(h.fake.openNow, 0);
     assert.equal(h.clock.pendingTimers, 0);

@@ -1,6 +1,7 @@
 /**
  * Follows the primary of a Sentinel set without relying on the old primary closing sockets
- * (redis/ioredis#1314): subscribes to `+switch-master` on up to `maxSubscriptions` sentinels
+ * (redis/ioredis#1314): subscribes to `+switch-master` (and `+failover-state-wait-promotion`, the
+ * earliest sign of a move) on up to `maxSubscriptions` sentinels
  * (each with its own reconnect on a {@link BackoffStrategy}, timed by the injected clock, one
  * connection per sentinel at most), re-checks with a discovery every `pollMs`, and after each
  * resubscription (a switch may have been missed while disconnected). Emits `primary-changed`
@@ -23,9 +24,20 @@ export interface PrimaryChange {
   via: 'switch-master' | 'poll' | 'start';
 }
 
+/** Payload of the `promoting` event: a sentinel has just sent `REPLICAOF NO ONE` to `to`. */
+export interface Promotion {
+  from: NodeAddress;
+  to: NodeAddress;
+}
+
 /** Events of {@link SentinelWatcher}. */
 export interface SentinelWatcherEvents {
   'primary-changed': [PrimaryChange];
+  /**
+   * `+failover-state-wait-promotion` (published by the failover leader the moment it sent
+   * `REPLICAOF NO ONE`): the move has begun, seconds before `+switch-master`.
+   */
+  promoting: [Promotion];
   /** A sentinel subscription or a poll failed; informational, the watcher keeps going. */
   warning: [Error];
 }
@@ -77,6 +89,19 @@ export function parseSwitchMaster(message: string): { name: string; from: NodeAd
   const to = Number(newPort);
   if (!Number.isInteger(from) || !Number.isInteger(to) || to < 1 || to > 65535) return undefined;
   return { name, from: { host: oldHost, port: from }, to: { host: newHost, port: to } };
+}
+
+/**
+ * Parses a `+failover-state-wait-promotion` payload:
+ * `slave <ip:port> <ip> <port> @ <master-name> <master-ip> <master-port>`.
+ */
+export function parsePromotion(message: string): { name: string; from: NodeAddress; to: NodeAddress } | undefined {
+  const p = message.trim().split(' ');
+  if (p.length !== 8 || p[0] !== 'slave' || p[4] !== '@') return undefined;
+  const to = Number(p[3]);
+  const from = Number(p[7]);
+  if (!Number.isInteger(to) || to < 1 || to > 65535 || !Number.isInteger(from)) return undefined;
+  return { name: p[5]!, from: { host: p[6]!, port: from }, to: { host: p[2]!, port: to } };
 }
 
 const same = (a: NodeAddress | undefined, b: NodeAddress): boolean => a !== undefined && a.host === b.host && a.port === b.port;
@@ -200,6 +225,7 @@ export class SentinelWatcher extends EventEmitter<SentinelWatcherEvents> {
         this.#retry(sub);
       });
       await c.subscribe('+switch-master', (message) => this.#onSwitch(message));
+      await c.subscribe('+failover-state-wait-promotion', (message) => this.#onPromotion(message));
       if (this.#closed || sub.conn !== c) return;
       sub.subscribed = true;
       const wasReconnect = sub.attempt > 0;
@@ -228,6 +254,12 @@ export class SentinelWatcher extends EventEmitter<SentinelWatcherEvents> {
       delay,
       true,
     );
+  }
+
+  #onPromotion(message: string): void {
+    const parsed = parsePromotion(message);
+    if (!parsed || parsed.name !== this.#o.discovery.name || this.#closed) return;
+    this.emit('promoting', { from: parsed.from, to: parsed.to });
   }
 
   #onSwitch(message: string): void {

@@ -26,6 +26,8 @@ interface OpRecord {
   end: number | undefined;
   outcome: OpOutcome | undefined;
   code: string | undefined;
+  /** Echo: the GET returned nothing. */
+  missing?: boolean;
 }
 
 /** Totals of one run. */
@@ -36,6 +38,11 @@ export interface WorkloadResult {
   unknown: number;
   unsettled: number;
   misdelivered: number;
+  /**
+   * Of `misdelivered`: echo pairs whose GET found no value at all (the acknowledged SET is gone,
+   * e.g. written to a primary that was then demoted), rather than another caller's value.
+   */
+  echoMissing: number;
   /** Worst `settle time − deadline` over every operation, in ms (0 when none overshot). */
   worstOvershootMs: number;
   /** Ledger: writes the server ran more than once (ctr − SCARD). */
@@ -192,6 +199,7 @@ export class Workload {
       if (set !== 'OK') return this.#settle(rec, 'misdelivered');
       // The GET is its own operation for accounting: the pair is acked only if both succeed.
       const got = await this.#pool.get(rec.id);
+      if (got === null) rec.missing = true;
       return this.#settle(rec, got === value ? 'acked' : 'misdelivered');
     } catch (err) {
       return this.#failure(rec, err);
@@ -217,6 +225,7 @@ export class Workload {
       unknown: 0,
       unsettled: 0,
       misdelivered: 0,
+      echoMissing: 0,
       worstOvershootMs: 0,
       duplicates: 0,
       lostAcked: 0,
@@ -250,6 +259,7 @@ export class Workload {
           break;
         case 'misdelivered':
           r.misdelivered++;
+          if (op.missing) r.echoMissing++;
           break;
         default:
           break;

@@ -40,7 +40,10 @@ void test('msgpackr missing: createCache refuses serializer msgpack with a typed
   assert.ok(createCache(pool, { serializer: 'json' }), 'JSON needs no peer');
   await assert.rejects(decode(stored, { ...settings, serializer: jsonSerializer }), isMissingMsgpackr);
   setPeerLoaderForTests(() => ({})); // a module without Packr: the same error, not a TypeError
-  assert.throws(() => createCache(pool, { serializer: 'msgpack' }), (e: unknown) => e instanceof CacheError && e.option === 'serializer');
+  assert.throws(
+    () => createCache(pool, { serializer: 'msgpack' }),
+    (e: unknown) => e instanceof CacheError && e.option === 'serializer',
+  );
   setPeerLoaderForTests(undefined);
   assert.ok(createCache(pool, { serializer: 'msgpack' }), 'loads again once it resolves');
   assert.deepEqual((await decode(stored, { ...settings, serializer: jsonSerializer })).value, { a: 1 });

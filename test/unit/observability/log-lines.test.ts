@@ -11,7 +11,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { UnavailableError, type Logger } from '../../../src/index.js';
-import { outageLogger } from '../../../src/pool/log.js';
+import { logPoolEvent, outageLogger } from '../../../src/pool/log.js';
 import { fakePool, flush } from '../../helpers/pool-fixtures.js';
 
 interface Line {
@@ -142,6 +142,29 @@ void describe('log lines', () => {
       'redpool: pool p (redis://h:1/0) is unavailable: failing fast, reconnecting in the background: refused',
       'redpool: pool p (redis://h:1/0) recovered: connected again after 2.5 s unavailable',
     ]);
+  });
+
+  void test('a Sentinel move: one line without a logger, one warn record with a logger', () => {
+    const out: string[] = [];
+    const log = outageLogger(
+      { pool: 'p', endpoint: 'redis-sentinel://s:26379/m' },
+      () => 0,
+      (l) => out.push(l),
+    );
+    const move = { from: '10.0.0.1:6379', to: '10.0.0.2:6379', generation: 2, via: 'promotion' };
+    log('topology:primary-changed', move);
+    assert.deepEqual(out, ['redpool: pool p (redis-sentinel://s:26379/m): primary moved 10.0.0.1:6379 -> 10.0.0.2:6379 (promotion)']);
+    const records: Array<[string, object, string | undefined]> = [];
+    const logger: Logger = {
+      info: (o, m) => records.push(['info', o, m]),
+      warn: (o, m) => records.push(['warn', o, m]),
+      error: (o, m) => records.push(['error', o, m]),
+    };
+    logPoolEvent(logger, { pool: 'p', endpoint: 'redis-sentinel://s:26379/m' }, 'topology:primary-changed', move);
+    assert.equal(records.length, 1);
+    assert.equal(records[0]![0], 'warn');
+    assert.deepEqual({ ...records[0]![1] }, { event: 'redis_primary_changed', pool: 'p', endpoint: 'redis-sentinel://s:26379/m', ...move });
+    assert.match(records[0]![2]!, /primary moved 10\.0\.0\.1:6379 -> 10\.0\.0\.2:6379 \(promotion, generation 2\): old connections fenced/);
   });
 
   void test('"1 consecutive connect failure", not "failures"', async (t) => {

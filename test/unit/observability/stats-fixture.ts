@@ -28,7 +28,7 @@ export function statsFixture(over: Partial<PoolStats> = {}): PoolStats {
     retries: 0,
     created: 3,
     destroyed: 0,
-    destroyedBy: { idle: 0, lifetime: 0, error: 0, timeout: 0, validation: 0, dirty: 0, discarded: 0, close: 0 },
+    destroyedBy: { idle: 0, lifetime: 0, error: 0, timeout: 0, validation: 0, dirty: 0, discarded: 0, close: 0, retarget: 0 },
     errors: 0,
     errorsBy: { connect: 0, auth: 0, tls: 0, timeout: 0, connection: 0, reply: 0, unavailable: 0 },
     waitMsTotal: 0,
