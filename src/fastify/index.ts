@@ -61,7 +61,10 @@ const plugin: FastifyPluginAsync<RedpoolFastifyOptions> = async (fastify: Fastif
   if (ns !== undefined && holder && Object.hasOwn(holder, ns)) throw new ConfigError('namespace', `"${ns}" is already registered`);
 
   if (typeof opts.poolOptions === 'object' && (opts.poolOptions as PoolOptions | null)?.cluster !== undefined)
-    throw new ConfigError('poolOptions.cluster', 'the fastify plugin creates a single-node pool (fastify.redis is a Pool); give a cluster pool to the health routes of redpool/http instead');
+    throw new ConfigError(
+      'poolOptions.cluster',
+      'the fastify plugin creates a single-node pool (fastify.redis is a Pool); give a cluster pool to the health routes of redpool/http instead',
+    );
   const created = !opts.pool;
   const pool = opts.pool ?? createPool(opts.poolOptions);
   if (created) {

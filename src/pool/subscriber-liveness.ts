@@ -77,7 +77,9 @@ export class Liveness {
           () => {
             this.#timer = undefined;
             if (answered || !this.#host.isCurrent(gen)) return;
-            this.#host.lost(new ConnectionError(`liveness PING unanswered for ${this.#timeoutMs}ms (server frozen or unreachable?)`, 'unknown'));
+            this.#host.lost(
+              new ConnectionError(`liveness PING unanswered for ${this.#timeoutMs}ms (server frozen or unreachable?)`, 'unknown'),
+            );
           },
           1,
           true,

@@ -1,7 +1,7 @@
 /**
  * The public shapes of `pool.subscriber()`: its options, states (and their transition table),
- * connect info and events. Types and one constant only, so the cluster subscriber shares them
- * without importing the subscriber itself.
+ * connect info and events, and the two internal symbols a cluster's subscriber uses. No code,
+ * so the cluster subscriber shares them without importing the subscriber itself.
  */
 import type { RedpoolError } from '../errors.js';
 import type { BackoffStrategy } from '../resilience/backoff.js';
@@ -104,3 +104,15 @@ export interface SubscriberEvents {
   /** close() ran (directly or through pool.close()). */
   close: [];
 }
+
+/**
+ * Internal: called when the server unsubscribed shard channels on its own (their slot moved). A
+ * cluster's subscriber sets it to re-route them; a single-node subscriber has no use for it.
+ */
+export const kShardDropped: unique symbol = Symbol('redpool.subscriber.shardDropped');
+/**
+ * Internal: SSUBSCRIBE again, also for channels already held (after a server-initiated
+ * sunsubscribe the subscriber cannot tell which ones the server dropped; re-subscribing a held
+ * one is harmless, and one that moved answers `MOVED`).
+ */
+export const kResubscribe: unique symbol = Symbol('redpool.subscriber.resubscribe');

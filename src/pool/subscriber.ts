@@ -28,8 +28,20 @@ import type { SubscriberCore } from './core.js';
 import { kConnection, kPinned, type Lease } from './lease.js';
 import { Liveness } from './subscriber-liveness.js';
 import { emitPush } from './subscriber-push.js';
-import { commandGroups, connectionRefusal, KINDS, positiveMs, subscriptionNames, trackingArgs, UNSUB, type Kind } from './subscriber-setup.js';
+import { restoreSubscriptions, sendSubscribe, type Sending } from './subscriber-resubscribe.js';
 import {
+  commandGroups,
+  connectionRefusal,
+  KINDS,
+  positiveMs,
+  subscriptionNames,
+  trackingArgs,
+  UNSUB,
+  type Kind,
+} from './subscriber-setup.js';
+import {
+  kResubscribe,
+  kShardDropped,
   SUBSCRIBER_TRANSITIONS,
   type SubscriberConnectInfo,
   type SubscriberEvents,
@@ -46,17 +58,7 @@ export type {
   SubscriberTracking,
 } from './subscriber-types.js';
 
-/**
- * Internal: called when the server unsubscribed shard channels on its own (their slot moved). A
- * cluster's subscriber sets it to re-route them; a single-node subscriber has no use for it.
- */
-export const kShardDropped: unique symbol = Symbol('redpool.subscriber.shardDropped');
-/**
- * Internal: SSUBSCRIBE again, also for channels already held (after a server-initiated
- * sunsubscribe the subscriber cannot tell which ones the server dropped; re-subscribing a held
- * one is harmless, and one that moved answers `MOVED`).
- */
-export const kResubscribe: unique symbol = Symbol('redpool.subscriber.resubscribe');
+export { kResubscribe, kShardDropped } from './subscriber-types.js';
 
 /** Budget-counted pub/sub connection of a pool. Create with `pool.subscriber()`. */
 export class Subscriber extends EventEmitter<SubscriberEvents> {
@@ -76,6 +78,8 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
   #connectedOnce = false;
   #timer: TimerHandle | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  /** SSUBSCRIBEs in flight (see {@link Sending}). */
+  readonly #sending: Sending = { shards: 0 };
   /** @internal See {@link kShardDropped}. */
   [kShardDropped]: (() => void) | undefined;
 
@@ -244,7 +248,7 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
       const fresh = [...new Set(names)].filter((n) => again || !set.has(n));
       const lease = await this.#ensure();
       for (const group of commandGroups(kind, fresh)) {
-        await lease[kDispatch](kind, group, false);
+        await sendSubscribe(lease, kind, group, this.#sending);
         if (this.#lease === lease) for (const n of group) set.add(n);
       }
       return this.count;
@@ -320,8 +324,9 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     e.subscribers++;
     conn.onPush!((kind, args) => {
       if (gen !== this.#gen) return;
-      if (kind === 'sunsubscribe') this[kShardDropped]?.();
-      else emitPush(this, kind, args, this.#tracking !== undefined);
+      if (kind === 'sunsubscribe') {
+        if (this.#sending.shards === 0) this[kShardDropped]?.();
+      } else emitPush(this, kind, args, this.#tracking !== undefined);
     });
     conn.onClose((cause) => {
       if (gen === this.#gen) this.#lost(cause);
@@ -330,7 +335,10 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
       this.#clientId = Number(await lease[kDispatch]('client', ['ID'], false));
       // Tracking is connection state: a new connection has none until it is applied again.
       if (this.#tracking) await lease[kDispatch]('client', this.#tracking, false);
-      for (const kind of KINDS) await this.#restore(lease, kind);
+      for (const kind of KINDS)
+        await restoreSubscriptions(lease, kind, this.#sets[kind], this.#sending, (error, names) =>
+          this.emit('subscribe:error', { error, command: kind.toUpperCase(), names }),
+        );
     } catch (err) {
       if (gen === this.#gen) {
         this.#gen++;
@@ -346,20 +354,6 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     this.#liveness.arm(gen);
     this.emit('connect', { clientId: this.#clientId, connectionId: lease.id, reconnect });
     return lease;
-  }
-
-  /** Re-sends the subscriptions of one kind on a new connection; refused names are dropped and reported. */
-  async #restore(lease: Lease, kind: Kind): Promise<void> {
-    const set = this.#sets[kind];
-    for (const names of commandGroups(kind, [...set])) {
-      try {
-        await lease[kDispatch](kind, names, false);
-      } catch (err) {
-        if (!(err instanceof ReplyError)) throw err;
-        for (const n of names) set.delete(n);
-        this.emit('subscribe:error', { error: err, command: kind.toUpperCase(), names });
-      }
-    }
   }
 
   /** Gives the lease back (destroyed: it was in subscriber mode) and uncounts it. */
