@@ -3,6 +3,7 @@
  * @socket.io/redis-adapter broadcasting the same messages, same run, same redis-server.
  *
  *   npx tsc -p tsconfig.json && node build/bench/channels.js [--quick] [--rounds N] [--out bench/CHANNELS.md]
+ *     [--only redpool|socket.io] [--scenario p2p|group]   (one system / scenario, for profiling)
  *
  * Scenarios (the sender is this process, the receiver a child process):
  * - point-to-point: 100 recipients on the receiving process, one message to one recipient at a
@@ -14,12 +15,14 @@
  * performance.now()` on one machine). Throughput is deliveries / (last delivery − first send).
  * Socket.IO recipients are socket stand-ins in the receiver's namespace (`client.writeToEngine`
  * records the packet), so neither side pays for WebSocket frames. The redpool sender has at most
- * 100 sends in flight and respects capacity (1000 per channel; `waitMs` for room); Socket.IO's
- * emit has no backpressure, so its sender yields to the event loop every 100 emits.
+ * 100 sends (or group sends) in flight and respects capacity (1000 per channel; `waitMs` for
+ * room); Socket.IO's emit has no backpressure, so its sender yields to the event loop every 100
+ * emits. Each cell also reports the Redis server's CPU time (user + sys) it cost.
  */
 import { spawn } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -145,6 +148,8 @@ interface Row {
   p99: number;
   rssPeakMb: number;
   redisPeakMb: number;
+  /** Redis CPU time (user + sys) spent during the cell, ms. */
+  redisCpuMs?: number;
 }
 
 async function send(system: System, scenario: Scenario, url: string, targets: string[], messages: number): Promise<void> {
@@ -153,7 +158,7 @@ async function send(system: System, scenario: Scenario, url: string, targets: st
     const pool = createPool({ url, max: 10, name: 'bench-send' });
     const layer = createChannelLayer(pool, { prefix: 'bench', capacity: 1000, channelCapacity: { 'specific.*': 100_000 } });
     let next = 0;
-    const inFlight = scenario === 'p2p' ? 100 : 8;
+    const inFlight = 100;
     await Promise.all(
       Array.from({ length: inFlight }, async () => {
         while (next < messages) {
@@ -191,7 +196,7 @@ async function cell(system: System, scenario: Scenario, url: string, messages: n
   const self = fileURLToPath(import.meta.url);
   const child = spawn(
     process.execPath,
-    [self, '--role', 'recv', '--system', system, '--scenario', scenario, '--url', url, '--expect', String(expect)],
+    [...process.execArgv, self, '--role', 'recv', '--system', system, '--scenario', scenario, '--url', url, '--expect', String(expect)],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -248,6 +253,7 @@ async function main(): Promise<void> {
       quick: { type: 'boolean' },
       rounds: { type: 'string' },
       out: { type: 'string' },
+      only: { type: 'string' },
     },
   });
   if (values.role === 'recv') return receiver(values.system as System, values.scenario as Scenario, values.url!, Number(values.expect));
@@ -258,27 +264,38 @@ async function main(): Promise<void> {
   try {
     const redisMem = async (): Promise<number> =>
       Number(/used_memory:(\d+)/.exec(String(await server.command('INFO', 'memory')))?.[1] ?? NaN) / 1048576;
+    const redisCpu = async (): Promise<number> => {
+      const info = String(await server.command('INFO', 'cpu'));
+      const f = (k: string): number => Number(new RegExp(`${k}:([\\d.]+)`).exec(info)?.[1] ?? NaN);
+      return (f('used_cpu_user') + f('used_cpu_sys')) * 1000;
+    };
     const rows: Row[] = [];
-    for (const scenario of ['p2p', 'group'] as const) {
+    const log: string[] = [];
+    const scenarios = (['p2p', 'group'] as const).filter((s) => values.scenario === undefined || s === values.scenario);
+    for (const scenario of scenarios) {
       const byRound: Row[][] = [];
       for (let round = 0; round < rounds; round++) {
         // Alternate who goes first, so neither always runs on a warmer machine.
-        const order: System[] = round % 2 === 0 ? ['redpool', 'socket.io'] : ['socket.io', 'redpool'];
+        const both: System[] = round % 2 === 0 ? ['redpool', 'socket.io'] : ['socket.io', 'redpool'];
+        // --only redpool|socket.io: one system (profiling); the results file needs both.
+        const order = values.only === undefined ? both : both.filter((s) => s === values.only);
         const got: Row[] = [];
         for (const system of order) {
           await server.command('FLUSHALL');
+          const cpu0 = await redisCpu();
           const row = await cell(system, scenario, server.url, sizes[scenario], redisMem);
-          console.error(
-            `${scenario} ${system} round ${round + 1}: ${Math.round(row.perSecond)}/s p99 ${fmtMs(row.p99)} delivered ${row.delivered}`,
-          );
+          row.redisCpuMs = (await redisCpu()) - cpu0;
+          const line = `${scenario} ${system} round ${round + 1}: ${Math.round(row.perSecond)}/s p99 ${fmtMs(row.p99)} delivered ${row.delivered} redis cpu ${Math.round(row.redisCpuMs ?? NaN)}ms`;
+          console.error(line);
+          log.push(line);
           got.push(row);
         }
         byRound.push(got);
       }
       // Median round by throughput, per system.
       for (const system of ['redpool', 'socket.io'] as const) {
-        const mine = byRound.map((g) => g.find((r) => r.system === system)!).sort((a, b) => a.perSecond - b.perSecond);
-        rows.push(mine[Math.floor(mine.length / 2)]!);
+        const mine = byRound.flatMap((g) => g.filter((r) => r.system === system)).sort((a, b) => a.perSecond - b.perSecond);
+        if (mine.length > 0) rows.push(mine[Math.floor(mine.length / 2)]!);
       }
     }
     const title: Record<Scenario, string> = { p2p: 'point-to-point (100 recipients)', group: `group fan-out (${RECIPIENTS} members)` };
@@ -287,12 +304,20 @@ async function main(): Promise<void> {
       '',
       `Produced by \`node build/bench/channels.js${quick ? ' --quick' : ''} --rounds ${rounds}\` on ${new Date().toISOString()}: two processes (sender, receiver) on one machine and one redis-server; median round by throughput. See the header of bench/channels.ts for the method.`,
       '',
-      '| scenario | system | messages sent | delivered | deliveries/s | p50 | p99 | receiver RSS peak | Redis used_memory peak |',
-      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      `Machine: ${cpus().length} cores, load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' / ')} (1 / 5 / 15 min) at the end of the run (other work shares the machine).`,
+      '',
+      '| scenario | system | messages sent | delivered | deliveries/s | p50 | p99 | receiver RSS peak | Redis used_memory peak | Redis CPU |',
+      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...rows.map(
         (r) =>
-          `| ${title[r.scenario]} | ${r.system === 'redpool' ? 'redpool/channels' : '@socket.io/redis-adapter 8.3'} | ${r.messages.toLocaleString('en-US')} | ${r.delivered.toLocaleString('en-US')} | ${Math.round(r.perSecond).toLocaleString('en-US')} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} | ${r.rssPeakMb.toFixed(0)} MB | ${r.redisPeakMb.toFixed(1)} MB |`,
+          `| ${title[r.scenario]} | ${r.system === 'redpool' ? 'redpool/channels' : '@socket.io/redis-adapter 8.3'} | ${r.messages.toLocaleString('en-US')} | ${r.delivered.toLocaleString('en-US')} | ${Math.round(r.perSecond).toLocaleString('en-US')} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} | ${r.rssPeakMb.toFixed(0)} MB | ${r.redisPeakMb.toFixed(1)} MB | ${Math.round(r.redisCpuMs ?? NaN)} ms |`,
       ),
+      '',
+      'Every round (deliveries/s, p99):',
+      '',
+      ...log.map((l) => `- ${l}`),
       '',
     ].join('\n');
     console.log(out);

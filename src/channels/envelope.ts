@@ -12,7 +12,7 @@
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { ChannelMessageError } from '../errors.js';
-import type { Serializer } from './options.js';
+import { jsonSerializer, type Serializer } from './options.js';
 
 const PLAIN = 0x01;
 const SEALED = 0x02;
@@ -20,6 +20,7 @@ const SALT = Buffer.from('redpool/channels/v1');
 const IV_LEN = 12;
 const TAG_LEN = 16;
 const HEAD_LEN = 1 + 4 + IV_LEN;
+const NO_TARGETS = Buffer.alloc(2);
 
 interface Key {
   id: Buffer;
@@ -61,8 +62,8 @@ export class Envelope {
     return typeof out === 'string' ? Buffer.from(out, 'utf8') : Buffer.from(out.buffer, out.byteOffset, out.byteLength);
   }
 
-  /** Builds the stored envelope of a serialized message for `targets`. */
-  seal(serialized: Buffer, targets: readonly string[] = []): Buffer {
+  /** The target part of a body (count, then each name); precomputed for a group's members. */
+  header(targets: readonly string[]): Buffer {
     const count = Buffer.alloc(2);
     count.writeUInt16BE(targets.length);
     const parts: Buffer[] = [count];
@@ -72,8 +73,12 @@ export class Envelope {
       len.writeUInt16BE(name.length);
       parts.push(len, name);
     }
-    parts.push(serialized);
-    const body = Buffer.concat(parts);
+    return Buffer.concat(parts);
+  }
+
+  /** Builds the stored envelope of a serialized message for `targets` (names or a {@link header}). */
+  seal(serialized: Buffer, targets: readonly string[] | Buffer = NO_TARGETS): Buffer {
+    const body = Buffer.concat([Buffer.isBuffer(targets) ? targets : this.header(targets), serialized]);
     const key = this.#keys[0];
     if (!key) return Buffer.concat([Buffer.from([PLAIN]), body]);
     const head = Buffer.concat([Buffer.from([SEALED]), key.id, randomBytes(IV_LEN)]);
@@ -116,6 +121,22 @@ export class Envelope {
       at += 2 + len;
     }
     return { targets, body: body.subarray(at) };
+  }
+
+  /**
+   * Decodes one body for several targets: each gets its own value (no object is shared between
+   * receivers). With the JSON serializer the bytes become text once, not once per target.
+   */
+  decoder(body: Buffer): (channel: string) => unknown {
+    if (this.#serializer !== jsonSerializer) return (channel) => this.decode(channel, body);
+    let text: string | undefined;
+    return (channel) => {
+      try {
+        return JSON.parse((text ??= body.toString('utf8'))) as unknown;
+      } catch (err) {
+        throw new ChannelMessageError(channel, 'malformed', { cause: err });
+      }
+    };
   }
 
   /** Decodes a serialized message; a throwing serializer is a malformed message. */

@@ -1,12 +1,14 @@
 /**
  * Groups: a sorted set of member channels per group (score: server time of the last groupAdd).
- * groupSend drops lapsed members, then delivers to every member's list in one script, with one
+ * groupSend drops lapsed members, then delivers to every member's list in one script (per slot
+ * on a pool that routes by slot), with one
  * message per list: several process-local members of one process share a list and get one
  * message naming them all.
  */
 import type { Pool } from '../index.js';
 import type { Envelope } from './envelope.js';
 import { checkChannel, checkGroup, isProcessLocal, type Keys } from './keys.js';
+import type { Deliveries, Delivery } from './deliver.js';
 import { capacityOf, type ResolvedChannelOptions } from './options.js';
 import { scripts } from './scripts.js';
 import type { Counters } from './stats.js';
@@ -30,6 +32,8 @@ export interface GroupContext {
   keys: Keys;
   envelope: Envelope;
   counters: Counters;
+  deliveries: Deliveries;
+  groups: GroupCache;
   id(): string;
   see(channel: string): void;
 }
@@ -46,45 +50,113 @@ export async function groupDiscard(c: GroupContext, group: string, channel: stri
   await c.pool.zrem(c.keys.group(group), channel);
 }
 
-async function members(c: GroupContext, group: string): Promise<{ lapsed: string[]; live: string[] }> {
-  const r = (await scripts.groupMembers.run(c.pool, [c.keys.group(group)], [c.o.groupExpiryMs])) as [Buffer[], Buffer[]];
-  return { lapsed: r[0].map(String), live: r[1].map(String) };
+/** How a group send reaches one member list. */
+interface Target {
+  key: string;
+  channels: string[];
+  capacity: number;
+  /** The targets part of the envelope for process-local members; undefined: the shared envelope. */
+  header: Buffer | undefined;
+}
+
+/** The member lists of a group, computed once per member set. */
+interface Plan {
+  signature: string;
+  targets: Target[];
+}
+
+interface Lookup {
+  lapsed: string[];
+  live: string[];
+}
+
+/**
+ * Per-layer state of group sends. Member lookups of one turn of the event loop are sent together
+ * after it (so every group send of the turn shares one lookup per group, sent after all of them
+ * were called: a send that follows an awaited groupAdd sees it), and the member plan — keys,
+ * capacities, target headers — is reused while a group's member set does not change.
+ */
+export class GroupCache {
+  readonly #turn = new Map<string, { promise: Promise<Lookup>; resolve(l: Lookup): void; reject(e: unknown): void }>();
+  readonly #plans = new Map<string, Plan>();
+  /** Member lookups sent (tests). */
+  lookups = 0;
+
+  lookup(c: GroupContext, group: string): Promise<Lookup> {
+    let entry = this.#turn.get(group);
+    if (!entry) {
+      if (this.#turn.size === 0) setImmediate(() => this.#flush(c));
+      let resolve!: (l: Lookup) => void;
+      let reject!: (e: unknown) => void;
+      const promise = new Promise<Lookup>((res, rej) => ((resolve = res), (reject = rej)));
+      this.#turn.set(group, (entry = { promise, resolve, reject }));
+    }
+    return entry.promise;
+  }
+
+  #flush(c: GroupContext): void {
+    const turn = [...this.#turn];
+    this.#turn.clear();
+    for (const [group, e] of turn) {
+      this.lookups++;
+      scripts.groupMembers.run(c.pool, [c.keys.group(group)], [c.o.groupExpiryMs]).then((r) => {
+        const [lapsed, live] = r as [Buffer[], Buffer[]];
+        const l = { lapsed: lapsed.map(String), live: live.map(String) };
+        c.counters.groupExpired += l.lapsed.length;
+        e.resolve(l);
+      }, e.reject);
+    }
+  }
+
+  /** The member lists of `live`, from cache while the member set is unchanged. */
+  plan(c: GroupContext, group: string, live: readonly string[]): Plan {
+    const signature = live.join('\n');
+    const cached = this.#plans.get(group);
+    if (cached?.signature === signature) return cached;
+    // One list per ordinary member; process-local members grouped by their process's list.
+    const byKey = new Map<string, Target>();
+    for (const ch of live) {
+      const key = c.keys.channel(ch);
+      c.see(ch);
+      const t = byKey.get(key);
+      if (t) t.channels.push(ch);
+      else byKey.set(key, { key, channels: [ch], capacity: capacityOf(c.o, ch).capacity, header: undefined });
+    }
+    for (const t of byKey.values()) if (isProcessLocal(t.channels[0]!)) t.header = c.envelope.header(t.channels);
+    const plan = { signature, targets: [...byKey.values()] };
+    // Bounded: a layer that sends to many groups keeps the most recent plans only.
+    if (this.#plans.size >= 1000) this.#plans.delete(this.#plans.keys().next().value!);
+    this.#plans.set(group, plan);
+    return plan;
+  }
 }
 
 export async function groupMembers(c: GroupContext, group: string): Promise<string[]> {
   checkGroup('groupMembers', group);
-  const m = await members(c, group);
-  c.counters.groupExpired += m.lapsed.length;
-  return m.live;
+  return (await c.groups.lookup(c, group)).live;
 }
 
 export async function groupSend(c: GroupContext, group: string, message: unknown): Promise<GroupSendResult> {
   checkGroup('groupSend', group);
-  const m = await members(c, group);
+  const m = await c.groups.lookup(c, group);
   const result: GroupSendResult = { members: {}, delivered: 0, full: 0, expired: m.lapsed.length };
   for (const ch of m.lapsed) result.members[ch] = 'expired';
-  c.counters.groupExpired += m.lapsed.length;
   if (m.live.length === 0) return result;
   const serialized = c.envelope.serialize(message);
-  // One list per ordinary member; process-local members grouped by their process's list.
-  const byKey = new Map<string, { channels: string[]; capacity: number; local: boolean }>();
-  for (const ch of m.live) {
-    const key = c.keys.channel(ch);
-    c.see(ch);
-    const entry = byKey.get(key);
-    if (entry) entry.channels.push(ch);
-    else byKey.set(key, { channels: [ch], capacity: capacityOf(c.o, ch).capacity, local: isProcessLocal(ch) });
-  }
+  const plan = c.groups.plan(c, group, m.live);
   const shared = c.envelope.seal(serialized);
-  const keys = [...byKey.keys()];
-  const args: Array<string | number | Buffer> = [c.o.expiryMs, c.id(), shared];
-  for (const e of byKey.values()) args.push(e.capacity, e.local ? c.envelope.seal(serialized, e.channels) : '');
-  // Standalone Redis: one script for every member. (On Cluster this must be split by slot.)
-  const r = (await scripts.groupDeliver.run(c.pool, keys, args)) as [number, number[]];
-  c.counters.expired += r[0];
-  keys.forEach((key, i) => {
-    const ok = r[1][i] === 1;
-    for (const ch of byKey.get(key)!.channels) {
+  const id = c.id();
+  const items: Delivery[] = plan.targets.map((t) => ({
+    key: t.key,
+    id,
+    capacity: t.capacity,
+    payload: t.header ? c.envelope.seal(serialized, t.header) : shared,
+  }));
+  // One script for every member (one per slot when the pool routes by slot): see deliver.ts.
+  const stored = await c.deliveries.submit(items);
+  plan.targets.forEach((t, i) => {
+    const ok = stored[i] === true;
+    for (const ch of t.channels) {
       result.members[ch] = ok ? 'delivered' : 'full';
       if (ok) result.delivered++;
       else result.full++;

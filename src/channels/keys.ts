@@ -55,6 +55,16 @@ export class Keys {
     return `${listKey}:inflight:${processId}`;
   }
 
+  /** The leases of a channel's readers (hash: process id → lease end, server ms): same slot as the list. */
+  readers(listKey: string): string {
+    return `${listKey}:readers`;
+  }
+
+  /** The pub/sub channel on which readers announce room in a channel that was full. */
+  get room(): string {
+    return `${this.prefix}:room`;
+  }
+
   /** A group's sorted set of member channels (score: server time of the last groupAdd, ms). */
   group(name: string): string {
     return `${this.prefix}:group:{${name}}`;

@@ -6,11 +6,13 @@
 import { randomBytes } from 'node:crypto';
 import { ArgumentError, ChannelFullError, PoolClosedError, type Pool } from '../index.js';
 import { Envelope } from './envelope.js';
-import { groupAdd, groupDiscard, groupMembers, groupSend, type GroupSendResult } from './groups.js';
+import { GroupCache, groupAdd, groupDiscard, groupMembers, groupSend, type GroupSendResult } from './groups.js';
 import { checkChannel, isProcessLocal, Keys, nonLocal } from './keys.js';
 import { capacityOf, resolveChannelOptions, type ChannelLayerOptions, type ResolvedChannelOptions } from './options.js';
-import { ChannelReader, LocalReader, Slots, type ReaderHost, type Waiter } from './reader.js';
-import { scripts } from './scripts.js';
+import { Deliveries } from './deliver.js';
+import { LocalReader } from './local-reader.js';
+import { ChannelReader, Slots, type ReaderHost, type Waiter } from './reader.js';
+import { ROOM_RECHECK_MS, RoomWaiters } from './room.js';
 import { Counters, type ChannelStats } from './stats.js';
 
 /** Options of {@link ChannelLayer.send}. */
@@ -27,7 +29,27 @@ export interface ReceiveOptions {
   signal?: AbortSignal;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/**
+ * One 'abort' listener per signal, however many receives share it: a receive loop per
+ * connection often passes one signal for all, and an EventTarget's add and remove are linear in
+ * its listeners.
+ */
+const aborters = new WeakMap<AbortSignal, Set<() => void>>();
+
+function onAbort(signal: AbortSignal, fn: () => void): () => void {
+  let set = aborters.get(signal);
+  if (!set) {
+    const fns = new Set<() => void>();
+    aborters.set(signal, (set = fns));
+    signal.addEventListener('abort', () => {
+      aborters.delete(signal);
+      for (const f of fns) f();
+    });
+  }
+  const owned = set;
+  owned.add(fn);
+  return () => owned.delete(fn);
+}
 
 /** A channel layer. Create with {@link createChannelLayer}. */
 export class ChannelLayer {
@@ -39,6 +61,9 @@ export class ChannelLayer {
   readonly #readers = new Map<string, ChannelReader>();
   readonly #local: LocalReader;
   readonly #host: ReaderHost;
+  readonly #deliveries: Deliveries;
+  readonly #groups = new GroupCache();
+  readonly #room: RoomWaiters;
   /** Lists this process sent to or read from, by capacity label (for depth). */
   readonly #seen = new Map<string, string>();
   /** Random per layer: names process-local channels and in-flight lists. */
@@ -73,6 +98,11 @@ export class ChannelLayer {
         }
       },
     };
+    this.#deliveries = new Deliveries(pool, this.#o.expiryMs, (expired, now) => {
+      this.#counters.expired += expired;
+      this.#host.serverOffset = now - Date.now();
+    });
+    this.#room = new RoomWaiters(pool, this.#keys.room);
     this.#local = new LocalReader(this.#host, `specific.${this.processId}!`);
     this.#see(`specific.${this.processId}!`);
   }
@@ -104,9 +134,10 @@ export class ChannelLayer {
 
   /**
    * Stores `message` on `channel` in one atomic script: drop expired messages, check capacity,
-   * append with the server's time, refresh the key's expiry. Rejects with ChannelFullError
-   * (`ERR_CHANNEL_FULL`, nothing stored) when full — after `waitMs` of retrying if given — and
-   * with the pool's errors otherwise (`outcome` tells whether it may have been stored).
+   * append with the server's time, refresh the key's expiry (concurrent sends share one script
+   * call). Rejects with ChannelFullError (`ERR_CHANNEL_FULL`, nothing stored) when full — after
+   * waiting up to `waitMs` for room, woken by the reader that makes room — and with the pool's
+   * errors otherwise (`outcome` tells whether it may have been stored).
    */
   async send(channel: string, message: unknown, options: SendOptions = {}): Promise<void> {
     checkChannel('send', channel);
@@ -115,15 +146,15 @@ export class ChannelLayer {
     const env = this.#envelope.seal(this.#envelope.serialize(message), isProcessLocal(channel) ? [channel] : []);
     const key = this.#keys.channel(channel);
     this.#see(channel);
-    const id = this.#id();
+    const delivery = { key, id: this.#id(), capacity, payload: env };
     const waitMs = options.waitMs ?? 0;
     const started = Date.now();
-    let delay = 5;
+    let listening = false;
+    let attempt = 0;
     for (;;) {
-      const r = (await scripts.send.run(this.#pool, [key], [id, env, capacity, this.#o.expiryMs])) as [number, number, number];
-      this.#counters.expired += r[1];
-      this.#host.serverOffset = r[2] - Date.now();
-      if (r[0] === 1) {
+      const mark = this.#room.mark(key);
+      const [stored] = await this.#deliveries.submit([delivery]);
+      if (stored) {
         this.#counters.sent++;
         return;
       }
@@ -133,10 +164,14 @@ export class ChannelLayer {
         throw new ChannelFullError(channel, capacity, waited);
       }
       options.signal?.throwIfAborted();
-      // Polling with a growing delay: a reader frees room without telling senders.
-      await sleep(Math.min(delay, waitMs - waited));
+      if (!listening) {
+        // First time full: subscribe to room messages, then look again at once (room made
+        // before the subscription was acknowledged would not be announced to this sender).
+        listening = await this.#room.listen(Math.min(waitMs - waited, ROOM_RECHECK_MS));
+        if (listening) continue;
+      }
+      await this.#room.wait(key, mark, waitMs - waited, attempt++, options.signal);
       options.signal?.throwIfAborted();
-      delay = Math.min(delay * 2, 100);
     }
   }
 
@@ -159,22 +194,25 @@ export class ChannelLayer {
       return Promise.reject(
         new ArgumentError('receive', 0, `"${channel}" is another layer's process-local channel; only its creator can receive on it`),
       );
+    // Already buffered and nobody ahead: no waiter, no listener (a receive loop behind a backlog).
+    const ready = local ? this.#local.takeNow(channel) : this.#readers.get(channel)?.takeNow();
+    if (ready) return Promise.resolve(ready.v);
     return new Promise((resolve, reject) => {
       const signal = options.signal;
       let list: Waiter[];
-      const onAbort = (): void => {
+      const aborted = (): void => {
         const i = list.indexOf(waiter);
         if (i >= 0) list.splice(i, 1);
         reject(signal?.reason);
       };
+      const off = signal ? onAbort(signal, aborted) : undefined;
       const waiter: Waiter = {
         channel,
         startedAt: Date.now(),
         resolve,
         reject,
-        cleanup: () => signal?.removeEventListener('abort', onAbort),
+        cleanup: () => off?.(),
       };
-      signal?.addEventListener('abort', onAbort, { once: true });
       if (local) {
         let ws = this.#local.waiters.get(channel);
         if (!ws) this.#local.waiters.set(channel, (ws = []));
@@ -212,7 +250,8 @@ export class ChannelLayer {
   }
 
   /**
-   * Sends `message` to every live member of `group`: one script for all members, never throws
+   * Sends `message` to every live member of `group`: one script for all members (per hash slot
+   * on a pool that routes by slot), never throws
    * for a full member. The result says per member `delivered`, `full` or `expired` (membership lapsed).
    */
   async groupSend(group: string, message: unknown): Promise<GroupSendResult> {
@@ -227,6 +266,8 @@ export class ChannelLayer {
       keys: this.#keys,
       envelope: this.#envelope,
       counters: this.#counters,
+      deliveries: this.#deliveries,
+      groups: this.#groups,
       id: () => this.#id(),
       see: (c: string) => this.#see(c),
     };
@@ -305,8 +346,9 @@ export class ChannelLayer {
     }
     this.#local.waiters.clear();
     this.#host.slots.flush();
+    const room = this.#room.close();
     await Promise.all(all.map((r) => r.interrupt()));
-    await Promise.allSettled(all.map((r) => r.settle()));
+    await Promise.allSettled([...all.map((r) => r.settle()), room]);
   }
 }
 

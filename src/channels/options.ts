@@ -52,8 +52,15 @@ export interface ChannelLayerOptions {
   maxReaders?: number;
   /** Longest single blocking pop in ms (also how long an idle reader keeps its lease). @default 1000 */
   blockMs?: number;
-  /** Most messages a reader moves out of Redis per round trip. @default 64 */
+  /** Most messages a reader moves out of Redis per round trip. @default 256 */
   readBatch?: number;
+  /**
+   * How long a reader's claim on the messages it moved out of a channel lasts without renewal,
+   * in ms (every pull renews it; a waiting reader pulls at least every `blockMs`). When a process
+   * dies, the next reader of that channel in any process puts what it held back at the head of
+   * the channel once this has passed. Must be at least `2 * blockMs`. @default 10000
+   */
+  leaseMs?: number;
   /** Called once for every message that was dropped because it could not be opened. */
   onError?: (err: Error) => void;
 }
@@ -90,6 +97,8 @@ export interface ResolvedChannelOptions {
   readonly blockMs: number;
   /** Most messages per read round trip. */
   readonly readBatch: number;
+  /** Reader lease, ms. */
+  readonly leaseMs: number;
   /** Gets each dropped message's error, once. */
   readonly onError: (err: Error) => void;
 }
@@ -105,6 +114,7 @@ const KNOWN = new Set([
   'maxReaders',
   'blockMs',
   'readBatch',
+  'leaseMs',
   'onError',
 ]);
 
@@ -204,6 +214,7 @@ export function resolveChannelOptions(options: ChannelLayerOptions | undefined, 
       'maxReaders',
       `the pool can lease only ${leaseBudget} connection(s); raise "max" so readers leave leases for the application`,
     );
+  const blockMs = int('blockMs', o['blockMs'], 10, 60_000, 1000);
   const maxReaders = int('maxReaders', o['maxReaders'], 1, room - 1, Math.max(1, Math.min(4, Math.floor(leaseBudget / 2) - 1)));
   return {
     prefix,
@@ -214,8 +225,9 @@ export function resolveChannelOptions(options: ChannelLayerOptions | undefined, 
     encryptionKeys: keys(o['encryptionKeys']),
     serializer,
     maxReaders,
-    blockMs: int('blockMs', o['blockMs'], 10, 60_000, 1000),
-    readBatch: int('readBatch', o['readBatch'], 1, 10_000, 64),
+    blockMs,
+    readBatch: int('readBatch', o['readBatch'], 1, 10_000, 256),
+    leaseMs: int('leaseMs', o['leaseMs'], 2 * blockMs, 3_600_000, Math.max(10_000, 2 * blockMs)),
     onError: onError as (err: Error) => void,
   };
 }

@@ -10,7 +10,7 @@
  *
  * Ordinary channels share `maxReaders` leases (a FIFO of slots; a reader yields its slot when
  * others wait and its channel is empty). All process-local channels share one list and one
- * {@link LocalReader}, outside that budget.
+ * `LocalReader` (local-reader.ts), outside that budget.
  */
 import { PoolClosedError, type Lease, type Pool } from '../index.js';
 import type { Envelope } from './envelope.js';
@@ -93,16 +93,30 @@ export class Slots {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** A pull script's reply. */
+interface Pulled {
+  expired: number;
+  now: number;
+  elements: Buffer[];
+  reclaimed: number;
+  lost: boolean;
+}
+
 /** The protocol shared by both reader kinds; subclasses decide what a pulled element becomes. */
 export abstract class Reader {
   readonly host: ReaderHost;
   readonly list: string;
   readonly inflight: string;
+  readonly readers: string;
   /** Ids handed out (or dropped) and not yet acknowledged, in in-flight order. */
   protected pendingAck: string[] = [];
   #lease: Lease | undefined;
   #running: Promise<void> | undefined;
   #wake: (() => void) | undefined;
+  /** The next pull is a session's first: it creates this reader's lease entry. */
+  #fresh = true;
+  /** Local monotonic time (ms) until which the server-side lease is surely ours. */
+  #validUntil = 0;
   /** True once this reader moved anything: close() then restores its in-flight list. */
   touched = false;
 
@@ -110,6 +124,7 @@ export abstract class Reader {
     this.host = host;
     this.list = list;
     this.inflight = host.keys.inflight(list, host.processId);
+    this.readers = host.keys.readers(list);
   }
 
   /** Someone waits here. */
@@ -124,9 +139,22 @@ export abstract class Reader {
   abstract failAll(err: Error): void;
   /** Ordinary readers take a slot; the process-local one does not. */
   protected abstract readonly slotted: boolean;
+  /** Ordinary readers hold a lease another process can reclaim after a crash; the process-local one does not. */
+  protected abstract readonly leased: boolean;
+  /** Capacity of the list (a pop from a full list announces room). */
+  protected abstract readonly capacity: number;
 
   get active(): boolean {
     return this.#running !== undefined;
+  }
+
+  /**
+   * Whether buffered messages may be handed out: only while this reader's lease surely holds
+   * (counted from when the pull that renewed it was sent). After a stall longer than the lease
+   * another process may have reclaimed them; the next pull tells.
+   */
+  protected leaseHolds(): boolean {
+    return !this.leased || performance.now() < this.#validUntil;
   }
 
   /** Starts the reader if it is not running. */
@@ -152,7 +180,11 @@ export abstract class Reader {
     const acks = this.pendingAck;
     this.pendingAck = [];
     this.forget();
-    await scripts.restore.run(this.host.pool, [this.list, this.inflight], [this.host.o.expiryMs, ...acks]);
+    await scripts.restore.run(
+      this.host.pool,
+      [this.list, this.inflight, this.readers],
+      [this.host.o.expiryMs, this.host.processId, acks.join('')],
+    );
   }
 
   protected serverNow(): number {
@@ -171,7 +203,8 @@ export abstract class Reader {
       while (!h.isClosed() && this.wanted()) {
         let lease: Lease | undefined;
         try {
-          lease = await h.pool.acquire();
+          // Pinned to the list's slot on a pool that routes by slot (ignored on one endpoint).
+          lease = await h.pool.acquire({ key: this.list });
           this.#lease = lease;
           const why = await this.#session(lease);
           await this.#restore(lease);
@@ -185,6 +218,7 @@ export abstract class Reader {
           this.#lease = undefined;
           if (lease && !lease.released) lease.destroy();
           this.forget();
+          this.#validUntil = 0;
           if (h.isClosed()) return;
           // The pool was closed under the layer: nothing will ever be read; do not wait forever.
           if (h.pool.state !== 'open') {
@@ -204,12 +238,18 @@ export abstract class Reader {
     const acks = this.pendingAck;
     this.pendingAck = [];
     try {
-      await scripts.restore.run(lease, [this.list, this.inflight], [this.host.o.expiryMs, ...acks]);
+      await scripts.restore.run(
+        lease,
+        [this.list, this.inflight, this.readers],
+        [this.host.o.expiryMs, this.host.processId, acks.join('')],
+      );
     } catch (err) {
       this.pendingAck = acks.concat(this.pendingAck);
       throw err;
     }
     this.forget();
+    this.#fresh = true;
+    this.#validUntil = 0;
   }
 
   /** Waits up to `ms` for a new waiter; true if one came. */
@@ -227,43 +267,71 @@ export abstract class Reader {
     });
   }
 
+  /** One pull round trip, carrying the acknowledgements collected so far. */
+  async #pull(lease: Lease): Promise<Pulled> {
+    const h = this.host;
+    const acks = this.pendingAck;
+    this.pendingAck = [];
+    const leaseMs = this.leased ? h.o.leaseMs : 0;
+    const sentAt = performance.now();
+    const fresh = this.#fresh;
+    this.#fresh = false;
+    let r: [number, number, Buffer[], number, number];
+    try {
+      r = (await scripts.pull.run(
+        lease,
+        [this.list, this.inflight, this.readers],
+        [h.o.readBatch, h.o.expiryMs, this.capacity, leaseMs, fresh ? 1 : 0, h.processId, h.keys.room, acks.join('')],
+      )) as typeof r;
+    } catch (err) {
+      this.pendingAck = acks.concat(this.pendingAck);
+      throw err;
+    }
+    // A lease is renewed at the server no earlier than the request was sent.
+    if (leaseMs > 0) this.#validUntil = Math.max(this.#validUntil, sentAt + leaseMs);
+    return { expired: r[0], now: r[1], elements: r[2], reclaimed: r[3], lost: r[4] === 1 };
+  }
+
   async #session(lease: Lease): Promise<'idle' | 'yield'> {
     const h = this.host;
-    const target = lease;
     this.touched = true;
     await this.#restore(lease); // a previous session's leftovers go back first, in order
-    for (;;) {
-      if (h.isClosed()) return 'idle';
-      this.drain();
-      if (!this.wanted()) {
-        // A receive loop asks again right after each message: keep the lease a moment.
-        if (await this.#linger(Math.min(200, h.o.blockMs))) continue;
-        return 'idle';
+    // A pull sent before the previous batch was handed out (the list had more): replies overlap
+    // with handing out. Its messages are in the in-flight list, so a failure loses nothing.
+    let ahead: Promise<Pulled> | undefined;
+    try {
+      for (;;) {
+        if (h.isClosed()) return 'idle';
+        this.drain();
+        if (!this.wanted() && !ahead) {
+          // A receive loop asks again right after each message: keep the lease a moment.
+          if (await this.#linger(Math.min(200, h.o.blockMs))) continue;
+          return 'idle';
+        }
+        const reply = await (ahead ?? this.#pull(lease));
+        ahead = undefined;
+        h.serverOffset = reply.now - Date.now();
+        h.counters.expired += reply.expired;
+        h.counters.reclaimed += reply.reclaimed;
+        // Another reader took back what this one held (it stalled past its lease): never hand it out.
+        if (reply.lost) this.forget();
+        if (reply.elements.length > 0) {
+          if (reply.elements.length >= h.o.readBatch && this.wanted()) {
+            ahead = this.#pull(lease);
+            ahead.catch(() => undefined); // awaited next round; a failure surfaces there
+          }
+          for (const raw of reply.elements) this.accept(parseElement(raw));
+          continue;
+        }
+        const contended = this.slotted && h.slots.contended;
+        const seconds = contended ? 0.05 : h.o.blockMs / 1000;
+        const raw = await lease.blmoveBuffer(this.list, this.inflight, 'LEFT', 'RIGHT', seconds);
+        if (raw) this.accept(parseElement(raw));
+        else if (contended) return 'yield';
       }
-      const acks = this.pendingAck;
-      this.pendingAck = [];
-      let reply: [number, number, Buffer[]];
-      try {
-        reply = (await scripts.pull.run(target, [this.list, this.inflight], [h.o.readBatch, h.o.expiryMs, ...acks])) as [
-          number,
-          number,
-          Buffer[],
-        ];
-      } catch (err) {
-        this.pendingAck = acks.concat(this.pendingAck);
-        throw err;
-      }
-      h.serverOffset = reply[1] - Date.now();
-      h.counters.expired += reply[0];
-      if (reply[2].length > 0) {
-        for (const raw of reply[2]) this.accept(parseElement(raw));
-        continue;
-      }
-      const contended = this.slotted && h.slots.contended;
-      const seconds = contended ? 0.05 : h.o.blockMs / 1000;
-      const raw = await lease.blmoveBuffer(this.list, this.inflight, 'LEFT', 'RIGHT', seconds);
-      if (raw) this.accept(parseElement(raw));
-      else if (contended) return 'yield';
+    } finally {
+      // Leaving with a pull in flight: let it finish, so the restore after it sees its moves.
+      if (ahead) await ahead.catch(() => undefined);
     }
   }
 }
@@ -281,10 +349,13 @@ export class ChannelReader extends Reader {
   readonly waiters: Waiter[] = [];
   readonly #buffer: Buffered[] = [];
   protected readonly slotted = true;
+  protected readonly leased = true;
+  protected readonly capacity: number;
 
   constructor(host: ReaderHost, channel: string) {
     super(host, host.keys.channel(channel));
     this.channel = channel;
+    this.capacity = capacityOf(host.o, channel).capacity;
   }
 
   wanted(): boolean {
@@ -309,6 +380,7 @@ export class ChannelReader extends Reader {
 
   drain(): void {
     const h = this.host;
+    if (this.#buffer.length === 0 || !this.leaseHolds()) return;
     while (this.#buffer.length > 0) {
       const head = this.#buffer[0]!;
       if (head.value === undefined || this.isExpired(head.ts)) {
@@ -328,6 +400,28 @@ export class ChannelReader extends Reader {
     }
   }
 
+  /**
+   * A receive that finds a message already buffered (and nobody ahead of it) takes it without
+   * queueing a waiter: the common case of a receive loop behind a backlog.
+   */
+  takeNow(): { v: unknown } | undefined {
+    if (this.waiters.length > 0 || this.#buffer.length === 0 || !this.leaseHolds()) return undefined;
+    const h = this.host;
+    while (this.#buffer.length > 0) {
+      const head = this.#buffer.shift()!;
+      this.pendingAck.push(head.id);
+      if (head.value === undefined) continue;
+      if (this.isExpired(head.ts)) {
+        h.counters.expired++;
+        continue;
+      }
+      h.counters.received++;
+      h.counters.observeWait(0);
+      return head.value;
+    }
+    return undefined;
+  }
+
   protected forget(): void {
     this.#buffer.length = 0;
   }
@@ -338,104 +432,4 @@ export class ChannelReader extends Reader {
       w.reject(err);
     }
   }
-}
-
-interface LocalItem {
-  ts: number;
-  value: unknown;
-}
-
-/** The one reader of this process's local channels (`specific.<process>!…`). */
-export class LocalReader extends Reader {
-  readonly waiters = new Map<string, Waiter[]>();
-  readonly #queues = new Map<string, LocalItem[]>();
-  protected readonly slotted = false;
-
-  constructor(host: ReaderHost, channelPrefix: string) {
-    super(host, host.keys.channel(channelPrefix));
-  }
-
-  wanted(): boolean {
-    return this.waiters.size > 0;
-  }
-
-  get waiting(): number {
-    let n = 0;
-    for (const q of this.waiters.values()) n += q.length;
-    return n;
-  }
-
-  protected accept(el: Element): void {
-    const h = this.host;
-    // Everything pulled belongs to this process at once: it is acknowledged with the next call.
-    this.pendingAck.push(el.id);
-    let targets: string[];
-    let body: Buffer;
-    try {
-      ({ targets, body } = h.envelope.open(this.list, el.env));
-    } catch (err) {
-      h.counters.rejected++;
-      h.report(err as Error);
-      return;
-    }
-    for (const target of targets) {
-      let value: unknown;
-      try {
-        value = h.envelope.decode(target, body);
-      } catch (err) {
-        h.counters.rejected++;
-        h.report(err as Error);
-        continue;
-      }
-      let q = this.#queues.get(target);
-      if (!q) this.#queues.set(target, (q = []));
-      q.push({ ts: el.ts, value });
-      // Bounded like channels_redis's receive buffer, but counted: the oldest goes first.
-      const cap = capacityOf(h.o, target).capacity;
-      while (q.length > cap) {
-        q.shift();
-        h.counters.dropped++;
-      }
-      if (this.waiters.has(target)) this.drainOne(target);
-    }
-  }
-
-  drain(): void {
-    // Only channels with queued messages can deliver; usually few (consumers keep up).
-    for (const channel of this.#queues.keys()) this.drainOne(channel);
-  }
-
-  /** Hands `channel`'s queued messages to its waiters, in order. */
-  drainOne(channel: string): void {
-    const h = this.host;
-    const q = this.#queues.get(channel);
-    const ws = this.waiters.get(channel);
-    while (q && q.length > 0 && ws && ws.length > 0) {
-      const item = q.shift()!;
-      if (this.isExpired(item.ts)) {
-        h.counters.expired++;
-        continue;
-      }
-      const w = ws.shift()!;
-      h.counters.received++;
-      h.counters.observeWait(Date.now() - w.startedAt);
-      w.cleanup();
-      w.resolve(item.value);
-    }
-    if (q && q.length === 0) this.#queues.delete(channel);
-    if (ws && ws.length === 0) this.waiters.delete(channel);
-  }
-
-  failAll(err: Error): void {
-    for (const ws of this.waiters.values()) {
-      for (const w of ws.splice(0)) {
-        w.cleanup();
-        w.reject(err);
-      }
-    }
-    this.waiters.clear();
-  }
-
-  /** Local queues hold only owned (acknowledged) messages: nothing to forget on a restore. */
-  protected forget(): void {}
 }

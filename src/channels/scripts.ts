@@ -2,7 +2,7 @@
  * The layer's Lua scripts. Each one is atomic and takes its time from the server (`TIME`), so
  * capacity cannot be overshot by racing senders and expiry/ordering do not depend on the clocks
  * of the processes. Every key a script touches shares one hash tag (one Cluster slot), except
- * GROUP_DELIVER, whose keys are the members' lists (one call per node; see docs/channels.md).
+ * DELIVER, whose keys are many channels' lists (the layer calls it once per slot; see deliver.ts).
  *
  * A stored element is `<id:16>:<server ms>:<envelope bytes>`; the id makes acknowledgements
  * idempotent (an ack pops the in-flight head only if it carries that id).
@@ -31,43 +31,45 @@ local function trim(key, cutoff)
 end
 `;
 const ACK = `
-local function ack(inflight, from)
-  for i = from, #ARGV do
+local function ack(inflight, ids)
+  for i = 1, #ids, 16 do
     local h = redis.call('LINDEX', inflight, 0)
-    if h and string.sub(h, 1, 16) == ARGV[i] then redis.call('LPOP', inflight) end
+    if h and string.sub(h, 1, 16) == string.sub(ids, i, i + 15) then redis.call('LPOP', inflight) end
   end
 end
 `;
 
-/** KEYS: list. ARGV: id, envelope, capacity, expiryMs. → {1 added | 0 full, expired, now}. */
-export const SEND = `${NOW}${TS}
-local expired = trim(KEYS[1], now - tonumber(ARGV[4]))
-if redis.call('LLEN', KEYS[1]) >= tonumber(ARGV[3]) then return {0, expired, now} end
-redis.call('RPUSH', KEYS[1], ARGV[1] .. ':' .. now .. ':' .. ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return {1, expired, now}`;
-
 /**
- * KEYS: member lists. ARGV: expiryMs, id, shared envelope, then per key capacity and an envelope
- * ('' = the shared one). → {expired, {1 added | 0 full per key}}.
+ * Stores messages, each atomically checked against its list's capacity: one call for many sends
+ * (the layer coalesces concurrent sends) and for a group send's members (one call per slot).
+ * KEYS: lists (a list may repeat: its messages are stored in order). ARGV: expiryMs, payload
+ * count P, P envelopes, then the ids (concatenated, 16 characters each), the capacities and the
+ * 1-based payload indexes (each comma-separated), in key order: three arguments, not three per key.
+ * → {expired, now, {1 added | 0 full per key}}.
  */
-export const GROUP_DELIVER = `${NOW}${TS}
+export const DELIVER = `${NOW}${TS}
 local cutoff = now - tonumber(ARGV[1])
+local p = tonumber(ARGV[2])
+local ids = ARGV[3 + p]
+local caps = {}
+for c in string.gmatch(ARGV[4 + p], '%d+') do caps[#caps + 1] = tonumber(c) end
+local which = {}
+for w in string.gmatch(ARGV[5 + p], '%d+') do which[#which + 1] = tonumber(w) end
 local expired = 0
 local out = {}
+local touched = {}
 for i, key in ipairs(KEYS) do
   expired = expired + trim(key, cutoff)
-  local payload = ARGV[3 + 2 * i]
-  if payload == '' then payload = ARGV[3] end
-  if redis.call('LLEN', key) < tonumber(ARGV[2 + 2 * i]) then
-    redis.call('RPUSH', key, ARGV[2] .. ':' .. now .. ':' .. payload)
-    redis.call('PEXPIRE', key, ARGV[1])
+  if redis.call('LLEN', key) < caps[i] then
+    redis.call('RPUSH', key, string.sub(ids, 16 * i - 15, 16 * i) .. ':' .. now .. ':' .. ARGV[2 + which[i]])
+    touched[key] = true
     out[i] = 1
   else
     out[i] = 0
   end
 end
-return {expired, out}`;
+for key in pairs(touched) do redis.call('PEXPIRE', key, ARGV[1]) end
+return {expired, now, out}`;
 
 /** KEYS: group. ARGV: channel, groupExpiryMs. Score = server time, so expiry needs no clock agreement. */
 export const GROUP_ADD = `${NOW}
@@ -82,14 +84,65 @@ local lapsed = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', cutoff)
 if #lapsed > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', cutoff) end
 return {lapsed, redis.call('ZRANGE', KEYS[1], 0, -1)}`;
 
+// Puts one in-flight list back at the head of its channel, in order.
+const UNDO = `
+local function undo(list, inflight)
+  local n = 0
+  while redis.call('LMOVE', inflight, list, 'RIGHT', 'LEFT') do n = n + 1 end
+  return n
+end
+`;
+
 /**
- * KEYS: list, in-flight. ARGV: max, expiryMs, ids to acknowledge…. Acks, then moves up to `max`
- * unexpired messages into the in-flight list and returns them. → {expired, now, {elements}}.
+ * One read round trip of a reader. KEYS: list, in-flight, readers (hash: process id → lease end,
+ * server ms). ARGV: max, expiryMs, capacity, leaseMs (0: no lease, the process-local list),
+ * session (1: first pull of a session), process id, room channel ('' = none), ids to
+ * acknowledge (concatenated, 16 characters each: one argument, not one per id).
+ *
+ * With a lease: first every reader whose lease lapsed (a crashed process) has its in-flight list
+ * put back at the head of the channel, in order (its keys share the channel's hash tag, so they
+ * are in this slot), and its entry becomes a tombstone for `expiryMs` (negative: minus its end),
+ * so what a blocking pop of a merely stalled reader moves in later goes back too. If this reader's own lease is gone although its session continues, another
+ * reader reclaimed its in-flight list: what it still holds goes back too and the reply says
+ * `lost`, so the reader drops its buffer instead of handing it out. Then the acknowledgements
+ * (skipped when lost: those messages are back in the channel), the lease is renewed, and up to
+ * `max` unexpired messages move into the in-flight list. A pop from a full channel publishes the
+ * list's key on the room channel, which wakes senders waiting for room.
+ * → {expired, now, {elements}, reclaimed, lost}.
  */
-export const PULL = `${NOW}${TS}${ACK}
-ack(KEYS[2], 3)
+export const PULL = `${NOW}${TS}${ACK}${UNDO}
+local lease = tonumber(ARGV[4])
+local reclaimed = 0
+local lost = 0
+if lease > 0 then
+  local all = redis.call('HGETALL', KEYS[3])
+  local mine = false
+  for i = 1, #all, 2 do
+    local v = tonumber(all[i + 1])
+    if all[i] == ARGV[6] then
+      mine = v > 0
+    elseif v > 0 and v < now then
+      reclaimed = reclaimed + undo(KEYS[1], KEYS[1] .. ':inflight:' .. all[i])
+      -- A tombstone (minus its end) instead of nothing: a blocking pop of the stalled reader
+      -- that lands after this still goes back (below), and the reader learns it was reclaimed.
+      redis.call('HSET', KEYS[3], all[i], -(now + tonumber(ARGV[2])))
+    elseif v < 0 then
+      reclaimed = reclaimed + undo(KEYS[1], KEYS[1] .. ':inflight:' .. all[i])
+      if -v < now then redis.call('HDEL', KEYS[3], all[i]) end
+    end
+  end
+  if not mine and ARGV[5] == '0' then
+    lost = 1
+    reclaimed = reclaimed + undo(KEYS[1], KEYS[2])
+  end
+  if reclaimed > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+  redis.call('HSET', KEYS[3], ARGV[6], now + lease)
+  redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[2]) + lease)
+end
+if lost == 0 then ack(KEYS[2], ARGV[8]) end
 local cutoff = now - tonumber(ARGV[2])
 local expired = trim(KEYS[1], cutoff)
+local before = redis.call('LLEN', KEYS[1])
 local out = {}
 local max = tonumber(ARGV[1])
 while #out < max do
@@ -98,17 +151,20 @@ while #out < max do
   out[#out + 1] = v
 end
 if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
-return {expired, now, out}`;
+if #out > 0 and ARGV[7] ~= '' and before >= tonumber(ARGV[3]) then redis.call('PUBLISH', ARGV[7], KEYS[1]) end
+return {expired, now, out, reclaimed, lost}`;
 
 /**
- * KEYS: list, in-flight. ARGV: expiryMs, ids to acknowledge…. Acks, then puts every remaining
- * in-flight message back at the head of the list, in order. → count restored.
+ * A reader stops: KEYS: list, in-flight, readers. ARGV: expiryMs, process id, ids to acknowledge
+ * (concatenated, 16 characters each).
+ * Acks, puts every remaining in-flight message back at the head of the list, in order, and ends
+ * the reader's lease. → count restored.
  */
-export const RESTORE = `${ACK}
-ack(KEYS[2], 2)
-local n = 0
-while redis.call('LMOVE', KEYS[2], KEYS[1], 'RIGHT', 'LEFT') do n = n + 1 end
+export const RESTORE = `${ACK}${UNDO}
+ack(KEYS[2], ARGV[3])
+local n = undo(KEYS[1], KEYS[2])
 if n > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+redis.call('HDEL', KEYS[3], ARGV[2])
 return n`;
 
 type Arg = string | Buffer | number;
@@ -140,8 +196,7 @@ export class Script {
 }
 
 export const scripts = {
-  send: new Script(SEND),
-  groupDeliver: new Script(GROUP_DELIVER),
+  deliver: new Script(DELIVER),
   groupAdd: new Script(GROUP_ADD),
   groupMembers: new Script(GROUP_MEMBERS),
   pull: new Script(PULL),

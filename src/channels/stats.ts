@@ -22,6 +22,11 @@ export interface ChannelStats {
   rejected: number;
   /** Process-local messages dropped because their local buffer was full (capacity). */
   dropped: number;
+  /**
+   * Messages put back in their channel because the reader holding them lost its lease (a crashed
+   * or stalled process), seen by this process's readers. Counted where they were reclaimed.
+   */
+  reclaimed: number;
   /** `receive` calls waiting now. */
   waiting: number;
   /** Readers holding a lease now (blocking reads). */
@@ -41,6 +46,7 @@ export class Counters {
   groupExpired = 0;
   rejected = 0;
   dropped = 0;
+  reclaimed = 0;
   waitCount = 0;
   waitSumMs = 0;
   readonly waitBuckets: number[] = RECEIVE_WAIT_BUCKETS_MS.map(() => 0);
@@ -63,6 +69,7 @@ export class Counters {
       groupExpired: this.groupExpired,
       rejected: this.rejected,
       dropped: this.dropped,
+      reclaimed: this.reclaimed,
       waiting,
       readers,
       receiveWait: { count: this.waitCount, sumMs: this.waitSumMs, buckets: [...this.waitBuckets] },

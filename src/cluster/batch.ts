@@ -1,11 +1,14 @@
 /**
  * Pipelines and transactions in a cluster. A pipeline is split by node (each part one write on
- * one lane of its node, in the recorded order), the replies are put back in the caller's order,
+ * one lane of its node, in the recorded order; a pipeline whose commands all go to one node is
+ * sent as recorded, without copies), the replies are put back in the caller's order by index,
  * and each command keeps its own verdict: a `MOVED`/`ASK` answer, or a node that could not take
- * its part (`not-sent`), sends just those commands on through the router, one by one in order;
- * a part that timed out or lost its connection after the write reports that error for each of
- * its commands (outcome `unknown`, never re-sent). A command whose own keys span slots gets its
- * `ERR_CROSS_SLOT` in its place and is not sent.
+ * its part (`not-sent`), sends just those commands on through the router, one by one in order,
+ * after every part came back (correct: each of them provably did not run where it was sent, and
+ * nothing else is re-sent; a pipeline mid-migration is slower, not wrong). A part that timed out
+ * or lost its connection after the write reports that error for each of its commands (outcome
+ * `unknown`, never re-sent; the node is suspected for the next topology refresh). A command
+ * whose own keys span slots gets its `ERR_CROSS_SLOT` in its place and is not sent.
  *
  * A transaction must stay in one slot (the server runs MULTI on one node): keys of different
  * slots are refused before anything is sent. It runs on that slot's node; a transaction the
@@ -17,7 +20,7 @@ import { CrossSlotError, RedpoolError, UnavailableError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
 import { kBatch } from '../pool/api.js';
 import type { CallOptions } from '../pool/core.js';
-import { commandSlot } from '../topology/cluster/keys.js';
+import { batchCommandSlot } from '../topology/cluster/keys.js';
 import type { ClusterNodes, NodeEntry } from './nodes.js';
 import type { Router } from './router.js';
 
@@ -25,13 +28,15 @@ const baseName = (n: string): string => (n.endsWith('Buffer') ? n.slice(0, -6) :
 
 /** The slot of each command (`undefined`: keyless), or the error that keeps it from being sent. */
 function slotsOf(cmds: readonly BatchCommand[]): (number | undefined | Error)[] {
-  return cmds.map(([name, ...args]) => {
+  const out = new Array<number | undefined | Error>(cmds.length);
+  for (let i = 0; i < cmds.length; i++) {
     try {
-      return commandSlot(baseName(name), args);
+      out[i] = batchCommandSlot(cmds[i]!);
     } catch (err) {
-      return err as Error;
+      out[i] = err as Error;
     }
-  });
+  }
+  return out;
 }
 
 /** Runs a cluster pipeline (`atomic` false) or transaction; see the module comment. */
@@ -48,56 +53,98 @@ export async function clusterBatch(
   const deadline = started + (call?.timeoutMs ?? o.commandTimeoutMs);
   const slots = slotsOf(cmds);
   if (atomic) return transaction(nodes, o, cmds, slots, call, deadline);
-  const results: BatchResult = new Array<[Error | null, unknown]>(cmds.length);
-  const groups = new Map<NodeEntry, number[]>();
-  const owner = new Array<NodeEntry | undefined>(cmds.length);
+  const n = cmds.length;
+  // Owner of each command, found once; `single` stays set while every command has the same one.
+  const owner = new Array<NodeEntry | undefined>(n);
+  let results: BatchResult | undefined;
+  let single: NodeEntry | undefined;
+  let mixed = false;
   let keyless: NodeEntry | undefined;
-  for (let i = 0; i < cmds.length; i++) {
+  for (let i = 0; i < n; i++) {
     const slot = slots[i];
+    let target: NodeEntry | undefined;
     if (slot instanceof Error) {
-      results[i] = [slot, undefined];
+      (results ??= new Array<[Error | null, unknown]>(n))[i] = [slot, undefined];
+      mixed = true;
       continue;
     }
     // Keyless commands ride with the first node the pipeline uses.
-    const entry = slot === undefined ? (keyless ??= groups.keys().next().value ?? nodes.any()) : nodes.forSlot(slot);
-    const target = entry ?? (await nodes.wait(slot, deadline));
+    if (slot === undefined) target = keyless ??= single ?? owner.find((e) => e !== undefined) ?? nodes.any();
+    else target = nodes.forSlot(slot);
+    target ??= await nodes.wait(slot, deadline);
     if (!target) {
-      results[i] = [new UnavailableError(`slot ${String(slot)}: no reachable primary (cluster topology)`), undefined];
+      (results ??= new Array<[Error | null, unknown]>(n))[i] = [
+        new UnavailableError(`slot ${String(slot)}: no reachable primary (cluster topology)`),
+        undefined,
+      ];
+      mixed = true;
       continue;
     }
     owner[i] = target;
-    const group = groups.get(target);
-    if (group) group.push(i);
-    else groups.set(target, [i]);
+    if (i === 0) single = target;
+    else if (target !== single) mixed = true;
   }
-  await Promise.all(
-    [...groups].map(async ([entry, indexes]) => {
-      const part: CallOptions = { ...call, timeoutMs: Math.max(1, deadline - clock.now()) };
-      try {
-        const res = await entry.pool[kBatch](
-          indexes.map((i) => cmds[i]!),
-          false,
-          part,
-        );
-        indexes.forEach((i, k) => (results[i] = res?.[k] ?? [new RedpoolError('ERR_CONNECTION', 'no reply'), undefined]));
-      } catch (err) {
-        for (const i of indexes) results[i] = [err as Error, undefined];
-      }
-    }),
-  );
-  // Redirected or not taken: on through the router, in the recorded order.
-  for (let i = 0; i < cmds.length; i++) {
+  if (!mixed && single) {
+    // One node (a hash tag, or a small cluster): the recorded batch as it is, no copies.
+    results = await part(single, cmds, call, deadline, clock.now());
+  } else {
+    const out = (results ??= new Array<[Error | null, unknown]>(n));
+    const groups = new Map<NodeEntry, number[]>();
+    for (let i = 0; i < n; i++) {
+      const entry = owner[i];
+      if (!entry) continue;
+      const group = groups.get(entry);
+      if (group) group.push(i);
+      else groups.set(entry, [i]);
+    }
+    const now = clock.now();
+    await Promise.all(
+      [...groups].map(async ([entry, indexes]) => {
+        const sub = new Array<BatchCommand>(indexes.length);
+        for (let k = 0; k < indexes.length; k++) sub[k] = cmds[indexes[k]!]!;
+        const res = await part(entry, sub, call, deadline, now);
+        for (let k = 0; k < indexes.length; k++) out[indexes[k]!] = res[k]!;
+      }),
+    );
+  }
+  // Redirected or not taken: on through the router, one by one in the recorded order, after the
+  // parts came back (each was one write; these few follow their redirect on their own).
+  for (let i = 0; i < n; i++) {
     const err = results[i]![0];
-    if (!err || slots[i] instanceof Error || !router.retryable(err)) continue;
-    const from = owner[i];
+    if (!err || slots[i] instanceof Error) continue;
+    if (!router.retryable(err)) {
+      router.observe(err, owner[i]);
+      continue;
+    }
     const [name, ...args] = cmds[i]!;
     const req = { name: baseName(name), args, buffer: name !== baseName(name), call, slot: slots[i] as number | undefined, started };
-    results[i] = await router.continue(req, err, from).then(
+    results[i] = await router.continue(req, err, owner[i]).then(
       (v) => [null, v] as [null, unknown],
       (e: unknown) => [e as Error, undefined] as [Error, undefined],
     );
   }
   return results;
+}
+
+/** One node's part of a pipeline: one write on one lane; a failure is each command's verdict. */
+async function part(
+  entry: NodeEntry,
+  cmds: BatchCommand[],
+  call: CallOptions | undefined,
+  deadline: number,
+  now: number,
+): Promise<BatchResult> {
+  const opts: CallOptions = call ? { ...call, timeoutMs: Math.max(1, deadline - now) } : { timeoutMs: Math.max(1, deadline - now) };
+  let res: BatchResult | null;
+  try {
+    res = await entry.pool[kBatch](cmds, false, opts);
+  } catch (err) {
+    return cmds.map(() => [err as Error, undefined]);
+  }
+  if (res && res.length === cmds.length) return res;
+  const out: BatchResult = new Array<[Error | null, unknown]>(cmds.length);
+  for (let k = 0; k < cmds.length; k++) out[k] = res?.[k] ?? [new RedpoolError('ERR_CONNECTION', 'no reply'), undefined];
+  return out;
 }
 
 async function transaction(

@@ -12,7 +12,7 @@ import { inspect } from 'node:util';
 import type { Redis } from 'ioredis';
 import { Batch } from '../commands/batch.js';
 import { installCommands, kDispatch, kFail } from '../commands/surface.js';
-import { ArgumentError, CrossSlotError, ForeignLeaseError, PoolClosedError, UnavailableError } from '../errors.js';
+import { ArgumentError, CrossSlotError, ForeignLeaseError, PoolClosedError, UnavailableError, type RedpoolError } from '../errors.js';
 import { resolveOptions, type PoolOptions, type ResolvedOptions } from '../options.js';
 import type { CloseOptions, EventArgs, PoolWithOptions, SharedCommands } from '../pool/api.js';
 import { BudgetGate } from '../pool/budget.js';
@@ -22,6 +22,7 @@ import { kGuard, type Lease } from '../pool/lease.js';
 import type { HealthStatus } from '../pool/stats.js';
 import type { SubscriberOptions } from '../pool/subscriber-types.js';
 import { commandSlot, keySlot, SLOT_COUNT } from '../topology/cluster/keys.js';
+import { parseRedirect } from '../topology/cluster/redirect.js';
 import { clusterBatch } from './batch.js';
 import { ClusterSubscriber } from './cluster-subscriber.js';
 import { ClusterNodes, type MakeNodePool, type NodeEntry } from './nodes.js';
@@ -79,7 +80,7 @@ export class ClusterPool<Raw = Redis> extends EventEmitter<EventArgs> {
     for (const event of FORWARDED) {
       entry.pool.on(event, (payload: unknown) => {
         if (event === 'connection:error' || (event === 'connection:closed' && (payload as { reason?: string }).reason === 'error'))
-          this.#nodes.refresher.hint('connection-error');
+          this.#nodes.suspect(entry, 'connection-error');
         if (this.listenerCount(event) > 0)
           (this.emit as (e: string, p: unknown) => boolean)(event, { ...(payload as object), node: entry.id, address: entry.address });
       });
@@ -155,8 +156,24 @@ export class ClusterPool<Raw = Redis> extends EventEmitter<EventArgs> {
     void _s;
     const lease = (await entry.pool.acquire({ ...rest, timeoutMs: Math.max(1, deadline - clock.now()) })) as Lease<Raw>;
     if (slot !== undefined) lease[kGuard] = slotGuard(slot);
+    this.#observe(lease, entry);
     this.#leases.add(lease);
     return lease;
+  }
+
+  /**
+   * A lease's commands go straight to its node, past the router: a `MOVED` (the slot left that
+   * node) still reaches the caller (a lease does not follow it: WATCH state is per connection),
+   * but patches the map and asks for a refresh, so the next lease lands on the new owner.
+   */
+  #observe(lease: Lease<Raw>, entry: NodeEntry): void {
+    const dispatch = lease[kDispatch].bind(lease);
+    lease[kDispatch] = (name, args, buffer) =>
+      dispatch(name, args, buffer).catch((err: unknown) => {
+        const r = (err as RedpoolError)?.code === 'ERR_REPLY' ? parseRedirect((err as Error).message) : undefined;
+        if (r?.kind === 'moved' && this.#state === 'open') this.#nodes.redirected(r, entry);
+        throw err;
+      });
   }
 
   /** Returns a lease (same as `lease.release()`); ForeignLeaseError for a lease of another pool. */

@@ -45,6 +45,9 @@ interface Source extends NodeAddress {
   pool?: NodePool;
 }
 
+/** Deadline of `CLUSTER SHARDS` on a pooled node's existing lane, ms. */
+const POOLED_SOURCE_TIMEOUT_MS = 1000;
+
 const isUnknownSubcommand = (err: unknown): boolean => err instanceof ReplyError && /unknown (sub)?command/i.test(err.message);
 
 /** See the module comment. */
@@ -90,7 +93,8 @@ export class ClusterNodes {
       onError: (err) => (this.lastRefreshError = err),
       minIntervalMs: c.minRefreshIntervalMs ?? 1000,
       periodMs: c.refreshIntervalMs ?? 30_000,
-      sourceTimeoutMs: Math.min(o.connectTimeoutMs + 1000, 5000),
+      sourceTimeoutMs: (s) => this.#sourceTimeoutMs(s),
+      sourceKey: (s) => `${s.host}:${s.port}`,
     });
   }
 
@@ -179,7 +183,9 @@ export class ClusterNodes {
 
   /**
    * Applies a redirect answered by `from`: a MOVED patches the map now (and asks for a refresh);
-   * returns the pooled node to retry on (created if the address is new).
+   * returns the pooled node to retry on (created if the address is new). An ASK to a node we
+   * pool changes nothing (a migration in progress is normal); only an ASK to a node we do not
+   * know asks for a refresh.
    */
   redirected(r: Redirect, from: NodeEntry): NodeEntry {
     const addr = this.#translate({ host: r.host === '' ? from.host : r.host, port: r.port });
@@ -189,9 +195,10 @@ export class ClusterNodes {
         this.#map = this.#map.withMoved(r.slot, addr);
         this.epoch++;
       }
-    } else this.refresher.hint('ask-unknown-node');
+    }
     let target = this.#list.find((e) => e.host === addr.host && e.port === addr.port);
     if (!target) {
+      if (r.kind === 'ask') this.refresher.hint('ask-unknown-node');
       const info = this.#map?.nodeAt(addr.host, addr.port);
       target = this.#add(info?.id ?? `?${addr.host}:${addr.port}`, addr, info);
     }
@@ -209,9 +216,27 @@ export class ClusterNodes {
     return [...out.values()];
   }
 
+  /**
+   * A pooled node answers on a lane it already has: 1 s is ample, whatever `connectTimeoutMs`
+   * is (a frozen node must not hold a refresh for a connect timeout). A bootstrap source must
+   * connect first.
+   */
+  #sourceTimeoutMs(source: Source): number {
+    return source.pool ? POOLED_SOURCE_TIMEOUT_MS : Math.min(this.#o.connectTimeoutMs + POOLED_SOURCE_TIMEOUT_MS, 5000);
+  }
+
+  /**
+   * A node's command deadline or broken connection: a refresh hint, and the node is asked last
+   * by the next loads (it may be frozen), until it answers one again.
+   */
+  suspect(entry: NodeEntry, reason: 'timeout' | 'connection-error'): void {
+    this.refresher.noteFailure({ host: entry.host, port: entry.port });
+    this.refresher.hint(reason);
+  }
+
   async #load(source: Source): Promise<SlotMap> {
     const parse = { translate: this.#translate, sourceHost: source.host };
-    const timeoutMs = Math.min(this.#o.connectTimeoutMs + 1000, 5000);
+    const timeoutMs = this.#sourceTimeoutMs(source);
     let pool = source.pool;
     let bootstrap: NodePool | undefined;
     if (!pool) {

@@ -5,7 +5,8 @@
  *
  * - `MOVED`: the map is patched at once, a refresh is requested, the command goes to the target.
  * - `ASK`: `ASKING` and the command go to the target in one write on one lane (a two-command
- *   batch), so nothing can come between them; the map is not changed.
+ *   batch), so nothing can come between them; a blocking command, which cannot share a lane,
+ *   sends both on a lease of its own. The map is not changed.
  * - A node that could not take the command (`not-sent`: unavailable, connection refused, pool
  *   drained because the node left the map): a refresh is awaited (within the deadline) and the
  *   command goes wherever the map now says — it never ran, so this is no resend.
@@ -21,6 +22,7 @@ import type { BatchCommand } from '../driver/driver.js';
 import { CommandTimeoutError, RedpoolError, UnavailableError, type PoolSnapshot } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
 import { kBatch, kCall } from '../pool/api.js';
+import { kRun } from '../pool/lease.js';
 import type { CallOptions } from '../pool/core.js';
 import { commandSlot } from '../topology/cluster/keys.js';
 import { parseRedirect } from '../topology/cluster/redirect.js';
@@ -93,6 +95,17 @@ export class Router {
   }
 
   /**
+   * A pipeline command's final error from `entry` (not retryable): the same refresh hints as a
+   * routed command's (a deadline or a broken connection suspects the node).
+   */
+  observe(err: unknown, entry: NodeEntry | undefined): void {
+    const e = err as RedpoolError & { prefix?: string };
+    if (entry && e?.code === 'ERR_COMMAND_TIMEOUT') this.#nodes.suspect(entry, 'timeout');
+    else if (entry && e?.code === 'ERR_CONNECTION') this.#nodes.suspect(entry, 'connection-error');
+    else if (e?.prefix === 'CLUSTERDOWN') this.#nodes.refresher.hint('clusterdown');
+  }
+
+  /**
    * Continues a call after `err` from `entry` (or, with no error, routes it once a node is
    * known). Used by pipelines for their redirected commands too.
    */
@@ -122,14 +135,13 @@ export class Router {
           redirects++;
           this.counters[r.kind]++;
           target = nodes.redirected(r, entry);
-          // A blocking command cannot share a lane with ASKING: it goes on its own lease, without it.
-          asking = r.kind === 'ask' && blockTimeMs(req.name, req.args) === undefined;
+          asking = r.kind === 'ask';
         } else if (this.retryable(err)) {
           this.counters.rerouted++;
           nodes.refresher.hint('connection-error');
         } else {
-          if (e?.code === 'ERR_COMMAND_TIMEOUT') nodes.refresher.hint('timeout');
-          else if (e?.code === 'ERR_CONNECTION') nodes.refresher.hint('connection-error');
+          if (e?.code === 'ERR_COMMAND_TIMEOUT') nodes.suspect(entry, 'timeout');
+          else if (e?.code === 'ERR_CONNECTION') nodes.suspect(entry, 'connection-error');
           else if (e?.prefix === 'CLUSTERDOWN') nodes.refresher.hint('clusterdown');
           throw err;
         }
@@ -145,7 +157,11 @@ export class Router {
       const call: CallOptions = { ...req.call, timeoutMs: remaining };
       entry = target;
       try {
-        return asking ? await this.#asking(target, req, call) : await target.pool[kCall](req.name, req.args, req.buffer, call);
+        if (!asking) return await target.pool[kCall](req.name, req.args, req.buffer, call);
+        // A blocking command cannot share a lane: ASKING and it go on a lease of their own.
+        return blockTimeMs(req.name, req.args) === undefined
+          ? await this.#asking(target, req, call)
+          : await this.#askingLeased(target, req, call);
       } catch (next) {
         err = next;
       }
@@ -159,6 +175,21 @@ export class Router {
     const [error, value] = res?.[1] ?? [new RedpoolError('ERR_CONNECTION', 'ASKING: no reply'), undefined];
     if (error) throw error;
     return value;
+  }
+
+  /**
+   * `ASKING`, then the blocking command, on one exclusive connection of the importing node:
+   * nothing can come between them. The lease wait spends the caller's deadline; the command's
+   * own deadline counts from the call (the node pool's `commandTimeoutMs` plus its block time).
+   */
+  async #askingLeased(target: NodeEntry, req: RouteRequest, call: CallOptions): Promise<unknown> {
+    const lease = await target.pool.acquire({ timeoutMs: Math.min(this.#o.acquireTimeoutMs, call.timeoutMs ?? this.#o.commandTimeoutMs) });
+    try {
+      await lease[kRun]('asking', [], false, undefined);
+      return await lease[kRun](req.name, req.args, req.buffer, req.started);
+    } finally {
+      if (!lease.released) lease.release();
+    }
   }
 
   /** The deadline passed (or no node serves the slot) while the command was never sent. */

@@ -235,6 +235,7 @@ class IoredisConnection implements DriverConnection {
   }
 
   async batch(commands: BatchCommand[], atomic: boolean): Promise<BatchResult | null> {
+    if (!atomic && this.direct) return this.#pipeline(commands);
     this.#coalesce();
     this.#flushOut(this.#stream);
     const chain = atomic ? this.#client.multi() : this.#client.pipeline();
@@ -261,6 +262,38 @@ class IoredisConnection implements DriverConnection {
       // EXECABORT and friends carry `previousErrors` with raw args: replace them.
       throw translateError(err, atomic ? 'EXEC' : 'PIPELINE', true);
     }
+  }
+
+  /**
+   * A pipeline on the direct path: each command goes out as a plain command would (RESP text
+   * appended to the turn's one write, a reply sink each), in order and contiguous (one
+   * synchronous loop), with no ioredis Pipeline and Command objects: those and their promises
+   * were most of a cluster pipeline's client CPU. Each command keeps its own verdict, as from
+   * `Pipeline.exec()`: a reply error, or the connection's (`not-sent` when it could not be
+   * written, `unknown` after).
+   */
+  #pipeline(commands: BatchCommand[]): Promise<BatchResult> {
+    const n = commands.length;
+    const out: BatchResult = new Array<[Error | null, unknown]>(n);
+    if (n === 0) return Promise.resolve(out);
+    return new Promise<BatchResult>((resolve) => {
+      let left = n;
+      for (let i = 0; i < n; i++) {
+        const cmd = commands[i]!;
+        const full = cmd[0];
+        const buffer = full.endsWith('Buffer');
+        this.send(buffer ? full.slice(0, -6) : full, cmd.slice(1), buffer, {
+          reply: (value) => {
+            out[i] = [null, value];
+            if (--left === 0) resolve(out);
+          },
+          error: (err) => {
+            out[i] = [err instanceof Error ? err : new Error(String(err)), undefined];
+            if (--left === 0) resolve(out);
+          },
+        });
+      }
+    });
   }
 
   onClose(listener: (cause?: Error) => void): void {

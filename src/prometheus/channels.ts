@@ -32,6 +32,11 @@ const COUNTERS: ReadonlyArray<[string, string, (s: ChannelStats) => number]> = [
   ['group_expired_total', 'Group memberships dropped because they outlived groupExpiryMs.', (s) => s.groupExpired],
   ['rejected_total', 'Messages dropped because they could not be opened (unknown key, tampered, malformed).', (s) => s.rejected],
   ['dropped_total', 'Process-local messages dropped because their local buffer was full.', (s) => s.dropped],
+  [
+    'reclaimed_total',
+    'Messages put back in their channel after the reader holding them lost its lease (crashed process).',
+    (s) => s.reclaimed,
+  ],
 ];
 
 /**

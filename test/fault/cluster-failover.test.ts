@@ -31,14 +31,23 @@ const MAX = 4;
 /** From the promotion to the first acknowledged write on the failed primary's slots, at most, ms. */
 const RECOVERY_AFTER_PROMOTION_MS = 2_000;
 
-async function primaryFails(t: TestContext, fault: 'kill' | 'stop', scope: 'all' | 'victim' = 'all'): Promise<void> {
+async function primaryFails(
+  t: TestContext,
+  fault: 'kill' | 'stop',
+  scope: 'all' | 'victim' = 'all',
+  timeouts: 'fast' | 'default' = 'fast',
+): Promise<void> {
   const s = clusterScope(t);
   const cluster = await s.cluster();
   const victim = cluster.primaries[0]!;
   const replica = replicaOf(cluster, victim);
   const [lo, hi] = victim.initialSlots[0]!;
   const hit = (slot: number): boolean => slot >= lo && slot <= hi;
-  const fp = s.pool(`primary-${fault}`, { commandTimeoutMs: DEADLINE, max: MAX });
+  // 'default': connectTimeoutMs/acquireTimeoutMs as shipped (5 s): a refresh that waited on the
+  // frozen node as a source would stall for that long (bench/CLUSTER.md before the hedged refresh).
+  const defaults = timeouts === 'default' ? { connectTimeoutMs: undefined, acquireTimeoutMs: undefined } : {};
+  const fp = s.pool(`primary-${fault}`, { commandTimeoutMs: DEADLINE, max: MAX, ...defaults });
+  if (timeouts === 'default') assert.equal(fp.pool.options.connectTimeoutMs, 5_000, 'the default connect timeout');
   await expectOk(fp.pool.ready(), 5_000, 'ready');
   const watch = new ConnectionWatch(cluster, fp.name);
   s.defer(() => watch.stop());
@@ -91,4 +100,8 @@ void test('cluster: frozen primary (SIGSTOP), load on every slot → the pool re
 
 void test('cluster: frozen primary (SIGSTOP), load only on its slots (no CLUSTERDOWN hint from healthy shards) → refresh, recovery while still frozen; no resends', async (t) => {
   await primaryFails(t, 'stop', 'victim');
+});
+
+void test('cluster: frozen primary (SIGSTOP), load on every slot, default connect/acquire timeouts → recovery ≤ 2 s after promotion (the refresh does not wait on the frozen node)', async (t) => {
+  await primaryFails(t, 'stop', 'all', 'default');
 });

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { describe, test } from 'node:test';
+import { Redis } from 'ioredis';
 import { ConfigError, ConnectionError, ReplyError, ioredisDriver, type Pool, type ReplySink } from '../../src/index.js';
 import { ioredisVersion, VERIFIED_IOREDIS } from '../../src/driver/ioredis-direct.js';
 import { loopbackSpec } from '../helpers/connect-spec.js';
@@ -94,6 +95,35 @@ void describe('ioredis driver: direct path', () => {
     assert.equal(b[3], 'héllo wörld ✓ 𝄞');
     await direct.del('d:h', 'd:z', 'd:l', 'd:str', 'd:bin', 'd:u', 'd:e');
     await plain.del('p:h', 'p:z', 'p:l', 'p:str', 'p:bin', 'p:u', 'p:e');
+  });
+
+  void test('a pipeline on the direct path: no ioredis Pipeline object, replies and per-command errors as from Pipeline.exec()', async (t) => {
+    const g = leakGuard(t, server());
+    const direct = g.pool({ label: 'dpipe', lanes: 1 });
+    const plain = g.pool({ label: 'ppipe', lanes: 1, driver: ioredisDriver({ directPath: false }) });
+    await direct.ready();
+    await plain.ready();
+    const run = (p: Pool, k: string): Promise<unknown> =>
+      p
+        .pipeline()
+        .set(`${k}a`, 'v')
+        .get(`${k}a`)
+        .getBuffer(`${k}a`)
+        .hset(`${k}h`, { f: '1' })
+        .hgetall(`${k}h`)
+        .incr(`${k}h`) // WRONGTYPE in its place, the rest runs
+        .mget([`${k}a`, `${k}missing`])
+        .call('nosuchcommand')
+        .del(`${k}a`, `${k}h`)
+        .exec()
+        .then((res) => res?.map(([e, v]) => (e ? `error: ${e.constructor.name} ${e.message}` : v)));
+    const expected = await run(plain, 'pp:');
+    const made = t.mock.method(Redis.prototype, 'pipeline');
+    const got = await run(direct, 'dp:');
+    assert.equal(made.mock.callCount(), 0, 'the direct path built an ioredis Pipeline');
+    const norm = (v: unknown): string => JSON.stringify(v).replace(/\bdp:/g, 'pp:');
+    assert.equal(norm(got), norm(expected));
+    assert.ok(Buffer.isBuffer((got as unknown[])[2]), 'getBuffer in a pipeline is a Buffer');
   });
 
   void test('2,000 concurrent commands on one lane, both paths mixed: every caller gets its own reply', async (t) => {

@@ -104,8 +104,8 @@ void describe('TopologyRefresher', () => {
     assert.equal(h.refresher.stats().failed, 1);
   });
 
-  void test('a source that does not answer times out on the clock and the next is asked', async () => {
-    const h = harness({ sourceTimeoutMs: 200 });
+  void test('a source that does not answer times out on the clock and the next is asked (not hedged)', async () => {
+    const h = harness({ sourceTimeoutMs: 200, hedgeDelayMs: Infinity });
     const p = h.refresher.request('timeout');
     h.clock.advance(199);
     await flush();
@@ -116,6 +116,54 @@ void describe('TopologyRefresher', () => {
     h.calls[1]?.resolve('from-b');
     assert.equal(await p, 'from-b');
     assert.equal(h.refresher.stats().lastDurationMs, 200);
+  });
+
+  void test('hedged: a silent source does not hold the load; the next is asked after hedgeDelayMs and the first answer wins', async () => {
+    const h = harness({ sourceTimeoutMs: 5000, hedgeDelayMs: 100, maxSources: 3 });
+    const p = h.refresher.request('timeout');
+    assert.equal(h.calls.length, 1);
+    h.clock.advance(99);
+    assert.equal(h.calls.length, 1);
+    h.clock.advance(1);
+    assert.equal(h.calls.length, 2, 'b asked while a is still silent');
+    h.calls[1]?.resolve('from-b');
+    assert.equal(await p, 'from-b');
+    h.clock.advance(1000);
+    assert.equal(h.calls.length, 2, 'no third source after an answer');
+    assert.equal(h.refresher.stats().lastDurationMs, 100);
+    assert.equal(h.refresher.stats().sourcesAsked, 2);
+    // a finally times out: it is asked last from now on.
+    h.clock.advance(4000);
+    await flush();
+    assert.deepEqual(h.refresher.candidates(), ['b', 'c', 'd'], 'a failed recently: last (and cut by maxSources); b answered: first');
+    assert.equal(h.clock.pendingTimers, 0);
+  });
+
+  void test('hedged: a failure asks the next at once; all failing rejects once every asked source settled', async () => {
+    const h = harness({ hedgeDelayMs: 100, maxSources: 3 });
+    const p = h.refresher.request('manual');
+    h.clock.advance(100); // a silent, b asked
+    h.calls[1]?.reject(new Error('refused'));
+    await flush();
+    assert.equal(h.calls.length, 3, 'c asked at once after b failed');
+    h.calls[2]?.reject(new Error('reset'));
+    await flush();
+    h.calls[0]?.reject(new Error('late'));
+    await assert.rejects(p, (err: unknown) => err instanceof RefreshFailedError && (err.cause as Error).message === 'late');
+    assert.equal(h.refresher.stats().sourceFailures, 3);
+  });
+
+  void test('noteFailure ranks a source last for failurePenaltyMs; an answer ranks it first', async () => {
+    const h = harness({ failurePenaltyMs: 1000, maxSources: 4 });
+    h.refresher.noteFailure('a');
+    assert.deepEqual(h.refresher.candidates(), ['b', 'c', 'd', 'a']);
+    const p = h.refresher.request('timeout');
+    assert.equal(h.calls[0]?.source, 'b', 'the suspected source is not asked first');
+    h.calls[0]?.resolve('v');
+    await p;
+    assert.deepEqual(h.refresher.candidates(), ['b', 'c', 'd', 'a']);
+    h.clock.advance(1000);
+    assert.deepEqual(h.refresher.candidates(), ['b', 'a', 'c', 'd'], 'the penalty expired: a is unknown again');
   });
 
   void test('sources are tried in random order (injected random)', () => {
@@ -149,7 +197,7 @@ void describe('TopologyRefresher', () => {
   });
 
   void test('a trailing load waiting on a slow load does not start after close', async () => {
-    const h = harness({ minIntervalMs: 100, sourceTimeoutMs: 10_000 });
+    const h = harness({ minIntervalMs: 100, sourceTimeoutMs: 10_000, hedgeDelayMs: Infinity });
     const p1 = h.refresher.request('initial');
     const p2 = h.refresher.request('moved');
     h.clock.advance(200); // the trailing timer fires while the first load still runs

@@ -87,6 +87,22 @@ export function commandSlot(name: string, args: readonly unknown[]): number | un
 }
 
 /**
+ * {@link commandSlot} of a recorded command (`[name, ...args]`, `name` lower case, maybe with a
+ * `Buffer` suffix) without copying its arguments on the fast path (a single-key command). A
+ * pipeline routes every command through here.
+ */
+export function batchCommandSlot(cmd: readonly unknown[]): number | undefined {
+  let name = cmd[0] as string;
+  if (name.endsWith('Buffer')) name = name.slice(0, -6);
+  if (cmd.length > 1 && SINGLE_KEY.has(name)) {
+    const key = cmd[1];
+    if (typeof key === 'string' || Buffer.isBuffer(key)) return calculateSlot(key);
+    if (typeof key === 'number') return calculateSlot(String(key));
+  }
+  return commandSlot(name, cmd.slice(1));
+}
+
+/**
  * The one slot of a set of keys (a lease's `{ key }`, a transaction's keys), or `undefined` for
  * none. Throws {@link CrossSlotError} for keys in different slots; `command` names the caller.
  */

@@ -2,8 +2,16 @@
  * One topology refresher per cluster pool: single-flight (concurrent requests share one load),
  * rate-limited (at most one load per `minIntervalMs`; requests inside the window coalesce into
  * one trailing load at its end — the leading + trailing shape of Lettuce's adaptive refresh),
- * a periodic background check, and a few randomised sources per load, each with its own
- * timeout. Every timer comes from the injected {@link Clock}, so tests drive it with a manual
+ * a periodic background check, and a few sources per load, each with its own timeout.
+ *
+ * Sources are asked hedged, not one after the other: the first at once, the next when the first
+ * fails or has not answered within `hedgeDelayMs`, and so on; the first answer wins. A frozen
+ * node (socket open, nothing answers) therefore costs a load `hedgeDelayMs`, not a whole source
+ * timeout. The order is random within three ranks: sources whose last load answered, then
+ * unknown ones, then those that failed or timed out recently (a load's own failures, and those a
+ * caller reports with {@link TopologyRefresher.noteFailure}, e.g. a node's command deadlines).
+ *
+ * Every timer comes from the injected {@link Clock}, so tests drive it with a manual
  * clock. Triggers (MOVED, connection failures, a node's deadlines) are only *reasons*: a timeout
  * asks for a refresh, it never re-routes writes by itself.
  */
@@ -29,10 +37,19 @@ export interface RefresherOptions<S, T> {
   minIntervalMs?: number;
   /** Periodic check, in ms; `Infinity` disables it. Default `30000`. */
   periodMs?: number;
-  /** Sources tried per load (in random order), in turn until one answers. Default `3`. */
+  /** Sources asked per load at most (ranked, random within a rank). Default `3`. */
   maxSources?: number;
-  /** Deadline of one source's load, in ms. Default `1000`. */
-  sourceTimeoutMs?: number;
+  /** Deadline of one source's load, in ms (a number, or per source). Default `1000`. */
+  sourceTimeoutMs?: number | ((source: S) => number);
+  /**
+   * Time after which the next source is asked while the previous ones are still silent, in ms
+   * (a failure asks the next at once). `Infinity`: strictly one after the other. Default `100`.
+   */
+  hedgeDelayMs?: number;
+  /** How long a failure or timeout ranks a source last, in ms. Default `30000`. */
+  failurePenaltyMs?: number;
+  /** Identity of a source for its record of answers and failures. Default `String(source)`. */
+  sourceKey?: (source: S) => string;
   /** Randomness for the source order, in [0, 1). Default `Math.random`. */
   random?: Random;
 }
@@ -51,6 +68,16 @@ export interface RefresherStats {
   requested: Partial<Record<RefreshReason, number>>;
   /** Duration of the last load, ms (`undefined` before the first). */
   lastDurationMs: number | undefined;
+  /** Sources asked (over every load; more than `loads` when hedged or failing over). */
+  sourcesAsked: number;
+  /** Sources that failed or timed out (reported ones included). */
+  sourceFailures: number;
+}
+
+/** Last outcome of one source (pool clock). */
+interface SourceRecord {
+  okAt: number;
+  failedAt: number;
 }
 
 /** Error of a load where no source answered. `cause` is the last source's error. */
@@ -79,7 +106,18 @@ export class TopologyRefresher<S, T> {
   #lastStart = -Infinity;
   #periodic: TimerHandle | undefined;
   #closed = false;
-  readonly #stats: RefresherStats = { loads: 0, succeeded: 0, failed: 0, coalesced: 0, requested: {}, lastDurationMs: undefined };
+  readonly #records = new Map<string, SourceRecord>();
+  readonly #hedges = new Set<TimerHandle>();
+  readonly #stats: RefresherStats = {
+    loads: 0,
+    succeeded: 0,
+    failed: 0,
+    coalesced: 0,
+    requested: {},
+    lastDurationMs: undefined,
+    sourcesAsked: 0,
+    sourceFailures: 0,
+  };
 
   constructor(options: RefresherOptions<S, T>) {
     this.#o = {
@@ -87,6 +125,9 @@ export class TopologyRefresher<S, T> {
       periodMs: 30_000,
       maxSources: 3,
       sourceTimeoutMs: 1000,
+      hedgeDelayMs: 100,
+      failurePenaltyMs: 30_000,
+      sourceKey: String,
       random: Math.random,
       ...options,
     };
@@ -122,6 +163,42 @@ export class TopologyRefresher<S, T> {
     this.request(reason).catch(() => undefined);
   }
 
+  /**
+   * Records that `source` failed outside a load (a command deadline, a broken connection): it is
+   * asked last for `failurePenaltyMs`, until it answers a load again.
+   */
+  noteFailure(source: S): void {
+    this.#record(source, false);
+  }
+
+  #record(source: S, ok: boolean): void {
+    const key = this.#o.sourceKey(source);
+    const r = this.#records.get(key) ?? { okAt: -Infinity, failedAt: -Infinity };
+    if (ok) r.okAt = this.#o.clock.now();
+    else {
+      r.failedAt = this.#o.clock.now();
+      this.#stats.sourceFailures++;
+    }
+    this.#records.set(key, r);
+    if (this.#records.size > 1024) this.#records.delete(this.#records.keys().next().value as string);
+  }
+
+  /** 0: answered last; 1: unknown (or its failure is old); 2: failed recently. */
+  #rank(source: S, now: number): number {
+    const r = this.#records.get(this.#o.sourceKey(source));
+    if (!r) return 1;
+    if (r.failedAt > r.okAt) return now - r.failedAt < this.#o.failurePenaltyMs ? 2 : 1;
+    return 0;
+  }
+
+  /** The sources of one load: shuffled, then (stable) by rank, at most `maxSources`. */
+  candidates(): S[] {
+    const now = this.#o.clock.now();
+    const ranked = shuffle(this.#o.sources(), this.#o.random).map((s) => ({ s, rank: this.#rank(s, now) }));
+    ranked.sort((a, b) => a.rank - b.rank);
+    return ranked.slice(0, Math.max(1, this.#o.maxSources)).map((r) => r.s);
+  }
+
   /** Whether a load is running. */
   get refreshing(): boolean {
     return this.#inFlight !== undefined;
@@ -138,6 +215,8 @@ export class TopologyRefresher<S, T> {
     this.#closed = true;
     if (this.#periodic !== undefined) this.#o.clock.clearTimeout(this.#periodic);
     this.#periodic = undefined;
+    for (const h of this.#hedges) this.#o.clock.clearTimeout(h);
+    this.#hedges.clear();
     const scheduled = this.#scheduled;
     this.#scheduled = undefined;
     if (scheduled) {
@@ -207,29 +286,83 @@ export class TopologyRefresher<S, T> {
     return run;
   }
 
-  async #loadFromSources(): Promise<T> {
-    const candidates = shuffle(this.#o.sources(), this.#o.random).slice(0, Math.max(1, this.#o.maxSources));
-    if (candidates.length === 0) throw new RefreshFailedError('topology refresh: no source to ask');
-    let lastError: unknown;
-    for (const source of candidates) {
-      if (this.#closed) break;
-      try {
-        return await this.#withTimeout(this.#o.load(source));
-      } catch (err) {
-        lastError = err;
-      }
-    }
-    throw new RefreshFailedError(`topology refresh: none of ${candidates.length} source(s) answered`, lastError);
-  }
-
-  #withTimeout(p: Promise<T>): Promise<T> {
+  /** Hedged: see the module comment. Rejects with {@link RefreshFailedError} when every source failed. */
+  #loadFromSources(): Promise<T> {
+    const candidates = this.candidates();
+    if (candidates.length === 0) return Promise.reject(new RefreshFailedError('topology refresh: no source to ask'));
     const clock = this.#o.clock;
     return new Promise<T>((resolve, reject) => {
-      const timer = clock.setTimeout(
-        () => reject(new Error(`source did not answer within ${this.#o.sourceTimeoutMs} ms`)),
-        this.#o.sourceTimeoutMs,
-        true,
-      );
+      let next = 0;
+      let pending = 0;
+      let done = false;
+      let lastError: unknown;
+      let hedge: TimerHandle | undefined;
+      const stopHedge = (): void => {
+        if (hedge === undefined) return;
+        clock.clearTimeout(hedge);
+        this.#hedges.delete(hedge);
+        hedge = undefined;
+      };
+      const giveUp = (): void => {
+        if (done || pending > 0 || (next < candidates.length && !this.#closed)) return;
+        done = true;
+        stopHedge();
+        reject(new RefreshFailedError(`topology refresh: none of ${next} source(s) answered`, lastError));
+      };
+      const ask = (): void => {
+        stopHedge();
+        if (done || this.#closed || next >= candidates.length) return giveUp();
+        const source = candidates[next++] as S;
+        pending++;
+        this.#stats.sourcesAsked++;
+        this.#withTimeout(source).then(
+          (v) => {
+            pending--;
+            this.#record(source, true);
+            if (done) return;
+            done = true;
+            stopHedge();
+            resolve(v);
+          },
+          (err: unknown) => {
+            pending--;
+            this.#record(source, false);
+            lastError = err;
+            if (done) return;
+            ask(); // a failure asks the next at once
+          },
+        );
+        const delay = this.#o.hedgeDelayMs;
+        if (next < candidates.length && Number.isFinite(delay)) {
+          const h: TimerHandle = clock.setTimeout(
+            () => {
+              this.#hedges.delete(h);
+              if (hedge === h) hedge = undefined;
+              ask();
+            },
+            Math.max(0, delay),
+            true,
+          );
+          hedge = h;
+          this.#hedges.add(h);
+        }
+      };
+      ask();
+    });
+  }
+
+  #withTimeout(source: S): Promise<T> {
+    const clock = this.#o.clock;
+    const t = this.#o.sourceTimeoutMs;
+    const ms = typeof t === 'function' ? t(source) : t;
+    return new Promise<T>((resolve, reject) => {
+      const timer = clock.setTimeout(() => reject(new Error(`source did not answer within ${ms} ms`)), ms, true);
+      let p: Promise<T>;
+      try {
+        p = this.#o.load(source);
+      } catch (err) {
+        p = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
       p.then(
         (v) => {
           clock.clearTimeout(timer);

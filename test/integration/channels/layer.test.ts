@@ -4,7 +4,9 @@
  * results, process-local channels, receive on leases (never lanes), close and flush.
  */
 import assert from 'node:assert/strict';
+import diagnostics from 'node:diagnostics_channel';
 import { after, describe, test } from 'node:test';
+import calculateSlot from 'cluster-key-slot';
 import { createPool, type Pool } from '../../../src/index.js';
 import { ChannelFullError, createChannelLayer, type ChannelLayer } from '../../../src/channels/index.js';
 import { useRedis, waitFor } from '../../helpers/redis.js';
@@ -215,6 +217,32 @@ void describe('channel layer', () => {
     await pool.close({ timeoutMs: 100 });
     assert.deepEqual(await Promise.all([ordinary, local]), ['ERR_POOL_CLOSED', 'ERR_POOL_CLOSED']);
     await layer.close();
+  });
+
+  void test('standalone: a group send to members in 20 slots is one delivery script (plus the member lookup)', async () => {
+    const { pool, layer } = setup({ capacity: 1, channelCapacity: { 'member.full': 1 } });
+    const members = Array.from({ length: 20 }, (_, i) => `member.${i}`);
+    assert.ok(new Set(members.map((m) => calculateSlot(`${layer.options.prefix}:ch:{${m}}`))).size >= 15, 'members in many slots');
+    for (const m of [...members, 'member.full']) await layer.groupAdd('wide', m);
+    await layer.send('member.full', 'occupied');
+    const name = pool.options.name;
+    let scripts = 0;
+    const onCommand = (m: unknown): void => {
+      const c = m as { pool: string; command: string };
+      if (c.pool === name && c.command.toLowerCase() === 'evalsha') scripts++;
+    };
+    diagnostics.subscribe('redpool:command', onCommand);
+    let r;
+    try {
+      r = await layer.groupSend('wide', 'hi');
+    } finally {
+      diagnostics.unsubscribe('redpool:command', onCommand);
+    }
+    assert.equal(scripts, 2, 'GROUP_MEMBERS + one DELIVER');
+    assert.equal(r.delivered, 20);
+    assert.equal(r.full, 1);
+    assert.equal(r.members['member.full'], 'full');
+    for (const m of members) assert.equal(await layer.receive(m), 'hi');
   });
 
   void test('flush() deletes this prefix only (SCAN + UNLINK)', async () => {

@@ -28,6 +28,9 @@ void describe('channel layer options', () => {
     assert.equal(o.groupExpiryMs, 86_400_000);
     assert.equal(o.maxReaders, 3);
     assert.equal(o.encryptionKeys.length, 0);
+    assert.equal(o.readBatch, 256);
+    assert.equal(o.leaseMs, 10_000, 'a reader lease outlives several blocking pops');
+    assert.equal(resolveChannelOptions({ blockMs: 8000 }, 8).leaseMs, 16_000, 'at least 2 × blockMs');
   });
 
   void test('bad values name the option', () => {
@@ -48,6 +51,8 @@ void describe('channel layer options', () => {
       ['maxReaders', { maxReaders: 7 }],
       ['maxReaders', {}, 2],
       ['blockMs', { blockMs: 1 }],
+      ['leaseMs', { blockMs: 1000, leaseMs: 1999 }],
+      ['leaseMs', { leaseMs: 1.5 }],
       ['capacitty', { capacitty: 5 }],
     ];
     for (const [option, value, budget] of bad)
