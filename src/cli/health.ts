@@ -7,6 +7,7 @@ import { adviseFromStats, type Advice, type HealthReport, type HealthStatus, typ
 import { infoNumber, openToolPool, readInfo, type InfoFields } from '../load/server-info.js';
 import { EXIT, num, parse, target } from './args.js';
 import { checkCluster, type ClusterReport } from './cluster.js';
+import { checkSentinel, sentinelTarget, type SentinelSection, type SentinelTarget } from './sentinel.js';
 import { paint, print, printJson } from './output.js';
 
 export const HEALTH_HELP = `Usage: redpool health [URL] [options]
@@ -20,9 +21,18 @@ primaries through a cluster pool (one connection each), replicas directly, and l
 role, slots, health, latency, clients and memory; the status is the worst that matters
 (a failed or unreachable node, uncovered slots, cluster_state not ok: degraded or worse).
 
+A Sentinel deployment (--sentinel host:port[,host:port] --name MASTER): every sentinel is
+asked for its view of the primary (flags, quorum, CKQUORUM), a pool finds the primary through
+them (its stats().sentinel is shown), and the primary and every replica are listed with role,
+replication offset and lag. The URL, if given, only supplies the data nodes' credentials and
+TLS; the sentinels' come from REDPOOL_SENTINEL_USERNAME / REDPOOL_SENTINEL_PASSWORD.
+
 Options:
   --url URL          Redis URL (instead of the argument)
   --cluster          treat the URL as a cluster seed (without it: when the server says so)
+  --sentinel LIST    sentinels as host:port[,host:port…] (port default 26379)
+  --name MASTER      the master name the sentinels monitor (required with --sentinel)
+  --sentinel-tls     TLS to the sentinels
   --timeout MS       deadline of each step in milliseconds (default 2000)
   --json             print the report as JSON
   -h, --help         show this help
@@ -35,6 +45,9 @@ const HEALTH_OPTIONS = {
   timeout: { type: 'string', short: 't' },
   json: { type: 'boolean' },
   cluster: { type: 'boolean' },
+  sentinel: { type: 'string' },
+  name: { type: 'string' },
+  'sentinel-tls': { type: 'boolean' },
 } as const;
 
 /** What `redpool health --json` prints. */
@@ -62,6 +75,8 @@ export interface HealthOutput {
   pool: { total: number; lanes: number; idle: number; busy: number; pending: number; connecting: number } | null;
   /** Cluster mode only: the cluster state and every node (then `server` is null: see each node's). */
   cluster?: ClusterReport;
+  /** Sentinel mode only: the sentinels, the primary and its replicas, the pool's `stats().sentinel`. */
+  sentinel?: SentinelSection;
 }
 
 function withDeadline<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
@@ -111,6 +126,22 @@ async function checkClusterHealth(url: string | undefined, display: string, time
     server: null,
     pool: c.pool,
     cluster: c.cluster,
+  };
+}
+
+/** The check of a Sentinel deployment. Never rejects. */
+async function checkSentinelHealth(t: SentinelTarget, timeoutMs: number): Promise<HealthOutput> {
+  const c = await checkSentinel(t, timeoutMs);
+  return {
+    command: 'health',
+    target: t.display,
+    status: c.status,
+    latencyMs: c.latencyMs,
+    message: c.message,
+    problems: c.problems,
+    server: null,
+    pool: c.pool,
+    sentinel: c.sentinel,
   };
 }
 
@@ -217,6 +248,42 @@ function clusterLines(c: ClusterReport): string[] {
   return lines;
 }
 
+const bytes = (n: number | null): string => (n === null ? '?' : `${n} B`);
+
+/** The sentinels, then the primary and its replicas, then the pool's Sentinel figures. */
+function sentinelLines(s: SentinelSection): string[] {
+  const lines: string[] = [];
+  const width = Math.max(0, ...s.sentinels.map((x) => x.address.length), ...s.nodes.map((n) => n.address.length));
+  for (const x of s.sentinels) {
+    const view = !x.reachable
+      ? paint('unreachable', 'red')
+      : x.primary === null
+        ? paint(x.message, 'yellow')
+        : `primary ${x.primary} [${x.flags.join(',')}], quorum ${x.quorum ?? '?'} (${x.quorumOk === null ? 'CKQUORUM ?' : x.quorumOk ? 'CKQUORUM ok' : paint('NOQUORUM', 'yellow')}), ${x.replicas ?? '?'} replicas, ${x.otherSentinels ?? '?'} other sentinels`;
+    lines.push(`  sentinel ${x.address.padEnd(width)}  ${view}`);
+  }
+  for (const n of s.nodes) {
+    const latency = n.latencyMs === null ? '–' : `${n.latencyMs} ms`;
+    const repl =
+      n.role === 'primary'
+        ? `offset ${n.offset ?? '?'}`
+        : `link ${n.replicaLink ?? '?'}, offset ${n.offset ?? '?'}, lag ${bytes(n.lagBytes)}${n.lagSec === null ? '' : ` / ${n.lagSec} s`}`;
+    const facts = n.server
+      ? `clients ${n.server.connectedClients ?? '?'} / ${n.server.maxclients ?? '?'}, memory ${n.server.usedMemoryHuman ?? '?'}`
+      : 'INFO: no answer';
+    const flags = n.flags.length ? ` [${n.flags.join(',')}]` : '';
+    lines.push(
+      `  ${n.role.padEnd(8)} ${n.address.padEnd(width)}  ${paint(n.status.padEnd(11), colourOf(n.status))} ${latency.padStart(9)}  role ${n.reportedRole ?? '?'}, ${repl}, ${facts}${flags}`,
+    );
+  }
+  const st = s.stats;
+  if (st)
+    lines.push(
+      `  pool     sentinel "${st.name}": generation ${st.generation}, ${st.changes} moves, ${st.sentinels} sentinels known, ${st.discoveries} discoveries, subscribed ${st.subscribed}/${st.subscriptions}, ${st.connectionsOpen} sentinel connections open`,
+    );
+  return lines;
+}
+
 /** Text rendering of a health report. */
 export function healthText(h: HealthOutput): string {
   const colour = h.status === 'healthy' ? 'green' : h.status === 'degraded' ? 'yellow' : 'red';
@@ -240,6 +307,7 @@ export function healthText(h: HealthOutput): string {
       `  pool     total ${h.pool.total}, lanes ${h.pool.lanes}, idle ${h.pool.idle}, busy ${h.pool.busy}, pending ${h.pool.pending}`,
     );
   if (h.cluster) lines.push(...clusterLines(h.cluster));
+  if (h.sentinel) lines.push(...sentinelLines(h.sentinel));
   for (const p of h.problems) lines.push(`  problem  ${p}`);
   return lines.join('\n');
 }
@@ -252,13 +320,14 @@ export async function healthCommand(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const t = target(p);
+  const sentinel = sentinelTarget(p, t.url);
   const timeoutMs = num(p, 'timeout', 2_000, { min: 10, max: 600_000, integer: true });
   // A hard stop on top of the per-step deadlines: one node answers within about 3 × timeout; a
   // cluster (more steps: topology, every node's INFO) within about 3 + 6 × timeout.
   const hardMs = timeoutMs * 9 + 1_000;
   const fallback: HealthOutput = {
     command: 'health',
-    target: t.display,
+    target: sentinel?.display ?? t.display,
     status: 'unavailable',
     latencyMs: null,
     message: `no answer within ${hardMs} ms`,
@@ -266,7 +335,8 @@ export async function healthCommand(argv: string[]): Promise<number> {
     server: null,
     pool: null,
   };
-  const h = (await withDeadline(checkHealth(t.url, t.display, timeoutMs, p.values['cluster'] === true), hardMs)) ?? fallback;
+  const run = sentinel ? checkSentinelHealth(sentinel, timeoutMs) : checkHealth(t.url, t.display, timeoutMs, p.values['cluster'] === true);
+  const h = (await withDeadline(run, hardMs)) ?? fallback;
   if (p.values['json']) printJson(h);
   else print(healthText(h));
   return h.status === 'healthy' ? EXIT.ok : h.status === 'degraded' ? EXIT.failure : 2;

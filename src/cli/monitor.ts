@@ -7,8 +7,10 @@ import { openToolPool, readInfo } from '../load/server-info.js';
 import type { Pool } from '../index.js';
 import { EXIT, num, parse, target } from './args.js';
 import { monitorCluster } from './monitor-cluster.js';
+import { monitorSentinel } from './monitor-sentinel.js';
 import { sampleBlock, sampleFrom, sampleLine, type Raw } from './monitor-sample.js';
 import { failureMessage, print, printErr } from './output.js';
+import { sentinelTarget } from './sentinel.js';
 import { Session } from './session.js';
 
 export { sampleBlock, sampleFrom, sampleLine, type MonitorSample } from './monitor-sample.js';
@@ -24,9 +26,18 @@ A Redis Cluster node (INFO cluster_enabled:1, or --cluster) is a seed: every nod
 cluster is sampled (primaries and replicas, from CLUSTER NODES, re-read each sample), one row
 or line per node, rates per node; --json prints { target, cluster: true, time, nodes: [...] }.
 
+A Sentinel deployment (--sentinel host:port[,host:port] --name MASTER): the primary the pool
+follows and every replica the sentinels list (re-read each sample, so a failover shows as
+swapped roles), with replication offset and lag, under a line with the pool's
+stats().sentinel; --json prints { target, sentinel: true, time, primary, stats, nodes: [...] }.
+The URL, if given, only supplies the data nodes' credentials and TLS.
+
 Options:
   --url URL            Redis URL (instead of the argument)
   --cluster            treat the URL as a cluster seed (without it: when the server says so)
+  --sentinel LIST      sentinels as host:port[,host:port…] (port default 26379)
+  --name MASTER        the master name the sentinels monitor (required with --sentinel)
+  --sentinel-tls       TLS to the sentinels
   --interval SECONDS   time between samples (default 1)
   --count N            stop after N samples
   --once               print one snapshot and exit (rates need two samples: shown as null/–)
@@ -44,6 +55,9 @@ const MONITOR_OPTIONS = {
   timeout: { type: 'string', short: 't' },
   json: { type: 'boolean' },
   cluster: { type: 'boolean' },
+  sentinel: { type: 'string' },
+  name: { type: 'string' },
+  'sentinel-tls': { type: 'boolean' },
 } as const;
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -65,6 +79,7 @@ export async function monitorCommand(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const t = target(p);
+  const sentinel = sentinelTarget(p, t.url);
   const intervalMs = Math.round(num(p, 'interval', 1, { min: 0.05, max: 3600 }) * 1000);
   const once = p.values['once'] === true;
   const count = once ? 1 : num(p, 'count', Infinity, { min: 1, max: 1e9, integer: true });
@@ -75,6 +90,13 @@ export async function monitorCommand(argv: string[]): Promise<number> {
   const session = new Session();
   const cluster = (): Promise<number> =>
     monitorCluster({ url: t.url, display: t.display, intervalMs, count, timeoutMs, json, once, live, signal: session.signal, sleep });
+  if (sentinel) {
+    try {
+      return await monitorSentinel(sentinel, { intervalMs, count, timeoutMs, json, once, live, signal: session.signal, sleep });
+    } finally {
+      session.end();
+    }
+  }
   if (p.values['cluster'] === true) {
     try {
       return await cluster();
