@@ -3,7 +3,8 @@
  * Public surface only; everything else is internal.
  */
 export { createPool, Pool } from './pool/pool.js';
-export { ClusterPool } from './cluster/cluster-pool.js';
+export { ClusterPool, ClusterSubscriber } from './cluster/cluster-pool.js';
+export type { ClusterSubscriberEvents, SubscriberNode } from './cluster/cluster-pool.js';
 export type { ClusterStats, ClusterNodeStats, ClusterHealthReport, ClusterInfo } from './cluster/cluster-pool.js';
 export type { NatMap, NodeAddress } from './topology/cluster/nat-map.js';
 export type { RefresherStats, RefreshReason } from './topology/cluster/refresher.js';
@@ -18,6 +19,7 @@ export type { SubscriberOptions, SubscriberState, SubscriberEvents, SubscriberCo
 export { Batch } from './commands/batch.js';
 export type { PoolEvents } from './pool/events.js';
 export type { EventArgs, PoolWithOptions } from './pool/pool.js';
+export type { PoolLike } from './pool/api.js';
 export type { Role } from './pool/pooled-connection.js';
 export type { PoolStats, HealthStatus, DestroyReason, ErrorKind } from './pool/stats.js';
 export type { ConnState } from './pool/pooled-connection.js';

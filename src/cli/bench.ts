@@ -113,7 +113,7 @@ function settingsFrom(p: Parsed): BenchSettings {
   };
 }
 
-function poolOptions(url: string, s: BenchSettings): PoolOptions {
+function poolOptions(url: string, s: BenchSettings): Omit<PoolOptions, 'cluster'> {
   return {
     url,
     name: 'redpool-bench',

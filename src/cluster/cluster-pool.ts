@@ -20,16 +20,19 @@ import type { AcquireOptions, CallOptions, PoolState } from '../pool/core.js';
 import type { PoolEvents } from '../pool/events.js';
 import { kGuard, type Lease } from '../pool/lease.js';
 import type { HealthStatus } from '../pool/stats.js';
-import type { Subscriber, SubscriberOptions } from '../pool/subscriber.js';
+import type { SubscriberOptions } from '../pool/subscriber-types.js';
 import { commandSlot, keySlot, SLOT_COUNT } from '../topology/cluster/keys.js';
 import { parseRedirect } from '../topology/cluster/redirect.js';
 import { clusterBatch } from './batch.js';
+import { ClusterSubscriber } from './cluster-subscriber.js';
 import { ClusterNodes, type MakeNodePool, type NodeEntry } from './nodes.js';
 import { Router } from './router.js';
 import { aggregateHealth, sumStats, type ClusterHealthReport, type ClusterNodeStats, type ClusterStats } from './stats.js';
 
 export type { ClusterStats, ClusterNodeStats, ClusterHealthReport, ClusterInfo } from './stats.js';
 export type { MakeNodePool } from './nodes.js';
+export { ClusterSubscriber } from './cluster-subscriber.js';
+export type { ClusterSubscriberEvents, SubscriberNode } from './cluster-subscriber.js';
 
 /** Node-pool events the cluster pool re-emits (payload plus `node`, the node id, and `address`). */
 const FORWARDED = [
@@ -37,6 +40,7 @@ const FORWARDED = [
   'connection:closed',
   'connection:error',
   'lease:acquired',
+  'lease:released',
   'lease:leak',
   'pool:exhausted',
   'health',
@@ -57,6 +61,7 @@ export class ClusterPool<Raw = Redis> extends EventEmitter<EventArgs> {
   #ready: Promise<HealthStatus> | undefined;
   #closed: Promise<void> | undefined;
   readonly #leases = new WeakSet<Lease<unknown>>();
+  readonly #subscribers = new Set<ClusterSubscriber>();
 
   /** Use `createPool({ cluster })`. `make`: the per-node pool factory (`createPool` passes `new Pool(options, { gate })`). */
   constructor(options: PoolOptions, make: MakeNodePool) {
@@ -284,12 +289,17 @@ export class ClusterPool<Raw = Redis> extends EventEmitter<EventArgs> {
     };
   }
 
-  /** A pub/sub connection on one primary (cluster `PUBLISH` reaches every node). Needs a known topology (after `ready()`). */
-  subscriber(opts?: SubscriberOptions): Subscriber {
+  /**
+   * Pub/sub across the cluster: `ssubscribe` routes each shard channel to its slot's primary (one
+   * connection per node with shard channels, each a lease of that node's pool) and follows slot
+   * moves and failovers; `subscribe`/`psubscribe` use one primary, re-homed when it leaves the
+   * map. Connects lazily; the topology is read on first use. See `ClusterSubscriber`.
+   */
+  subscriber(opts?: SubscriberOptions): ClusterSubscriber {
     if (this.#state !== 'open') throw new PoolClosedError(`pool is ${this.#state}`);
-    const entry = this.#nodes.any();
-    if (!entry) throw new UnavailableError('cluster: topology not known yet (await ready() first)');
-    return entry.pool.subscriber(opts);
+    const sub = new ClusterSubscriber(this.#nodes, this.#o, opts, (s) => this.#subscribers.delete(s));
+    this.#subscribers.add(sub);
+    return sub;
   }
 
   /** Graceful shutdown of every node pool (and those still draining). Idempotent. */
@@ -304,9 +314,11 @@ export class ClusterPool<Raw = Redis> extends EventEmitter<EventArgs> {
 
   #shutdown(how: (p: NodeEntry['pool']) => Promise<void>): Promise<void> {
     if (this.#state === 'open') this.#state = 'closing';
+    // First, so their node subscribers closing with the node pools is not taken for a lost node.
+    const subscribers = [...this.#subscribers].map((sub) => sub.close());
     const bootstraps = this.#nodes.close();
     const pools = [...this.#nodes.entries.map((e) => e.pool), ...this.#nodes.retiring];
-    const done = Promise.all([bootstraps, ...pools.map(how)]).then(() => {
+    const done = Promise.all([bootstraps, ...subscribers, ...pools.map(how)]).then(() => {
       if (this.#state !== 'closed') {
         this.#state = 'closed';
         this.emit('pool:closed', {});

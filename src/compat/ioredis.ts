@@ -28,6 +28,7 @@ import { CONNECTION_CLOSED, coerce, ioredisError, settle, splitCallback } from '
 import { IoredisBatch, type BatchContext } from './ioredis-batch.js';
 import { scanStream, type ScanStreamOptions } from './scan-stream.js';
 import { runScript, scriptArgs, scriptCache, scriptDef, type ScriptCache, type ScriptDef } from './scripts.js';
+import { requireSingleNode } from './single-node.js';
 
 /** Options of {@link asIoredis}. */
 export interface AsIoredisOptions {
@@ -112,6 +113,7 @@ export class IoredisViewImpl extends EventEmitter {
 
   constructor(pool: Pool, opts: AsIoredisOptions = {}) {
     super();
+    requireSingleNode(pool, 'asIoredis');
     if (opts.keyPrefix !== undefined && typeof opts.keyPrefix !== 'string')
       throw new ConfigError('asIoredis.keyPrefix', 'must be a string');
     this.pool = pool;

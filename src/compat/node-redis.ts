@@ -16,6 +16,7 @@ import type { Pool } from '../pool/pool.js';
 import type { Subscriber } from '../pool/subscriber.js';
 import { settle } from './coerce.js';
 import { NODE_REDIS_COMMANDS, type NodeRedisCommand } from './node-redis-commands.js';
+import { requireSingleNode } from './single-node.js';
 
 /** What {@link asNodeRedis} returns: typed as a node-redis 5 client, plus the pool it views. */
 export type NodeRedisView = RedisClientType & { readonly pool: Pool };
@@ -92,6 +93,7 @@ export class NodeRedisViewImpl extends EventEmitter {
 
   constructor(pool: Pool) {
     super();
+    requireSingleNode(pool, 'asNodeRedis');
     this.pool = pool;
     const o = pool.options;
     this.options = { url: o.path ? `redis+unix://${o.path}` : `redis://${o.host}:${o.port}/${o.db}`, database: o.db };

@@ -72,7 +72,9 @@ export interface DriverConnection {
    * `kind` is the push type; `args` are raw bytes: `message`/`smessage` → `[channel, payload]`,
    * `pmessage` → `[pattern, channel, payload]`, `invalidate` (only when {@link invalidations}
    * is true) → the invalidated keys, where an empty list means "every key" (the server sent a
-   * null key list: FLUSHDB/FLUSHALL). Listeners run synchronously per push, in order.
+   * null key list: FLUSHDB/FLUSHALL), `sunsubscribe` → `[]` (the server dropped shard channels
+   * on its own, as a cluster node does when their slot moves away; which ones is not reported).
+   * Listeners run synchronously per push, in order.
    */
   onPush?(listener: (kind: PushKind, args: readonly Buffer[]) => void): void;
   /**
@@ -90,9 +92,10 @@ export interface DriverConnection {
 
 /**
  * The push types a driver reports through {@link DriverConnection.onPush}: pub/sub messages,
- * and `invalidate` for client-side caching (CLIENT TRACKING).
+ * `invalidate` for client-side caching (CLIENT TRACKING), and `sunsubscribe` for shard channels
+ * the server unsubscribed on its own (a slot migration).
  */
-export type PushKind = 'message' | 'pmessage' | 'smessage' | 'invalidate';
+export type PushKind = 'message' | 'pmessage' | 'smessage' | 'invalidate' | 'sunsubscribe';
 
 /** A connection factory. */
 export interface Driver {

@@ -326,6 +326,9 @@ class IoredisConnection implements DriverConnection {
     onInvalidate(c, (keys) => listener('invalidate', keys));
     c.on('messageBuffer', (channel: Buffer, message: Buffer) => listener('message', [channel, message]));
     c.on('smessageBuffer', (channel: Buffer, message: Buffer) => listener('smessage', [channel, message]));
+    // ioredis (≥ 6) reports a `sunsubscribe` that answers no command of ours (the server dropped
+    // shard channels of a slot that moved) as 'moved', without the channel names.
+    c.on('moved', () => listener('sunsubscribe', []));
     // ioredis hands the pattern of a pmessageBuffer over as a string.
     c.on('pmessageBuffer', (pattern: string | Buffer, channel: Buffer, message: Buffer) =>
       listener('pmessage', [typeof pattern === 'string' ? Buffer.from(pattern) : pattern, channel, message]),

@@ -32,8 +32,12 @@ declare module 'fastify' {
 export interface RedpoolFastifyOptions extends Omit<HealthRoutesOptions, 'registry'> {
   /** A pool you created; the plugin never closes it. */
   pool?: Pool;
-  /** Options (or URL) for a pool the plugin creates, warms up (`ready()`), and closes on `onClose`. */
-  poolOptions?: PoolOptions | string;
+  /**
+   * Options (or URL) for a pool the plugin creates, warms up (`ready()`), and closes on `onClose`.
+   * A single-node pool: `cluster` is refused (`ConfigError`, option `poolOptions.cluster`), since
+   * `fastify.redis` is typed `Pool`.
+   */
+  poolOptions?: Omit<PoolOptions, 'cluster'> | string;
   /**
    * Decorate `fastify.redis[namespace]` instead of `fastify.redis`, so several pools can be
    * registered. With a namespace the health routes default to `/health/<namespace>`.
@@ -56,6 +60,11 @@ const plugin: FastifyPluginAsync<RedpoolFastifyOptions> = async (fastify: Fastif
     throw new ConfigError('namespace', 'fastify.redis is already decorated; register further pools with a namespace');
   if (ns !== undefined && holder && Object.hasOwn(holder, ns)) throw new ConfigError('namespace', `"${ns}" is already registered`);
 
+  if (typeof opts.poolOptions === 'object' && (opts.poolOptions as PoolOptions | null)?.cluster !== undefined)
+    throw new ConfigError(
+      'poolOptions.cluster',
+      'the fastify plugin creates a single-node pool (fastify.redis is a Pool); give a cluster pool to the health routes of redpool/http instead',
+    );
   const created = !opts.pool;
   const pool = opts.pool ?? createPool(opts.poolOptions);
   if (created) {

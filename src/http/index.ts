@@ -13,7 +13,7 @@
  * `Registry`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Pool } from '../pool/pool.js';
+import type { PoolLike } from '../pool/api.js';
 import { HealthRoutes, type HealthRoutesOptions, type RouteResponse } from './routes.js';
 
 export { HealthRoutes } from './routes.js';
@@ -49,7 +49,7 @@ export function sendRouteResponse(req: IncomingMessage, res: ServerResponse, r: 
  * // Express
  * app.use(createHealthHandler(pool, { registry, prefix: '/health' }));
  */
-export function createHealthHandler(pool: Pool, options: HealthHandlerOptions = {}): HealthHandler {
+export function createHealthHandler(pool: PoolLike, options: HealthHandlerOptions = {}): HealthHandler {
   const routes = new HealthRoutes(pool, options);
   const handler = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): void => {
     const url = req.url ?? '/';

@@ -6,7 +6,8 @@
  * documented in docs/observability.md.
  */
 import { adviseFromStats, fetchServerLimits, summarizeAdvice, type Advice, type ServerLimits } from '../health/advice.js';
-import type { HealthReport, Pool } from '../pool/pool.js';
+import type { PoolLike } from '../pool/api.js';
+import type { HealthReport } from '../pool/pool.js';
 import type { PoolStats } from '../pool/stats.js';
 
 /** What `/metrics` needs of a registry: a prom-client `Registry` fits. */
@@ -82,7 +83,7 @@ export type Route = 'health' | 'live' | 'ready' | 'redis' | 'metrics';
 
 /** The routes of one pool. Create once; {@link handle} per request. */
 export class HealthRoutes {
-  readonly pool: Pool;
+  readonly pool: PoolLike;
   /** Absolute paths served, by route. */
   readonly paths: Readonly<Record<Route, string | undefined>>;
   readonly #o: HealthRoutesOptions;
@@ -94,7 +95,7 @@ export class HealthRoutes {
     cur: undefined,
   };
 
-  constructor(pool: Pool, options: HealthRoutesOptions = {}) {
+  constructor(pool: PoolLike, options: HealthRoutesOptions = {}) {
     this.pool = pool;
     this.#o = options;
     const prefix = normalizePrefix(options.prefix ?? '/health');
@@ -192,7 +193,7 @@ export class HealthRoutes {
     const body: RedisHealthBody = {
       status: report.status,
       pool: this.pool.options.name,
-      endpoint: this.pool.options.endpoint,
+      endpoint: endpointOf(this.pool.options),
       latencyMs: roundMs(report.latencyMs),
       message: report.message,
       lastError: report.lastError,
@@ -257,4 +258,9 @@ function withDeadline<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
 /** Milliseconds to the microsecond: `0.6002059999996163` reads as `0.6`. */
 function roundMs(ms: number | null): number | null {
   return ms === null ? null : Math.round(ms * 1000) / 1000;
+}
+
+/** The endpoint to report: the URL (no secrets), or for a cluster its seeds. */
+function endpointOf(o: PoolLike['options']): string {
+  return o.cluster ? `cluster:${o.cluster.nodes.map((n) => `${n.host}:${n.port}`).join(',')}` : o.endpoint;
 }

@@ -6,7 +6,7 @@
  */
 import type { Logger } from '../options.js';
 
-/** What {@link installShutdown} needs of a pool: `Pool` has both. */
+/** What {@link installShutdown} needs of a pool: a `Pool` and a `ClusterPool` (every node pool) both fit. */
 export interface Closable {
   /** Graceful close, bounded by `timeoutMs` (ms). */
   close(opts?: { timeoutMs?: number }): Promise<void>;

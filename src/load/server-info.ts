@@ -47,8 +47,8 @@ export function keyspaceKeys(info: InfoFields): number {
  * @param target - URL or pool options of the server.
  * @param timeoutMs - Connect, acquire and command deadline in ms. @default 2000
  */
-export function openToolPool(target: string | PoolOptions, timeoutMs = 2_000): Pool {
-  const base: PoolOptions = typeof target === 'string' ? { url: target } : { ...target };
+export function openToolPool(target: string | Omit<PoolOptions, 'cluster'>, timeoutMs = 2_000): Pool {
+  const base: Omit<PoolOptions, 'cluster'> = typeof target === 'string' ? { url: target } : { ...target };
   return createPool({
     ...base,
     name: 'redpool-cli',

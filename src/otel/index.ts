@@ -9,7 +9,7 @@
 import diagnostics from 'node:diagnostics_channel';
 import { metrics, type Attributes, type Histogram, type Meter, type Observable, type ObservableResult } from '@opentelemetry/api';
 import type { CommandMessage } from '../observability/diagnostics.js';
-import type { Pool } from '../pool/pool.js';
+import type { PoolLike } from '../pool/api.js';
 import type { PoolEvents } from '../pool/events.js';
 import type { PoolStats } from '../pool/stats.js';
 import { commandLabel } from '../prometheus/command-label.js';
@@ -112,7 +112,7 @@ function instruments(meter: Meter): Instruments {
  * const otel = registerOtelMetrics(pool);            // global MeterProvider
  * const otel2 = registerOtelMetrics(pool2, { meter: provider.getMeter('my-service') });
  */
-export function registerOtelMetrics(pool: Pool, options: OtelMetricsOptions = {}): OtelMetrics {
+export function registerOtelMetrics(pool: PoolLike, options: OtelMetricsOptions = {}): OtelMetrics {
   const meter = options.meter ?? metrics.getMeter('redpool');
   const ins = instruments(meter);
   const name = pool.options.name;

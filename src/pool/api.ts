@@ -9,6 +9,7 @@ import type { Batch } from '../commands/batch.js';
 import type { StateChangingCommand } from '../commands/command-table.js';
 import type { BatchCommand, BatchResult } from '../driver/driver.js';
 import type { HealthReport } from '../health/readiness.js';
+import type { ResolvedOptions } from '../options.js';
 import type { AcquireOptions, CallOptions, PoolState } from './core.js';
 import type { PoolEvents } from './events.js';
 import type { Lease } from './lease.js';
@@ -34,6 +35,31 @@ export interface CloseOptions {
 
 /** Listener arguments of each pool event. */
 export type EventArgs = { [K in keyof PoolEvents]: [PoolEvents[K]] };
+
+/**
+ * What a single-node `Pool` and a `ClusterPool` both are, for integrations that observe, probe
+ * and close a pool without caring which kind it is: `redpool/http` (health routes),
+ * `redpool/otel`, `installShutdown`. For a cluster, `stats()` and `health()` are the aggregate
+ * (the cluster's own types add `nodes`), events carry the node, and `with()` routes by key.
+ */
+export interface PoolLike extends EventEmitter<EventArgs> {
+  /** The validated options (secrets non-enumerable). */
+  readonly options: ResolvedOptions;
+  /** Lifecycle state. */
+  readonly state: PoolState;
+  /** Warms up; resolves the health reached. */
+  ready(): Promise<HealthStatus>;
+  /** One PING (per node on a cluster) and a stats snapshot. Never rejects. */
+  health(opts?: { timeoutMs?: number }): Promise<HealthReport>;
+  /** A fresh statistics snapshot. */
+  stats(): PoolStats;
+  /** A view whose commands use per-call options. */
+  with(call: CallOptions): PoolWithOptions;
+  /** Graceful shutdown. */
+  close(opts?: CloseOptions): Promise<void>;
+  /** Immediate shutdown. */
+  destroy(): Promise<void>;
+}
 
 /** Internal: one shared-API command with per-call options, without building a `with()` view. */
 export const kCall: unique symbol = Symbol('redpool.call');

@@ -399,8 +399,16 @@ export function createPool<D extends Driver | undefined = undefined>(
   options: PoolOptions & { cluster: ClusterOptions; driver?: D },
 ): ClusterPool<RawClientOf<D>>;
 export function createPool<D extends Driver | undefined = undefined>(
-  options?: (PoolOptions & { driver?: D }) | string,
+  options?: (PoolOptions & { cluster?: undefined; driver?: D }) | string,
 ): Pool<RawClientOf<D>>;
+/**
+ * Options whose `cluster` is not known at compile time (a plain `PoolOptions`): either kind of
+ * pool, as at runtime. Narrow with `instanceof ClusterPool`, or type the options with or without
+ * `cluster` to get one kind.
+ */
+export function createPool<D extends Driver | undefined = undefined>(
+  options?: (PoolOptions & { driver?: D }) | string,
+): Pool<RawClientOf<D>> | ClusterPool<RawClientOf<D>>;
 export function createPool(options?: PoolOptions | string): Pool | ClusterPool {
   if (typeof options === 'object' && options !== null && options.cluster !== undefined)
     return new ClusterPool(options, (o, gate) => new Pool(o, { gate }));

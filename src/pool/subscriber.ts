@@ -13,131 +13,52 @@
  * state, so the pool owns it rather than its users), and emits 'connect' again; invalidations
  * sent while it was away are lost, so a near cache flushes on 'disconnect' and on a reconnect. Every change of the
  * subscription set and every (re)connect runs through one queue, so they never interleave.
- * `pool.close()`/`destroy()` close every subscriber.
+ * `pool.close()`/`destroy()` close every subscriber. Split by concept: the public shapes and the
+ * transition table (subscriber-types.ts), option validation and connection checks
+ * (subscriber-setup.ts), the liveness PING (subscriber-liveness.ts), pushes into events
+ * (subscriber-push.ts); this file is the state machine, the queue and resubscription.
  */
 import { EventEmitter } from 'node:events';
-import type { DriverConnection, PushKind } from '../driver/driver.js';
-import { ArgumentError, ConfigError, ConnectionError, PoolClosedError, RedpoolError, ReplyError } from '../errors.js';
+import type { DriverConnection } from '../driver/driver.js';
+import { ArgumentError, ConfigError, PoolClosedError, RedpoolError, ReplyError } from '../errors.js';
 import type { TimerHandle } from '../internal/clock.js';
 import { defaultReconnectBackoff, safeDelay, type BackoffStrategy } from '../resilience/backoff.js';
 import { kDispatch } from '../commands/surface.js';
 import type { SubscriberCore } from './core.js';
 import { kConnection, kPinned, type Lease } from './lease.js';
+import { Liveness } from './subscriber-liveness.js';
+import { emitPush } from './subscriber-push.js';
+import { restoreSubscriptions, sendSubscribe, type Sending } from './subscriber-resubscribe.js';
+import {
+  commandGroups,
+  connectionRefusal,
+  KINDS,
+  positiveMs,
+  subscriptionNames,
+  trackingArgs,
+  UNSUB,
+  type Kind,
+} from './subscriber-setup.js';
+import {
+  kResubscribe,
+  kShardDropped,
+  SUBSCRIBER_TRANSITIONS,
+  type SubscriberConnectInfo,
+  type SubscriberEvents,
+  type SubscriberOptions,
+  type SubscriberState,
+} from './subscriber-types.js';
 
-/** Options of `pool.subscriber()`. */
-export interface SubscriberOptions {
-  /** Longest wait for a connection per (re)connect attempt, in ms. @default the pool's acquireTimeoutMs */
-  connectTimeoutMs?: number;
-  /** Delay between reconnect attempts (attempt 1, 2, …). @default the pool's reconnectBackoff (equal jitter 50 ms … 5 s) */
-  backoff?: BackoffStrategy;
-  /**
-   * Server-assisted client-side caching on this connection: `CLIENT TRACKING ON BCAST PREFIX …`
-   * is applied on every (re)connect before 'connect' is emitted, and the server's invalidations
-   * arrive as 'invalidate' events. Needs a driver that reports invalidation pushes (the ioredis
-   * driver over RESP3). @default off
-   */
-  tracking?: SubscriberTracking;
-  /**
-   * Liveness check: a PING is sent on the connection this often (ms) while it is ready. A server
-   * that is frozen (SIGSTOP, a hung host, a black-holed network) keeps the socket open but never
-   * answers, and pushes (messages, invalidations) silently stop: without this check the
-   * subscriber would look connected for as long as TCP keeps quiet. `Infinity` turns it off.
-   * @default 1000
-   */
-  pingIntervalMs?: number;
-  /**
-   * How long a liveness PING may go unanswered, in ms, before the connection is declared lost
-   * ('disconnect', then the usual reconnect with backoff). @default 2000
-   */
-  pingTimeoutMs?: number;
-}
+export { SUBSCRIBER_TRANSITIONS } from './subscriber-types.js';
+export type {
+  SubscriberConnectInfo,
+  SubscriberEvents,
+  SubscriberOptions,
+  SubscriberState,
+  SubscriberTracking,
+} from './subscriber-types.js';
 
-/** The `tracking` option of `pool.subscriber()`. */
-export interface SubscriberTracking {
-  /** Key prefixes to be told about (one PREFIX each); empty: every key. Prefixes must not overlap (the server refuses). */
-  prefixes: readonly string[];
-  /** Broadcasting mode: the only one a connection that runs no reads of its own can use. @default true */
-  bcast?: true;
-}
-
-/**
- * Lifecycle of a subscriber: `idle` (no connection yet: it connects on the first subscribe or
- * `ready()`), `connecting`, `ready`, `reconnecting` (connection lost, backing off), `closed` (final).
- */
-export type SubscriberState = 'idle' | 'connecting' | 'ready' | 'reconnecting' | 'closed';
-
-/** What 'connect' reports after every (re)connect, once every subscription has been restored. */
-export interface SubscriberConnectInfo {
-  /** The server's `CLIENT ID` of this connection (for `CLIENT TRACKING … REDIRECT <id>`). */
-  clientId: number;
-  /** The pool's connection id (as in pool events). */
-  connectionId: number;
-  /** False for the first connect, true after a loss. */
-  reconnect: boolean;
-}
-
-/** Events of a {@link Subscriber}. It never emits 'error': an application without listeners cannot be crashed. */
-export interface SubscriberEvents {
-  /** A message on a channel subscribed with `subscribe`. */
-  message: [channel: string, message: string];
-  /** The same message as bytes. */
-  messageBuffer: [channel: Buffer, message: Buffer];
-  /** A message matching a pattern subscribed with `psubscribe`. */
-  pmessage: [pattern: string, channel: string, message: string];
-  /** The same as bytes (the pattern stays a string, as ioredis reports it). */
-  pmessageBuffer: [pattern: string, channel: Buffer, message: Buffer];
-  /** A message on a shard channel subscribed with `ssubscribe`. */
-  smessage: [channel: string, message: string];
-  /** The same as bytes. */
-  smessageBuffer: [channel: Buffer, message: Buffer];
-  /**
-   * Keys another client changed (with `tracking`); `null`: every key may have changed (FLUSHDB,
-   * FLUSHALL). Invalidations between a 'disconnect' and the next 'connect' are lost.
-   */
-  invalidate: [keys: string[] | null];
-  /** The same keys as bytes. */
-  invalidateBuffer: [keys: Buffer[] | null];
-  /** Connected (again), tracking applied and every subscription restored. */
-  connect: [info: SubscriberConnectInfo];
-  /** The connection ended; messages published until the next 'connect' are lost. */
-  disconnect: [info: { error: Error | undefined }];
-  /** A (re)connect attempt failed; the next one follows after the backoff. */
-  'connect:error': [info: { error: RedpoolError; attempt: number }];
-  /** Restoring subscriptions after a reconnect was refused (e.g. ACL); those names were dropped. */
-  'subscribe:error': [info: { error: RedpoolError; command: string; names: string[] }];
-  /** close() ran (directly or through pool.close()). */
-  close: [];
-}
-
-/** Validates the `tracking` option into CLIENT arguments (TRACKING ON BCAST PREFIX …). */
-function trackingArgs(t: SubscriberTracking | undefined): string[] | undefined {
-  if (t === undefined) return undefined;
-  if (typeof t !== 'object' || t === null) throw new ConfigError('subscriber.tracking', 'must be an object ({ prefixes, bcast })');
-  if ((t as { bcast?: unknown }).bcast !== undefined && (t as { bcast?: unknown }).bcast !== true)
-    throw new ConfigError(
-      'subscriber.tracking.bcast',
-      'must be true (a subscriber runs no reads of its own, so only BCAST tracking applies)',
-    );
-  const prefixes: unknown = t.prefixes;
-  if (!Array.isArray(prefixes)) throw new ConfigError('subscriber.tracking.prefixes', 'must be an array of strings (empty: every key)');
-  const out = ['TRACKING', 'ON', 'BCAST'];
-  prefixes.forEach((p: unknown, i) => {
-    if (typeof p !== 'string') throw new ConfigError(`subscriber.tracking.prefixes[${i}]`, `must be a string, got ${typeof p}`);
-    out.push('PREFIX', p);
-  });
-  return out;
-}
-
-/** A duration option: a positive number of ms (`Infinity` allowed: off), or the default. */
-function positiveMs(name: string, v: number | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !(v > 0) || (Number.isFinite(v) && v > 2 ** 31 - 1))
-    throw new ConfigError(name, `must be a positive number of ms (at most 2^31 - 1) or Infinity, got ${String(v)}`);
-  return v;
-}
-
-type Kind = 'subscribe' | 'psubscribe' | 'ssubscribe';
-const UNSUB: Record<Kind, string> = { subscribe: 'unsubscribe', psubscribe: 'punsubscribe', ssubscribe: 'sunsubscribe' };
+export { kResubscribe, kShardDropped } from './subscriber-types.js';
 
 /** Budget-counted pub/sub connection of a pool. Create with `pool.subscriber()`. */
 export class Subscriber extends EventEmitter<SubscriberEvents> {
@@ -146,10 +67,7 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
   readonly #timeoutMs: number;
   readonly #onClose: (s: Subscriber) => void;
   readonly #tracking: string[] | undefined;
-  readonly #pingIntervalMs: number;
-  readonly #pingTimeoutMs: number;
-  /** The liveness timer: the next PING, or the deadline of the one in flight. */
-  #pingTimer: TimerHandle | undefined;
+  readonly #liveness: Liveness;
   readonly #sets: Record<Kind, Set<string>> = { subscribe: new Set(), psubscribe: new Set(), ssubscribe: new Set() };
   #state: SubscriberState = 'idle';
   #lease: Lease | undefined;
@@ -160,6 +78,10 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
   #connectedOnce = false;
   #timer: TimerHandle | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  /** SSUBSCRIBEs in flight (see {@link Sending}). */
+  readonly #sending: Sending = { shards: 0 };
+  /** @internal See {@link kShardDropped}. */
+  [kShardDropped]: (() => void) | undefined;
 
   /** @internal Use `pool.subscriber()`. */
   constructor(engine: SubscriberCore<Lease>, opts: SubscriberOptions | undefined, onClose: (s: Subscriber) => void) {
@@ -169,12 +91,20 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     if (opts?.backoff !== undefined && typeof opts.backoff?.delay !== 'function')
       throw new ConfigError('subscriber.backoff', 'must be a BackoffStrategy ({ delay(attempt) })');
     this.#tracking = trackingArgs(opts?.tracking);
-    this.#pingIntervalMs = positiveMs('subscriber.pingIntervalMs', opts?.pingIntervalMs, 1_000);
-    this.#pingTimeoutMs = positiveMs('subscriber.pingTimeoutMs', opts?.pingTimeoutMs, 2_000);
+    const pingIntervalMs = positiveMs('subscriber.pingIntervalMs', opts?.pingIntervalMs, 1_000);
+    const pingTimeoutMs = positiveMs('subscriber.pingTimeoutMs', opts?.pingTimeoutMs, 2_000);
     this.#engine = engine;
     this.#backoff = opts?.backoff ?? engine.o.reconnectBackoff ?? defaultReconnectBackoff();
     this.#timeoutMs = opts?.connectTimeoutMs ?? engine.o.acquireTimeoutMs;
     this.#onClose = onClose;
+    this.#liveness = new Liveness(engine.clock, pingIntervalMs, pingTimeoutMs, {
+      isCurrent: (gen) => gen === this.#gen,
+      ping: (gen) => {
+        const lease = this.#lease;
+        return gen === this.#gen && lease && this.#state === 'ready' ? lease[kDispatch]('ping', [], false) : undefined;
+      },
+      lost: (cause) => this.#lost(cause),
+    });
   }
 
   /** Current lifecycle state. */
@@ -232,9 +162,19 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     return this.#add('psubscribe', patterns);
   }
 
-  /** Subscribes to shard channels (Redis 7; see {@link subscribe}). */
+  /**
+   * Subscribes to shard channels (Redis 7; see {@link subscribe}). Sent as one SSUBSCRIBE per
+   * slot, so channels of different slots may be named together; a group the server refuses
+   * (e.g. `MOVED` on a cluster node that does not serve the slot) rejects the call, and the
+   * groups sent before it stay subscribed.
+   */
   ssubscribe(...channels: Array<string | Buffer>): Promise<number> {
     return this.#add('ssubscribe', channels);
+  }
+
+  /** @internal See {@link kResubscribe}. */
+  [kResubscribe](channels: string[]): Promise<number> {
+    return this.#add('ssubscribe', channels, true);
   }
 
   /** Unsubscribes from channels (all of them when none are named). Never rejects for a lost connection. */
@@ -258,11 +198,11 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
    */
   close(): Promise<void> {
     if (this.#state === 'closed') return Promise.resolve();
-    this.#state = 'closed';
+    this.#to('closed');
     this.#gen++;
     if (this.#timer !== undefined) this.#engine.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#stopPing();
+    this.#liveness.stop();
     this.#drop();
     for (const set of Object.values(this.#sets)) set.clear();
     this.#onClose(this);
@@ -280,15 +220,12 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     return this.#state === 'closed';
   }
 
-  #names(kind: Kind, names: Array<string | Buffer>): string[] {
-    const out: string[] = [];
-    for (let i = 0; i < names.length; i++) {
-      const n = names[i];
-      if (typeof n === 'string') out.push(n);
-      else if (Buffer.isBuffer(n)) out.push(n.toString());
-      else throw new ArgumentError(kind.toUpperCase(), i, 'must be a string or Buffer');
-    }
-    return out;
+  /** Every change of state goes through the table (a staying state is no change). */
+  #to(next: SubscriberState): void {
+    const from = this.#state;
+    if (from === next) return;
+    if (!SUBSCRIBER_TRANSITIONS[from].includes(next)) throw new Error(`redpool invariant: subscriber ${from} → ${next}`);
+    this.#state = next;
   }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -297,22 +234,22 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     return run;
   }
 
-  #add(kind: Kind, raw: Array<string | Buffer>): Promise<number> {
+  #add(kind: Kind, raw: Array<string | Buffer>, again = false): Promise<number> {
     let names: string[];
     try {
       if (this.#isClosed()) throw new PoolClosedError('subscriber is closed');
-      names = this.#names(kind, raw);
+      names = subscriptionNames(kind, raw);
       if (names.length === 0) throw new ArgumentError(kind.toUpperCase(), 0, 'needs at least one name');
     } catch (err) {
       return Promise.reject(err);
     }
     return this.#serial(async () => {
       const set = this.#sets[kind];
-      const fresh = [...new Set(names)].filter((n) => !set.has(n));
+      const fresh = [...new Set(names)].filter((n) => again || !set.has(n));
       const lease = await this.#ensure();
-      if (fresh.length > 0) {
-        await lease[kDispatch](kind, fresh, false);
-        if (this.#lease === lease) for (const n of fresh) set.add(n);
+      for (const group of commandGroups(kind, fresh)) {
+        await sendSubscribe(lease, kind, group, this.#sending);
+        if (this.#lease === lease) for (const n of group) set.add(n);
       }
       return this.count;
     });
@@ -321,7 +258,7 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
   #remove(kind: Kind, raw: Array<string | Buffer>): Promise<number> {
     let names: string[];
     try {
-      names = this.#names(kind, raw);
+      names = subscriptionNames(kind, raw);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -331,10 +268,12 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
       for (const n of gone) set.delete(n);
       const lease = this.#lease;
       if (gone.length > 0 && lease && this.#state === 'ready') {
-        // Forgotten either way: a lost connection has nothing to unsubscribe from.
-        await lease[kDispatch](UNSUB[kind], gone, false).catch((err: unknown) => {
-          if (err instanceof ReplyError) throw err;
-        });
+        for (const group of commandGroups(kind, gone)) {
+          // Forgotten either way: a lost connection has nothing to unsubscribe from.
+          await lease[kDispatch](UNSUB[kind], group, false).catch((err: unknown) => {
+            if (err instanceof ReplyError) throw err;
+          });
+        }
       }
       return this.count;
     });
@@ -351,13 +290,13 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
         if (this.#tracking && !(err instanceof ConfigError) && !this.#isClosed()) {
           // A tracking subscriber stands for a near cache waiting to serve: it keeps trying on
           // its backoff (the one owner of reconnection), as after a lost connection.
-          this.#state = 'reconnecting';
+          this.#to('reconnecting');
           const error = err instanceof RedpoolError ? err : new RedpoolError('ERR_CONNECTION', String(err));
           this.emit('connect:error', { error, attempt: this.#attempt });
           this.#schedule();
         } else {
           // A first connect that failed leaves nothing to restore: back to idle, the next call tries again.
-          this.#state = 'idle';
+          this.#to('idle');
         }
       }
       throw err;
@@ -367,7 +306,7 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
   /** Inside the queue: takes a lease, reads CLIENT ID, restores every subscription. */
   async #connect(): Promise<Lease> {
     const e = this.#engine;
-    if (this.#state !== 'reconnecting') this.#state = 'connecting';
+    if (this.#state !== 'reconnecting') this.#to('connecting');
     const lease = await e.acquire({ timeoutMs: this.#timeoutMs });
     if (this.#isClosed()) {
       lease.destroy();
@@ -375,24 +314,19 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     }
     lease[kPinned] = true;
     const conn = lease[kConnection]() as DriverConnection;
-    if (typeof conn.onPush !== 'function') {
+    const refusal = connectionRefusal(conn, this.#tracking !== undefined);
+    if (refusal) {
       lease.release();
-      throw new ConfigError('driver', 'this driver cannot carry pub/sub (no onPush): pool.subscriber() needs the ioredis driver');
-    }
-    if (this.#tracking && conn.invalidations !== true) {
-      lease.release();
-      throw new ConfigError(
-        'subscriber.tracking',
-        conn.protocol === 2
-          ? 'this connection speaks RESP2 (the server refused HELLO 3), which has no invalidation pushes: tracking needs RESP3 (Redis ≥ 6 with HELLO allowed); REDIRECT to __redis__:invalidate is not supported'
-          : 'this driver cannot report invalidation pushes: tracking needs the ioredis driver (RESP3) on a release with the hook point (see docs/ARCHITECTURE.md)',
-      );
+      throw refusal;
     }
     const gen = ++this.#gen;
     this.#lease = lease;
     e.subscribers++;
-    conn.onPush((kind, args) => {
-      if (gen === this.#gen) this.#push(kind, args);
+    conn.onPush!((kind, args) => {
+      if (gen !== this.#gen) return;
+      if (kind === 'sunsubscribe') {
+        if (this.#sending.shards === 0) this[kShardDropped]?.();
+      } else emitPush(this, kind, args, this.#tracking !== undefined);
     });
     conn.onClose((cause) => {
       if (gen === this.#gen) this.#lost(cause);
@@ -401,18 +335,10 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
       this.#clientId = Number(await lease[kDispatch]('client', ['ID'], false));
       // Tracking is connection state: a new connection has none until it is applied again.
       if (this.#tracking) await lease[kDispatch]('client', this.#tracking, false);
-      for (const kind of ['subscribe', 'psubscribe', 'ssubscribe'] as const) {
-        const set = this.#sets[kind];
-        if (set.size === 0) continue;
-        const names = [...set];
-        try {
-          await lease[kDispatch](kind, names, false);
-        } catch (err) {
-          if (!(err instanceof ReplyError)) throw err;
-          for (const n of names) set.delete(n);
-          this.emit('subscribe:error', { error: err, command: kind.toUpperCase(), names });
-        }
-      }
+      for (const kind of KINDS)
+        await restoreSubscriptions(lease, kind, this.#sets[kind], this.#sending, (error, names) =>
+          this.emit('subscribe:error', { error, command: kind.toUpperCase(), names }),
+        );
     } catch (err) {
       if (gen === this.#gen) {
         this.#gen++;
@@ -423,65 +349,11 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
     if (gen !== this.#gen) throw new PoolClosedError('subscriber connection was lost while connecting');
     const reconnect = this.#connectedOnce;
     this.#connectedOnce = true;
-    this.#state = 'ready';
+    this.#to('ready');
     this.#attempt = 0;
-    this.#armPing(gen);
+    this.#liveness.arm(gen);
     this.emit('connect', { clientId: this.#clientId, connectionId: lease.id, reconnect });
     return lease;
-  }
-
-  /** Arms the next liveness PING of connection `gen` (see `pingIntervalMs`). */
-  #armPing(gen: number): void {
-    this.#stopPing();
-    if (this.#pingIntervalMs === Infinity) return;
-    this.#pingTimer = this.#engine.clock.setTimeout(() => this.#ping(gen), this.#pingIntervalMs, true);
-  }
-
-  #stopPing(): void {
-    if (this.#pingTimer !== undefined) this.#engine.clock.clearTimeout(this.#pingTimer);
-    this.#pingTimer = undefined;
-  }
-
-  /**
-   * Sends one liveness PING. An answer arms the next one; no answer within `pingTimeoutMs`
-   * (confirmed one timer turn later, so a reply already in the socket after a blocked event
-   * loop is read first) declares the connection lost.
-   */
-  #ping(gen: number): void {
-    this.#pingTimer = undefined;
-    const lease = this.#lease;
-    if (gen !== this.#gen || !lease || this.#state !== 'ready') return;
-    let answered = false;
-    const clock = this.#engine.clock;
-    lease[kDispatch]('ping', [], false).then(
-      () => {
-        answered = true;
-        if (gen === this.#gen) this.#armPing(gen);
-      },
-      (err: unknown) => {
-        answered = true;
-        if (gen !== this.#gen) return;
-        // An error reply is still an answer: the server is alive. Anything else (the command's own
-        // deadline, a dead socket) means it is not.
-        if (err instanceof ReplyError) this.#armPing(gen);
-        else this.#lost(err instanceof Error ? err : new ConnectionError(String(err), 'unknown'));
-      },
-    );
-    this.#pingTimer = clock.setTimeout(
-      () => {
-        this.#pingTimer = clock.setTimeout(
-          () => {
-            this.#pingTimer = undefined;
-            if (answered || gen !== this.#gen) return;
-            this.#lost(new ConnectionError(`liveness PING unanswered for ${this.#pingTimeoutMs}ms (server frozen or unreachable?)`, 'unknown'));
-          },
-          1,
-          true,
-        );
-      },
-      this.#pingTimeoutMs,
-      true,
-    );
   }
 
   /** Gives the lease back (destroyed: it was in subscriber mode) and uncounts it. */
@@ -496,10 +368,10 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
 
   #lost(cause: Error | undefined): void {
     this.#gen++;
-    this.#stopPing();
+    this.#liveness.stop();
     this.#drop();
     if (this.#isClosed()) return;
-    this.#state = 'reconnecting';
+    this.#to('reconnecting');
     this.emit('disconnect', { error: cause });
     this.#schedule();
   }
@@ -520,7 +392,6 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
             return;
           } catch (err) {
             if (this.#isClosed() || e.state !== 'open') return;
-            this.#state = 'reconnecting';
             const error = err instanceof RedpoolError ? err : new RedpoolError('ERR_CONNECTION', String(err));
             this.emit('connect:error', { error, attempt: this.#attempt });
             this.#schedule();
@@ -530,31 +401,5 @@ export class Subscriber extends EventEmitter<SubscriberEvents> {
       delay,
       true,
     );
-  }
-
-  #push(kind: PushKind, a: readonly Buffer[]): void {
-    switch (kind) {
-      case 'invalidate': {
-        if (!this.#tracking) break;
-        const keys = a.length === 0 ? null : [...a];
-        if (this.listenerCount('invalidateBuffer') > 0) this.emit('invalidateBuffer', keys);
-        if (this.listenerCount('invalidate') > 0) this.emit('invalidate', keys && keys.map((k) => k.toString()));
-        break;
-      }
-      case 'message':
-        if (this.listenerCount('messageBuffer') > 0) this.emit('messageBuffer', a[0]!, a[1]!);
-        if (this.listenerCount('message') > 0) this.emit('message', a[0]!.toString(), a[1]!.toString());
-        break;
-      case 'smessage':
-        if (this.listenerCount('smessageBuffer') > 0) this.emit('smessageBuffer', a[0]!, a[1]!);
-        if (this.listenerCount('smessage') > 0) this.emit('smessage', a[0]!.toString(), a[1]!.toString());
-        break;
-      case 'pmessage': {
-        const pattern = a[0]!.toString();
-        if (this.listenerCount('pmessageBuffer') > 0) this.emit('pmessageBuffer', pattern, a[1]!, a[2]!);
-        if (this.listenerCount('pmessage') > 0) this.emit('pmessage', pattern, a[1]!.toString(), a[2]!.toString());
-        break;
-      }
-    }
   }
 }

@@ -124,7 +124,7 @@ export function leakGuard(t: TestContext, server: RedisProcess, opts: LeakGuardO
     pool(options = {}) {
       const { label, ...rest } = options;
       const name = `${label ?? 'it'}-${process.pid}-${++seq}`;
-      return guard.track(createPool({ url: server.url, name, ...rest }));
+      return guard.track(createPool({ url: server.url, name, ...rest, cluster: undefined }));
     },
     track(pool) {
       pools.push(pool);

@@ -143,7 +143,7 @@ export function fakePool(t: TestContext | undefined, options: Partial<PoolOption
   if (fixture.sendPath !== undefined) driver.sendPath = fixture.sendPath;
   const clock = new ManualClock();
   const script = new Script(driver);
-  const pool = createPool({ ...QUIET, ...options, driver, clock });
+  const pool = createPool({ ...QUIET, ...options, cluster: undefined, driver, clock });
   const fp = { pool, driver, clock, script };
   t?.after(() => shutdown(fp));
   return fp;

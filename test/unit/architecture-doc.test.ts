@@ -1,5 +1,5 @@
 /**
- * docs/ARCHITECTURE.md draws the three state machines; this test reads its mermaid diagrams and
+ * docs/ARCHITECTURE.md draws the four state machines; this test reads its mermaid diagrams and
  * compares their edges with the transition tables the code enforces, both ways.
  */
 import assert from 'node:assert/strict';
@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { HEALTH_TRANSITIONS } from '../../src/pool/dialer.js';
 import { POOL_TRANSITIONS } from '../../src/pool/pool-state.js';
 import { CONN_TRANSITIONS } from '../../src/pool/pooled-connection.js';
+import { SUBSCRIBER_TRANSITIONS } from '../../src/pool/subscriber-types.js';
 
 const doc = readFileSync('docs/ARCHITECTURE.md', 'utf8');
 
@@ -33,6 +34,7 @@ for (const [name, table] of [
   ['connection', CONN_TRANSITIONS],
   ['pool lifecycle', POOL_TRANSITIONS],
   ['health', HEALTH_TRANSITIONS],
+  ['subscriber', SUBSCRIBER_TRANSITIONS],
 ] as const) {
   void test(`the ${name} diagram has exactly the edges of its transition table`, () => {
     const want = tableEdges(table);

@@ -157,6 +157,7 @@ export async function runScenario(sc: Scenario, rep: number): Promise<ScenarioRe
     const pool = createPool({
       ...REPORT_POOL,
       ...sc.pool,
+      cluster: undefined,
       driver: dials.wrap(sc.pool?.driver ?? ioredisDriver()),
       host: '127.0.0.1',
       port: proxy ? proxy.port : server.port,
@@ -290,6 +291,7 @@ export async function runCheck(ck: Check, rep: number): Promise<CheckResult> {
         const pool = createPool({
           ...REPORT_POOL,
           ...options,
+          cluster: undefined, // a single-node pool, whatever the scenario's options say
           host: '127.0.0.1',
           port: proxy ? proxy.port : server.port,
           name: `${prefix}-${pools.length + 1}`,

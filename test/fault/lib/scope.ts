@@ -27,7 +27,7 @@ process.on('rejectionHandled', (promise) => {
 });
 
 /** Options a fault test usually wants: short deadlines so faults show up in milliseconds. */
-export const FAST: PoolOptions = {
+export const FAST: Omit<PoolOptions, 'cluster'> = {
   max: 4,
   min: 1,
   lanes: 1,
@@ -98,7 +98,7 @@ export class Scope {
     const name = `f${process.pid % 10_000}-${label}-${++seq}`;
     const transcript = new Transcript();
     const timers = new TimerTracker(process.env['FAULT_TIMER_STACKS'] === '1').start();
-    const pool = createPool({ ...FAST, ...options, name, logger: transcript.logger });
+    const pool = createPool({ ...FAST, ...options, cluster: undefined, name, logger: transcript.logger });
     pool.on('warning', (w) => transcript.text(w.message));
     const fp: FaultPool = { pool, name, transcript, timers, server };
     this.#pools.push(fp);

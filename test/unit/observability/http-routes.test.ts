@@ -13,7 +13,7 @@ import { FakeDriver, ManualClock } from '../../../src/testing/index.js';
 
 function fakePool(t: TestContext, over: PoolOptions = {}): { pool: Pool; driver: FakeDriver } {
   const driver = new FakeDriver();
-  const pool = createPool({ driver, clock: new ManualClock(), name: 'web', max: 4, ...over });
+  const pool = createPool({ driver, clock: new ManualClock(), name: 'web', max: 4, ...over, cluster: undefined });
   t.after(() => pool.destroy());
   return { pool, driver };
 }

@@ -15,7 +15,15 @@ import { FakeDriver, ManualClock } from '../../../src/testing/index.js';
 import { sample } from '../../helpers/prom-text.js';
 
 function fakePool(t: TestContext, over: PoolOptions = {}): Pool {
-  const pool = createPool({ driver: new FakeDriver(), clock: new ManualClock(), name: 'unit', max: 4, min: 1, ...over });
+  const pool = createPool({
+    driver: new FakeDriver(),
+    clock: new ManualClock(),
+    name: 'unit',
+    max: 4,
+    min: 1,
+    ...over,
+    cluster: undefined,
+  });
   t.after(() => pool.destroy());
   return pool;
 }

@@ -1,0 +1,48 @@
+/**
+ * The event map of a cluster subscriber, and the grouping of shard channels by slot (one
+ * SSUBSCRIBE each: a cluster node refuses channels of several slots in one).
+ */
+import type { RedpoolError } from '../errors.js';
+import type { SubscriberConnectInfo } from '../pool/subscriber-types.js';
+import { keySlot } from '../topology/cluster/keys.js';
+
+/** Which node an event of a `ClusterSubscriber` is about. */
+export interface SubscriberNode {
+  /** The node id (as in the cluster's stats). */
+  node: string;
+  /** `host:port` of the node. */
+  address: string;
+}
+
+/** Events of a `ClusterSubscriber`: a `Subscriber`'s, with the node they come from. It never emits 'error'. */
+export interface ClusterSubscriberEvents {
+  message: [channel: string, message: string];
+  messageBuffer: [channel: Buffer, message: Buffer];
+  pmessage: [pattern: string, channel: string, message: string];
+  pmessageBuffer: [pattern: string, channel: Buffer, message: Buffer];
+  /** A message on a shard channel subscribed with `ssubscribe`. */
+  smessage: [channel: string, message: string];
+  smessageBuffer: [channel: Buffer, message: Buffer];
+  /** A node's subscriber connection is (again) ready with its subscriptions. */
+  connect: [info: SubscriberConnectInfo & SubscriberNode];
+  /** A node's subscriber connection ended; its messages are lost until it (or a new owner) connects. */
+  disconnect: [info: { error: Error | undefined } & SubscriberNode];
+  'connect:error': [info: { error: RedpoolError; attempt: number } & SubscriberNode];
+  /** Subscriptions that could not be (re)placed: refused by the server, or no owner within the deadline (retried by the reconcile). */
+  'subscribe:error': [info: { error: RedpoolError; command: string; names: string[] }];
+  /** A shard channel was re-subscribed on another node (node ids), after a slot move or a failover. */
+  'shard:moved': [info: { channel: string; from: string; to: string }];
+  close: [];
+}
+
+/** Channels grouped by slot (one SSUBSCRIBE each), first-seen order. */
+export function bySlot(names: readonly string[]): string[][] {
+  const groups = new Map<number, string[]>();
+  for (const n of names) {
+    const slot = keySlot(n);
+    const g = groups.get(slot);
+    if (g) g.push(n);
+    else groups.set(slot, [n]);
+  }
+  return [...groups.values()];
+}
