@@ -176,7 +176,12 @@ async function storedBytes(pool: Pool): Promise<number> {
 async function cell(peer: Peer, size: number, url: string, durationMs: number): Promise<CellResult> {
   const admin = createPool({ url, name: 'bench-admin', max: 2, lanes: 1 });
   await admin.call('FLUSHALL'); // the bench's own throwaway server
-  const pool = createPool({ url, name: 'bench-cache', max: 12, ...(process.env.BENCH_LANES ? { lanes: Number(process.env.BENCH_LANES) } : {}) });
+  const pool = createPool({
+    url,
+    name: 'bench-cache',
+    max: 12,
+    ...(process.env.BENCH_LANES ? { lanes: Number(process.env.BENCH_LANES) } : {}),
+  });
   await pool.ready();
   const client = await makeClient(peer, url, pool);
   const values = Array.from({ length: 16 }, (_, i) => makeValue(size, i + 1));
