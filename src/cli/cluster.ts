@@ -6,7 +6,7 @@
  * the server reports `cluster_enabled:1`.
  */
 import { createPool, parseRedisUrl, type ClusterPool, type HealthStatus, type PoolOptions } from '../index.js';
-import { infoNumber, openToolPool, readInfo, type InfoFields } from '../load/server-info.js';
+import { infoNumber, openToolPool, readInfo, toolPoolOptions, type InfoFields } from '../load/server-info.js';
 
 /** One node as `CLUSTER NODES` lists it. */
 export interface TopologyNode {
@@ -81,18 +81,7 @@ export function openClusterToolPool(url: string | undefined, timeoutMs: number):
   return createPool({
     ...seed.common,
     cluster: { nodes: [{ host: seed.host, port: seed.port }], refreshIntervalMs: Infinity },
-    name: 'redpool-cli',
-    max: 1,
-    min: 1,
-    lanes: 1,
-    connectTimeoutMs: timeoutMs,
-    acquireTimeoutMs: timeoutMs,
-    commandTimeoutMs: timeoutMs,
-    retries: 0,
-    failureThreshold: 1,
-    onUnavailable: 'degrade',
-    healthCheckIntervalMs: 0,
-    logger: false,
+    ...toolPoolOptions(timeoutMs),
   });
 }
 

@@ -12,6 +12,7 @@ import { inspect } from 'node:util';
 import type { Redis } from 'ioredis';
 import { Batch } from '../commands/batch.js';
 import { installCommands, kDispatch, kFail } from '../commands/surface.js';
+import { commandView } from '../commands/view.js';
 import { ArgumentError, CrossSlotError, ForeignLeaseError, PoolClosedError, UnavailableError, type RedpoolError } from '../errors.js';
 import { resolveOptions, type PoolOptions, type ResolvedOptions } from '../options.js';
 import type { CloseOptions, EventArgs, PoolWithOptions, SharedCommands } from '../pool/api.js';
@@ -110,11 +111,11 @@ export class ClusterPool<Raw = Redis> extends EventEmitter<EventArgs> {
 
   /** A view whose commands use per-call options (one deadline across redirects). */
   with(call: CallOptions): PoolWithOptions {
-    const view = Object.create(ClusterView.prototype) as ClusterView;
-    view.dispatch = (name, args, buffer) =>
-      this.#state !== 'open' ? Promise.reject(new PoolClosedError()) : this.#router.command(name, args, buffer, call);
-    view.batch = (atomic, commands) => this.#batch(atomic, commands, call);
-    return view as unknown as PoolWithOptions;
+    return commandView(
+      (name, args, buffer) =>
+        this.#state !== 'open' ? Promise.reject(new PoolClosedError()) : this.#router.command(name, args, buffer, call),
+      (atomic, commands) => this.#batch(atomic, commands, call),
+    ) as PoolWithOptions;
   }
 
   #batch(atomic: boolean, commands: unknown[][] | undefined, call: CallOptions | undefined): Batch {
@@ -374,24 +375,3 @@ function slotGuard(slot: number): (name: string, args: readonly unknown[]) => vo
       );
   };
 }
-
-/** Backing class of `pool.with(…)` views of a cluster pool. */
-class ClusterView {
-  declare dispatch: (name: string, args: unknown[], buffer: boolean) => Promise<unknown>;
-  declare batch: (atomic: boolean, commands: unknown[][] | undefined) => Batch;
-  /** @internal */
-  [kDispatch](name: string, args: unknown[], buffer: boolean): Promise<unknown> {
-    return this.dispatch(name, args, buffer);
-  }
-  /** @internal */
-  [kFail](err: Error): Promise<never> {
-    return Promise.reject(err);
-  }
-  pipeline(commands?: unknown[][]): Batch {
-    return this.batch(false, commands);
-  }
-  multi(commands?: unknown[][]): Batch {
-    return this.batch(true, commands);
-  }
-}
-installCommands(ClusterView.prototype, new Set(['multi', 'pipeline']));

@@ -41,16 +41,12 @@ export function keyspaceKeys(info: InfoFields): number {
 }
 
 /**
- * Opens a one-connection pool meant for tools (INFO, CONFIG GET, PING) with short deadlines and
- * no retries, that resolves degraded instead of throwing when Redis cannot be reached.
- *
- * @param target - URL or pool options of the server.
- * @param timeoutMs - Connect, acquire and command deadline in ms. @default 2000
+ * The options of a tool's one-connection pool: one connection, every timeout `timeoutMs`
+ * (default 2000 ms), no retries, degraded at the first failure, no stderr outage line (tools
+ * report failures themselves, in their own words).
  */
-export function openToolPool(target: string | Omit<PoolOptions, 'cluster'>, timeoutMs = 2_000): Pool {
-  const base: Omit<PoolOptions, 'cluster'> = typeof target === 'string' ? { url: target } : { ...target };
-  return createPool({
-    ...base,
+export function toolPoolOptions(timeoutMs = 2_000) {
+  return {
     name: 'redpool-cli',
     max: 1,
     min: 1,
@@ -62,9 +58,20 @@ export function openToolPool(target: string | Omit<PoolOptions, 'cluster'>, time
     failureThreshold: 1,
     onUnavailable: 'degrade',
     healthCheckIntervalMs: 0,
-    // Tools report a failure themselves, in their own words: no default outage line on stderr.
     logger: false,
-  });
+  } as const satisfies Omit<PoolOptions, 'cluster'>;
+}
+
+/**
+ * Opens a one-connection pool meant for tools (INFO, CONFIG GET, PING) with short deadlines and
+ * no retries, that resolves degraded instead of throwing when Redis cannot be reached.
+ *
+ * @param target - URL or pool options of the server.
+ * @param timeoutMs - Connect, acquire and command deadline in ms. @default 2000
+ */
+export function openToolPool(target: string | Omit<PoolOptions, 'cluster'>, timeoutMs = 2_000): Pool {
+  const base: Omit<PoolOptions, 'cluster'> = typeof target === 'string' ? { url: target } : { ...target };
+  return createPool({ ...base, ...toolPoolOptions(timeoutMs) });
 }
 
 /** Reads and parses INFO (default sections) through `pool`. */

@@ -14,6 +14,7 @@ import { ClusterPool } from '../cluster/cluster-pool.js';
 import { Batch } from '../commands/batch.js';
 import { routeShared } from '../commands/routing.js';
 import { installCommands, kDispatch, kFail } from '../commands/surface.js';
+import { commandView } from '../commands/view.js';
 import { ioredisDriver } from '../driver/ioredis-driver.js';
 import type { BatchCommand, BatchResult, Driver } from '../driver/driver.js';
 import { ConfigError, ForeignLeaseError, PoolClosedError, LeaseReleasedError } from '../errors.js';
@@ -176,10 +177,10 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
    * @example await pool.with({ timeoutMs: 200, idempotent: true }).incr('hits')
    */
   with(call: CallOptions): PoolWithOptions {
-    const view = Object.create(PoolView.prototype) as PoolView;
-    view.dispatch = (name, args, buffer) => this.#dispatch(name, args, buffer, call);
-    view.batch = (atomic, commands) => this.#batch(atomic, commands, call);
-    return view as unknown as PoolWithOptions;
+    return commandView(
+      (name, args, buffer) => this.#dispatch(name, args, buffer, call),
+      (atomic, commands) => this.#batch(atomic, commands, call),
+    ) as PoolWithOptions;
   }
 
   #batch(atomic: boolean, commands: unknown[][] | undefined, call: CallOptions | undefined): Batch {
@@ -365,27 +366,6 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
 }
 
 installCommands(Pool.prototype, new Set(['multi', 'pipeline']));
-
-/** Backing class of `pool.with(…)` views: the command surface with bound per-call options. */
-class PoolView {
-  declare dispatch: (name: string, args: unknown[], buffer: boolean) => Promise<unknown>;
-  declare batch: (atomic: boolean, commands: unknown[][] | undefined) => Batch;
-  /** @internal */
-  [kDispatch](name: string, args: unknown[], buffer: boolean): Promise<unknown> {
-    return this.dispatch(name, args, buffer);
-  }
-  /** @internal */
-  [kFail](err: Error): Promise<never> {
-    return Promise.reject(err);
-  }
-  pipeline(commands?: unknown[][]): Batch {
-    return this.batch(false, commands);
-  }
-  multi(commands?: unknown[][]): Batch {
-    return this.batch(true, commands);
-  }
-}
-installCommands(PoolView.prototype, new Set(['multi', 'pipeline']));
 
 /**
  * Creates a pool. Options are validated now (ConfigError names the option); no connection is

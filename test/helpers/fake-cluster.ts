@@ -3,9 +3,11 @@
  * slots per port, answers CLUSTER SHARDS from the same table, and answers MOVED/ASK as a real
  * node would (with ASKING honoured per connection).
  */
+import assert from 'node:assert/strict';
 import { ReplyError } from '../../src/errors.js';
+import { createPool, type ClusterOptions, type ClusterPool, type PoolOptions } from '../../src/index.js';
 import { commandSlot } from '../../src/topology/cluster/keys.js';
-import { FakeDriver, type FakeConnection } from '../../src/testing/index.js';
+import { FakeDriver, type FakeConnection, type ManualClock } from '../../src/testing/index.js';
 
 export const PORTS = [7001, 7002, 7003] as const;
 export const idOf = (port: number): string => String(port).padStart(40, 'a');
@@ -85,4 +87,33 @@ export class FakeCluster {
         return 'OK';
     }
   }
+}
+
+/** Lets the fake driver's replies and the pools' microtasks run (20 turns of setImmediate). */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+}
+
+/**
+ * A cluster pool over `fc` on `clock`, seeded with the first fake node, no background refresh,
+ * and ready (asserted healthy). `extra`: pool options, and `cluster` fields to override.
+ */
+export async function openFakeClusterPool(
+  fc: FakeCluster,
+  clock: ManualClock,
+  extra: Omit<PoolOptions, 'cluster'> & { cluster?: Partial<ClusterOptions> } = {},
+): Promise<ClusterPool> {
+  const { cluster, ...rest } = extra;
+  const pool = createPool({
+    driver: fc.driver,
+    clock,
+    logger: false,
+    max: 4,
+    ...rest,
+    cluster: { nodes: [{ host: '127.0.0.1', port: PORTS[0] }], refreshIntervalMs: Infinity, ...cluster },
+  });
+  const ready = pool.ready();
+  await settle();
+  assert.equal(await ready, 'healthy');
+  return pool;
 }

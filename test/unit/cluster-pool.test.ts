@@ -6,34 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createPool, ReplyError, ConnectionError, type ClusterOptions, type ClusterPool, type PoolOptions } from '../../src/index.js';
+import { createPool, ReplyError, ConnectionError } from '../../src/index.js';
 import { ManualClock } from '../../src/testing/index.js';
-import { FakeCluster, idOf, PORTS } from '../helpers/fake-cluster.js';
+import { FakeCluster, idOf, PORTS, openFakeClusterPool, settle } from '../helpers/fake-cluster.js';
 import { keyInSlot } from '../helpers/cluster-keys.js';
 
-const settle = async (): Promise<void> => {
-  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
-};
-
-async function open(
-  fc: FakeCluster,
-  clock: ManualClock,
-  extra: Omit<PoolOptions, 'cluster'> & { cluster?: Partial<ClusterOptions> } = {},
-): Promise<ClusterPool> {
-  const { cluster, ...rest } = extra;
-  const pool = createPool({
-    driver: fc.driver,
-    clock,
-    logger: false,
-    max: 4,
-    ...rest,
-    cluster: { nodes: [{ host: '127.0.0.1', port: 7001 }], refreshIntervalMs: Infinity, ...cluster },
-  });
-  const ready = pool.ready();
-  await settle();
-  assert.equal(await ready, 'healthy');
-  return pool;
-}
+const open = openFakeClusterPool;
 
 void test('routes each key to the port that owns its slot; keyless to a primary', async () => {
   const fc = new FakeCluster();

@@ -7,35 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createPool, ReplyError, type ClusterOptions, type ClusterPool, type PoolOptions } from '../../src/index.js';
+import { ReplyError, type ClusterPool } from '../../src/index.js';
 import { ManualClock } from '../../src/testing/index.js';
-import { FakeCluster, idOf } from '../helpers/fake-cluster.js';
+import { FakeCluster, idOf, openFakeClusterPool, settle } from '../helpers/fake-cluster.js';
 import { keyInSlot } from '../helpers/cluster-keys.js';
 
-const settle = async (): Promise<void> => {
-  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
-};
-
-async function open(
-  fc: FakeCluster,
-  clock: ManualClock,
-  extra: Omit<PoolOptions, 'cluster'> & { cluster?: Partial<ClusterOptions> } = {},
-): Promise<ClusterPool> {
-  const { cluster, ...rest } = extra;
-  const pool = createPool({
-    driver: fc.driver,
-    clock,
-    logger: false,
-    max: 4,
-    healthCheckIntervalMs: 0,
-    ...rest,
-    cluster: { nodes: [{ host: '127.0.0.1', port: 7001 }], refreshIntervalMs: Infinity, ...cluster },
-  });
-  const ready = pool.ready();
-  await settle();
-  assert.equal(await ready, 'healthy');
-  return pool;
-}
+/** The shared fake-cluster pool, without health-check PINGs (they would add fake traffic). */
+const open = (fc: FakeCluster, clock: ManualClock, extra: Parameters<typeof openFakeClusterPool>[2] = {}): Promise<ClusterPool> =>
+  openFakeClusterPool(fc, clock, { healthCheckIntervalMs: 0, ...extra });
 
 /** Advances the clock in `step` ms until `p` settles or `limit` ms passed; returns the ms spent. */
 async function drive(clock: ManualClock, p: Promise<unknown>, step: number, limit: number): Promise<number> {
