@@ -209,6 +209,14 @@ export class Lanes {
     const lane = op.lane!;
     lane.untrack(op.custom);
     e.counters.commands++;
+    // A batch's per-command errors come back as results: a READONLY/MASTERDOWN among them tells
+    // the topology as a rejected command would (once per batch; the results stay the caller's).
+    if (op.batch && value)
+      for (const [err] of value as BatchResult)
+        if (err && (err as RedpoolError).code === 'ERR_REPLY') {
+          e.replyHint(lane, err as RedpoolError);
+          break;
+        }
     if (!op.settled) {
       op.settled = true;
       if (channels.command.hasSubscribers) this.#publish(op, undefined);

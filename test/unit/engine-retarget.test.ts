@@ -257,6 +257,31 @@ void describe('engine topology seams', () => {
     await r.engine.destroy();
   });
 
+  void test('READONLY inside a pipeline: the per-command error stays in its result, and the topology hears it as from a command', async () => {
+    const r = rig();
+    await r.engine.command('ping', [], false);
+    const old = onPort(r.driver, 7001)[0]!;
+    r.script.on(
+      (name, _a, conn) => name === 'set' && conn.spec.port === 7001,
+      () => {
+        throw new ReplyError("READONLY You can't write against a read only replica.", 'SET');
+      },
+    );
+    const res = await r.engine.batch(
+      [
+        ['get', 'a'],
+        ['set', 'k', 'v'],
+      ],
+      false,
+    );
+    assert.equal(res?.[0]?.[0], null);
+    assert.equal((res?.[1]?.[0] as ReplyError).prefix, 'READONLY', 'the error is returned in place, not thrown');
+    assert.deepEqual(r.hints[0], ['readonly', 1], 'the topology was told');
+    await flush();
+    assert.equal(old.closed, true, 'the lane that answered READONLY left routing');
+    await r.engine.destroy();
+  });
+
   void test('without a topology (single node): READONLY is retried as before, no lane is retired, generation stays 0', async () => {
     const r = rig({ topology: false });
     await r.engine.command('ping', [], false);
