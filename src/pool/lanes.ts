@@ -209,9 +209,10 @@ export class Lanes {
     const lane = op.lane!;
     lane.untrack(op.custom);
     e.counters.commands++;
-    // A batch's per-command errors come back as results: a READONLY/MASTERDOWN among them tells
-    // the topology as a rejected command would (once per batch; the results stay the caller's).
-    if (op.batch && value)
+    // A pipeline's per-command errors come back as results: a READONLY/MASTERDOWN among them
+    // tells the topology as a rejected command would (once per batch; the results stay the
+    // caller's). Not for a command sent with WAIT: `value` is that command's own reply by now.
+    if (op.batch && op.waitFor === undefined && Array.isArray(value))
       for (const [err] of value as BatchResult)
         if (err && (err as RedpoolError).code === 'ERR_REPLY') {
           e.replyHint(lane, err as RedpoolError);
