@@ -1,10 +1,10 @@
 /**
- * The event map of a cluster subscriber, and the grouping of shard channels by slot (one
- * SSUBSCRIBE each: a cluster node refuses channels of several slots in one).
+ * The event map of a cluster subscriber (the message events are a `Subscriber`'s; shard channels
+ * are grouped by slot with `groupBySlot`, one SSUBSCRIBE each: a cluster node refuses channels
+ * of several slots in one).
  */
 import type { RedpoolError } from '../errors.js';
-import type { SubscriberConnectInfo } from '../pool/subscriber-types.js';
-import { keySlot } from '../topology/cluster/keys.js';
+import type { SubscriberConnectInfo, SubscriberEvents } from '../pool/subscriber-types.js';
 
 /** Which node an event of a `ClusterSubscriber` is about. */
 export interface SubscriberNode {
@@ -15,14 +15,10 @@ export interface SubscriberNode {
 }
 
 /** Events of a `ClusterSubscriber`: a `Subscriber`'s, with the node they come from. It never emits 'error'. */
-export interface ClusterSubscriberEvents {
-  message: [channel: string, message: string];
-  messageBuffer: [channel: Buffer, message: Buffer];
-  pmessage: [pattern: string, channel: string, message: string];
-  pmessageBuffer: [pattern: string, channel: Buffer, message: Buffer];
-  /** A message on a shard channel subscribed with `ssubscribe`. */
-  smessage: [channel: string, message: string];
-  smessageBuffer: [channel: Buffer, message: Buffer];
+export interface ClusterSubscriberEvents extends Pick<
+  SubscriberEvents,
+  'message' | 'messageBuffer' | 'pmessage' | 'pmessageBuffer' | 'smessage' | 'smessageBuffer' | 'close'
+> {
   /** A node's subscriber connection is (again) ready with its subscriptions. */
   connect: [info: SubscriberConnectInfo & SubscriberNode];
   /** A node's subscriber connection ended; its messages are lost until it (or a new owner) connects. */
@@ -32,17 +28,4 @@ export interface ClusterSubscriberEvents {
   'subscribe:error': [info: { error: RedpoolError; command: string; names: string[] }];
   /** A shard channel was re-subscribed on another node (node ids), after a slot move or a failover. */
   'shard:moved': [info: { channel: string; from: string; to: string }];
-  close: [];
-}
-
-/** Channels grouped by slot (one SSUBSCRIBE each), first-seen order. */
-export function bySlot(names: readonly string[]): string[][] {
-  const groups = new Map<number, string[]>();
-  for (const n of names) {
-    const slot = keySlot(n);
-    const g = groups.get(slot);
-    if (g) g.push(n);
-    else groups.set(slot, [n]);
-  }
-  return [...groups.values()];
 }

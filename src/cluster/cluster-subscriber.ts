@@ -25,9 +25,9 @@ import type { ResolvedOptions } from '../options.js';
 import { kResubscribe, kShardDropped, type Subscriber } from '../pool/subscriber.js';
 import { subscriptionNames } from '../pool/subscriber-setup.js';
 import type { SubscriberOptions } from '../pool/subscriber-types.js';
-import { keySlot } from '../topology/cluster/keys.js';
+import { groupBySlot, keySlot } from '../topology/cluster/keys.js';
 import { parseRedirect } from '../topology/cluster/redirect.js';
-import { bySlot, type ClusterSubscriberEvents, type SubscriberNode } from './cluster-subscriber-types.js';
+import type { ClusterSubscriberEvents, SubscriberNode } from './cluster-subscriber-types.js';
 import type { ClusterNodes, NodeEntry } from './nodes.js';
 
 export type { ClusterSubscriberEvents, SubscriberNode } from './cluster-subscriber-types.js';
@@ -143,7 +143,7 @@ export class ClusterSubscriber extends EventEmitter<ClusterSubscriberEvents> {
     return this.#serial(async () => {
       const fresh = [...new Set(names)].filter((n) => this.#wanted.get(n) === undefined);
       const deadline = this.#o.clock.now() + this.#timeoutMs;
-      for (const group of bySlot(fresh)) await this.#place(group, deadline, false);
+      for (const group of groupBySlot(fresh)) await this.#place(group, deadline, false);
       return this.count;
     });
   }
@@ -253,7 +253,7 @@ export class ClusterSubscriber extends EventEmitter<ClusterSubscriberEvents> {
       const deadline = this.#o.clock.now() + this.#timeoutMs;
       await this.#nodes.refreshed('moved', deadline);
       const mine = [...this.#wanted].filter(([, node]) => node === ns.entry.id).map(([ch]) => ch);
-      for (const group of bySlot(mine)) {
+      for (const group of groupBySlot(mine)) {
         const owner = this.#nodes.forSlot(keySlot(group[0]!));
         if (owner && owner.id !== ns.entry.id) {
           await this.#unplace(ns.entry.id, group);
@@ -430,7 +430,7 @@ export class ClusterSubscriber extends EventEmitter<ClusterSubscriberEvents> {
       const held = node === undefined ? undefined : this.#subs.get(node);
       if (node === undefined || !owner || owner.id !== node || !held || held.entry.pool !== owner.pool) misplaced.push(ch);
     }
-    for (const group of bySlot(misplaced)) {
+    for (const group of groupBySlot(misplaced)) {
       const from = this.#wanted.get(group[0]!);
       if (from !== undefined) await this.#unplace(from, group);
       await this.#place(group, deadline, false).catch((err: unknown) => this.#placeFailed(group, err));

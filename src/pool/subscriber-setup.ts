@@ -6,7 +6,7 @@
  */
 import type { DriverConnection } from '../driver/driver.js';
 import { ArgumentError, ConfigError } from '../errors.js';
-import { keySlot } from '../topology/cluster/keys.js';
+import { groupBySlot } from '../topology/cluster/keys.js';
 import type { SubscriberTracking } from './subscriber-types.js';
 
 /** The three kinds of subscription, named by their subscribe command. */
@@ -78,12 +78,5 @@ export function subscriptionNames(kind: Kind, names: ReadonlyArray<string | Buff
  */
 export function commandGroups(kind: Kind, names: readonly string[]): string[][] {
   if (kind !== 'ssubscribe') return names.length === 0 ? [] : [[...names]];
-  const bySlot = new Map<number, string[]>();
-  for (const n of names) {
-    const slot = keySlot(n);
-    const group = bySlot.get(slot);
-    if (group) group.push(n);
-    else bySlot.set(slot, [n]);
-  }
-  return [...bySlot.values()];
+  return groupBySlot(names);
 }

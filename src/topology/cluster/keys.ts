@@ -18,6 +18,18 @@ export function keySlot(key: KeyArg): number {
   return calculateSlot(typeof key === 'number' ? String(key) : key);
 }
 
+/** Keys grouped by hash slot, groups in order of first appearance (e.g. one SSUBSCRIBE per group). */
+export function groupBySlot(keys: readonly string[]): string[][] {
+  const groups = new Map<number, string[]>();
+  for (const k of keys) {
+    const slot = keySlot(k);
+    const g = groups.get(slot);
+    if (g) g.push(k);
+    else groups.set(slot, [k]);
+  }
+  return [...groups.values()];
+}
+
 /** Flattens one level the way ioredis does (`mget(['a', 'b'])`), so key positions match what is sent. */
 function flatArgs(args: readonly unknown[]): KeyArg[] {
   const flat = args.some(Array.isArray) ? args.flat() : args;
