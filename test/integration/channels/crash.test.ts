@@ -7,15 +7,12 @@
  * two pulls' worth (the acknowledgement rides on the next pull, and one pull may be ahead).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
-import { createPool } from '../../../src/index.js';
-import { createChannelLayer } from '../../../src/channels/index.js';
 import { useRedis } from '../../helpers/redis.js';
 import { CRASH_LEASE_MS } from './crash-peer.js';
+import { startReaderPeer } from './crash-setup.js';
+import { createChannelLayer } from '../../../src/channels/index.js';
 
-const PEER = fileURLToPath(new URL('./crash-peer.js', import.meta.url));
 const N = 3000;
 const READ_BATCH = 50;
 
@@ -27,18 +24,7 @@ void describe('a reader process crashes', () => {
     { timeout: 60_000 },
     async () => {
       const prefix = 'crash';
-      const pool = createPool({ url: server().url, max: 10, name: 'survivor' });
-      after(() => pool.close());
-      const sender = createChannelLayer(pool, { prefix, capacity: 100_000 });
-      after(() => sender.close());
-      for (let i = 0; i < N; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => sender.send('crash.q', { seq: i + j })));
-
-      const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: server().url, PREFIX: prefix };
-      delete env['NODE_TEST_CONTEXT'];
-      const proc = spawn(process.execPath, [PEER], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-      after(() => {
-        if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-      });
+      const { pool, proc } = await startReaderPeer(server().url, prefix, 'survivor', N);
       const childGot: number[] = [];
       let childId = '';
       let buf = '';
