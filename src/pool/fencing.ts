@@ -70,3 +70,10 @@ export function onNotPrimaryReply(topology: EngineTopology | undefined, pc: Pool
     hint('readonly', pc.generation);
   } else if (prefix === 'MASTERDOWN') hint('masterdown', pc.generation);
 }
+
+/** The first error reply (`ERR_REPLY`) among a batch's per-command results, if any. */
+export function firstReplyError(result: ReadonlyArray<readonly [Error | null, unknown]> | null): RedpoolError | undefined {
+  if (!Array.isArray(result)) return undefined;
+  for (const [err] of result) if (err && (err as RedpoolError).code === 'ERR_REPLY') return err as RedpoolError;
+  return undefined;
+}

@@ -25,6 +25,7 @@ import { channels, type AcquireMessage, type CommandMessage } from '../observabi
 import type { AcquireOptions, CallOptions, LeaseCore } from './core.js';
 import { Lease, type LeaseHost } from './lease.js';
 import { ConnState, type InflightOp, type PooledConnection } from './pooled-connection.js';
+import { firstReplyError } from './fencing.js';
 import type { DestroyReason } from './stats.js';
 
 /** A caller waiting for a lease. */
@@ -305,7 +306,16 @@ export class Leasing implements LeaseHost {
 
   /** Runs a pipeline or MULTI/EXEC batch on a leased connection with a deadline. */
   batch(pc: PooledConnection, cmds: BatchCommand[], atomic: boolean, call?: CallOptions): Promise<BatchResult | null> {
-    return this.#run(pc, atomic ? 'exec' : 'pipeline', 0, call, (conn) => conn.batch(cmds, atomic));
+    const e = this.#e;
+    // As on the shared path (lanes.ts `replied`): a READONLY/MASTERDOWN among the per-command
+    // results tells the topology once; the errors stay in their results.
+    return this.#run(pc, atomic ? 'exec' : 'pipeline', 0, call, (conn) =>
+      conn.batch(cmds, atomic).then((res) => {
+        const err = firstReplyError(res);
+        if (err) e.replyHint(pc, err);
+        return res;
+      }),
+    );
   }
 
   /** `startedAt`: when the deadline started (the call, for a command that waited for its lease); default now. */

@@ -282,6 +282,23 @@ void describe('engine topology seams', () => {
     await r.engine.destroy();
   });
 
+  void test('READONLY inside a pipeline on a lease: the error stays in its result, and the topology hears it', async () => {
+    const r = rig();
+    r.script.on(
+      (name, _a, conn) => name === 'set' && conn.spec.port === 7001,
+      () => {
+        throw new ReplyError("READONLY You can't write against a read only replica.", 'SET');
+      },
+    );
+    const lease = await r.engine.acquire();
+    const res = await lease.pipeline().get('a').set('k', 'v').exec();
+    assert.equal(res?.[0]?.[0], null);
+    assert.equal((res?.[1]?.[0] as ReplyError).prefix, 'READONLY', 'the error is returned in place, not thrown');
+    assert.deepEqual(r.hints[0], ['readonly', 1], 'the topology was told');
+    lease.release();
+    await r.engine.destroy();
+  });
+
   void test('without a topology (single node): READONLY is retried as before, no lane is retired, generation stays 0', async () => {
     const r = rig({ topology: false });
     await r.engine.command('ping', [], false);
