@@ -22,7 +22,12 @@ function checkMs(name: string, v: unknown, min: number, infinite: boolean): void
 export function checkClusterOptions(given: PoolOptions): void {
   const c = given.cluster as unknown;
   if (c === undefined) {
-    if (given.maxTotal !== undefined) throw new ConfigError('maxTotal', 'applies to a cluster only (set `cluster`, or use `max`)');
+    // A Sentinel pool that reads from replicas has one engine per node too: the same total.
+    const replicaReads = given.sentinel !== undefined && given.readFrom !== undefined && given.readFrom !== 'primary';
+    if (given.maxTotal !== undefined && !replicaReads)
+      throw new ConfigError('maxTotal', 'applies to a cluster, or a Sentinel pool with readFrom other than "primary" (else use `max`)');
+    if (given.maxTotal !== undefined && given.maxTotal < (given.lanes ?? ((given.max ?? 10) < 4 ? 1 : 2)))
+      throw new ConfigError('maxTotal', 'must be >= lanes: the primary needs its lanes');
     return;
   }
   if (!isPlainObject(c)) throw new ConfigError('cluster', `expected a plain object { nodes, … }, got ${typeName(c)}`);

@@ -12,6 +12,8 @@ import { inspect } from 'node:util';
 import type { Redis } from 'ioredis';
 import { ClusterPool } from '../cluster/cluster-pool.js';
 import { Batch } from '../commands/batch.js';
+import { checkCallOptions } from '../commands/call-options.js';
+import { batchRunsOnReplica, runsOnReplica } from '../commands/command-table.js';
 import { routeShared } from '../commands/routing.js';
 import { installCommands, kDispatch, kFail } from '../commands/surface.js';
 import { commandView } from '../commands/view.js';
@@ -24,7 +26,7 @@ import { healthReport, learnServerLimits, warm, type HealthReport } from '../hea
 import { serverWarnings, type ServerLimits } from '../health/server.js';
 import { channels } from '../observability/diagnostics.js';
 import { kBatch, kCall, type CloseOptions, type EventArgs, type PoolWithOptions, type SharedCommands } from './api.js';
-import type { BudgetGate } from './budget.js';
+import { BudgetGate } from './budget.js';
 import type { AcquireOptions, CallOptions, PoolState } from './core.js';
 import { Engine } from './engine.js';
 import type { PoolEvents } from './events.js';
@@ -32,6 +34,8 @@ import { Housekeeper } from './housekeeper.js';
 import { kRun, Lease, type RawClientOf } from './lease.js';
 import { Subscriber, type SubscriberOptions } from './subscriber.js';
 import { dataNodeLabel, SentinelTopology } from '../topology/sentinel/pool-topology.js';
+import { SentinelReads } from '../topology/sentinel/reads.js';
+import type { EngineTopology } from './endpoint-source.js';
 import type { HealthStatus, PoolStats } from './stats.js';
 
 export type { HealthReport } from '../health/readiness.js';
@@ -71,10 +75,15 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
   readonly #subscribers = new Set<Subscriber>();
   /** With the `sentinel` option: where the primary is, and the moves that re-target the engine. */
   readonly #topology: SentinelTopology | undefined;
+  /** With the `sentinel` option: the replicas and which reads go to them (`topology/sentinel/reads.ts`). */
+  readonly #reads: SentinelReads | undefined;
   #server: ServerLimits = {};
 
-  /** `internal.gate`: the shared connection budget of a cluster's per-node pools (internal use). */
-  constructor(options?: PoolOptions | string, internal?: { gate?: BudgetGate }) {
+  /**
+   * Internal use: `internal.gate`, the shared connection budget of a cluster's per-node pools
+   * or of a Sentinel pool's replicas; `internal.topology`, a Sentinel replica's fixed endpoint and role check.
+   */
+  constructor(options?: PoolOptions | string, internal?: { gate?: BudgetGate | undefined; topology?: EngineTopology }) {
     super();
     this.#o = resolveOptions(options);
     if (this.#o.cluster) throw new ConfigError('cluster', 'a Pool serves one endpoint: create a cluster pool with createPool({ cluster })');
@@ -82,16 +91,38 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
     this.#logCtx = { pool: this.#o.name, endpoint: this.#o.endpoint };
     this.#outage = outageLogger(this.#logCtx, () => clock.now());
     const o = this.#o;
+    // Sentinel with maxTotal: the primary and every replica draw from one gate.
+    const gate = internal?.gate ?? (o.sentinel && o.maxTotal !== undefined ? new BudgetGate(o.maxTotal) : undefined);
+    const label = (h: string, p: number): string => dataNodeLabel(o, h, p);
+    this.#reads = o.sentinel
+      ? new SentinelReads({
+          o,
+          input: options as PoolOptions,
+          gate,
+          label,
+          make: (opts, parts) => new Pool(opts, parts),
+          primary: {
+            command: (name, args, buffer, call) => this.#engine.command(name, args, buffer, call),
+            batch: (cmds, call) => this.#engine.batch(cmds, false, call),
+            snapshot: () => this.#engine.snapshot(),
+          },
+        })
+      : undefined;
     this.#topology = o.sentinel
       ? new SentinelTopology(
-          { sentinel: o.sentinel, clock, pool: o.name, connectTimeoutMs: o.connectTimeoutMs, label: (h, p) => dataNodeLabel(o, h, p) },
+          { sentinel: o.sentinel, clock, pool: o.name, connectTimeoutMs: o.connectTimeoutMs, label },
           {
             retarget: (generation) => this.#engine.retarget(generation),
-            changed: (event) => this.#onEvent('topology:primary-changed', event),
+            changed: (event) => {
+              this.#onEvent('topology:primary-changed', event);
+              this.#reads?.primaryMoved();
+            },
             warning: (message) => this.#onEvent('warning', { message }),
+            replicas: (list) => this.#reads?.update(list),
           },
         )
       : undefined;
+    if (this.#topology) this.#reads?.attach(this.#topology);
     this.#engine = new Engine(
       this.#o,
       this.#o.driver ?? ioredisDriver(),
@@ -102,7 +133,7 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
         (this.#o.logger
           ? LOGGED_EVENTS.has(event)
           : this.#o.logger === undefined && (event === 'health' || event === 'topology:primary-changed')),
-      { gate: internal?.gate, topology: this.#topology },
+      { gate, topology: internal?.topology ?? this.#topology },
     );
     this.#housekeeper = new Housekeeper(this.#engine, (lease, heldMs) => {
       const stack = lease.acquireStack ?? '';
@@ -157,6 +188,11 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
     } catch (err) {
       return Promise.reject(err);
     }
+    const reads = this.#reads; // undefined but for Sentinel: the single-node path pays one check
+    if (reads !== undefined) {
+      const mode = reads.mode(call);
+      if (mode !== 'primary' && runsOnReplica(name)) return reads.command(name, args, buffer, call, mode);
+    }
     return this.#engine.command(name, args, buffer, call);
   }
 
@@ -177,6 +213,7 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
    * @example await pool.with({ timeoutMs: 200, idempotent: true }).incr('hits')
    */
   with(call: CallOptions): PoolWithOptions {
+    checkCallOptions(call);
     return commandView(
       (name, args, buffer) => this.#dispatch(name, args, buffer, call),
       (atomic, commands) => this.#batch(atomic, commands, call),
@@ -184,7 +221,17 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
   }
 
   #batch(atomic: boolean, commands: unknown[][] | undefined, call: CallOptions | undefined): Batch {
-    return new Batch((cmds, isAtomic) => this.#engine.batch(cmds, isAtomic, call), atomic, true, commands);
+    return new Batch((cmds, isAtomic) => this.#runBatch(cmds, isAtomic, call), atomic, true, commands);
+  }
+
+  /** A pipeline of reads may go to a replica (Sentinel); a transaction never does. */
+  #runBatch(cmds: BatchCommand[], atomic: boolean, call: CallOptions | undefined): Promise<BatchResult | null> {
+    const reads = this.#reads;
+    if (reads !== undefined && !atomic) {
+      const mode = reads.mode(call);
+      if (mode !== 'primary' && batchRunsOnReplica(cmds.map((c) => c[0].replace(/Buffer$/, '')))) return reads.batch(cmds, call, mode);
+    }
+    return this.#engine.batch(cmds, atomic, call);
   }
 
   /** Records a pipeline; `exec()` writes it in one go on one lane. */
@@ -254,7 +301,10 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
       () => {
         this.#ready = undefined;
       },
-    );
+    ).then(async (status) => {
+      await this.#reads?.warm(); // never rejects: a replica down does not fail readiness
+      return status;
+    });
     return this.#ready;
   }
 
@@ -330,7 +380,9 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
     this.#housekeeper.stop();
     this.#topology?.close();
     this.#closeSubscribers();
-    return this.#engine.close(opts?.timeoutMs ?? 10_000);
+    const timeoutMs = opts?.timeoutMs ?? 10_000;
+    if (this.#reads) return Promise.all([this.#engine.close(timeoutMs), this.#reads.close(timeoutMs, false)]).then(() => undefined);
+    return this.#engine.close(timeoutMs);
   }
 
   /** Immediate shutdown: pending work fails, sockets are dropped. Idempotent. */
@@ -338,6 +390,7 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
     this.#housekeeper.stop();
     this.#topology?.close();
     this.#closeSubscribers();
+    if (this.#reads) return Promise.all([this.#engine.destroy(), this.#reads.close(undefined, true)]).then(() => undefined);
     return this.#engine.destroy();
   }
 

@@ -3,6 +3,7 @@
  * now; counters only ever grow (monotonic since the pool was created).
  */
 
+import type { ReadFrom } from '../options/types.js';
 import type { PoolState } from './pool-state.js';
 
 /** Why a connection was destroyed (the `destroyed` counter is broken down by these). */
@@ -49,6 +50,47 @@ export interface SentinelStats {
   connectionsOpened: number;
   /** When the pool last moved (epoch ms), or null. */
   lastChangeAt: number | null;
+  /** The pool's `readFrom` option (a call may override it with `with({ readFrom })`). */
+  readFrom?: ReadFrom;
+  /**
+   * Replicas as the sentinels list them, with the read routing's view: `state` `'up'` (a read
+   * target with a pool), `'down'` (flagged by the sentinels), `'draining'`; reads served,
+   * failures, in flight, connections. Empty until a call or the pool's `readFrom` reads from replicas.
+   */
+  replicas?: ReplicaStats[];
+  /** Read routing counters: replica reads, primary fallbacks (`'preferReplica'`), retries elsewhere, `ERR_NO_REPLICA`. */
+  reads?: ReplicaRouterStats;
+}
+
+/** One replica in `stats().sentinel.replicas`. */
+export interface ReplicaStats {
+  /** `host:port` as the sentinels announce it. */
+  address: string;
+  /**
+   * `'up'`: read target (its pool's health in `health`); `'down'`: listed but flagged by the
+   * sentinels (no pool); `'draining'`: left the list, its pool closing.
+   */
+  state: 'up' | 'down' | 'draining';
+  /** Pool health of an `'up'` replica; undefined otherwise. */
+  health: HealthStatus | undefined;
+  /** Reads it answered, reads that failed there and were tried elsewhere, reads in flight now. */
+  reads: number;
+  failures: number;
+  inflight: number;
+  /** Its open connections (connecting ones included). */
+  connections: number;
+}
+
+/** Counters of the Sentinel read routing (`topology/sentinel/replica-router.ts`). */
+export interface ReplicaRouterStats {
+  /** Reads (commands and pipelines) served by a replica. */
+  replicaReads: number;
+  /** `'preferReplica'` reads served by the primary (no replica, or every replica failed). */
+  primaryFallbacks: number;
+  /** Replica attempts that failed and were tried elsewhere. */
+  retried: number;
+  /** `'replica'` reads refused with `ERR_NO_REPLICA`. */
+  noReplica: number;
 }
 
 /** Returned by `pool.stats()`. Gauges are current values; counters are totals since creation. */

@@ -321,6 +321,8 @@ export interface SentinelSetOptions {
   args?: readonly string[];
   /** Deadline for the set to become ready, in ms. Default `20000`. */
   readyTimeoutMs?: number;
+  /** Replicas of the primary. Default `1`. */
+  replicas?: number;
 }
 
 /** A running Sentinel set; always {@link SentinelSet.stop} it (the `with`/`use` variants do). */
@@ -328,8 +330,10 @@ export interface SentinelSet {
   readonly name: string;
   /** Initial primary (after a failover it is a replica; ask the sentinels for the current one). */
   readonly primary: RedisProcess;
-  /** Initial replica. */
+  /** Initial replica (the first of {@link SentinelSet.replicas}). */
   readonly replica: RedisProcess;
+  /** Every initial replica. */
+  readonly replicas: readonly RedisProcess[];
   readonly sentinels: readonly RedisProcess[];
   readonly timings: TopologyTimings;
   /** `{ host, port }` of every sentinel. */
@@ -344,9 +348,9 @@ export interface SentinelSet {
   stop(): Promise<void>;
 }
 
-async function sentinelReady(sentinel: RedisProcess, name: string, others: number): Promise<boolean> {
+async function sentinelReady(sentinel: RedisProcess, name: string, others: number, replicas: number): Promise<boolean> {
   const master = pairs(await sentinel.command('SENTINEL', 'MASTER', name));
-  return master['num-other-sentinels'] === String(others) && master['num-slaves'] === '1' && master['flags'] === 'master';
+  return master['num-other-sentinels'] === String(others) && master['num-slaves'] === String(replicas) && master['flags'] === 'master';
 }
 
 /**
@@ -367,10 +371,14 @@ export async function startSentinelSet(opts: SentinelSetOptions = {}): Promise<S
       started,
     );
     if (!primary) throw new Error('startSentinelSet: no primary');
-    const [replica] = await startEach(
-      [() => startRedis({ args: [...dataArgs, '--replicaof', '127.0.0.1', String(primary.port)] })],
+    const replicas = await startEach(
+      Array.from(
+        { length: opts.replicas ?? 1 },
+        () => () => startRedis({ args: [...dataArgs, '--replicaof', '127.0.0.1', String(primary.port)] }),
+      ),
       started,
     );
+    const replica = replicas[0];
     if (!replica) throw new Error('startSentinelSet: no replica');
     const spawnMs = since(t0);
     const t1 = performance.now();
@@ -395,18 +403,19 @@ export async function startSentinelSet(opts: SentinelSetOptions = {}): Promise<S
     const t2 = performance.now();
     await waitFor(
       async () => {
-        if (infoField(await replica.command('INFO', 'replication'), 'master_link_status') !== 'up') return false;
-        return (await Promise.all(sentinels.map((s) => sentinelReady(s, name, nSentinels - 1)))).every(Boolean);
+        for (const r of replicas) if (infoField(await r.command('INFO', 'replication'), 'master_link_status') !== 'up') return false;
+        return (await Promise.all(sentinels.map((s) => sentinelReady(s, name, nSentinels - 1, replicas.length)))).every(Boolean);
       },
       { timeoutMs: opts.readyTimeoutMs ?? 20_000, intervalMs: 25, message: 'sentinel set: every sentinel sees master, replica and peers' },
     );
     const timings: TopologyTimings = { spawnMs, formMs, readyMs: since(t2), totalMs: since(t0) };
-    const data = [primary, replica];
+    const data = [primary, ...replicas];
     let stopped: Promise<void> | undefined;
     return {
       name,
       primary,
       replica,
+      replicas,
       sentinels,
       timings,
       sentinelAddresses: () => sentinels.map((s) => ({ host: s.host, port: s.port })),

@@ -16,6 +16,17 @@ export interface DiscoveredPrimary {
   primary: NodeAddress;
   /** The sentinel that answered. */
   sentinel: NodeAddress;
+  /** With `replicas: true`: that sentinel's `SENTINEL REPLICAS` (undefined when it failed). */
+  replicas?: ReplicaInfo[] | undefined;
+}
+
+/** One entry of `SENTINEL REPLICAS <name>`. */
+export interface ReplicaInfo {
+  address: NodeAddress;
+  /** Not flagged `s_down`/`o_down`/`disconnected` and `master-link-status` is `ok`. */
+  usable: boolean;
+  /** The sentinel's `flags` field, e.g. `slave` or `s_down,slave`. */
+  flags: string;
 }
 
 /** Options of {@link SentinelDiscovery}. */
@@ -34,6 +45,10 @@ export interface SentinelDiscoveryOptions {
   random?: Random;
   /** Upper bound on the sentinel list (seeds + discovered). Default `16`. */
   maxSentinels?: number;
+  /** Also read `SENTINEL REPLICAS` from the sentinel that answered (read routing). Default `false`. */
+  replicas?: boolean;
+  /** Called with every successful discovery (before the callers of `discover()` hear it). */
+  onDiscovered?: (found: DiscoveredPrimary) => void;
 }
 
 /** The role a `ROLE` reply reports. */
@@ -87,6 +102,24 @@ export function parseSentinels(reply: unknown): NodeAddress[] {
   return out;
 }
 
+/** Parses `SENTINEL REPLICAS <name>` (flat field arrays or maps); entries without an address are dropped. */
+export function parseReplicas(reply: unknown): ReplicaInfo[] {
+  if (!Array.isArray(reply)) return [];
+  const out: ReplicaInfo[] = [];
+  for (const entry of reply) {
+    const f = new Map<string, unknown>();
+    if (Array.isArray(entry)) for (let i = 0; i + 1 < entry.length; i += 2) f.set(text(entry[i]), entry[i + 1]);
+    else if (entry instanceof Map) for (const [k, v] of entry) f.set(text(k), v);
+    const host = text(f.get('ip'));
+    const port = Number(text(f.get('port')));
+    if (host === '' || !Number.isInteger(port) || port < 1 || port > 65535) continue;
+    const flags = text(f.get('flags'));
+    const link = text(f.get('master-link-status'));
+    out.push({ address: { host, port }, flags, usable: !/s_down|o_down|disconnected/.test(flags) && link !== 'err' });
+  }
+  return out;
+}
+
 const key = (a: NodeAddress): string => `${a.host}:${a.port}`;
 
 /** See the module comment. */
@@ -133,11 +166,15 @@ export class SentinelDiscovery {
     const order = shuffle(this.sentinels(), this.#o.random ?? Math.random);
     for (const sentinel of order) {
       let primary: NodeAddress | undefined;
+      let replicas: ReplicaInfo[] | undefined;
       try {
         const conn = await this.#o.connector.open(sentinel, 'command');
         try {
           primary = parseMasterAddr(await conn.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.name));
           if (primary) this.#discovered = parseSentinels(await conn.call('SENTINEL', 'SENTINELS', this.name));
+          // Same connection, same sentinel: primary and replicas are one consistent view.
+          if (primary && this.#o.replicas)
+            replicas = await conn.call('SENTINEL', 'REPLICAS', this.name).then(parseReplicas, () => undefined);
         } finally {
           conn.close();
         }
@@ -162,7 +199,9 @@ export class SentinelDiscovery {
           continue;
         }
       }
-      return { primary, sentinel };
+      const found: DiscoveredPrimary = { primary, sentinel, replicas };
+      this.#o.onDiscovered?.(found);
+      return found;
     }
     throw new UnavailableError(`sentinel: no primary found for "${this.name}" from ${order.length} sentinel(s)`, { cause: lastError });
   }

@@ -18,7 +18,7 @@ import type { Endpoint, EngineTopology, TopologyHint } from '../../pool/endpoint
 import type { PrimaryChangedEvent } from '../../pool/events.js';
 import type { SentinelStats } from '../../pool/stats.js';
 import type { NodeAddress } from '../cluster/nat-map.js';
-import { parseRole, SentinelDiscovery } from './discovery.js';
+import { parseRole, SentinelDiscovery, type ReplicaInfo } from './discovery.js';
 import { ioredisSentinelConnector, type SentinelConnector } from './link.js';
 import { SentinelWatcher, type PrimaryChange } from './watcher.js';
 
@@ -40,6 +40,8 @@ export interface SentinelTopologyHooks {
   changed(event: PrimaryChangedEvent): void;
   /** Something worth a `warning` event (a subscription or discovery failed). */
   warning(message: string): void;
+  /** Every discovery's `SENTINEL REPLICAS` listing (read routing: `replica-set.ts`). */
+  replicas?(list: ReplicaInfo[]): void;
 }
 
 /** Options of {@link SentinelTopology}. */
@@ -77,6 +79,8 @@ export class SentinelTopology implements EngineTopology {
   /** Until then (pool clock) a promotion is under way: discovery answers are not followed. */
   #promotingUntil = -Infinity;
   #closed = false;
+  /** A refresh was asked for while a discovery ran. */
+  #again = false;
 
   constructor(options: SentinelTopologyOptions, hooks: SentinelTopologyHooks) {
     this.#o = options;
@@ -93,7 +97,32 @@ export class SentinelTopology implements EngineTopology {
         commandTimeoutMs: timeout,
         connectionName: `redpool:${options.pool}:sentinel`,
       });
-    this.#discovery = new SentinelDiscovery({ name: s.name, sentinels: s.sentinels, connector: this.#connector });
+    this.#discovery = new SentinelDiscovery({
+      name: s.name,
+      sentinels: s.sentinels,
+      connector: this.#connector,
+      // One more command on the discovery connection: the replicas, for read routing.
+      replicas: hooks.replicas !== undefined,
+      onDiscovered: (found) => {
+        if (found.replicas && !this.#closed) hooks.replicas?.(found.replicas);
+      },
+    });
+  }
+
+  /** Extra fields of {@link SentinelTopology.stats} (the read routing's `readFrom` and `replicas`). */
+  extraStats: (() => Partial<SentinelStats>) | undefined;
+
+  /**
+   * Re-reads primary and replicas from the sentinels soon (rate-limited as hints are, single
+   * flight); before the first discovery, starts it.
+   */
+  refresh(): void {
+    if (this.#closed) return;
+    if (!this.#current) {
+      this.#start().catch(() => undefined); // its failure is the next dial's to report
+      return;
+    }
+    this.#soon('poll');
   }
 
   /** The current primary, or undefined before the first discovery. */
@@ -129,6 +158,7 @@ export class SentinelTopology implements EngineTopology {
       connector: this.#connector,
       clock: this.#o.clock,
       pollMs: this.#o.sentinel.pollMs,
+      replicaEvents: this.#hooks.replicas !== undefined,
     });
     this.#watcher = w;
     w.on('primary-changed', (c: PrimaryChange) => {
@@ -145,6 +175,7 @@ export class SentinelTopology implements EngineTopology {
       this.#promotingUntil = this.#o.clock.now() + PROMOTION_GUARD_MS;
       this.#moveTo(p.to, 'promotion');
     });
+    w.on('replicas-changed', () => this.refresh());
     w.on('warning', (err) => this.#hooks.warning(`sentinel: ${err.message}`));
     w.start().catch((err: unknown) => {
       // Its first discovery failed (sentinels unreachable right now): a later hint or dial starts a new one.
@@ -170,7 +201,15 @@ export class SentinelTopology implements EngineTopology {
   /** A data connection saw a sign the primary moved: rediscover (rate-limited, single flight). */
   hint(reason: TopologyHint, generation: number): void {
     if (this.#closed || !this.#current || generation < this.#current.generation) return; // already moved on
-    if (this.#rediscovering) return; // the discovery in flight answers this hint too
+    this.#soon(reason);
+  }
+
+  #soon(reason: PrimaryChangedEvent['via']): void {
+    if (this.#rediscovering) {
+      // The discovery in flight answers a primary hint; a replica change may be newer than it.
+      if (reason === 'poll') this.#again = true;
+      return;
+    }
     this.#pendingVia ??= reason;
     if (this.#trailing !== undefined) return;
     const wait = this.#lastRediscoveryAt + REDISCOVER_MIN_MS - this.#o.clock.now();
@@ -197,12 +236,21 @@ export class SentinelTopology implements EngineTopology {
         this.#rediscovering = false;
         if (!this.#promoting()) this.#moveTo(primary, via);
         if (!this.#watcher) this.#watch();
+        this.#followUp();
       },
       (err: unknown) => {
         this.#rediscovering = false;
+        this.#followUp();
         this.#hooks.warning(`sentinel: rediscovery (${via}) failed: ${err instanceof Error ? err.message : String(err)}`);
       },
     );
+  }
+
+  /** A replica event arrived during the discovery: one more, rate-limited. */
+  #followUp(): void {
+    if (!this.#again) return;
+    this.#again = false;
+    this.#soon('poll');
   }
 
   #promoting(): boolean {
@@ -238,6 +286,7 @@ export class SentinelTopology implements EngineTopology {
       connectionsOpen: c.open,
       connectionsOpened: c.opened,
       lastChangeAt: this.#lastChangeAt,
+      ...this.extraStats?.(),
     };
   }
 

@@ -40,6 +40,36 @@ export interface SentinelWatcherEvents {
   promoting: [Promotion];
   /** A sentinel subscription or a poll failed; informational, the watcher keeps going. */
   warning: [Error];
+  /**
+   * With `replicaEvents`: a sentinel announced a change of a replica of this master (the
+   * channel: `+sdown`, `-sdown`, `+slave`, `+role-change`, `+convert-to-slave`, …).
+   */
+  'replicas-changed': [string];
+}
+
+/**
+ * Sentinel channels that announce a replica going down, coming back, appearing or changing
+ * role (`+convert-to-slave`: an old primary turned into a replica; `+slave-reconf-done`: a
+ * replica now follows the new primary).
+ */
+export const REPLICA_CHANNELS: readonly string[] = [
+  '+sdown',
+  '-sdown',
+  '+slave',
+  '+role-change',
+  '+convert-to-slave',
+  '+slave-reconf-done',
+];
+
+/**
+ * The master name an instance event is about: `slave <ip:port> <ip> <port> @ <name> …` (a
+ * replica's) or `master <name> <ip> <port>`; undefined for anything else.
+ */
+export function eventMasterName(message: string): string | undefined {
+  const p = message.trim().split(' ');
+  if (p[0] === 'slave' && p[4] === '@') return p[5];
+  if (p[0] === 'master') return p[1];
+  return undefined;
 }
 
 /** Options of {@link SentinelWatcher}. */
@@ -53,6 +83,8 @@ export interface SentinelWatcherOptions {
   backoff?: BackoffStrategy;
   /** Periodic re-check by discovery, ms; `Infinity` disables it. Default `10000`. */
   pollMs?: number;
+  /** Also subscribe to {@link REPLICA_CHANNELS} and emit `replicas-changed`. Default `false`. */
+  replicaEvents?: boolean;
 }
 
 /** Counters of a {@link SentinelWatcher}. */
@@ -226,6 +258,8 @@ export class SentinelWatcher extends EventEmitter<SentinelWatcherEvents> {
       });
       await c.subscribe('+switch-master', (message) => this.#onSwitch(message));
       await c.subscribe('+failover-state-wait-promotion', (message) => this.#onPromotion(message));
+      if (this.#o.replicaEvents)
+        for (const channel of REPLICA_CHANNELS) await c.subscribe(channel, (message) => this.#onReplicaEvent(channel, message));
       if (this.#closed || sub.conn !== c) return;
       sub.subscribed = true;
       const wasReconnect = sub.attempt > 0;
@@ -260,6 +294,11 @@ export class SentinelWatcher extends EventEmitter<SentinelWatcherEvents> {
     const parsed = parsePromotion(message);
     if (!parsed || parsed.name !== this.#o.discovery.name || this.#closed) return;
     this.emit('promoting', { from: parsed.from, to: parsed.to });
+  }
+
+  #onReplicaEvent(channel: string, message: string): void {
+    if (this.#closed || eventMasterName(message) !== this.#o.discovery.name) return;
+    this.emit('replicas-changed', channel);
   }
 
   #onSwitch(message: string): void {
