@@ -199,7 +199,7 @@ export class SentinelDiscovery {
           continue;
         }
       }
-      const found: DiscoveredPrimary = { primary, sentinel, replicas };
+      const found: DiscoveredPrimary = replicas ? { primary, sentinel, replicas } : { primary, sentinel };
       this.#o.onDiscovered?.(found);
       return found;
     }

@@ -1,0 +1,343 @@
+/**
+ * The Sentinel read routing without servers: the replica set (which listed replicas get a pool,
+ * which are dropped, which is picked), the router (retry on another replica, fallback to the
+ * primary, `ERR_NO_REPLICA`, the half-deadline per attempt while a fallback exists, replies that
+ * reach the caller as they are), the replica role check, the parsers, and bad input
+ * (`readFrom: 'nearest'`, per call, `maxTotal` without replica reads). Fake pools and a manual
+ * clock: no timing thresholds.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { checkCallOptions } from '../../src/commands/call-options.js';
+import type { DriverConnection } from '../../src/driver/driver.js';
+import { ConfigError, ConnectionError, ReplyError, UnavailableError, type RedpoolError } from '../../src/errors.js';
+import { createPool } from '../../src/index.js';
+import type { CallOptions } from '../../src/pool/core.js';
+import { parseReplicas, type ReplicaInfo } from '../../src/topology/sentinel/discovery.js';
+import { ReplicaRouter, triedElsewhere } from '../../src/topology/sentinel/replica-router.js';
+import { ReplicaSet, replicaTopology, type ReplicaPool } from '../../src/topology/sentinel/replica-set.js';
+import { eventMasterName } from '../../src/topology/sentinel/watcher.js';
+import { ManualClock } from '../../src/testing/index.js';
+import { flush } from '../helpers/pool-fixtures.js';
+
+type Answer = (call: CallOptions) => Promise<unknown>;
+
+interface FakePool extends ReplicaPool {
+  port: number;
+  calls: CallOptions[];
+  closed: boolean;
+  answer: Answer;
+}
+
+function fakePool(port: number): FakePool {
+  const p: FakePool = {
+    port,
+    calls: [],
+    closed: false,
+    answer: () => Promise.resolve(`from ${port}`),
+    get state() {
+      return p.closed ? 'closed' : 'open';
+    },
+    call: (_n, _a, _b, call) => {
+      p.calls.push(call);
+      return p.answer(call);
+    },
+    batch: (_cmds, call) => {
+      p.calls.push(call);
+      return p.answer(call) as Promise<never>;
+    },
+    ready: () => Promise.resolve('healthy'),
+    stats: () => ({ health: 'healthy', total: 1 }) as ReturnType<ReplicaPool['stats']>,
+    close: () => {
+      p.closed = true;
+      return Promise.resolve();
+    },
+    destroy: () => {
+      p.closed = true;
+      return Promise.resolve();
+    },
+  };
+  return p;
+}
+
+const info = (port: number, usable = true, flags = 'slave'): ReplicaInfo => ({ address: { host: '127.0.0.1', port }, usable, flags });
+
+function rig(primaryPort = 7000) {
+  const clock = new ManualClock();
+  const pools = new Map<number, FakePool>();
+  let refreshes = 0;
+  const set = new ReplicaSet({
+    clock,
+    drainMs: 1_000,
+    label: (h, p) => `redis://${h}:${p}`,
+    primary: () => ({ host: '127.0.0.1', port: primaryPort }),
+    refresh: () => void refreshes++,
+    make: (address) => {
+      const p = fakePool(address.port);
+      pools.set(address.port, p);
+      return p;
+    },
+  });
+  const primaryCalls: CallOptions[] = [];
+  const router = new ReplicaRouter(set, clock, 1_000, {
+    command: (_n, _a, _b, call) => {
+      primaryCalls.push(call);
+      return Promise.resolve('from primary');
+    },
+    batch: (_c, call) => {
+      primaryCalls.push(call);
+      return Promise.resolve([[null, 'from primary']]);
+    },
+    snapshot: () => ({ total: 0, idle: 0, busy: 0, leased: 0, pending: 0, connecting: 0 }) as never,
+  });
+  return { clock, set, router, pools, primaryCalls, refreshes: () => refreshes };
+}
+
+void describe('ReplicaSet', () => {
+  void test('pools only once activated; usable replicas only; the primary and flagged ones excluded; a replica that leaves is drained', async () => {
+    const r = rig(7000);
+    r.set.update([info(7001), info(7002, false, 's_down,slave'), info(7000)]);
+    assert.equal(r.pools.size, 0, 'nothing opened before activation');
+    r.set.activate();
+    assert.deepEqual([...r.pools.keys()], [7001], 'the flagged replica and the primary get no pool');
+    assert.deepEqual(
+      r.set.stats().map((s) => [s.address, s.state]),
+      [
+        ['127.0.0.1:7001', 'up'],
+        ['127.0.0.1:7002', 'down'],
+        ['127.0.0.1:7000', 'down'],
+      ],
+    );
+    r.set.update([info(7002)]);
+    assert.equal(r.pools.get(7001)!.closed, true, 'the replica that left the list is drained');
+    assert.ok(r.pools.has(7002), 'the one back up gets a pool');
+    await flush();
+    assert.deepEqual(
+      r.set.stats().map((s) => [s.address, s.state]),
+      [['127.0.0.1:7002', 'up']],
+    );
+  });
+
+  void test('activate() before the first listing asks the topology for one', () => {
+    const r = rig();
+    r.set.activate();
+    assert.equal(r.refreshes(), 1);
+  });
+
+  void test('pick: fewest reads in flight first, a recently failed replica last, none left → undefined', () => {
+    const r = rig();
+    r.set.activate();
+    r.set.update([info(7001), info(7002)]);
+    const a = r.set.pick(new Set())!;
+    const b = r.set.pick(new Set([a]))!;
+    assert.notEqual(a, b);
+    a.inflight = 3;
+    for (let i = 0; i < 4; i++) assert.equal(r.set.pick(new Set()), b, 'least in flight');
+    b.suspectUntil = r.clock.now() + 1_000;
+    assert.equal(r.set.pick(new Set()), a, 'a suspect one is picked last');
+    r.clock.advance(1_000);
+    assert.equal(r.set.pick(new Set()), b, 'and again once the suspicion lapsed');
+    assert.equal(r.set.pick(new Set([a, b])), undefined);
+  });
+});
+
+void describe('ReplicaRouter', () => {
+  void test('reads spread over the replicas; the primary is not asked', async () => {
+    const r = rig();
+    r.set.activate();
+    r.set.update([info(7001), info(7002)]);
+    const out = await Promise.all(Array.from({ length: 10 }, () => r.router.command('get', ['k'], false, undefined, 'replica')));
+    assert.ok(out.includes('from 7001') && out.includes('from 7002'), out.join());
+    assert.equal(r.primaryCalls.length, 0);
+    assert.equal(r.router.counters.replicaReads, 10);
+  });
+
+  void test('a replica read that failed at the connection level is tried on another replica (a read may run twice)', async () => {
+    const r = rig();
+    r.set.activate();
+    r.set.update([info(7001), info(7002)]);
+    for (const p of r.pools.values()) p.answer = () => Promise.reject(new ConnectionError('lost', 'unknown'));
+    const good = [...r.pools.values()][1]!;
+    good.answer = () => Promise.resolve('ok');
+    for (let i = 0; i < 4; i++) assert.equal(await r.router.command('get', ['k'], false, undefined, 'replica'), 'ok');
+    const bad = [...r.pools.values()][0]!;
+    assert.equal(bad.calls.length, 1, 'the failed replica is tried last afterwards');
+    assert.equal(r.router.counters.retried, 1);
+  });
+
+  void test("'preferReplica': every replica failed → the primary, with the time left; 'replica' → ERR_NO_REPLICA (not-sent) with the cause", async () => {
+    const r = rig();
+    r.set.activate();
+    r.set.update([info(7001)]);
+    const pool = r.pools.get(7001)!;
+    pool.answer = () => {
+      r.clock.advance(300);
+      return Promise.reject(new UnavailableError('down'));
+    };
+    assert.equal(await r.router.command('get', ['k'], false, { timeoutMs: 1_000 }, 'preferReplica'), 'from primary');
+    assert.equal(pool.calls[0]!.timeoutMs, 500, 'a replica attempt gets half the time while a fallback exists');
+    assert.equal(r.primaryCalls[0]!.timeoutMs, 700, 'the primary gets what is left of the one deadline');
+    assert.equal(r.router.counters.primaryFallbacks, 1);
+
+    r.clock.advance(2_000); // the replica's suspicion lapses
+    pool.calls.length = 0;
+    const err = (await r.router.command('get', ['k'], false, undefined, 'replica').catch((e: unknown) => e)) as RedpoolError & {
+      outcome: string;
+    };
+    assert.equal(err.code, 'ERR_NO_REPLICA');
+    assert.equal(err.outcome, 'not-sent');
+    assert.equal((err.cause as RedpoolError).code, 'ERR_UNAVAILABLE');
+    assert.equal(pool.calls[0]!.timeoutMs, 1_000, 'the only replica, no fallback: the whole deadline');
+    assert.equal(r.primaryCalls.length, 1, "'replica' never reads on the primary");
+  });
+
+  void test("'replica' with no replica known: ERR_NO_REPLICA at once (no wait for the deadline); 'preferReplica': the primary", async () => {
+    const r = rig();
+    r.set.activate();
+    r.set.update([info(7001, false, 's_down,slave')]);
+    const err = (await r.router.command('get', ['k'], false, undefined, 'replica').catch((e: unknown) => e)) as RedpoolError;
+    assert.equal(err.code, 'ERR_NO_REPLICA');
+    assert.match(err.message, /no usable replica is known/);
+    assert.equal(await r.router.batch([['get', 'k']], undefined, 'preferReplica').then((v) => v?.[0]?.[1]), 'from primary');
+  });
+
+  void test('before the first listing a read waits for it (within its deadline), then runs; without one it gives up at the deadline', async () => {
+    const r = rig();
+    const read = r.router.command('get', ['k'], false, undefined, 'replica');
+    await flush();
+    assert.equal(r.refreshes(), 1, 'the first read asked for the listing');
+    r.set.update([info(7001)]);
+    assert.equal(await read, 'from 7001');
+
+    const r2 = rig();
+    const late = r2.router.command('get', ['k'], false, { timeoutMs: 200 }, 'replica').catch((e: unknown) => e);
+    await flush();
+    r2.clock.advance(200);
+    const err = (await late) as RedpoolError;
+    assert.equal(err.code, 'ERR_NO_REPLICA');
+    assert.match(err.message, /did not list the replicas in time/);
+  });
+
+  void test('a reply error that proves nothing about the node (WRONGTYPE) reaches the caller; no other replica is asked', async () => {
+    const r = rig();
+    r.set.activate();
+    r.set.update([info(7001), info(7002)]);
+    for (const p of r.pools.values())
+      p.answer = () => Promise.reject(new ReplyError('WRONGTYPE Operation against a key holding the wrong kind of value', 'GET'));
+    const err = (await r.router.command('get', ['k'], false, undefined, 'preferReplica').catch((e: unknown) => e)) as ReplyError;
+    assert.equal(err.prefix, 'WRONGTYPE');
+    assert.equal(
+      [...r.pools.values()].reduce((n, p) => n + p.calls.length, 0),
+      1,
+    );
+    assert.equal(r.primaryCalls.length, 0);
+  });
+
+  void test('triedElsewhere: not-sent, connection, timeout and not-executed replies yes; other replies and plain errors no', () => {
+    assert.equal(triedElsewhere(new UnavailableError('x')), true);
+    assert.equal(triedElsewhere(new ConnectionError('x', 'unknown')), true);
+    assert.equal(triedElsewhere(new ReplyError('LOADING Redis is loading the dataset in memory', 'GET')), true);
+    assert.equal(triedElsewhere(new ReplyError('MASTERDOWN Link with MASTER is down', 'GET')), true);
+    assert.equal(triedElsewhere(new ReplyError('ERR syntax error', 'GET')), false);
+    assert.equal(triedElsewhere(new Error('x')), false);
+  });
+});
+
+void describe('replica role check', () => {
+  const conn = (reply: unknown): DriverConnection => ({ command: () => Promise.resolve(reply) }) as unknown as DriverConnection;
+  const topo = replicaTopology(
+    { host: '127.0.0.1', port: 7001 },
+    { primary: () => ({ host: '127.0.0.1', port: 7000 }), label: (h, p) => `redis://${h}:${p}` },
+    () => undefined,
+  );
+  const ep = { host: '127.0.0.1', port: 7001, generation: 0 };
+
+  void test('a linked replica of the current primary passes; a primary, a replica of another node or one still syncing is refused (not-sent)', async () => {
+    await topo.verify!(conn(['slave', '127.0.0.1', 7000, 'connected', 10]), ep);
+    for (const reply of [
+      ['master', 10, []],
+      ['slave', '127.0.0.1', 7009, 'connected', 10],
+      ['slave', '127.0.0.1', 7000, 'sync', -1],
+    ]) {
+      const err = (await topo.verify!(conn(reply), ep).catch((e: unknown) => e)) as ConnectionError;
+      assert.equal(err.code, 'ERR_CONNECTION', JSON.stringify(reply));
+      assert.equal(err.outcome, 'not-sent');
+    }
+  });
+});
+
+void describe('parsers', () => {
+  void test('SENTINEL REPLICAS: flagged down or with a broken link is not usable', () => {
+    const entry = (port: number, flags: string, link: string): string[] => [
+      'ip',
+      '127.0.0.1',
+      'port',
+      String(port),
+      'flags',
+      flags,
+      'master-link-status',
+      link,
+    ];
+    assert.deepEqual(
+      parseReplicas([
+        entry(1, 'slave', 'ok'),
+        entry(2, 's_down,slave', 'ok'),
+        entry(3, 'slave', 'err'),
+        entry(4, 'slave,disconnected', 'ok'),
+        ['ip', ''],
+      ]).map((r) => [r.address.port, r.usable]),
+      [
+        [1, true],
+        [2, false],
+        [3, false],
+        [4, false],
+      ],
+    );
+    assert.deepEqual(parseReplicas('nope'), []);
+  });
+
+  void test('replica event payloads name their master', () => {
+    assert.equal(eventMasterName('slave 127.0.0.1:7001 127.0.0.1 7001 @ mymaster 127.0.0.1 7000'), 'mymaster');
+    assert.equal(eventMasterName('master mymaster 127.0.0.1 7000'), 'mymaster');
+    assert.equal(eventMasterName('sentinel x 127.0.0.1 26379 @ mymaster 127.0.0.1 7000'), undefined);
+  });
+});
+
+void describe('bad input', () => {
+  const sentinel = { name: 'm', sentinels: [{ host: '127.0.0.1', port: 1 }] };
+
+  void test("readFrom: 'nearest' and maxTotal without replica reads are refused, naming the option", () => {
+    assert.throws(
+      () => createPool({ sentinel, readFrom: 'nearest' as never }),
+      (e: unknown) => e instanceof ConfigError && e.option === 'readFrom',
+    );
+    assert.throws(
+      () => createPool({ sentinel, maxTotal: 5 }),
+      (e: unknown) => e instanceof ConfigError && e.option === 'maxTotal',
+    );
+    assert.throws(
+      () => createPool({ sentinel, readFrom: 'replica', maxTotal: 1, max: 4, lanes: 2 }),
+      (e: unknown) => e instanceof ConfigError && e.option === 'maxTotal',
+    );
+    const ok = createPool({ sentinel, readFrom: 'replica', maxTotal: 5 });
+    assert.equal(ok.options.maxTotal, 5);
+    void ok.destroy();
+  });
+
+  void test('per call: with({ readFrom }) is checked when the view is built', () => {
+    const pool = createPool({ sentinel });
+    for (const bad of ['nearest', 1, null, {}])
+      assert.throws(
+        () => pool.with({ readFrom: bad as never }),
+        (e: unknown) => e instanceof ConfigError && e.option === 'readFrom' && e.code === 'ERR_INVALID_OPTION',
+        String(bad),
+      );
+    assert.ok(pool.with({ readFrom: 'replica' }));
+    assert.throws(() => checkCallOptions('x' as never), ConfigError);
+    assert.equal(checkCallOptions(undefined), undefined);
+    void pool.destroy();
+    const single = createPool({ host: '127.0.0.1', port: 1 });
+    assert.ok(single.with({ readFrom: 'preferReplica' }), 'accepted (and ignored) by a single node');
+    void single.destroy();
+  });
+});
