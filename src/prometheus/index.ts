@@ -16,6 +16,7 @@ import type { Pool } from '../pool/pool.js';
 import type { PoolEvents } from '../pool/events.js';
 import type { PoolStats } from '../pool/stats.js';
 import { clusterFamilies } from './cluster.js';
+import { sentinelFamilies } from './sentinel.js';
 import { commandLabel } from './command-label.js';
 
 export { commandLabel } from './command-label.js';
@@ -214,6 +215,10 @@ class MetricSet {
         }),
       );
       for (const m of clusterFamilies(registry, prefix, base, {
+        entries: () => [...entries.values()].map((e) => ({ labels: e.labels, stats: () => stats(e) })),
+      }))
+        this.#add(m);
+      for (const m of sentinelFamilies(registry, prefix, base, {
         entries: () => [...entries.values()].map((e) => ({ labels: e.labels, stats: () => stats(e) })),
       }))
         this.#add(m);

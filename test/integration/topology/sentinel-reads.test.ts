@@ -10,7 +10,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createPool, type Pool } from '../../../src/index.js';
+import { Registry } from 'prom-client';
+import { registerPoolMetrics } from '../../../src/prometheus/index.js';
 import type { RedisProcess } from '../../support/redis-process.js';
+import { sample } from '../../helpers/prom-text.js';
 import { clientNames, waitFor } from '../../helpers/redis.js';
 import { infoField, useSentinelSet, withSentinelSet, type SentinelSet } from '../../helpers/topology.js';
 
@@ -96,6 +99,16 @@ void describe('Sentinel pool readFrom: where reads land (1 primary, 2 replicas)'
     );
     const health = await pool.health();
     assert.equal(health.stats.sentinel?.replicas?.length, 2, 'health lists the replicas');
+    const registry = new Registry();
+    const metrics = registerPoolMetrics(pool, registry);
+    const text = await registry.metrics();
+    for (const r of s.replicas!) {
+      const labels = { pool: 'srd1', address: r.address };
+      assert.equal(sample(text, 'redpool_replica_reads_total', labels), r.reads);
+      assert.equal(sample(text, 'redpool_replica_up', labels), 1);
+    }
+    assert.equal(sample(text, 'redpool_replica_routing_total', { pool: 'srd1', kind: 'replica' }), 41);
+    metrics.unregister();
     for (const node of [set.primary, ...set.replicas])
       assert.ok((await clientNames(node, 'redpool:srd1:')).length <= 3, `≤ max connections on ${node.port}`);
   });
