@@ -125,7 +125,7 @@ export const OPTIONS = {
     max: 1_000_000,
     section: 'size',
     defaultDoc: 'none',
-    doc: 'cluster only: connections at most across all nodes (each node keeps its own `max`); lanes are served first, so give at least `lanes` per primary',
+    doc: 'cluster, or Sentinel with `readFrom` other than `primary`: connections at most across all nodes (each node keeps its own `max`: each primary, and each replica read from); lanes are served first, so give at least `lanes` per node',
   },
   min: { kind: 'int', min: 0, max: 100_000, query: true, default: 1, section: 'size', doc: 'connections opened at `ready()` and kept' },
   lanes: {

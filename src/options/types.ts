@@ -154,8 +154,10 @@ export interface PoolOptions {
   /** Most connections open at once: shared lanes plus exclusive leases. @default 10 */
   max?: number;
   /**
-   * Cluster only: connections at most across every node (each node also keeps its own `max`).
-   * Lanes are served first, so it must be at least `lanes` per primary to serve every shard.
+   * Cluster, or Sentinel with `readFrom` other than `'primary'`: connections at most across
+   * every node (each node also keeps its own `max`: every primary, and on Sentinel the primary
+   * and each replica it reads from). Lanes are served first, so it must be at least `lanes`
+   * per node to serve every node.
    * @default none (only `max` per node)
    */
   maxTotal?: number;
