@@ -173,6 +173,7 @@ export class ReplicaSet {
   /** One row per listed replica and per draining one. */
   stats(): ReplicaStats[] {
     const rows: ReplicaStats[] = [];
+    if (!this.#active) return rows; // nothing read from replicas yet: no row claims one is down
     const row = (node: ReplicaNode, state: ReplicaStats['state']): ReplicaStats => {
       const s = node.pool.stats();
       return {

@@ -348,6 +348,7 @@ void describe('Sentinel pool readFrom: SENTINEL FAILOVER under a read/write work
     await new Promise((r) => setTimeout(r, 500));
     await set.sentinels[0]!.command('SENTINEL', 'FAILOVER', set.name);
     await waitFor(async () => (await set.currentPrimary()).port === promoted.port, { message: 'switch-master', timeoutMs: 10_000 });
+    const switched = performance.now();
     await waitFor(() => pool.stats().sentinel?.primary === `127.0.0.1:${promoted.port}`, { message: 'pool moved' });
     // The old primary becomes a replica of the new one; then it is the read target.
     await waitFor(
@@ -361,6 +362,7 @@ void describe('Sentinel pool readFrom: SENTINEL FAILOVER under a read/write work
       () => (pool.stats().sentinel?.replicas ?? []).some((r) => r.state === 'up' && r.address === `127.0.0.1:${oldPrimary.port}`),
       { message: 'old primary is a read target', timeoutMs: 15_000 },
     );
+    t.diagnostic(`old primary a read target ${Math.round(performance.now() - switched)} ms after the sentinels named the new primary`);
     stop = true;
     await Promise.all(workers);
     assert.ok(ops > 100, `workload ran (${ops})`);
