@@ -196,114 +196,71 @@ void describe('Sentinel pool readFrom: where reads land (1 primary, 2 replicas)'
   });
 });
 
-void describe('Sentinel pool readFrom: a replica down', () => {
-  void test("'preferReplica': a frozen replica (SIGSTOP) → reads served by the primary within their deadline; back on the replica after SIGCONT", async (t) => {
-    const set = await withSentinelSet(t);
-    const deadline = 400;
-    const pool = createPool({
-      sentinel: sentinelOpts(set),
-      readFrom: 'preferReplica',
-      name: 'srf1',
-      max: 3,
-      commandTimeoutMs: deadline,
-      logger: false,
-    });
-    t.after(() => pool.destroy());
-    await pool.ready();
-    await upReplicas(pool, 1);
-    await pool.set('rf:k', 'v');
-    await replicated(set, set.primary, 1);
-    await resetStats([set.primary]);
-    set.replica.pause();
-    t.after(() => {
-      if (set.replica.alive && set.replica.paused) set.replica.resume();
-    });
-    let worst = 0;
-    const failures: string[] = [];
-    const until = performance.now() + 2_500;
-    let n = 0;
-    while (performance.now() < until && n < 5_000) {
-      n++;
-      const t0 = performance.now();
-      try {
-        assert.equal(await pool.get('rf:k'), 'v');
-      } catch (err) {
-        failures.push((err as { code?: string }).code ?? String(err));
-      }
-      worst = Math.max(worst, performance.now() - t0);
-    }
-    assert.deepEqual(failures, [], 'every read was answered (by the primary once the replica froze)');
-    assert.ok(worst <= deadline + 250, `every read settled within its deadline (worst ${Math.round(worst)} ms)`);
-    assert.ok((await gets(set.primary)) > 0, 'the primary served reads');
-    assert.ok((pool.stats().sentinel?.reads?.primaryFallbacks ?? 0) > 0);
-    set.replica.resume();
-    await upReplicas(pool, 1);
-    await waitFor(
-      async () => {
-        const before = await gets(set.replica);
-        for (let i = 0; i < 5; i++) await pool.get('rf:k');
-        return (await gets(set.replica)) - before === 5;
-      },
-      { message: 'reads back on the replica', timeoutMs: 10_000 },
-    );
-  });
-
-  void test("'replica': a killed replica → ERR_NO_REPLICA (not-sent) within the deadline; reads on it again after it restarts", async (t) => {
-    const set = await withSentinelSet(t);
-    const deadline = 400;
-    const pool = createPool({
-      sentinel: sentinelOpts(set),
-      readFrom: 'replica',
-      name: 'srf2',
-      max: 3,
-      commandTimeoutMs: deadline,
-      logger: false,
-    });
-    t.after(() => pool.destroy());
-    await pool.ready();
-    await upReplicas(pool, 1);
-    await pool.set('rf2:k', 'v');
-    await replicated(set, set.primary, 1);
-    await resetStats([set.primary]);
-    await set.replica.kill();
-    const seen = new Map<string, number>();
-    let worst = 0;
-    const until = performance.now() + 1_500;
-    for (let i = 0; i < 2_000 && performance.now() < until; i++) {
-      const t0 = performance.now();
-      try {
-        await pool.get('rf2:k');
-        seen.set('ok', (seen.get('ok') ?? 0) + 1);
-      } catch (err) {
-        const e = err as { code?: string; outcome?: string };
-        seen.set(`${e.code}/${e.outcome}`, (seen.get(`${e.code}/${e.outcome}`) ?? 0) + 1);
-      }
-      worst = Math.max(worst, performance.now() - t0);
-    }
-    assert.ok((seen.get('ERR_NO_REPLICA/not-sent') ?? 0) > 0, `ERR_NO_REPLICA seen: ${JSON.stringify([...seen])}`);
-    assert.deepEqual(
-      [...seen.keys()].filter((k) => k !== 'ERR_NO_REPLICA/not-sent' && k !== 'ok'),
-      [],
-      'no other error',
-    );
-    assert.ok(worst <= deadline + 250, `every read settled within its deadline (worst ${Math.round(worst)} ms)`);
-    assert.equal(await gets(set.primary), 0, "'replica' never reads from the primary");
-    await set.replica.restart();
-    await waitFor(async () => infoField(await set.replica.command('INFO', 'replication'), 'master_link_status') === 'up', {
-      message: 'replica resynced',
-      timeoutMs: 10_000,
-    });
-    await waitFor(
-      async () => {
-        try {
-          return (await pool.get('rf2:k')) === 'v';
-        } catch {
-          return false;
+void describe('Sentinel pool readFrom: the only replica frozen (SIGSTOP) or killed', () => {
+  for (const fault of ['stop', 'kill'] as const)
+    for (const mode of ['preferReplica', 'replica'] as const) {
+      const expect = mode === 'preferReplica' ? 'reads served by the primary' : 'ERR_NO_REPLICA (not-sent), never the primary';
+      void test(`${mode}, replica ${fault === 'stop' ? 'SIGSTOPped' : 'killed'}: ${expect}, each within its deadline; reads on the replica again once it is back`, async (t) => {
+        const set = await withSentinelSet(t);
+        const deadline = 400;
+        const name = `srf-${fault}-${mode}`;
+        const pool = createPool({ sentinel: sentinelOpts(set), readFrom: mode, name, max: 3, commandTimeoutMs: deadline, logger: false });
+        t.after(() => pool.destroy());
+        t.after(() => {
+          if (set.replica.alive && set.replica.paused) set.replica.resume();
+        });
+        await pool.ready();
+        await upReplicas(pool, 1);
+        await pool.set('rf:k', 'v');
+        await replicated(set, set.primary, 1);
+        await resetStats([set.primary]);
+        if (fault === 'stop') set.replica.pause();
+        else await set.replica.kill();
+        const seen = new Map<string, number>();
+        let worst = 0;
+        const until = performance.now() + 2_500; // past +sdown (down-after 1000 ms)
+        for (let i = 0; i < 5_000 && performance.now() < until; i++) {
+          const t0 = performance.now();
+          let k = 'ok';
+          try {
+            assert.equal(await pool.get('rf:k'), 'v');
+          } catch (err) {
+            const e = err as { code?: string; outcome?: string };
+            k = `${e.code}/${e.outcome}`;
+          }
+          seen.set(k, (seen.get(k) ?? 0) + 1);
+          worst = Math.max(worst, performance.now() - t0);
         }
-      },
-      { message: 'replica reads again', timeoutMs: 10_000 },
-    );
-  });
+        assert.ok(worst <= deadline + 250, `every read settled within its deadline (worst ${Math.round(worst)} ms)`);
+        if (mode === 'preferReplica') {
+          assert.deepEqual([...seen.keys()], ['ok'], `every read answered: ${JSON.stringify([...seen])}`);
+          assert.ok((await gets(set.primary)) > 0, 'the primary served reads');
+          assert.ok((pool.stats().sentinel?.reads?.primaryFallbacks ?? 0) > 0);
+        } else {
+          assert.ok((seen.get('ERR_NO_REPLICA/not-sent') ?? 0) > 0, `ERR_NO_REPLICA seen: ${JSON.stringify([...seen])}`);
+          assert.deepEqual(
+            [...seen.keys()].filter((k) => k !== 'ERR_NO_REPLICA/not-sent' && k !== 'ok'),
+            [],
+            'no other error',
+          );
+          assert.equal(await gets(set.primary), 0, "'replica' never reads from the primary");
+        }
+        if (fault === 'stop') set.replica.resume();
+        else await set.replica.restart();
+        await waitFor(async () => infoField(await set.replica.command('INFO', 'replication'), 'master_link_status') === 'up', {
+          message: 'replica linked again',
+          timeoutMs: 10_000,
+        });
+        await waitFor(
+          async () => {
+            const before = await gets(set.replica);
+            for (let i = 0; i < 5; i++) await pool.get('rf:k').catch(() => undefined);
+            return (await gets(set.replica)) - before === 5;
+          },
+          { message: 'reads back on the replica', timeoutMs: 10_000 },
+        );
+      });
+    }
 });
 
 void describe('Sentinel pool readFrom: SENTINEL FAILOVER under a read/write workload', () => {
