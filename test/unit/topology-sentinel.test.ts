@@ -9,7 +9,13 @@ import { describe, test } from 'node:test';
 import type { NodeAddress } from '../../src/topology/cluster/nat-map.js';
 import { parseMasterAddr, parseRole, parseSentinels, SentinelDiscovery } from '../../src/topology/sentinel/discovery.js';
 import type { SentinelConnection, SentinelConnector } from '../../src/topology/sentinel/link.js';
-import { parsePromotion, parseSwitchMaster, SentinelWatcher, type PrimaryChange } from '../../src/topology/sentinel/watcher.js';
+import {
+  parsePromotion,
+  parseSwitchMaster,
+  REPLICA_CHANNELS,
+  SentinelWatcher,
+  type PrimaryChange,
+} from '../../src/topology/sentinel/watcher.js';
 import { constantBackoff } from '../../src/resilience/backoff.js';
 import { ManualClock } from '../../src/testing/manual-clock.js';
 
@@ -20,13 +26,21 @@ const flush = async (): Promise<void> => {
 interface FakeSentinel {
   master: [string, string] | null | Error;
   sentinels?: unknown[];
+  replicas?: unknown[];
   down?: boolean;
 }
+
+type FakeSub = {
+  onMessage?: (m: string) => void;
+  onPromotion?: (m: string) => void;
+  channels?: Map<string, (m: string) => void>;
+  close: () => void;
+};
 
 class FakeConnector implements SentinelConnector {
   readonly byPort = new Map<number, FakeSentinel>();
   readonly asked: number[] = [];
-  readonly subscribers = new Map<number, { onMessage?: (m: string) => void; onPromotion?: (m: string) => void; close: () => void }>();
+  readonly subscribers = new Map<number, FakeSub>();
   opened = 0;
   openNow = 0;
   stats() {
@@ -47,7 +61,7 @@ class FakeConnector implements SentinelConnector {
       this.subscribers.delete(address.port);
       for (const fn of closeFns.splice(0)) fn();
     };
-    const entry: { onMessage?: (m: string) => void; onPromotion?: (m: string) => void; close: () => void } = { close };
+    const entry: FakeSub = { close };
     if (purpose === 'subscriber') this.subscribers.set(address.port, entry);
     return {
       call: async (...args: string[]) => {
@@ -56,11 +70,13 @@ class FakeConnector implements SentinelConnector {
           if (s.master instanceof Error) throw s.master;
           return s.master;
         }
+        if (args[1] === 'REPLICAS') return s.replicas ?? [];
         return s.sentinels ?? [];
       },
       subscribe: async (channel, onMessage) => {
         if (channel === '+switch-master') entry.onMessage = onMessage;
-        else entry.onPromotion = onMessage;
+        else if (channel === '+failover-state-wait-promotion') entry.onPromotion = onMessage;
+        else (entry.channels ??= new Map()).set(channel, onMessage);
       },
       onClose: (fn) => (closed ? fn() : closeFns.push(fn)),
       close,
@@ -149,6 +165,60 @@ function watcherHarness(pollMs = Infinity) {
   watcher.on('primary-changed', (c) => changes.push(c));
   return { fake, clock, discovery, watcher, changes };
 }
+
+void describe('replica listing and events (read routing)', () => {
+  void test('discovery with replicas: SENTINEL REPLICAS parsed from the sentinel that answered, onDiscovered told', async () => {
+    const fake = new FakeConnector();
+    const entry = (port: number, flags: string): string[] => [
+      'ip',
+      '127.0.0.1',
+      'port',
+      String(port),
+      'flags',
+      flags,
+      'master-link-status',
+      'ok',
+    ];
+    fake.byPort.set(1, { master: ['127.0.0.1', '6379'], replicas: [entry(6380, 'slave'), entry(6381, 's_down,slave')] });
+    const seen: number[] = [];
+    const d = new SentinelDiscovery({
+      name: 'm',
+      sentinels: [at(1)],
+      connector: fake,
+      replicas: true,
+      onDiscovered: (f) => seen.push(f.replicas?.length ?? -1),
+    });
+    const found = await d.discover();
+    assert.deepEqual(
+      found.replicas?.map((r) => [r.address.port, r.usable]),
+      [
+        [6380, true],
+        [6381, false],
+      ],
+    );
+    assert.deepEqual(seen, [2]);
+    const plain = await new SentinelDiscovery({ name: 'm', sentinels: [at(1)], connector: fake }).discover();
+    assert.equal(plain.replicas, undefined, 'not asked without the option');
+  });
+
+  void test('watcher with replicaEvents: +sdown/-sdown/+slave/+role-change… of this master emit replicas-changed, others do not', async () => {
+    const fake = new FakeConnector();
+    fake.byPort.set(1, { master: ['127.0.0.1', '6379'] });
+    const clock = new ManualClock();
+    const discovery = new SentinelDiscovery({ name: 'm', sentinels: [at(1)], connector: fake });
+    const watcher = new SentinelWatcher({ discovery, connector: fake, clock, pollMs: Infinity, replicaEvents: true });
+    const events: string[] = [];
+    watcher.on('replicas-changed', (ch) => events.push(ch));
+    await watcher.start();
+    const channels = fake.subscribers.get(1)!.channels!;
+    assert.deepEqual([...channels.keys()].sort(), [...REPLICA_CHANNELS].sort());
+    channels.get('+sdown')!('slave 127.0.0.1:6380 127.0.0.1 6380 @ m 127.0.0.1 6379');
+    channels.get('-sdown')!('slave 127.0.0.1:6380 127.0.0.1 6380 @ other 127.0.0.1 6379');
+    channels.get('+convert-to-slave')!('slave 127.0.0.1:6379 127.0.0.1 6379 @ m 127.0.0.1 6380');
+    assert.deepEqual(events, ['+sdown', '+convert-to-slave']);
+    watcher.close();
+  });
+});
 
 void describe('SentinelWatcher', () => {
   void test('subscribes to at most maxSubscriptions sentinels and emits one change per move', async () => {
