@@ -39,7 +39,7 @@ export type {
   SentinelAddress,
   ResolvedSentinel,
 } from './options.js';
-export type { SentinelStats } from './pool/stats.js';
+export type { SentinelStats, ReplicaStats, ReplicaRouterStats } from './pool/stats.js';
 export type { PrimaryChangedEvent } from './pool/events.js';
 export * from './errors.js';
 export {

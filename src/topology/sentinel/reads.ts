@@ -107,10 +107,12 @@ export class SentinelReads {
     return call.readFrom ?? this.readFrom;
   }
 
+  /** A read-only command on a replica per `mode` (see `replica-router.ts`). */
   command(name: string, args: unknown[], buffer: boolean, call: CallOptions | undefined, mode: ReadFrom): Promise<unknown> {
     return this.router.command(name, args, buffer, call, mode);
   }
 
+  /** A pipeline of read-only commands on one replica per `mode`. */
   batch(cmds: BatchCommand[], call: CallOptions | undefined, mode: ReadFrom): Promise<BatchResult | null> {
     return this.router.batch(cmds, call, mode);
   }
