@@ -187,8 +187,9 @@ export class ReplicaSet {
       };
     };
     for (const node of this.#nodes.values()) rows.push(row(node, 'up'));
+    const primary = this.#o.primary();
     for (const r of this.#listed)
-      if (!this.#nodes.has(key(r.address)) && !this.#draining.has(key(r.address)))
+      if (!this.#nodes.has(key(r.address)) && !this.#draining.has(key(r.address)) && !(primary && key(primary) === key(r.address)))
         rows.push({ address: key(r.address), state: 'down', health: undefined, reads: 0, failures: 0, inflight: 0, connections: 0 });
     for (const node of this.#draining.values()) rows.push(row(node, 'draining'));
     return rows;
