@@ -35,9 +35,11 @@ async function resetStats(nodes: readonly RedisProcess[]): Promise<void> {
   await Promise.all(nodes.map((n) => n.command('CONFIG', 'RESETSTAT')));
 }
 
-/** Waits until every replica has replicated what the primary has (WAIT on the primary). */
-async function replicated(set: SentinelSet, primary: RedisProcess, n: number): Promise<void> {
-  await waitFor(async () => Number(await primary.command('WAIT', String(n), '100')) >= n, { message: 'replicas caught up' });
+/** Waits until every replica answers `value` for `key` (the pool wrote it on the primary). */
+async function replicated(replicas: readonly RedisProcess[], key: string, value: string): Promise<void> {
+  await waitFor(async () => (await Promise.all(replicas.map((r) => r.command('GET', key)))).every((v) => v === value), {
+    message: `${key} replicated`,
+  });
 }
 
 function sentinelOpts(set: SentinelSet): { name: string; sentinels: { host: string; port: number }[]; pollMs: number } {
@@ -61,7 +63,7 @@ void describe('Sentinel pool readFrom: where reads land (1 primary, 2 replicas)'
     assert.equal(await pool.ready(), 'healthy');
     await upReplicas(pool, 2);
     assert.equal(await pool.set('rd:k', 'v'), 'OK');
-    await replicated(set, set.primary, 2);
+    await replicated(set.replicas, 'rd:k', 'v');
     await resetStats([set.primary, ...set.replicas]);
     const values = await Promise.all(Array.from({ length: 40 }, () => pool.get('rd:k')));
     assert.deepEqual(new Set(values), new Set(['v']));
@@ -119,7 +121,7 @@ void describe('Sentinel pool readFrom: where reads land (1 primary, 2 replicas)'
     t.after(() => pool.destroy());
     await pool.ready();
     await pool.set('rd2:k', 'v');
-    await replicated(set, set.primary, 2);
+    await replicated(set.replicas, 'rd2:k', 'v');
     await resetStats([set.primary, ...set.replicas]);
     for (let i = 0; i < 10; i++) assert.equal(await pool.get('rd2:k'), 'v');
     assert.equal(await gets(set.primary), 10);
@@ -160,7 +162,7 @@ void describe('Sentinel pool readFrom: where reads land (1 primary, 2 replicas)'
     t.after(() => pool.destroy());
     await pool.ready();
     await pool.set('rd4:k', 'v');
-    await replicated(set, set.primary, 2);
+    await replicated(set.replicas, 'rd4:k', 'v');
     const nodes = [set.primary, ...set.replicas];
     let worstNode = 0;
     let worstSum = 0;
@@ -212,7 +214,7 @@ void describe('Sentinel pool readFrom: the only replica frozen (SIGSTOP) or kill
         await pool.ready();
         await upReplicas(pool, 1);
         await pool.set('rf:k', 'v');
-        await replicated(set, set.primary, 1);
+        await replicated(set.replicas, 'rf:k', 'v');
         await resetStats([set.primary]);
         if (fault === 'stop') set.replica.pause();
         else await set.replica.kill();
