@@ -17,8 +17,10 @@ import { parseReplicas, type ReplicaInfo } from '../../src/topology/sentinel/dis
 import { ReplicaRouter, triedElsewhere } from '../../src/topology/sentinel/replica-router.js';
 import { ReplicaSet, replicaTopology, type ReplicaPool } from '../../src/topology/sentinel/replica-set.js';
 import { eventMasterName } from '../../src/topology/sentinel/watcher.js';
-import { ManualClock } from '../../src/testing/index.js';
-import { flush } from '../helpers/pool-fixtures.js';
+import { FakeDriver, ManualClock } from '../../src/testing/index.js';
+import { Pool } from '../../src/pool/pool.js';
+import { asReplicaPool } from '../../src/topology/sentinel/reads.js';
+import { flush, QUIET, Script } from '../helpers/pool-fixtures.js';
 
 type Answer = (call: CallOptions) => Promise<unknown>;
 
@@ -254,14 +256,15 @@ void describe('replica role check', () => {
 
   void test('a linked replica of the current primary passes; a primary, a replica of another node or one still syncing is refused (not-sent)', async () => {
     await topo.verify!(conn(['slave', '127.0.0.1', 7000, 'connected', 10]), ep);
-    for (const reply of [
-      ['master', 10, []],
-      ['slave', '127.0.0.1', 7009, 'connected', 10],
-      ['slave', '127.0.0.1', 7000, 'sync', -1],
-    ]) {
+    for (const [reply, why] of [
+      [['master', 10, []], /is a master, not a replica/],
+      [['slave', '127.0.0.1', 7009, 'connected', 10], /replicates 127\.0\.0\.1:7009, not the current primary 127\.0\.0\.1:7000/],
+      [['slave', '127.0.0.1', 7000, 'sync', -1], /link to the primary is sync/],
+    ] as const) {
       const err = (await topo.verify!(conn(reply), ep).catch((e: unknown) => e)) as ConnectionError;
       assert.equal(err.code, 'ERR_CONNECTION', JSON.stringify(reply));
       assert.equal(err.outcome, 'not-sent');
+      assert.match(err.message, why);
     }
   });
 });
@@ -339,5 +342,63 @@ void describe('bad input', () => {
     const single = createPool({ host: '127.0.0.1', port: 1 });
     assert.ok(single.with({ readFrom: 'preferReplica' }), 'accepted (and ignored) by a single node');
     void single.destroy();
+  });
+});
+
+void describe('a replica pool on the fake driver (real Pool and engine, replica role check)', () => {
+  void test('ROLE says linked replica → reads served there; ROLE says master → refused before anything is sent, the listing is asked again', async () => {
+    const clock = new ManualClock();
+    const driver = new FakeDriver();
+    const script = new Script(driver);
+    const roles = new Map<number, unknown[]>([
+      [7001, ['slave', '127.0.0.1', 7000, 'connected', 1]],
+      [7002, ['master', 1, []]],
+    ]);
+    script.on('role', (_n, _a, conn) => roles.get(conn.spec.port)!);
+    script.on('get', (_n, _a, conn) => `v@${conn.spec.port}`);
+    let refreshes = 0;
+    const pools: Pool[] = [];
+    const set = new ReplicaSet({
+      clock,
+      drainMs: 100,
+      label: (h, p) => `redis://${h}:${p}`,
+      primary: () => ({ host: '127.0.0.1', port: 7000 }),
+      refresh: () => void refreshes++,
+      make: (address, topology) => {
+        const p = new Pool(
+          { ...QUIET, driver, clock, host: address.host, port: address.port, min: 0, max: 2, logger: false },
+          { topology },
+        );
+        pools.push(p);
+        return asReplicaPool(p);
+      },
+    });
+    const router = new ReplicaRouter(set, clock, 1_000, {
+      command: () => Promise.reject(new Error('not the primary')),
+      batch: () => Promise.reject(new Error('not the primary')),
+      snapshot: () => ({}) as never,
+    });
+    set.activate();
+    set.update([info(7001)]);
+    assert.equal(await router.command('get', ['k'], false, undefined, 'replica'), 'v@7001');
+    assert.deepEqual(
+      script.calls.filter((c) => c.conn.spec.port === 7001 && (c.name === 'role' || c.name === 'get')).map((c) => c.name),
+      ['role', 'get'],
+      'ROLE checked before the read',
+    );
+
+    set.update([info(7002)]); // 7001 drained; 7002 (a primary in fact) listed
+    const read = router.command('get', ['k'], false, { timeoutMs: 300 }, 'replica').catch((e: unknown) => e);
+    for (let i = 0; i < 10; i++) {
+      await flush();
+      clock.advance(50);
+    }
+    const err = (await read) as RedpoolError;
+    assert.equal(err.code, 'ERR_NO_REPLICA');
+    assert.equal((err.cause as { outcome?: string }).outcome, 'not-sent', 'the replica attempt never ran (refused connections only)');
+    assert.equal(script.calls.filter((c) => c.conn.spec.port === 7002 && c.name === 'get').length, 0, 'nothing sent to the primary');
+    assert.ok(refreshes > 0, 'the failed role check asked for a new listing');
+    await set.close(undefined, true);
+    for (const p of pools) assert.equal(p.state, 'closed');
   });
 });

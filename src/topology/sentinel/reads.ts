@@ -35,7 +35,8 @@ export interface SentinelReadsOptions {
   label(host: string, port: number): string;
 }
 
-function asReplicaPool(p: NodePool): ReplicaPool {
+/** A single-node pool seen as a {@link ReplicaPool} (its internal command and pipeline entry points). */
+export function asReplicaPool(p: NodePool): ReplicaPool {
   return {
     get state() {
       return p.state;
