@@ -68,7 +68,7 @@ export class ClusterNodes {
   readonly #seeds: readonly NodeAddress[];
   readonly refresher: TopologyRefresher<Source, SlotMap>;
   /** The replicas reads go to under `readFrom` (pools only once replica reads are enabled). */
-  readonly replicas: ClusterReplicas;
+  readonly replicas: ClusterReplicas<NodeEntry>;
   #map: SlotMap | undefined;
   readonly #entries = new Map<string, NodeEntry>();
   #list: NodeEntry[] = [];
@@ -105,12 +105,19 @@ export class ClusterNodes {
       sourceTimeoutMs: (s) => this.#sourceTimeoutMs(s),
       sourceKey: (s) => `${s.host}:${s.port}`,
     });
-    this.replicas = new ClusterReplicas(
+    this.replicas = new ClusterReplicas<NodeEntry>(
       {
         clock: o.clock,
         make: (info) => {
           const pool = this.#make(this.#nodeOptions(info, info), this.#gate, readonlySetup);
-          const entry: NodeEntry = { id: info.id, address: `${info.host}:${info.port}`, host: info.host, port: info.port, pool, role: 'replica' };
+          const entry: NodeEntry = {
+            id: info.id,
+            address: `${info.host}:${info.port}`,
+            host: info.host,
+            port: info.port,
+            pool,
+            role: 'replica',
+          };
           this.#hooks.added(entry);
           return entry;
         },

@@ -89,14 +89,44 @@ function failed(nodes: ClusterNodes, entry: NodeEntry, err: unknown): void {
   nodes.suspect(entry, code === 'ERR_COMMAND_TIMEOUT' ? 'timeout' : 'connection-error');
 }
 
-/** One read-only command on a replica; see the module comment. */
-export async function replicaRead(nodes: ClusterNodes, router: ReadRouter, req: RouteRequest, mode: ReadFrom): Promise<unknown> {
+/**
+ * One read-only command on a replica; see the module comment. The first attempt is the primary
+ * path's shape (one pick, the node pool's own call, no extra async frame); only a failure or a
+ * missing replica enters the loop.
+ */
+export function replicaRead(nodes: ClusterNodes, router: ReadRouter, req: RouteRequest, mode: ReadFrom): Promise<unknown> {
+  const replicas = nodes.replicas;
+  const replica = replicas.enabled && nodes.map ? replicas.pick(req.slot) : undefined;
+  if (!replica) return replicaLoop(nodes, router, req, mode, undefined, undefined);
+  router.counters.replicaReads++;
+  return replica.pool[kCall](req.name, req.args, req.buffer, req.call).catch((err: unknown) =>
+    replicaLoop(nodes, router, req, mode, replica, err),
+  );
+}
+
+/** The replica path after `first` failed on `from` (or with no replica picked yet). */
+async function replicaLoop(
+  nodes: ClusterNodes,
+  router: ReadRouter,
+  req: RouteRequest,
+  mode: ReadFrom,
+  from: NodeEntry | undefined,
+  first: unknown,
+): Promise<unknown> {
   nodes.replicas.enable();
   const clock = nodes.clock;
   const timeoutMs = req.call?.timeoutMs ?? router.commandTimeoutMs;
   const deadline = req.started + timeoutMs;
   let tried: NodeEntry[] | undefined;
   let last: unknown;
+  if (from) {
+    const e = first as RedpoolError;
+    if (e?.code === 'ERR_REPLY' && parseRedirect(e.message)) return router.continue(req, first, from);
+    failed(nodes, from, first);
+    if (!readRetryable(first)) throw first;
+    tried = [from];
+    last = first;
+  }
   // No map yet: wait for the first one (within the deadline) before deciding there is no replica.
   if (!nodes.map) await nodes.wait(req.slot, deadline);
   for (;;) {

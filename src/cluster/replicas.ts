@@ -23,7 +23,14 @@ import { ConnectionError } from '../errors.js';
 import type { Clock } from '../internal/clock.js';
 import { SLOT_COUNT } from '../topology/cluster/keys.js';
 import type { ClusterNodeInfo, SlotMap } from '../topology/cluster/slot-map.js';
-import type { NodeEntry } from './nodes.js';
+
+/** What this module needs of a node entry (`nodes.ts`'s `NodeEntry`, which imports this module). */
+export interface ReplicaEntry {
+  readonly id: string;
+  readonly host: string;
+  readonly port: number;
+  readonly pool: { readonly state: string };
+}
 
 /** How long a replica whose read failed is left out of read routing, ms (its pool turning healthy ends it sooner). */
 export const REPLICA_PENALTY_MS = 5000;
@@ -38,28 +45,28 @@ export async function readonlySetup(conn: DriverConnection): Promise<void> {
 }
 
 /** What {@link ClusterReplicas} needs from the node table. */
-export interface ReplicaHost {
+export interface ReplicaHost<E extends ReplicaEntry> {
   readonly clock: Clock;
   /** Creates the pool of a replica (with {@link readonlySetup}) and its entry. */
-  make(info: ClusterNodeInfo): NodeEntry;
+  make(info: ClusterNodeInfo): E;
   /** Drains a replica pool that left read routing (its connections go back to the budget). */
-  retire(entry: NodeEntry): void;
+  retire(entry: E): void;
 }
 
 /** See the module comment. */
-export class ClusterReplicas {
-  readonly #host: ReplicaHost;
+export class ClusterReplicas<E extends ReplicaEntry> {
+  readonly #host: ReplicaHost<E>;
   #enabled: boolean;
   #map: SlotMap | undefined;
-  readonly #entries = new Map<string, NodeEntry>();
-  #list: NodeEntry[] = [];
+  readonly #entries = new Map<string, E>();
+  #list: E[] = [];
   /** Slot → the replicas of the shard serving it (shared arrays, one per shard). */
-  #bySlot: (readonly NodeEntry[] | undefined)[] = new Array<readonly NodeEntry[] | undefined>(SLOT_COUNT);
+  #bySlot: (readonly E[] | undefined)[] = new Array<readonly E[] | undefined>(SLOT_COUNT);
   /** Replica → clock time until which it is left out of routing. */
-  readonly #penalty = new Map<NodeEntry, number>();
+  readonly #penalty = new Map<E, number>();
   #rr = 0;
 
-  constructor(host: ReplicaHost, enabled: boolean) {
+  constructor(host: ReplicaHost<E>, enabled: boolean) {
     this.#host = host;
     this.#enabled = enabled;
   }
@@ -70,7 +77,7 @@ export class ClusterReplicas {
   }
 
   /** Pooled replicas. */
-  get entries(): readonly NodeEntry[] {
+  get entries(): readonly E[] {
     return this.#list;
   }
 
@@ -102,7 +109,7 @@ export class ClusterReplicas {
     }
     for (const info of wanted.values()) if (!this.#entries.has(info.id)) this.#entries.set(info.id, this.#host.make(info));
     this.#list = [...this.#entries.values()];
-    const bySlot = new Array<readonly NodeEntry[] | undefined>(SLOT_COUNT);
+    const bySlot = new Array<readonly E[] | undefined>(SLOT_COUNT);
     for (const shard of map.shards) {
       const list = shard.replicas.flatMap((id) => this.#entries.get(id) ?? []);
       if (list.length === 0) continue;
@@ -120,18 +127,21 @@ export class ClusterReplicas {
    * The next usable replica for `slot` (of any shard for a keyless command), round robin, skipping
    * those in `skip`, those penalized and closed pools; `undefined` when none is left.
    */
-  pick(slot: number | undefined, skip?: readonly NodeEntry[]): NodeEntry | undefined {
+  pick(slot: number | undefined, skip?: readonly E[]): E | undefined {
     const list = slot === undefined ? this.#list : this.#bySlot[slot];
     if (!list || list.length === 0) return undefined;
     const start = this.#rr++;
-    const now = this.#host.clock.now();
+    // The clock is read only while some replica is penalized (the hot path has none).
+    const now = this.#penalty.size > 0 ? this.#host.clock.now() : undefined;
     for (let k = 0; k < list.length; k++) {
       const e = list[(start + k) % list.length]!;
       if (skip?.includes(e) || e.pool.state !== 'open') continue;
-      const until = this.#penalty.get(e);
-      if (until !== undefined) {
-        if (until > now) continue;
-        this.#penalty.delete(e);
+      if (now !== undefined) {
+        const until = this.#penalty.get(e);
+        if (until !== undefined) {
+          if (until > now) continue;
+          this.#penalty.delete(e);
+        }
       }
       return e;
     }
@@ -139,17 +149,17 @@ export class ClusterReplicas {
   }
 
   /** Leaves `entry` out of read routing for {@link REPLICA_PENALTY_MS}. */
-  penalize(entry: NodeEntry): void {
+  penalize(entry: E): void {
     if (this.#entries.get(entry.id) === entry) this.#penalty.set(entry, this.#host.clock.now() + REPLICA_PENALTY_MS);
   }
 
   /** `entry`'s pool is healthy again: it takes reads at once. */
-  recovered(entry: NodeEntry): void {
+  recovered(entry: E): void {
     this.#penalty.delete(entry);
   }
 
   /** The primary a pooled replica follows in the current map (node id), for stats. */
-  primaryOf(entry: NodeEntry): string | undefined {
+  primaryOf(entry: E): string | undefined {
     return this.#map?.shards.find((s) => s.replicas.includes(entry.id))?.primary;
   }
 }

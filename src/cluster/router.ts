@@ -51,9 +51,7 @@ export interface RouteCounters {
   replicaFallbacks: number;
 }
 
-
 const EMPTY: PoolSnapshot = { total: 0, idle: 0, busy: 0, lanes: 0, leased: 0, connecting: 0, pending: 0 };
-
 
 /** See the module comment. */
 export class Router implements ReadRouter {

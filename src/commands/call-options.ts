@@ -11,5 +11,8 @@ const READ_FROM: ReadonlySet<unknown> = new Set(['primary', 'replica', 'preferRe
 /** Throws a `ConfigError` naming the field of `call` that is not valid. */
 export function checkCallOptions(call: CallOptions): void {
   if (call.readFrom !== undefined && !READ_FROM.has(call.readFrom))
-    throw new ConfigError('readFrom', `expected 'primary', 'replica' or 'preferReplica', got ${JSON.stringify(call.readFrom) ?? typeof call.readFrom}`);
+    throw new ConfigError(
+      'readFrom',
+      `expected 'primary', 'replica' or 'preferReplica', got ${JSON.stringify(call.readFrom) ?? typeof call.readFrom}`,
+    );
 }

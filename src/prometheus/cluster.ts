@@ -43,7 +43,8 @@ export function clusterFamilies(registry: Registry, prefix: string, base: readon
         collect() {
           this.reset();
           for (const e of source.entries())
-            for (const n of Object.values(nodesOf(e.stats()) ?? {})) this.set({ ...e.labels, node: n.id, address: n.address, role: n.role }, read(n));
+            for (const n of Object.values(nodesOf(e.stats()) ?? {}))
+              this.set({ ...e.labels, node: n.id, address: n.address, role: n.role }, read(n));
         },
       }),
     );

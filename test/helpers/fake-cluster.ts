@@ -48,7 +48,9 @@ export class FakeCluster {
     this.driver.handler = (name, args, conn) => this.#handle(conn.spec.port!, name, args, conn);
     const connect = this.driver.connect.bind(this.driver);
     this.driver.connect = (spec) =>
-      this.down.has(spec.port!) ? Promise.reject(new ConnectionError(`connect to ${spec.endpoint} failed: ECONNREFUSED`, 'not-sent')) : connect(spec);
+      this.down.has(spec.port!)
+        ? Promise.reject(new ConnectionError(`connect to ${spec.endpoint} failed: ECONNREFUSED`, 'not-sent'))
+        : connect(spec);
   }
 
   /** How many `name` commands `port` served. */
@@ -122,7 +124,7 @@ export class FakeCluster {
     const read = name === 'get' || name === 'mget' || name === 'exists' || name === 'dbsize';
     if (slot !== undefined && (!read || !this.#readonly.has(conn) || this.owner[slot] !== primary))
       throw new ReplyError(`MOVED ${slot} 127.0.0.1:${this.owner[slot]!}`, name);
-    if (slot !== undefined && !read) throw new ReplyError('READONLY You can\'t write against a read only replica.', name);
+    if (slot !== undefined && !read) throw new ReplyError("READONLY You can't write against a read only replica.", name);
     return this.#run(port, this.stores.get(primary)!, name, args);
   }
 

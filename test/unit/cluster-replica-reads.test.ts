@@ -28,7 +28,11 @@ void test("readFrom 'replica': every GET on a replica of its slot's shard, every
   assert.equal(gets(fc, PORTS), 0, 'no read on a primary');
   for (const r of REPLICA_PORTS) assert.equal(fc.count(r), 3, `replica ${r} served its shard's reads`);
   for (const r of REPLICA_PORTS) assert.equal(fc.count(r, 'set'), 0);
-  assert.equal(PORTS.reduce((n, p) => n + fc.count(p, 'set'), 0), 3, 'writes on primaries');
+  assert.equal(
+    PORTS.reduce((n, p) => n + fc.count(p, 'set'), 0),
+    3,
+    'writes on primaries',
+  );
   const replicaConns = fc.driver.all.filter((c) => c.spec.port! > 7003);
   assert.ok(replicaConns.length >= 3);
   for (const c of replicaConns) assert.deepEqual(c.log[0], ['readonly'], 'READONLY before anything else');
@@ -104,10 +108,13 @@ void test("a replica that refuses connections: 'preferReplica' reads its shard f
   for (let i = 0; i < 40 && !back; i++) {
     clock.advance(250);
     await settle();
-    back = await pool.with({ readFrom: 'replica' }).get(KEYS[0]!).then(
-      (v) => v === `v:${KEYS[0]!}`,
-      () => false,
-    );
+    back = await pool
+      .with({ readFrom: 'replica' })
+      .get(KEYS[0]!)
+      .then(
+        (v) => v === `v:${KEYS[0]!}`,
+        () => false,
+      );
   }
   assert.ok(back, 'replica reads resumed');
   assert.equal(fc.count(7004), 1);
@@ -124,7 +131,10 @@ void test("'replica' with no online replica in the map: ERR_NO_REPLICA at once; 
   await settle();
   assert.equal(pool.stats().nodes[idOf(7006)], undefined, 'a failed replica leaves read routing');
   // No clock advance: the error does not wait for the deadline.
-  await assert.rejects(pool.get(KEYS[2]!), (e: unknown) => (e as { code: string }).code === 'ERR_NO_REPLICA' && /no online replica/.test(String(e)));
+  await assert.rejects(
+    pool.get(KEYS[2]!),
+    (e: unknown) => (e as { code: string }).code === 'ERR_NO_REPLICA' && /no online replica/.test(String(e)),
+  );
   fc.replicaHealth.delete(7006);
   clock.advance(1000);
   await settle();

@@ -206,5 +206,5 @@ void describe('cluster pool: reads from replicas', () => {
   void test("a frozen replica (SIGSTOP): 'preferReplica' reads reach the primary within their deadline, 'replica' fails ERR_NO_REPLICA; both recover", () =>
     replicaDown('pause'));
 
-  void test("a killed replica: the same, and reads return to it after its restart", () => replicaDown('kill'));
+  void test('a killed replica: the same, and reads return to it after its restart', () => replicaDown('kill'));
 });
