@@ -128,7 +128,10 @@ async function replicaLoop(
     last = first;
   }
   // No map yet: wait for the first one (within the deadline) before deciding there is no replica.
-  if (!nodes.map) await nodes.wait(req.slot, deadline);
+  if (!nodes.map) {
+    await nodes.wait(req.slot, deadline);
+    if (!nodes.map) throw router.expired(req, timeoutMs, last);
+  }
   for (;;) {
     const replica = nodes.replicas.pick(req.slot, tried);
     if (!replica) {

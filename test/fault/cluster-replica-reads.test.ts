@@ -40,7 +40,7 @@ void test("killed primary, 'preferReplica' reads and ledger writes: deadlines ke
   const others = cluster.replicas.filter((r) => r !== promoted);
   const [lo, hi] = victim.initialSlots[0]!;
   const hit = (slot: number): boolean => slot >= lo && slot <= hi;
-  const fp = s.pool('replica-reads', { commandTimeoutMs: DEADLINE, max: MAX, readFrom: 'preferReplica' });
+  const fp = s.pool('replica-reads', { commandTimeoutMs: DEADLINE, max: MAX, readFrom: 'preferReplica' }, { refreshIntervalMs: 500 });
   const { pool } = fp;
   await expectOk(pool.ready(), 5_000, 'ready');
   assert.equal(Object.values(pool.stats().nodes).filter((n) => n.role === 'replica').length, 3);
@@ -140,4 +140,23 @@ void test("killed primary, 'preferReplica' reads and ledger writes: deadlines ke
   );
   // The promoted replica is a primary now: no replica pool on it, a primary pool instead.
   assert.equal(stats.nodes[promoted.id]?.role, 'primary');
+
+  // The old primary comes back as a replica of the promoted one: a read target again.
+  await victim.server.restart();
+  const t1 = performance.now();
+  const key = readKeys.find((k) => hit(keySlot(k)))!;
+  let servedBy = 0;
+  for (let i = 0; i < 150 && servedBy === 0; i++) {
+    await sleep(100);
+    if (pool.stats().nodes[victim.id]?.role !== 'replica') continue;
+    const before = (await commandStat(victim.server, 'get')).calls;
+    const v = await pool
+      .with({ readFrom: 'replica' })
+      .get(key)
+      .catch(() => undefined);
+    if (v === `seed:${key}`) servedBy = (await commandStat(victim.server, 'get')).calls - before;
+  }
+  t.diagnostic(`the restarted old primary took replica reads ${Math.round(performance.now() - t1)} ms after its restart`);
+  assert.equal(servedBy, 1, 'the old primary, back as a replica, serves its shard’s replica reads');
+  assert.equal(pool.stats().nodes[victim.id]?.replicaOf, promoted.id);
 });
