@@ -35,13 +35,22 @@ export interface ReplicaEntry {
 /** How long a replica whose read failed is left out of read routing, ms (its pool turning healthy ends it sooner). */
 export const REPLICA_PENALTY_MS = 5000;
 
-/** The setup step of every replica-pool connection: `READONLY`; a refusal refuses the connection (`not-sent`). */
+/**
+ * The setup step of every replica-pool connection: `READONLY` and a `PING` in one write. A
+ * refusal of either refuses the connection (`not-sent`): above all `-LOADING` from a replica
+ * still loading its primary's data (`READONLY` is allowed while loading, a read is not), so the
+ * replica's pool stays unavailable — its reads go elsewhere — until it can serve them.
+ */
 export async function readonlySetup(conn: DriverConnection): Promise<void> {
+  let res: Awaited<ReturnType<DriverConnection['batch']>>;
   try {
-    await conn.command('readonly', [], false);
+    res = await conn.batch([['readonly'], ['ping']], false);
   } catch (err) {
-    throw new ConnectionError('READONLY refused by a cluster replica', 'not-sent', { cause: err });
+    throw new ConnectionError('READONLY + PING on a cluster replica failed', 'not-sent', { cause: err });
   }
+  const failed = res?.find(([e]) => e !== null)?.[0];
+  if (!res || failed)
+    throw new ConnectionError('a cluster replica refused READONLY or PING (loading?)', 'not-sent', { cause: failed ?? undefined });
 }
 
 /** What {@link ClusterReplicas} needs from the node table. */

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, type ClusterPool } from '../../src/index.js';
+import { ConfigError, ReplyError, type ClusterPool } from '../../src/index.js';
 import { ManualClock } from '../../src/testing/index.js';
 import { keyInSlot } from '../helpers/cluster-keys.js';
 import { FakeCluster, idOf, openFakeClusterPool, PORTS, REPLICA_PORTS, settle } from '../helpers/fake-cluster.js';
@@ -221,5 +221,40 @@ void test('a MOVED from a replica (its slot moved to another shard) is followed;
     1,
     'DBSIZE (keyless, read-only) answered by a replica',
   );
+  await pool.destroy();
+});
+
+void test('a replica that is still loading (PING answers LOADING) takes no reads until it has loaded', async () => {
+  const fc = new FakeCluster({ replicas: true });
+  const clock = new ManualClock();
+  const pool = await openFakeClusterPool(fc, clock, { readFrom: 'preferReplica', commandTimeoutMs: 5000 });
+  await seeded(fc, pool);
+  let loading = true;
+  fc.hook = (port, name) => {
+    if (port === 7004 && name === 'ping' && loading) throw new ReplyError('LOADING Redis is loading the dataset in memory', 'PING');
+    return undefined;
+  };
+  // 7004 restarts (its connections drop) and comes back loading.
+  fc.kill(7004);
+  fc.down.delete(7004);
+  await settle();
+  for (let i = 0; i < 5; i++) assert.equal(await pool.get(KEYS[0]!), `v:${KEYS[0]!}`);
+  assert.equal(fc.count(7004), 0, 'no read on the loading replica');
+  assert.equal(fc.count(7001), 5, 'its shard read from the primary');
+  await assert.rejects(pool.with({ readFrom: 'replica' }).get(KEYS[0]!), (e: unknown) => (e as { code: string }).code === 'ERR_NO_REPLICA');
+  loading = false;
+  let back = false;
+  for (let i = 0; i < 40 && !back; i++) {
+    clock.advance(250);
+    await settle();
+    back = await pool
+      .with({ readFrom: 'replica' })
+      .get(KEYS[0]!)
+      .then(
+        () => fc.count(7004) > 0,
+        () => false,
+      );
+  }
+  assert.ok(back, 'reads on it once it has loaded');
   await pool.destroy();
 });
