@@ -79,7 +79,7 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
    * `internal.setup`, a step every new connection runs after the handshake and before it is used
    * (a replica's `READONLY`), rejecting with a `not-sent` error to refuse the connection.
    */
-  constructor(options?: PoolOptions | string, internal?: { gate?: BudgetGate; setup?: ConnectionSetup }) {
+  constructor(options?: PoolOptions | string, internal?: { gate?: BudgetGate; setup?: (conn: DriverConnection) => Promise<void> }) {
     super();
     this.#o = resolveOptions(options);
     if (this.#o.cluster) throw new ConfigError('cluster', 'a Pool serves one endpoint: create a cluster pool with createPool({ cluster })');
@@ -400,10 +400,7 @@ export function createPool(options?: PoolOptions | string): Pool | ClusterPool {
   return new Pool(options);
 }
 
-/** A per-connection setup step (see the `Pool` constructor's `internal.setup`). */
-export type ConnectionSetup = (conn: DriverConnection) => Promise<void>;
-
 /** The fixed endpoint with `setup` as its post-connect step: no generations, no hints. */
-function setupOnly(o: ResolvedOptions, setup: ConnectionSetup | undefined): EngineTopology | undefined {
+function setupOnly(o: ResolvedOptions, setup: ((conn: DriverConnection) => Promise<void>) | undefined): EngineTopology | undefined {
   return setup ? { endpoint: fixedEndpoint(o.host, o.port), verify: (conn) => setup(conn) } : undefined;
 }
