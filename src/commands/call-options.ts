@@ -5,9 +5,11 @@
  */
 import { ConfigError } from '../errors.js';
 import type { CallOptions } from '../pool/core.js';
+import { OPTIONS } from '../options/table.js';
 import { typeName } from '../options/validate.js';
 
-const READ_FROM: ReadonlySet<unknown> = new Set(['primary', 'replica', 'preferReplica']);
+/** The pool option's values (the option table is the one place they are written). */
+const READ_FROM: ReadonlySet<unknown> = new Set(OPTIONS.readFrom.values);
 
 /**
  * Validates `call` and returns it unchanged. Throws {@link ConfigError} (`ERR_INVALID_OPTION`)
@@ -21,7 +23,7 @@ export function checkCallOptions<C extends CallOptions | undefined>(call: C): C 
   const readFrom = (call as { readFrom?: unknown }).readFrom;
   if (readFrom !== undefined && !READ_FROM.has(readFrom)) {
     const shown = typeof readFrom === 'string' && readFrom.length <= 32 ? `'${readFrom}'` : typeName(readFrom);
-    throw new ConfigError('readFrom', `expected 'primary', 'replica' or 'preferReplica', got ${shown}`);
+    throw new ConfigError('readFrom', `expected ${[...READ_FROM].map((v) => `'${String(v)}'`).join(', ')}, got ${shown}`);
   }
   return call;
 }
