@@ -29,6 +29,15 @@ export interface ReceiveOptions {
   signal?: AbortSignal;
 }
 
+/** Options of {@link ChannelLayer.consume}. */
+export interface ConsumeOptions {
+  /**
+   * Stops the consumer: its handler is not called after the abort, and what the reader had
+   * already moved for it stays buffered for the next receiver (nothing lost or duplicated).
+   */
+  signal?: AbortSignal;
+}
+
 /**
  * One 'abort' listener per signal, however many receives share it: a receive loop per
  * connection often passes one signal for all, and an EventTarget's add and remove are linear in
@@ -51,6 +60,10 @@ function onAbort(signal: AbortSignal, fn: () => void): () => void {
   return () => owned.delete(fn);
 }
 
+function consumedError(op: string, channel: string): ArgumentError {
+  return new ArgumentError(op, 0, `"${channel}" has a consume() handler; stop it (its signal) first`);
+}
+
 /** A channel layer. Create with {@link createChannelLayer}. */
 export class ChannelLayer {
   readonly #pool: Pool;
@@ -64,6 +77,8 @@ export class ChannelLayer {
   readonly #deliveries: Deliveries;
   readonly #groups = new GroupCache();
   readonly #room: RoomWaiters;
+  /** Channels with a `consume` handler. */
+  readonly #consumed = new Set<string>();
   /** Lists this process sent to or read from, by capacity label (for depth). */
   readonly #seen = new Map<string, string>();
   /** Random per layer: names process-local channels and in-flight lists. */
@@ -194,12 +209,13 @@ export class ChannelLayer {
       return Promise.reject(
         new ArgumentError('receive', 0, `"${channel}" is another layer's process-local channel; only its creator can receive on it`),
       );
+    if (this.#consumed.has(channel)) return Promise.reject(consumedError('receive', channel));
     // Already buffered and nobody ahead: no waiter, no listener (a receive loop behind a backlog).
     const ready = local ? this.#local.takeNow(channel) : this.#readers.get(channel)?.takeNow();
     if (ready) return Promise.resolve(ready.v);
     return new Promise((resolve, reject) => {
       const signal = options.signal;
-      let list: Waiter[];
+      const list = this.#waitersOf(channel, local);
       const aborted = (): void => {
         const i = list.indexOf(waiter);
         if (i >= 0) list.splice(i, 1);
@@ -213,25 +229,96 @@ export class ChannelLayer {
         reject,
         cleanup: () => off?.(),
       };
-      if (local) {
-        let ws = this.#local.waiters.get(channel);
-        if (!ws) this.#local.waiters.set(channel, (ws = []));
-        list = ws;
-        ws.push(waiter);
-        this.#local.drainOne(channel);
-        this.#local.kick();
-      } else {
-        let reader = this.#readers.get(channel);
-        if (!reader) {
-          this.#readers.set(channel, (reader = new ChannelReader(this.#host, channel)));
-          this.#see(channel);
-        }
-        list = reader.waiters;
-        list.push(waiter);
-        reader.drain();
-        reader.kick();
-      }
+      this.#enqueue(channel, local, list, waiter);
     });
+  }
+
+  /**
+   * Calls `handler` with each message of `channel`, in order, synchronously as the reader hands
+   * it out (no promise per message: what a WebSocket fan-out wants), until `signal` aborts or
+   * the layer closes. Same delivery rules as {@link receive}: a message counts as delivered
+   * (acknowledged) once the handler was called; a handler that throws is reported to `onError`
+   * and the next message still comes. One consumer per channel, and no `receive` beside it
+   * (ArgumentError). Resolves when it stops (abort or close); rejects with PoolClosedError if the
+   * pool under the layer closes.
+   */
+  consume(channel: string, handler: (message: unknown) => void, options: ConsumeOptions = {}): Promise<void> {
+    try {
+      checkChannel('consume', channel);
+      this.#check();
+      if (typeof handler !== 'function') throw new ArgumentError('consume', 1, 'must be a function');
+      options.signal?.throwIfAborted();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const local = isProcessLocal(channel);
+    if (local && nonLocal(channel) !== `specific.${this.processId}!`)
+      return Promise.reject(
+        new ArgumentError('consume', 0, `"${channel}" is another layer's process-local channel; only its creator can consume it`),
+      );
+    if (this.#consumed.has(channel)) return Promise.reject(consumedError('consume', channel));
+    const busy = local ? this.#local.waiters.get(channel)?.length : this.#readers.get(channel)?.waiters.length;
+    if (busy) return Promise.reject(new ArgumentError('consume', 0, `"${channel}" has pending receive() calls; consume it when they settled`));
+    this.#consumed.add(channel);
+    return new Promise((resolve, reject) => {
+      const signal = options.signal;
+      const list = this.#waitersOf(channel, local);
+      const stop = (): void => {
+        off?.();
+        this.#consumed.delete(channel);
+        const i = list.indexOf(waiter);
+        if (i >= 0) list.splice(i, 1);
+        if (local && list.length === 0 && this.#local.waiters.get(channel) === list) this.#local.waiters.delete(channel);
+      };
+      const off = signal ? onAbort(signal, () => (stop(), resolve())) : undefined;
+      const waiter: Waiter = {
+        channel,
+        startedAt: Date.now(),
+        persistent: true,
+        resolve: (message) => {
+          try {
+            handler(message);
+          } catch (err) {
+            this.#host.report(err instanceof Error ? err : new Error(String(err)));
+          }
+        },
+        // close() ends a consumer normally; a pool closed under the layer is an error.
+        reject: (err) => (stop(), this.#closed ? resolve() : reject(err)),
+        cleanup: () => off?.(),
+      };
+      this.#enqueue(channel, local, list, waiter);
+    });
+  }
+
+  /** The waiter list of `channel` (creating its reader or local list). */
+  #waitersOf(channel: string, local: boolean): Waiter[] {
+    if (local) {
+      let ws = this.#local.waiters.get(channel);
+      if (!ws) this.#local.waiters.set(channel, (ws = []));
+      return ws;
+    }
+    let reader = this.#readers.get(channel);
+    if (!reader) {
+      this.#readers.set(channel, (reader = new ChannelReader(this.#host, channel)));
+      this.#see(channel);
+    }
+    return reader.waiters;
+  }
+
+  /**
+   * Queues `waiter` on `list` (from {@link #waitersOf}), hands it what is buffered, starts the
+   * reader. The list exists before: a consumer's handler may stop it from inside this call.
+   */
+  #enqueue(channel: string, local: boolean, list: Waiter[], waiter: Waiter): void {
+    list.push(waiter);
+    if (local) {
+      this.#local.drainOne(channel);
+      this.#local.kick();
+    } else {
+      const reader = this.#readers.get(channel)!;
+      reader.drain();
+      reader.kick();
+    }
   }
 
   /** Adds `channel` to `group` (refreshing its membership); see {@link ChannelLayerOptions.groupExpiryMs}. */

@@ -46,10 +46,15 @@ export interface ReaderHost {
   report(err: Error): void;
 }
 
-/** A pending `receive()`. */
+/**
+ * A pending `receive()`, or a `consume()` handler: a persistent waiter that stays at the head of
+ * its channel's list and takes every message (`resolve` calls the handler) until it is removed.
+ */
 export interface Waiter {
   readonly channel: string;
   readonly startedAt: number;
+  /** A consumer: not removed when it takes a message; no receive-wait is observed for it. */
+  readonly persistent?: boolean;
   resolve(value: unknown): void;
   reject(err: unknown): void;
   cleanup(): void;
@@ -389,13 +394,16 @@ export class ChannelReader extends Reader {
         this.pendingAck.push(head.id);
         continue;
       }
-      const w = this.waiters.shift();
+      const w = this.waiters[0];
       if (!w) return;
       this.#buffer.shift();
       this.pendingAck.push(head.id);
       h.counters.received++;
-      h.counters.observeWait(Date.now() - w.startedAt);
-      w.cleanup();
+      if (!w.persistent) {
+        this.waiters.shift();
+        h.counters.observeWait(Date.now() - w.startedAt);
+        w.cleanup();
+      }
       w.resolve(head.value.v);
     }
   }
