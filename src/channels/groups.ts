@@ -5,7 +5,7 @@
  * message per list: several process-local members of one process share a list and get one
  * message naming them all.
  */
-import type { Pool } from '../index.js';
+import type { CommandPool } from '../index.js';
 import type { Envelope } from './envelope.js';
 import { checkChannel, checkGroup, isProcessLocal, type Keys } from './keys.js';
 import type { Deliveries, Delivery } from './deliver.js';
@@ -27,7 +27,7 @@ export interface GroupSendResult {
 
 /** What group operations need from their layer. */
 export interface GroupContext {
-  pool: Pool;
+  pool: CommandPool;
   o: ResolvedChannelOptions;
   keys: Keys;
   envelope: Envelope;

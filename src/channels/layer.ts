@@ -4,7 +4,7 @@
  * for blocking reads).
  */
 import { randomBytes } from 'node:crypto';
-import { ArgumentError, ChannelFullError, PoolClosedError, type Pool } from '../index.js';
+import { ArgumentError, ChannelFullError, PoolClosedError, type CommandPool } from '../index.js';
 import { Envelope } from './envelope.js';
 import { GroupCache, groupAdd, groupDiscard, groupMembers, groupSend, type GroupSendResult } from './groups.js';
 import { checkChannel, isProcessLocal, Keys, nonLocal } from './keys.js';
@@ -66,7 +66,7 @@ function consumedError(op: string, channel: string): ArgumentError {
 
 /** A channel layer. Create with {@link createChannelLayer}. */
 export class ChannelLayer {
-  readonly #pool: Pool;
+  readonly #pool: CommandPool;
   readonly #o: ResolvedChannelOptions;
   readonly #keys: Keys;
   readonly #envelope: Envelope;
@@ -88,7 +88,7 @@ export class ChannelLayer {
   #closed = false;
   #closing: Promise<void> | undefined;
 
-  constructor(pool: Pool, options?: ChannelLayerOptions) {
+  constructor(pool: CommandPool, options?: ChannelLayerOptions) {
     this.#pool = pool;
     this.#o = resolveChannelOptions(options, pool.options.max - pool.options.lanes);
     this.#keys = new Keys(this.#o.prefix);
@@ -399,14 +399,37 @@ export class ChannelLayer {
     return depth;
   }
 
-  /** Deletes every key of this layer's prefix (SCAN + UNLINK, never KEYS). Returns how many. */
+  /**
+   * Deletes every key of this layer's prefix (SCAN + UNLINK, never KEYS) and returns how many.
+   * On a cluster pool it scans every primary (`pool.primaries()`) and unlinks key by key in one
+   * pipeline per batch (routed by key: one UNLINK of several slots would be refused).
+   */
   async flush(): Promise<number> {
+    const nodes = this.#pool.primaries?.();
+    if (!nodes) return this.#flushNode(this.#pool, (keys) => this.#pool.unlink(...keys));
+    const counts = await Promise.all(
+      nodes.map((node) =>
+        this.#flushNode(node.commands, async (keys) => {
+          const res = await this.#pool.pipeline(keys.map((k) => ['unlink', k])).exec();
+          let n = 0;
+          for (const [err, v] of res ?? []) {
+            if (err) throw err;
+            n += Number(v);
+          }
+          return n;
+        }),
+      ),
+    );
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  async #flushNode(node: Pick<CommandPool, 'scan'>, unlink: (keys: string[]) => Promise<number>): Promise<number> {
     let cursor = '0';
     let n = 0;
     do {
-      const [next, keys] = await this.#pool.scan(cursor, 'MATCH', this.#keys.all, 'COUNT', 1000);
+      const [next, keys] = await node.scan(cursor, 'MATCH', this.#keys.all, 'COUNT', 1000);
       cursor = next;
-      if (keys.length > 0) n += await this.#pool.unlink(...keys);
+      if (keys.length > 0) n += await unlink(keys);
     } while (cursor !== '0');
     return n;
   }
@@ -447,6 +470,6 @@ export class ChannelLayer {
  * const layer = createChannelLayer(pool, { capacity: 1500, expiryMs: 10_000, channelCapacity: { 'chat.*': 2000 } });
  * await layer.groupAdd('room', layer.newChannel());
  */
-export function createChannelLayer(pool: Pool, options?: ChannelLayerOptions): ChannelLayer {
+export function createChannelLayer(pool: CommandPool, options?: ChannelLayerOptions): ChannelLayer {
   return new ChannelLayer(pool, options);
 }

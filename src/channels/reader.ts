@@ -12,7 +12,7 @@
  * others wait and its channel is empty). All process-local channels share one list and one
  * `LocalReader` (local-reader.ts), outside that budget.
  */
-import { PoolClosedError, type Lease, type Pool } from '../index.js';
+import { PoolClosedError, type CommandPool, type Lease } from '../index.js';
 import type { Envelope } from './envelope.js';
 import type { Keys } from './keys.js';
 import { capacityOf, type ResolvedChannelOptions } from './options.js';
@@ -33,7 +33,7 @@ export function parseElement(raw: Buffer): Element {
 
 /** What readers share with their layer. */
 export interface ReaderHost {
-  readonly pool: Pool;
+  readonly pool: CommandPool;
   readonly o: ResolvedChannelOptions;
   readonly keys: Keys;
   readonly processId: string;
@@ -115,7 +115,7 @@ export abstract class Reader {
   readonly readers: string;
   /** Ids handed out (or dropped) and not yet acknowledged, in in-flight order. */
   protected pendingAck: string[] = [];
-  #lease: Lease | undefined;
+  #lease: Lease<unknown> | undefined;
   #running: Promise<void> | undefined;
   #wake: (() => void) | undefined;
   /** The next pull is a session's first: it creates this reader's lease entry. */
@@ -206,7 +206,7 @@ export abstract class Reader {
     let backoff = 50;
     try {
       while (!h.isClosed() && this.wanted()) {
-        let lease: Lease | undefined;
+        let lease: Lease<unknown> | undefined;
         try {
           // Pinned to the list's slot on a pool that routes by slot (ignored on one endpoint).
           lease = await h.pool.acquire({ key: this.list });
@@ -239,7 +239,7 @@ export abstract class Reader {
     }
   }
 
-  async #restore(lease: Lease): Promise<void> {
+  async #restore(lease: Lease<unknown>): Promise<void> {
     const acks = this.pendingAck;
     this.pendingAck = [];
     try {
@@ -273,7 +273,7 @@ export abstract class Reader {
   }
 
   /** One pull round trip, carrying the acknowledgements collected so far. */
-  async #pull(lease: Lease): Promise<Pulled> {
+  async #pull(lease: Lease<unknown>): Promise<Pulled> {
     const h = this.host;
     const acks = this.pendingAck;
     this.pendingAck = [];
@@ -297,7 +297,7 @@ export abstract class Reader {
     return { expired: r[0], now: r[1], elements: r[2], reclaimed: r[3], lost: r[4] === 1 };
   }
 
-  async #session(lease: Lease): Promise<'idle' | 'yield'> {
+  async #session(lease: Lease<unknown>): Promise<'idle' | 'yield'> {
     const h = this.host;
     this.touched = true;
     await this.#restore(lease); // a previous session's leftovers go back first, in order
