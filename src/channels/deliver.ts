@@ -155,10 +155,11 @@ export class Deliveries {
       which.push(at);
     }
     this.calls++;
+    const distinct = [...payloads.keys()];
     const r = (await scripts.deliver.run(
       this.#target,
       items.map((d) => d.key),
-      [this.#expiryMs, payloads.size, ...payloads.keys(), ids, caps.join(','), which.join(',')],
+      [this.#expiryMs, Buffer.concat(distinct), distinct.map((p) => p.length).join(','), ids, caps.join(','), which.join(',')],
     )) as [number, number, number[]];
     this.#onReply(r[0], r[1]);
     return r[2].map((v) => v === 1);

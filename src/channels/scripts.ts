@@ -42,26 +42,35 @@ end
 /**
  * Stores messages, each atomically checked against its list's capacity: one call for many sends
  * (the layer coalesces concurrent sends) and for a group send's members (one call per slot).
- * KEYS: lists (a list may repeat: its messages are stored in order). ARGV: expiryMs, payload
- * count P, P envelopes, then the ids (concatenated, 16 characters each), the capacities and the
- * 1-based payload indexes (each comma-separated), in key order: three arguments, not three per key.
+ * KEYS: lists (a list may repeat: its messages are stored in order). ARGV: expiryMs, the distinct
+ * envelopes concatenated and their byte lengths (comma-separated), then the ids (concatenated, 16
+ * characters each), the capacities and the 1-based envelope indexes (each comma-separated), in
+ * key order: six arguments in all, not several per key (one Buffer argument per envelope made
+ * the request a writev of hundreds of pieces).
  * → {expired, now, {1 added | 0 full per key}}.
  */
 export const DELIVER = `${NOW}${TS}
 local cutoff = now - tonumber(ARGV[1])
-local p = tonumber(ARGV[2])
-local ids = ARGV[3 + p]
+local blob = ARGV[2]
+local payloads = {}
+local off = 1
+for l in string.gmatch(ARGV[3], '%d+') do
+  local n = tonumber(l)
+  payloads[#payloads + 1] = string.sub(blob, off, off + n - 1)
+  off = off + n
+end
+local ids = ARGV[4]
 local caps = {}
-for c in string.gmatch(ARGV[4 + p], '%d+') do caps[#caps + 1] = tonumber(c) end
+for c in string.gmatch(ARGV[5], '%d+') do caps[#caps + 1] = tonumber(c) end
 local which = {}
-for w in string.gmatch(ARGV[5 + p], '%d+') do which[#which + 1] = tonumber(w) end
+for w in string.gmatch(ARGV[6], '%d+') do which[#which + 1] = tonumber(w) end
 local expired = 0
 local out = {}
 local touched = {}
 for i, key in ipairs(KEYS) do
   expired = expired + trim(key, cutoff)
   if redis.call('LLEN', key) < caps[i] then
-    redis.call('RPUSH', key, string.sub(ids, 16 * i - 15, 16 * i) .. ':' .. now .. ':' .. ARGV[2 + which[i]])
+    redis.call('RPUSH', key, string.sub(ids, 16 * i - 15, 16 * i) .. ':' .. now .. ':' .. payloads[which[i]])
     touched[key] = true
     out[i] = 1
   else

@@ -30,9 +30,15 @@ function target(routesBySlot: boolean): ScriptTarget & { calls: Call[] } {
       const slots = keys.map((k) => calculateSlot(k));
       const other = slots.findIndex((s) => s !== slots[0]);
       if (routesBySlot && other > 0) return Promise.reject(new CrossSlotError('EVALSHA', [2, 2 + other], [slots[0]!, slots[other]!]));
+      // ARGV: expiryMs, the distinct envelopes concatenated, their lengths, ids, capacities, indexes.
       const rest = args.slice(2 + n);
-      const p = Number(rest[1]);
-      calls.push({ keys, payloads: rest.slice(2, 2 + p).map(String) });
+      const blob = rest[1] as Buffer;
+      let at = 0;
+      const payloads = String(rest[2])
+        .split(',')
+        .map((len) => blob.toString('utf8', at, (at += Number(len))));
+      assert.equal(at, blob.length);
+      calls.push({ keys, payloads });
       return Promise.resolve([0, 1_700_000_000_000, keys.map((k) => (k.includes('full') ? 0 : 1))]);
     },
   };
