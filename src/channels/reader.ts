@@ -1,7 +1,7 @@
 /**
  * Blocking readers. A reader owns one channel list while someone in this process waits on it:
  * it holds an exclusive lease (never a shared lane) and moves messages from the list into this
- * process's in-flight backup (`LMOVE`/`BLMOVE`, so a message is never only in a socket buffer),
+ * process's in-flight backup (in the pull script, or `BLMOVE`: a message is never only in a socket buffer),
  * hands them out in order, and acknowledges them by id once handed out. What it moved but did not
  * hand out (its receiver aborted) stays buffered for the next receiver; when the reader stops, a
  * script puts it back at the head of the list, in order, for any process. After a connection

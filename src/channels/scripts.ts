@@ -30,12 +30,18 @@ local function trim(key, cutoff)
   end
 end
 `;
+// Pops each id in turn if it is the in-flight head: over one LRANGE of the head, then one LTRIM.
 const ACK = `
 local function ack(inflight, ids)
+  local n = math.floor(#ids / 16)
+  if n < 1 then return end
+  local head = redis.call('LRANGE', inflight, 0, n - 1)
+  local k = 0
   for i = 1, #ids, 16 do
-    local h = redis.call('LINDEX', inflight, 0)
-    if h and string.sub(h, 1, 16) == string.sub(ids, i, i + 15) then redis.call('LPOP', inflight) end
+    local h = head[k + 1]
+    if h and string.sub(h, 1, 16) == string.sub(ids, i, i + 15) then k = k + 1 end
   end
+  if k > 0 then redis.call('LTRIM', inflight, k, -1) end
 end
 `;
 
@@ -66,18 +72,34 @@ local which = {}
 for w in string.gmatch(ARGV[6], '%d+') do which[#which + 1] = tonumber(w) end
 local expired = 0
 local out = {}
-local touched = {}
+-- Per list: trimmed and measured once (time stands still inside a script), then its new
+-- elements pushed together, in order.
+local len = {}
+local pushes = {}
+local order = {}
 for i, key in ipairs(KEYS) do
-  expired = expired + trim(key, cutoff)
-  if redis.call('LLEN', key) < caps[i] then
-    redis.call('RPUSH', key, string.sub(ids, 16 * i - 15, 16 * i) .. ':' .. now .. ':' .. payloads[which[i]])
-    touched[key] = true
+  if not len[key] then
+    expired = expired + trim(key, cutoff)
+    len[key] = redis.call('LLEN', key)
+    pushes[key] = {}
+    order[#order + 1] = key
+  end
+  if len[key] < caps[i] then
+    local p = pushes[key]
+    p[#p + 1] = string.sub(ids, 16 * i - 15, 16 * i) .. ':' .. now .. ':' .. payloads[which[i]]
+    len[key] = len[key] + 1
     out[i] = 1
   else
     out[i] = 0
   end
 end
-for key in pairs(touched) do redis.call('PEXPIRE', key, ARGV[1]) end
+for _, key in ipairs(order) do
+  local p = pushes[key]
+  if #p > 0 then
+    for from = 1, #p, 1000 do redis.call('RPUSH', key, unpack(p, from, math.min(from + 999, #p))) end
+    redis.call('PEXPIRE', key, ARGV[1])
+  end
+end
 return {expired, now, out}`;
 
 /** KEYS: group. ARGV: channel, groupExpiryMs. Score = server time, so expiry needs no clock agreement. */
@@ -152,12 +174,11 @@ if lost == 0 then ack(KEYS[2], ARGV[8]) end
 local cutoff = now - tonumber(ARGV[2])
 local expired = trim(KEYS[1], cutoff)
 local before = redis.call('LLEN', KEYS[1])
-local out = {}
-local max = tonumber(ARGV[1])
-while #out < max do
-  local v = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
-  if not v then break end
-  out[#out + 1] = v
+-- Up to max from the head into the in-flight list, in order: one LRANGE, one LTRIM, RPUSHes.
+local out = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+if #out > 0 then
+  redis.call('LTRIM', KEYS[1], #out, -1)
+  for from = 1, #out, 1000 do redis.call('RPUSH', KEYS[2], unpack(out, from, math.min(from + 999, #out))) end
 end
 if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
 if #out > 0 and ARGV[7] ~= '' and before >= tonumber(ARGV[3]) then redis.call('PUBLISH', ARGV[7], KEYS[1]) end
