@@ -29,7 +29,8 @@ export type ErrorCode =
   | 'ERR_CHANNEL_FULL'
   | 'ERR_CHANNEL_MESSAGE'
   | 'ERR_OUTSIDE_BUDGET'
-  | 'ERR_NOT_REPLICATED';
+  | 'ERR_NOT_REPLICATED'
+  | 'ERR_NO_REPLICA';
 
 /**
  * What is known about a command that failed:
@@ -343,6 +344,22 @@ export class NotReplicatedError extends RedpoolError {
     this.command = command;
     this.replicas = replicas;
     this.wanted = wanted;
+  }
+}
+
+/**
+ * A read-only command asked for `readFrom: 'replica'` found no usable replica (none known, all
+ * down, or none following the current primary) within its deadline. It was never sent (outcome
+ * `not-sent`); the primary was not used because `'replica'` promises not to load it
+ * (`'preferReplica'` falls back instead).
+ */
+export class NoReplicaError extends RedpoolError {
+  readonly outcome: CommandOutcome = 'not-sent';
+  /** The command (upper case). Its arguments are never kept. */
+  readonly command: string;
+  constructor(command: string, detail: string, options?: { cause?: unknown }) {
+    super('ERR_NO_REPLICA', `${command} needs a replica (readFrom 'replica') but ${detail}`, options);
+    this.command = command;
   }
 }
 

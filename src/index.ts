@@ -33,6 +33,7 @@ export type {
   Credentials,
   Logger,
   OnUnavailable,
+  ReadFrom,
   ParsedUrl,
   SentinelOptions,
   SentinelAddress,

@@ -10,6 +10,7 @@ export type {
   Credentials,
   Logger,
   OnUnavailable,
+  ReadFrom,
   PoolOptions,
   ResolvedSentinel,
   SentinelAddress,

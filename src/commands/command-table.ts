@@ -137,3 +137,17 @@ export function blockTimeMs(name: string, args: readonly unknown[]): number | un
 export function isReadOnly(name: string): boolean {
   return commands.exists(name) && commands.hasFlag(name, 'readonly') && !commands.hasFlag(name, 'blocking');
 }
+
+/**
+ * Commands that may run on a replica under `readFrom` (the shared API only): read-only, not
+ * blocking, and not a script or function call a replica would refuse to write through. One
+ * rule for the Sentinel and the Cluster router.
+ */
+export function runsOnReplica(name: string): boolean {
+  return isReadOnly(name);
+}
+
+/** A pipeline (never a transaction) may run on a replica when every command in it may. */
+export function batchRunsOnReplica(names: readonly string[]): boolean {
+  return names.length > 0 && names.every(runsOnReplica);
+}

@@ -103,6 +103,11 @@ export function resolveOptions(input: PoolOptions | string | undefined, env: Nod
     const row = OPTIONS[k] as { default?: unknown };
     values[k] = given[k] ?? parsed.query[k] ?? row.default;
   }
+  if (values.readFrom !== 'primary' && given.sentinel === undefined && given.cluster === undefined)
+    throw new ConfigError(
+      given.readFrom === undefined ? 'url.query.readFrom' : 'readFrom',
+      `'${String(values.readFrom)}' needs replicas: it applies to a Sentinel or Cluster pool (a single node has only its primary)`,
+    );
   const max = values.max as number;
   const min = values.min as number;
   if (min > max) throw new ConfigError('min', `must be <= max (min=${min}, max=${max})`);

@@ -95,6 +95,14 @@ export const OPTIONS = {
     defaultDoc: 'none (a single node)',
     doc: '`{ name, sentinels: [{ host, port }, …], username?, password?, tls?, pollMs?, fenceOnPromotion? }`: find the primary of master `name` from the sentinels and follow failovers ([scale-out.md](scale-out.md)). `username`/`password`/`tls` here are for the sentinels; the top-level ones for the data nodes. `pollMs`: periodic re-check (default `10000`, `Infinity`: off); `fenceOnPromotion` (default `true`): stop writing to the old primary when the failover leader promotes the replica, not a second later at `+switch-master`. Not with `url`/`host`/`port`/`path`/`cluster`',
   },
+  readFrom: {
+    kind: 'enum',
+    values: ['primary', 'replica', 'preferReplica'],
+    query: true,
+    default: 'primary',
+    section: 'where',
+    doc: "Sentinel and Cluster: where read-only commands run: `'primary'`, `'replica'` (replicas only; none usable is an error) or `'preferReplica'` (a replica, else the primary); replica reads may miss the latest writes; per call `pool.with({ readFrom })`",
+  },
   name: {
     kind: 'string',
     query: true,

@@ -101,6 +101,17 @@ export interface ResolvedSentinel {
 export type OnUnavailable = 'fail' | 'degrade';
 
 /**
+ * Where read-only commands on the shared API run (Sentinel and Cluster pools):
+ * - `'primary'`: everything runs on the primary (reads see every acknowledged write);
+ * - `'replica'`: read-only commands run only on replicas; with no usable replica they fail
+ *   with a typed error rather than load the primary;
+ * - `'preferReplica'`: on a replica when one is usable, else on the primary.
+ * Replica reads are eventually consistent (they may miss the latest writes). Writes, leases and
+ * transactions always run on the primary.
+ */
+export type ReadFrom = 'primary' | 'replica' | 'preferReplica';
+
+/**
  * Options of {@link createPool}. Every duration is in milliseconds, at most 2147483647 (the
  * longest timer Node can arm, ~24.8 days); where `Infinity` is accepted it means "no limit"
  * and no timer is armed.
@@ -212,6 +223,11 @@ export interface PoolOptions {
   driver?: Driver;
   /** Time source. @default the system clock */
   clock?: Clock;
+  /**
+   * Sentinel and Cluster pools: where read-only commands run (see {@link ReadFrom}); a single
+   * node has only its primary. Per call: `pool.with({ readFrom })`. @default 'primary'
+   */
+  readFrom?: ReadFrom;
   /** A Redis Cluster: seeds and routing settings (see {@link ClusterOptions}). Not with `url`/`host`/`port`/`path`. @default none */
   cluster?: ClusterOptions;
 }

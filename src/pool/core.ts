@@ -5,6 +5,7 @@
  * holds types only and imports no module of the pool that imports it, so the parts do not form
  * an import cycle with the engine.
  */
+import type { ReadFrom } from '../options/types.js';
 import type { PoolSnapshot, RedpoolError, UnavailableError } from '../errors.js';
 import type { Clock } from '../internal/clock.js';
 import type { ResolvedOptions } from '../options.js';
@@ -32,6 +33,12 @@ export interface CallOptions {
   waitReplicas?: number;
   /** Longest `WAIT` in ms, inside the call's deadline. @default 100 */
   waitTimeoutMs?: number;
+  /**
+   * Sentinel and Cluster: where this call's read-only commands run (overrides the pool's
+   * `readFrom`; `'primary'` gives read-your-writes for one call). Ignored by a single node and
+   * by write commands. @default the pool's `readFrom`
+   */
+  readFrom?: ReadFrom;
 }
 
 /** Options of `acquire()`. */

@@ -138,12 +138,16 @@ void describe('I5: unknown options and typos', () => {
     rejectsOption('redis://h?max=', 'url.query.max');
     rejectsOption('redis://h?autoPipelining=yes', 'url.query.autoPipelining');
     rejectsOption('redis://h?onUnavailable=crash', 'url.query.onUnavailable');
+    rejectsOption('redis://h?readFrom=nearest', 'url.query.readFrom');
+    rejectsOption('redis://h?readFrom=replica', 'url.query.readFrom', /Sentinel or Cluster/);
   });
 
   void test('wrong types name the option', () => {
     rejectsOption({ name: 5 as unknown as string }, 'name', /expected a string, got number/);
     rejectsOption({ credentials: 'x' as never }, 'credentials', /expected a function/);
     rejectsOption({ onUnavailable: 'crash' as never }, 'onUnavailable');
+    rejectsOption({ readFrom: 'slave' as never }, 'readFrom');
+    rejectsOption({ readFrom: 'preferReplica' }, 'readFrom', /Sentinel or Cluster/);
     rejectsOption({ tls: 'yes' as never }, 'tls');
     rejectsOption({ tls: { minVersion: 'TLSv1.0' as never } }, 'tls.minVersion');
     rejectsOption({ backoff: null as never }, 'backoff');
