@@ -230,7 +230,22 @@ async function cell(
   const self = fileURLToPath(import.meta.url);
   const child = spawn(
     process.execPath,
-    [...process.execArgv, self, '--role', 'recv', '--system', system, '--scenario', scenario, '--url', url, '--expect', String(expect), '--api', api],
+    [
+      ...process.execArgv,
+      self,
+      '--role',
+      'recv',
+      '--system',
+      system,
+      '--scenario',
+      scenario,
+      '--url',
+      url,
+      '--expect',
+      String(expect),
+      '--api',
+      api,
+    ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -292,7 +307,8 @@ async function main(): Promise<void> {
     },
   });
   const api: Api = values.api === 'receive' ? 'receive' : 'consume';
-  if (values.role === 'recv') return receiver(values.system as System, values.scenario as Scenario, values.url!, Number(values.expect), api);
+  if (values.role === 'recv')
+    return receiver(values.system as System, values.scenario as Scenario, values.url!, Number(values.expect), api);
   const quick = values.quick ?? false;
   const rounds = Number(values.rounds ?? (quick ? 1 : 3));
   const sizes: Record<Scenario, number> = { p2p: quick ? 5000 : 20_000, group: quick ? 100 : 500, 'group-shared': quick ? 100 : 500 };

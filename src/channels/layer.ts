@@ -258,7 +258,8 @@ export class ChannelLayer {
       );
     if (this.#consumed.has(channel)) return Promise.reject(consumedError('consume', channel));
     const busy = local ? this.#local.waiters.get(channel)?.length : this.#readers.get(channel)?.waiters.length;
-    if (busy) return Promise.reject(new ArgumentError('consume', 0, `"${channel}" has pending receive() calls; consume it when they settled`));
+    if (busy)
+      return Promise.reject(new ArgumentError('consume', 0, `"${channel}" has pending receive() calls; consume it when they settled`));
     this.#consumed.add(channel);
     return new Promise((resolve, reject) => {
       const signal = options.signal;

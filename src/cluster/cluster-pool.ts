@@ -15,7 +15,15 @@ import { installCommands, kDispatch, kFail } from '../commands/surface.js';
 import { commandView } from '../commands/view.js';
 import { ArgumentError, CrossSlotError, ForeignLeaseError, PoolClosedError, UnavailableError, type RedpoolError } from '../errors.js';
 import { resolveOptions, type PoolOptions, type ResolvedOptions } from '../options.js';
-import { kBatch, kCall, type CloseOptions, type EventArgs, type PoolWithOptions, type PrimaryNode, type SharedCommands } from '../pool/api.js';
+import {
+  kBatch,
+  kCall,
+  type CloseOptions,
+  type EventArgs,
+  type PoolWithOptions,
+  type PrimaryNode,
+  type SharedCommands,
+} from '../pool/api.js';
 import { BudgetGate } from '../pool/budget.js';
 import type { AcquireOptions, CallOptions, PoolState } from '../pool/core.js';
 import type { PoolEvents } from '../pool/events.js';
@@ -305,7 +313,12 @@ export class ClusterPool<Raw = Redis> extends EventEmitter<EventArgs> {
       const commands = commandView(
         (name, args, buffer) => (closed() ? Promise.reject(new PoolClosedError()) : entry.pool[kCall](name, args, buffer, undefined)),
         (atomic, cmds) =>
-          new Batch((c, isAtomic) => (closed() ? Promise.reject(new PoolClosedError()) : entry.pool[kBatch](c, isAtomic, undefined)), atomic, true, cmds),
+          new Batch(
+            (c, isAtomic) => (closed() ? Promise.reject(new PoolClosedError()) : entry.pool[kBatch](c, isAtomic, undefined)),
+            atomic,
+            true,
+            cmds,
+          ),
       ) as PoolWithOptions;
       return { id: entry.id, address: entry.address, commands };
     });

@@ -83,8 +83,7 @@ void describe('channel layer on Redis Cluster', () => {
     after(() => layer.close());
     const channels = Array.from({ length: 30 }, (_, i) => `f${i}`);
     let messages = 0;
-    for (const [i, c] of channels.entries())
-      for (let k = 0; k <= i % 3; k++, messages++) await layer.send(c, k);
+    for (const [i, c] of channels.entries()) for (let k = 0; k <= i % 3; k++, messages++) await layer.send(c, k);
     await layer.groupAdd('g', 'f1');
     const primaries = cpool.primaries();
     assert.equal(primaries.length, 3);

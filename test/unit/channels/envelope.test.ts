@@ -48,7 +48,10 @@ void describe('envelope', () => {
     assert.deepEqual(e.open('c', e.seal(e.serialize(1), mixed)).targets, mixed);
     // A truncated compact header is malformed, never a wrong name.
     const body = Buffer.concat([Buffer.from([0x01]), e.header(hex).subarray(0, 40)]);
-    assert.equal(reason(() => e.open('c', body)), 'malformed');
+    assert.equal(
+      reason(() => e.open('c', body)),
+      'malformed',
+    );
   });
 
   void test('encrypted: the plaintext is not in the envelope; the first key encrypts, every key decrypts', () => {
