@@ -113,10 +113,15 @@ export class ChannelLayer {
         }
       },
     };
-    this.#deliveries = new Deliveries(pool, this.#o.expiryMs, (expired, now) => {
-      this.#counters.expired += expired;
-      this.#host.serverOffset = now - Date.now();
-    });
+    this.#deliveries = new Deliveries(
+      pool,
+      this.#o.expiryMs,
+      (expired, now) => {
+        this.#counters.expired += expired;
+        this.#host.serverOffset = now - Date.now();
+      },
+      this.#o.groupExpiryMs,
+    );
     this.#room = new RoomWaiters(pool, this.#keys.room);
     this.#local = new LocalReader(this.#host, `specific.${this.processId}!`);
     this.#see(`specific.${this.processId}!`);
@@ -169,7 +174,7 @@ export class ChannelLayer {
     for (;;) {
       const mark = this.#room.mark(key);
       const [stored] = await this.#deliveries.submit([delivery]);
-      if (stored) {
+      if (stored === true) {
         this.#counters.sent++;
         return;
       }

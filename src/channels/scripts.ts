@@ -53,7 +53,12 @@ end
  * characters each), the capacities and the 1-based envelope indexes (each comma-separated), in
  * key order: six arguments in all, not several per key (one Buffer argument per envelope made
  * the request a writev of hundreds of pieces).
- * → {expired, now, {1 added | 0 full per key}}.
+ * Guards (group sends on a cached member plan, one endpoint only): G more KEYS after the lists
+ * (group keys) and ARGV: G, groupExpiryMs, each list's 1-based guard (comma-separated, 0: none),
+ * then per guard the planned members ('\n'-separated). A guard first drops lapsed members (as
+ * GROUP_MEMBERS does); it holds when none lapsed and the live members are the planned set. The
+ * lists of a guard that does not hold get nothing (2).
+ * → {expired, now, {1 added | 0 full | 2 guard failed per list}, {0 held | {lapsed, live} per guard}}.
  */
 export const DELIVER = `${NOW}${TS}
 local cutoff = now - tonumber(ARGV[1])
@@ -70,6 +75,36 @@ local caps = {}
 for c in string.gmatch(ARGV[5], '%d+') do caps[#caps + 1] = tonumber(c) end
 local which = {}
 for w in string.gmatch(ARGV[6], '%d+') do which[#which + 1] = tonumber(w) end
+local g = tonumber(ARGV[7] or '0')
+local n = #KEYS - g
+local held = {}
+local guards = {}
+local gidx = {}
+if g > 0 then
+  local gcut = now - tonumber(ARGV[8])
+  for x in string.gmatch(ARGV[9], '%d+') do gidx[#gidx + 1] = tonumber(x) end
+  for j = 1, g do
+    local gk = KEYS[n + j]
+    local lapsed = redis.call('ZRANGEBYSCORE', gk, '-inf', gcut)
+    if #lapsed > 0 then redis.call('ZREMRANGEBYSCORE', gk, '-inf', gcut) end
+    local live = redis.call('ZRANGE', gk, 0, -1)
+    local ok = #lapsed == 0
+    if ok then
+      local want = {}
+      local count = 0
+      for m in string.gmatch(ARGV[9 + j], '[^\\n]+') do
+        want[m] = true
+        count = count + 1
+      end
+      ok = count == #live
+      for _, m in ipairs(live) do
+        if not want[m] then ok = false end
+      end
+    end
+    held[j] = ok
+    guards[j] = ok and 0 or {lapsed, live}
+  end
+end
 local expired = 0
 local out = {}
 -- Per list: trimmed and measured once (time stands still inside a script), then its new
@@ -77,20 +112,25 @@ local out = {}
 local len = {}
 local pushes = {}
 local order = {}
-for i, key in ipairs(KEYS) do
-  if not len[key] then
-    expired = expired + trim(key, cutoff)
-    len[key] = redis.call('LLEN', key)
-    pushes[key] = {}
-    order[#order + 1] = key
-  end
-  if len[key] < caps[i] then
-    local p = pushes[key]
-    p[#p + 1] = string.sub(ids, 16 * i - 15, 16 * i) .. ':' .. now .. ':' .. payloads[which[i]]
-    len[key] = len[key] + 1
-    out[i] = 1
+for i = 1, n do
+  local key = KEYS[i]
+  if g > 0 and gidx[i] > 0 and not held[gidx[i]] then
+    out[i] = 2
   else
-    out[i] = 0
+    if not len[key] then
+      expired = expired + trim(key, cutoff)
+      len[key] = redis.call('LLEN', key)
+      pushes[key] = {}
+      order[#order + 1] = key
+    end
+    if len[key] < caps[i] then
+      local p = pushes[key]
+      p[#p + 1] = string.sub(ids, 16 * i - 15, 16 * i) .. ':' .. now .. ':' .. payloads[which[i]]
+      len[key] = len[key] + 1
+      out[i] = 1
+    else
+      out[i] = 0
+    end
   end
 end
 for _, key in ipairs(order) do
@@ -100,7 +140,7 @@ for _, key in ipairs(order) do
     redis.call('PEXPIRE', key, ARGV[1])
   end
 end
-return {expired, now, out}`;
+return {expired, now, out, guards}`;
 
 /** KEYS: group. ARGV: channel, groupExpiryMs. Score = server time, so expiry needs no clock agreement. */
 export const GROUP_ADD = `${NOW}
