@@ -14,14 +14,21 @@
  * slots are refused before anything is sent. It runs on that slot's node; a transaction the
  * server discarded because the slot moved (`EXECABORT` after `MOVED`) did not run and is sent
  * once more after a refresh, within the deadline and `maxRedirections`.
+ *
+ * Under `readFrom` (the call's, else the pool's) other than `'primary'`, a node's part whose
+ * commands all may run on a replica (`batchRunsOnReplica`) goes to a replica of that node's
+ * shard (`read-route.ts`); redirects it answers are followed from the replica. Transactions always
+ * run on the primary.
  */
+import { batchRunsOnReplica } from '../commands/command-table.js';
 import type { BatchCommand, BatchResult } from '../driver/driver.js';
 import { CrossSlotError, RedpoolError, UnavailableError } from '../errors.js';
-import type { ResolvedOptions } from '../options.js';
+import type { ReadFrom, ResolvedOptions } from '../options.js';
 import { kBatch } from '../pool/api.js';
 import type { CallOptions } from '../pool/core.js';
 import { batchCommandSlot } from '../topology/cluster/keys.js';
 import type { ClusterNodes, NodeEntry } from './nodes.js';
+import { replicaPart, type PartOutcome } from './read-route.js';
 import type { Router } from './router.js';
 
 const baseName = (n: string): string => (n.endsWith('Buffer') ? n.slice(0, -6) : n);
@@ -84,9 +91,15 @@ export async function clusterBatch(
     if (i === 0) single = target;
     else if (target !== single) mixed = true;
   }
+  const readFrom = call?.readFrom ?? o.readFrom;
   if (!mixed && single) {
     // One node (a hash tag, or a small cluster): the recorded batch as it is, no copies.
-    results = await part(single, cmds, call, deadline, clock.now());
+    if (readFrom === 'primary') results = await part(single, cmds, call, deadline, clock.now());
+    else {
+      const done = await routedPart(nodes, router, readFrom, single, slots, cmds, call, deadline);
+      results = done.results;
+      if (done.entry !== single) owner.fill(done.entry);
+    }
   } else {
     const out = (results ??= new Array<[Error | null, unknown]>(n));
     const groups = new Map<NodeEntry, number[]>();
@@ -102,8 +115,17 @@ export async function clusterBatch(
       [...groups].map(async ([entry, indexes]) => {
         const sub = new Array<BatchCommand>(indexes.length);
         for (let k = 0; k < indexes.length; k++) sub[k] = cmds[indexes[k]!]!;
-        const res = await part(entry, sub, call, deadline, now);
-        for (let k = 0; k < indexes.length; k++) out[indexes[k]!] = res[k]!;
+        if (readFrom === 'primary') {
+          const res = await part(entry, sub, call, deadline, now);
+          for (let k = 0; k < indexes.length; k++) out[indexes[k]!] = res[k]!;
+          return;
+        }
+        const groupSlots = indexes.map((i) => slots[i]);
+        const done = await routedPart(nodes, router, readFrom, entry, groupSlots, sub, call, deadline);
+        for (let k = 0; k < indexes.length; k++) {
+          out[indexes[k]!] = done.results[k]!;
+          owner[indexes[k]!] = done.entry;
+        }
       }),
     );
   }
@@ -124,6 +146,26 @@ export async function clusterBatch(
     );
   }
   return results;
+}
+
+/**
+ * A node's part under `readFrom` other than `'primary'`: on a replica when every command may run
+ * there (`batchRunsOnReplica`), else on `entry`, its primary. Returns where it ran.
+ */
+async function routedPart(
+  nodes: ClusterNodes,
+  router: Router,
+  readFrom: ReadFrom,
+  entry: NodeEntry,
+  slots: readonly (number | undefined | Error)[],
+  cmds: BatchCommand[],
+  call: CallOptions | undefined,
+  deadline: number,
+): Promise<PartOutcome> {
+  const send = (e: NodeEntry, c: BatchCommand[]): Promise<BatchResult> => part(e, c, call, deadline, nodes.clock.now());
+  if (!batchRunsOnReplica(cmds.map((c) => baseName(c[0])))) return { entry, results: await send(entry, cmds) };
+  const slot = slots.find((s): s is number => typeof s === 'number');
+  return replicaPart(nodes, router, readFrom, slot, entry, cmds, send, deadline);
 }
 
 /** One node's part of a pipeline: one write on one lane; a failure is each command's verdict. */

@@ -11,6 +11,7 @@ import { EventEmitter } from 'node:events';
 import { inspect } from 'node:util';
 import type { Redis } from 'ioredis';
 import { Batch } from '../commands/batch.js';
+import { checkCallOptions } from '../commands/call-options.js';
 import { installCommands, kDispatch, kFail } from '../commands/surface.js';
 import { commandView } from '../commands/view.js';
 import { ArgumentError, CrossSlotError, ForeignLeaseError, PoolClosedError, UnavailableError, type RedpoolError } from '../errors.js';
@@ -88,8 +89,15 @@ export class ClusterPool<Raw = Redis> extends EventEmitter<EventArgs> {
   #watch(entry: NodeEntry): void {
     for (const event of FORWARDED) {
       entry.pool.on(event, (payload: unknown) => {
-        if (event === 'connection:error' || (event === 'connection:closed' && (payload as { reason?: string }).reason === 'error'))
+        if (event === 'connection:error' || (event === 'connection:closed' && (payload as { reason?: string }).reason === 'error')) {
           this.#nodes.suspect(entry, 'connection-error');
+          // A replica that just lost a connection (or failed a connect) takes no reads for a while:
+          // they would wait on its reconnect; its pool turning healthy again ends that sooner.
+          if (entry.role === 'replica') this.#nodes.replicas.penalize(entry);
+        } else if (event === 'health' && entry.role === 'replica') {
+          if ((payload as { to?: string }).to === 'healthy') this.#nodes.replicas.recovered(entry);
+          else this.#nodes.replicas.penalize(entry);
+        }
         if (this.listenerCount(event) > 0)
           (this.emit as (e: string, p: unknown) => boolean)(event, { ...(payload as object), node: entry.id, address: entry.address });
       });
@@ -117,8 +125,12 @@ export class ClusterPool<Raw = Redis> extends EventEmitter<EventArgs> {
     return this.#router.command(name, args, buffer, undefined);
   }
 
-  /** A view whose commands use per-call options (one deadline across redirects). */
+  /**
+   * A view whose commands use per-call options (one deadline across redirects; `readFrom` for
+   * this call's reads). A bad option is a `ConfigError` naming it, thrown here.
+   */
   with(call: CallOptions): PoolWithOptions {
+    checkCallOptions(call);
     return commandView(
       (name, args, buffer) =>
         this.#state !== 'open' ? Promise.reject(new PoolClosedError()) : this.#router.command(name, args, buffer, call),
@@ -230,7 +242,10 @@ export class ClusterPool<Raw = Redis> extends EventEmitter<EventArgs> {
       if (o.onUnavailable === 'degrade') return 'unavailable';
       throw new UnavailableError('cluster: no seed node answered CLUSTER SHARDS', { cause: this.#nodes.lastRefreshError });
     }
+    // Replicas warm up too (first reads need no connect) but do not decide the result: reads fall back or fail on their own.
+    const replicas = Promise.allSettled(this.#nodes.replicas.entries.map((e) => e.pool.ready()));
     const results = await Promise.allSettled(this.#nodes.entries.map((e) => e.pool.ready()));
+    await replicas;
     const ok = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     if (ok.length === 0 && o.onUnavailable !== 'degrade') throw (results[0] as PromiseRejectedResult).reason;
     return aggregateHealth(
@@ -248,13 +263,17 @@ export class ClusterPool<Raw = Redis> extends EventEmitter<EventArgs> {
       let slots = 0;
       for (const shard of map?.shards ?? []) if (shard.primary === e.id) for (const [a, b] of shard.slots) slots += b - a + 1;
       covered += slots;
-      nodes[e.id] = { ...e.pool.stats(), id: e.id, address: e.address, slots };
+      nodes[e.id] = { ...e.pool.stats(), id: e.id, address: e.address, slots, role: 'primary' };
     }
-    const list = [...Object.values(nodes), ...[...this.#nodes.retiring].map((p) => p.stats())];
+    // The aggregate health is the primaries' (and slot coverage): a replica down degrades reads only.
     const health = aggregateHealth(
       Object.values(nodes).map((n) => n.health),
       covered === SLOT_COUNT,
     );
+    const replicas = this.#nodes.replicas;
+    for (const e of replicas.entries)
+      nodes[e.id] ??= { ...e.pool.stats(), id: e.id, address: e.address, slots: 0, role: 'replica', replicaOf: replicas.primaryOf(e) };
+    const list = [...Object.values(nodes), ...[...this.#nodes.retiring].map((p) => p.stats())];
     const max = Math.min(this.#o.maxTotal ?? Infinity, this.#o.max * Math.max(1, Object.keys(nodes).length));
     return {
       ...sumStats(list, { name: this.#o.name, state: this.#state, health, max }),
@@ -275,10 +294,10 @@ export class ClusterPool<Raw = Redis> extends EventEmitter<EventArgs> {
 
   /** PINGs every node (each with its own timeout) and reports the aggregate and each node. Never rejects. */
   async health(opts?: { timeoutMs?: number }): Promise<ClusterHealthReport> {
-    const entries = this.#nodes.entries;
+    const entries = [...this.#nodes.entries, ...this.#nodes.replicas.entries];
     const reports = await Promise.all(entries.map((e) => e.pool.health(opts)));
     const nodes: ClusterHealthReport['nodes'] = {};
-    entries.forEach((e, i) => (nodes[e.id] = { ...reports[i]!, address: e.address }));
+    entries.forEach((e, i) => (nodes[e.id] ??= { ...reports[i]!, address: e.address, role: e.role }));
     const stats = this.stats();
     const status = this.#state !== 'open' ? 'unavailable' : stats.health;
     const latencies = reports.flatMap((r) => (r.latencyMs === null ? [] : [r.latencyMs]));
@@ -352,7 +371,7 @@ export class ClusterPool<Raw = Redis> extends EventEmitter<EventArgs> {
     // First, so their node subscribers closing with the node pools is not taken for a lost node.
     const subscribers = [...this.#subscribers].map((sub) => sub.close());
     const bootstraps = this.#nodes.close();
-    const pools = [...this.#nodes.entries.map((e) => e.pool), ...this.#nodes.retiring];
+    const pools = [...this.#nodes.entries.map((e) => e.pool), ...this.#nodes.replicas.entries.map((e) => e.pool), ...this.#nodes.retiring];
     const done = Promise.all([bootstraps, ...subscribers, ...pools.map(how)]).then(() => {
       if (this.#state !== 'closed') {
         this.#state = 'closed';

@@ -10,6 +10,7 @@
  * pooled node down) is a seed or a known replica asked through a one-connection pool of its own,
  * outside the data budget, closed right after (counted in `bootstrapConnections`).
  */
+import type { DriverConnection } from '../driver/driver.js';
 import { ReplyError } from '../errors.js';
 import type { Clock } from '../internal/clock.js';
 import type { PoolOptions, ResolvedOptions, TlsOptions } from '../options.js';
@@ -20,11 +21,15 @@ import { compileNatMap, type NodeAddress } from '../topology/cluster/nat-map.js'
 import type { Redirect } from '../topology/cluster/redirect.js';
 import { TopologyRefresher, type RefreshReason, type RefresherStats } from '../topology/cluster/refresher.js';
 import { parseClusterShards, parseClusterSlots, type ClusterNodeInfo, type SlotMap } from '../topology/cluster/slot-map.js';
+import { ClusterReplicas, readonlySetup } from './replicas.js';
 
-/** Makes one per-node pool (a `Pool` in production, a fake in unit tests). */
-export type MakeNodePool = (options: PoolOptions, gate: BudgetGate) => NodePool;
+/**
+ * Makes one per-node pool (a `Pool` in production, a fake in unit tests). `setup`: a step each
+ * new connection runs before it is used (a replica's `READONLY`).
+ */
+export type MakeNodePool = (options: PoolOptions, gate: BudgetGate, setup?: (conn: DriverConnection) => Promise<void>) => NodePool;
 
-/** One pooled primary. */
+/** One pooled node: a primary, or a replica reads go to (`readFrom`). */
 export interface NodeEntry {
   /** Node id, or `?host:port` while it is only known from a redirect. */
   readonly id: string;
@@ -33,6 +38,8 @@ export interface NodeEntry {
   readonly host: string;
   readonly port: number;
   readonly pool: NodePool;
+  /** What the pool is for: a primary's (every command) or a replica's (`READONLY` reads). */
+  readonly role: 'primary' | 'replica';
 }
 
 /** Hooks of {@link ClusterNodes}. */
@@ -60,6 +67,8 @@ export class ClusterNodes {
   readonly #translate: (a: NodeAddress) => NodeAddress;
   readonly #seeds: readonly NodeAddress[];
   readonly refresher: TopologyRefresher<Source, SlotMap>;
+  /** The replicas reads go to under `readFrom` (pools only once replica reads are enabled). */
+  readonly replicas: ClusterReplicas<NodeEntry>;
   #map: SlotMap | undefined;
   readonly #entries = new Map<string, NodeEntry>();
   #list: NodeEntry[] = [];
@@ -96,6 +105,26 @@ export class ClusterNodes {
       sourceTimeoutMs: (s) => this.#sourceTimeoutMs(s),
       sourceKey: (s) => `${s.host}:${s.port}`,
     });
+    this.replicas = new ClusterReplicas<NodeEntry>(
+      {
+        clock: o.clock,
+        make: (info) => {
+          const pool = this.#make(this.#nodeOptions(info, info), this.#gate, readonlySetup);
+          const entry: NodeEntry = {
+            id: info.id,
+            address: `${info.host}:${info.port}`,
+            host: info.host,
+            port: info.port,
+            pool,
+            role: 'replica',
+          };
+          this.#hooks.added(entry);
+          return entry;
+        },
+        retire: (entry) => this.#drain(entry),
+      },
+      o.readFrom !== 'primary',
+    );
   }
 
   get clock(): Clock {
@@ -194,6 +223,8 @@ export class ClusterNodes {
       if (this.#map) {
         this.#map = this.#map.withMoved(r.slot, addr);
         this.epoch++;
+        // A replica the MOVED names is a primary now: no replica reads on it from here on.
+        this.replicas.apply(this.#map);
       }
     }
     let target = this.#list.find((e) => e.host === addr.host && e.port === addr.port);
@@ -262,9 +293,11 @@ export class ClusterNodes {
 
   /** Options of one per-node pool: the user's, with this node's address and TLS name. */
   #nodeOptions(addr: NodeAddress, info: ClusterNodeInfo | undefined): PoolOptions {
-    const { cluster: _c, maxTotal: _m, ...rest } = this.#input;
+    // readFrom is the cluster's routing: a node pool serves one node (and would refuse it).
+    const { cluster: _c, maxTotal: _m, readFrom: _r, ...rest } = this.#input;
     void _c;
     void _m;
+    void _r;
     const out: PoolOptions = { ...rest, host: addr.host, port: addr.port };
     if (rest.tls) {
       const tls: TlsOptions = rest.tls === true ? {} : { ...rest.tls };
@@ -278,7 +311,7 @@ export class ClusterNodes {
 
   #add(id: string, addr: NodeAddress, info: ClusterNodeInfo | undefined): NodeEntry {
     const pool = this.#make(this.#nodeOptions(addr, info), this.#gate);
-    const entry: NodeEntry = { id, address: `${addr.host}:${addr.port}`, host: addr.host, port: addr.port, pool };
+    const entry: NodeEntry = { id, address: `${addr.host}:${addr.port}`, host: addr.host, port: addr.port, pool, role: 'primary' };
     this.#entries.set(id, entry);
     this.#list = [...this.#entries.values()];
     this.#hooks.added(entry);
@@ -288,6 +321,11 @@ export class ClusterNodes {
   #retire(entry: NodeEntry): void {
     this.#entries.delete(entry.id);
     this.#list = [...this.#entries.values()];
+    this.#drain(entry);
+  }
+
+  /** Closes a pool whose node left the map (or left read routing); its connections go back to the budget. */
+  #drain(entry: NodeEntry): void {
     this.#retiring.add(entry.pool);
     const t = this.#o.commandTimeoutMs;
     void entry.pool.close({ timeoutMs: Number.isFinite(t) ? t : 5000 }).finally(() => this.#retiring.delete(entry.pool));
@@ -326,6 +364,7 @@ export class ClusterNodes {
       for (const [a, b] of shard.slots) bySlot.fill(entry, a, b + 1);
     }
     this.#bySlot = bySlot;
+    this.replicas.apply(map);
   }
 
   /** Stops refreshing and drops a topology load's own connection; the façade closes the node pools. */

@@ -16,17 +16,24 @@
  *   error goes to the caller. A write that may have run is never sent again, to any node.
  *
  * `MOVED`/`ASK` count against `maxRedirections`; everything counts against the deadline.
+ *
+ * A read-only command whose effective `readFrom` (the call's, else the pool's) is not
+ * `'primary'` takes the replica path of `read-route.ts` instead; with `'primary'` the fast path
+ * costs one comparison more.
  */
-import { blockTimeMs } from '../commands/command-table.js';
+import { blockTimeMs, runsOnReplica } from '../commands/command-table.js';
 import type { BatchCommand } from '../driver/driver.js';
 import { CommandTimeoutError, RedpoolError, UnavailableError, type PoolSnapshot } from '../errors.js';
-import type { ResolvedOptions } from '../options.js';
+import type { ReadFrom, ResolvedOptions } from '../options.js';
 import { kBatch, kCall } from '../pool/api.js';
 import { kRun } from '../pool/lease.js';
 import type { CallOptions } from '../pool/core.js';
 import { commandSlot } from '../topology/cluster/keys.js';
 import { parseRedirect } from '../topology/cluster/redirect.js';
 import type { ClusterNodes, NodeEntry } from './nodes.js';
+import { NOT_TAKEN, replicaRead, type ReadRouter, type RouteRequest } from './read-route.js';
+
+export type { RouteRequest } from './read-route.js';
 
 /** Counters of the router (in `stats().cluster`). */
 export interface RouteCounters {
@@ -38,38 +45,37 @@ export interface RouteCounters {
   rerouted: number;
   /** Commands that failed because `maxRedirections` was reached. */
   redirectLimit: number;
-}
-
-/** One routed call. */
-export interface RouteRequest {
-  readonly name: string;
-  readonly args: unknown[];
-  readonly buffer: boolean;
-  readonly call: CallOptions | undefined;
-  /** Slot of its keys; `undefined`: keyless (any primary). */
-  readonly slot: number | undefined;
-  /** When the caller's deadline started (pool clock). */
-  readonly started: number;
+  /** Commands (and pipeline parts) sent to a replica under `readFrom`. */
+  replicaReads: number;
+  /** `'preferReplica'` reads (and pipeline parts) that went to the primary: no usable replica, or its attempt failed. */
+  replicaFallbacks: number;
 }
 
 const EMPTY: PoolSnapshot = { total: 0, idle: 0, busy: 0, lanes: 0, leased: 0, connecting: 0, pending: 0 };
 
-/** Failures that prove the node did not take the command, so it may go elsewhere. */
-const NOT_TAKEN = new Set(['ERR_UNAVAILABLE', 'ERR_POOL_CLOSED', 'ERR_CONNECTION', 'ERR_CONNECT_TIMEOUT', 'ERR_ACQUIRE_TIMEOUT']);
-
 /** See the module comment. */
-export class Router {
+export class Router implements ReadRouter {
   readonly #nodes: ClusterNodes;
   readonly #o: ResolvedOptions;
   readonly #maxRedirections: number;
   readonly #open: () => boolean;
-  readonly counters: RouteCounters = { moved: 0, ask: 0, rerouted: 0, redirectLimit: 0 };
+  readonly #readFrom: ReadFrom;
+  /** The pool's `commandTimeoutMs`. */
+  readonly commandTimeoutMs: number;
+  readonly counters: RouteCounters = { moved: 0, ask: 0, rerouted: 0, redirectLimit: 0, replicaReads: 0, replicaFallbacks: 0 };
 
   constructor(nodes: ClusterNodes, o: ResolvedOptions, open: () => boolean) {
     this.#nodes = nodes;
     this.#o = o;
     this.#maxRedirections = o.cluster?.maxRedirections ?? 5;
     this.#open = open;
+    this.#readFrom = o.readFrom;
+    this.commandTimeoutMs = o.commandTimeoutMs;
+  }
+
+  /** Whether the pool is still open (new attempts are made only then). */
+  get open(): boolean {
+    return this.#open();
   }
 
   /** Routes one command (shared API). Cross-slot keys reject before anything is sent. */
@@ -80,11 +86,18 @@ export class Router {
     } catch (err) {
       return Promise.reject(err as Error);
     }
+    const req: RouteRequest = { name, args, buffer, call, slot, started: this.#nodes.clock.now() };
+    const readFrom = call?.readFrom ?? this.#readFrom;
+    if (readFrom !== 'primary' && runsOnReplica(name)) return replicaRead(this.#nodes, this, req, readFrom);
+    return this.primary(req);
+  }
+
+  /** Routes `req` to its slot's primary (keyless: any primary), then the retry loop on failure. */
+  primary(req: RouteRequest): Promise<unknown> {
     const nodes = this.#nodes;
-    const entry = slot === undefined ? nodes.any() : nodes.forSlot(slot);
-    const req: RouteRequest = { name, args, buffer, call, slot, started: nodes.clock.now() };
+    const entry = req.slot === undefined ? nodes.any() : nodes.forSlot(req.slot);
     if (!entry) return this.#loop(req, undefined, undefined);
-    return entry.pool[kCall](name, args, buffer, call).catch((err: unknown) => this.#loop(req, err, entry));
+    return entry.pool[kCall](req.name, req.args, req.buffer, req.call).catch((err: unknown) => this.#loop(req, err, entry));
   }
 
   /** Whether `err` (from `entry`) is one the retry loop can act on: a redirect or a node that did not take the command. */
@@ -153,7 +166,7 @@ export class Router {
         target = await nodes.wait(req.slot, deadline);
       }
       const remaining = deadline - clock.now();
-      if (!target || remaining <= 0) throw this.#expired(req, timeoutMs, err);
+      if (!target || remaining <= 0) throw this.expired(req, timeoutMs, err);
       const call: CallOptions = { ...req.call, timeoutMs: remaining };
       entry = target;
       try {
@@ -193,7 +206,7 @@ export class Router {
   }
 
   /** The deadline passed (or no node serves the slot) while the command was never sent. */
-  #expired(req: RouteRequest, timeoutMs: number, cause: unknown): RedpoolError {
+  expired(req: RouteRequest, timeoutMs: number, cause: unknown): RedpoolError {
     const what = req.slot === undefined ? 'any slot' : `slot ${req.slot}`;
     if (!this.#nodes.map && cause === undefined)
       return new UnavailableError(`cluster topology unknown: no seed node answered CLUSTER SHARDS (${what})`, {

@@ -15,8 +15,12 @@ export interface ClusterNodeStats extends PoolStats {
   id: string;
   /** `host:port` dialled: the label of this node's metrics. */
   address: string;
-  /** Slots this node serves in the current map. */
+  /** Slots this node serves in the current map (as primary; `0` for a replica). */
   slots: number;
+  /** `'primary'`, or `'replica'`: a pool of `READONLY` connections for reads (`readFrom`). */
+  role: 'primary' | 'replica';
+  /** For a replica: node id of the primary it follows in the current map. */
+  replicaOf?: string | undefined;
 }
 
 /** Topology and routing counters of a cluster pool. */
@@ -47,7 +51,7 @@ export interface ClusterStats extends PoolStats {
 
 /** `health()` of a cluster pool: the aggregate report plus one per node. */
 export interface ClusterHealthReport extends HealthReport {
-  nodes: Record<string, HealthReport & { address: string }>;
+  nodes: Record<string, HealthReport & { address: string; role: 'primary' | 'replica' }>;
 }
 
 /** Worst-of rule: healthy only if every node is; unavailable if none serves (or no node is known). */

@@ -16,7 +16,7 @@ import { routeShared } from '../commands/routing.js';
 import { installCommands, kDispatch, kFail } from '../commands/surface.js';
 import { commandView } from '../commands/view.js';
 import { ioredisDriver } from '../driver/ioredis-driver.js';
-import type { BatchCommand, BatchResult, Driver } from '../driver/driver.js';
+import type { BatchCommand, BatchResult, Driver, DriverConnection } from '../driver/driver.js';
 import { ConfigError, ForeignLeaseError, PoolClosedError, LeaseReleasedError } from '../errors.js';
 import { optionWarnings, resolveOptions, type ClusterOptions, type PoolOptions, type ResolvedOptions } from '../options.js';
 import { adviseFromStats, type Advice, type AdviceOptions } from '../health/advice.js';
@@ -25,6 +25,7 @@ import { serverWarnings, type ServerLimits } from '../health/server.js';
 import { channels } from '../observability/diagnostics.js';
 import { kBatch, kCall, type CloseOptions, type EventArgs, type PoolWithOptions, type SharedCommands } from './api.js';
 import type { BudgetGate } from './budget.js';
+import { fixedEndpoint, type EngineTopology } from './endpoint-source.js';
 import type { AcquireOptions, CallOptions, PoolState } from './core.js';
 import { Engine } from './engine.js';
 import type { PoolEvents } from './events.js';
@@ -73,8 +74,12 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
   readonly #topology: SentinelTopology | undefined;
   #server: ServerLimits = {};
 
-  /** `internal.gate`: the shared connection budget of a cluster's per-node pools (internal use). */
-  constructor(options?: PoolOptions | string, internal?: { gate?: BudgetGate }) {
+  /**
+   * Internal use by a cluster's per-node pools: `internal.gate`, the shared connection budget;
+   * `internal.setup`, a step every new connection runs after the handshake and before it is used
+   * (a replica's `READONLY`), rejecting with a `not-sent` error to refuse the connection.
+   */
+  constructor(options?: PoolOptions | string, internal?: { gate?: BudgetGate; setup?: (conn: DriverConnection) => Promise<void> }) {
     super();
     this.#o = resolveOptions(options);
     if (this.#o.cluster) throw new ConfigError('cluster', 'a Pool serves one endpoint: create a cluster pool with createPool({ cluster })');
@@ -102,7 +107,7 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
         (this.#o.logger
           ? LOGGED_EVENTS.has(event)
           : this.#o.logger === undefined && (event === 'health' || event === 'topology:primary-changed')),
-      { gate: internal?.gate, topology: this.#topology },
+      { gate: internal?.gate, topology: this.#topology ?? setupOnly(o, internal?.setup) },
     );
     this.#housekeeper = new Housekeeper(this.#engine, (lease, heldMs) => {
       const stack = lease.acquireStack ?? '';
@@ -391,6 +396,11 @@ export function createPool<D extends Driver | undefined = undefined>(
 ): Pool<RawClientOf<D>> | ClusterPool<RawClientOf<D>>;
 export function createPool(options?: PoolOptions | string): Pool | ClusterPool {
   if (typeof options === 'object' && options !== null && options.cluster !== undefined)
-    return new ClusterPool(options, (o, gate) => new Pool(o, { gate }));
+    return new ClusterPool(options, (o, gate, setup) => new Pool(o, { gate, setup }));
   return new Pool(options);
+}
+
+/** The fixed endpoint with `setup` as its post-connect step: no generations, no hints. */
+function setupOnly(o: ResolvedOptions, setup: ((conn: DriverConnection) => Promise<void>) | undefined): EngineTopology | undefined {
+  return setup ? { endpoint: fixedEndpoint(o.host, o.port), verify: (conn) => setup(conn) } : undefined;
 }

@@ -1,7 +1,7 @@
 /**
  * The per-node families of a cluster pool (`createPool({ cluster })`), registered beside the pool
- * families: series per node labelled `node` (node id) and `address` (the `host:port` dialled),
- * never by key, plus the routing counters. A single-node pool has no series in them. The pool
+ * families: series per node labelled `node` (node id), `address` (the `host:port` dialled) and
+ * `role` (`primary`, or `replica` for the `READONLY` pools of `readFrom`), never by key, plus the routing counters. A single-node pool has no series in them. The pool
  * families themselves carry the cluster's aggregate (`stats()` sums the nodes).
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -32,7 +32,7 @@ const NODE_GAUGES: ReadonlyArray<[string, string, (n: ClusterStats['nodes'][stri
 /** Registers the cluster families; returns them for the caller's bookkeeping (names, dispose). */
 export function clusterFamilies(registry: Registry, prefix: string, base: readonly string[], source: ClusterSource): object[] {
   const out: object[] = [];
-  const nodeLabels = [...base, 'node', 'address'];
+  const nodeLabels = [...base, 'node', 'address', 'role'];
   for (const [suffix, help, read] of NODE_GAUGES) {
     out.push(
       new Gauge({
@@ -43,7 +43,8 @@ export function clusterFamilies(registry: Registry, prefix: string, base: readon
         collect() {
           this.reset();
           for (const e of source.entries())
-            for (const n of Object.values(nodesOf(e.stats()) ?? {})) this.set({ ...e.labels, node: n.id, address: n.address }, read(n));
+            for (const n of Object.values(nodesOf(e.stats()) ?? {}))
+              this.set({ ...e.labels, node: n.id, address: n.address, role: n.role }, read(n));
         },
       }),
     );
@@ -59,7 +60,7 @@ export function clusterFamilies(registry: Registry, prefix: string, base: readon
         for (const e of source.entries())
           for (const n of Object.values(nodesOf(e.stats()) ?? {}))
             for (const status of ['healthy', 'degraded', 'unavailable'])
-              this.set({ ...e.labels, node: n.id, address: n.address, status }, n.health === status ? 1 : 0);
+              this.set({ ...e.labels, node: n.id, address: n.address, role: n.role, status }, n.health === status ? 1 : 0);
       },
     }),
   );

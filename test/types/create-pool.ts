@@ -49,3 +49,14 @@ export function driverRawType(options: PoolOptions): void {
   // A driver does not settle the question either (the FakeDriver has no raw client type: Redis).
   type _raw = Expect<Equal<typeof _pool, Pool | ClusterPool>>;
 }
+
+export async function clusterReplicaReads(): Promise<void> {
+  const pool = createPool({ cluster: { nodes: [{ host: '127.0.0.1', port: 7000 }] }, readFrom: 'preferReplica' });
+  const _node = Object.values(pool.stats().nodes)[0]!;
+  type _role = Expect<Equal<typeof _node.role, 'primary' | 'replica'>>;
+  type _of = Expect<Equal<typeof _node.replicaOf, string | undefined>>;
+  await pool.with({ readFrom: 'primary' }).get('k');
+  // @ts-expect-error readFrom is a closed union
+  pool.with({ readFrom: 'nearest' });
+  await pool.close();
+}
