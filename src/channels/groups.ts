@@ -108,6 +108,15 @@ export class GroupCache {
     }
   }
 
+  readonly #counted = new WeakSet<object>();
+
+  /** True the first time `stale` is seen (each member check's lapsed members are counted once). */
+  firstSeen(stale: object): boolean {
+    if (this.#counted.has(stale)) return false;
+    this.#counted.add(stale);
+    return true;
+  }
+
   /** The last plan of `group` (its members as of the last lookup or guarded delivery). */
   cached(group: string): Plan | undefined {
     return this.#plans.get(group);
@@ -156,7 +165,8 @@ export async function groupSend(c: GroupContext, group: string, message: unknown
     if (!stale) return tally(c, cached, stored as boolean[], { members: {}, delivered: 0, full: 0, expired: 0 });
     if (stale.checked) {
       m = { lapsed: stale.lapsed, live: stale.live };
-      c.counters.groupExpired += m.lapsed.length;
+      // Sends of one call with the same plan share one check (one Stale): count its lapsed once.
+      if (c.groups.firstSeen(stale)) c.counters.groupExpired += m.lapsed.length;
     }
   }
   m ??= await c.groups.lookup(c, group);

@@ -286,6 +286,21 @@ void describe('channel layer', () => {
     assert.deepEqual(await drain('z', 3), [3, 4, 5]);
   });
 
+  void test('lapsed members found by the member check of two concurrent sends: both report them, counted once', async () => {
+    const { layer } = setup({ groupExpiryMs: 300 });
+    await layer.groupAdd('room', 'a');
+    await layer.groupAdd('room', 'b');
+    assert.equal((await layer.groupSend('room', 0)).delivered, 2); // the plan is kept
+    await new Promise((r) => setTimeout(r, 200));
+    await layer.groupAdd('room', 'c');
+    await new Promise((r) => setTimeout(r, 200)); // a and b lapsed, c did not
+    const before = layer.stats().groupExpired;
+    const results = await Promise.all([layer.groupSend('room', 1), layer.groupSend('room', 2)]);
+    for (const r of results) assert.deepEqual(r.members, { a: 'expired', b: 'expired', c: 'delivered' });
+    assert.equal(layer.stats().groupExpired - before, 2);
+    assert.deepEqual((await Promise.all([layer.receive('c'), layer.receive('c')])).sort(), [1, 2]);
+  });
+
   void test('flush() deletes this prefix only (SCAN + UNLINK)', async () => {
     const { pool, layer } = setup({ prefix: 'flushme' });
     await layer.send('a', 1);
