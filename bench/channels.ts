@@ -3,21 +3,30 @@
  * @socket.io/redis-adapter broadcasting the same messages, same run, same redis-server.
  *
  *   npx tsc -p tsconfig.json && node build/bench/channels.js [--quick] [--rounds N] [--out bench/CHANNELS.md]
- *     [--only redpool|socket.io] [--scenario p2p|group]   (one system / scenario, for profiling)
+ *     [--only redpool|socket.io] [--scenario p2p|group|group-shared]   (one system / scenario, for profiling)
+ *     [--api consume|receive]   (how the redpool receiver takes messages; default consume)
  *
  * Scenarios (the sender is this process, the receiver a child process):
  * - point-to-point: 100 recipients on the receiving process, one message to one recipient at a
  *   time (redpool: `send` to a process-local channel; socket.io: `io.to(room).emit`, one socket
  *   per room).
  * - group fan-out: 100 recipients in one group/room (redpool: `groupSend`; socket.io:
- *   `io.to('everyone').emit`); every message reaches all 100.
- * Latency is send call → the recipient's handler, across processes (`performance.timeOrigin +
- * performance.now()` on one machine). Throughput is deliveries / (last delivery − first send).
- * Socket.IO recipients are socket stand-ins in the receiver's namespace (`client.writeToEngine`
- * records the packet), so neither side pays for WebSocket frames. The redpool sender has at most
- * 100 sends (or group sends) in flight and respects capacity (1000 per channel; `waitMs` for
- * room); Socket.IO's emit has no backpressure, so its sender yields to the event loop every 100
- * emits. Each cell also reports the Redis server's CPU time (user + sys) it cost.
+ *   `io.to('everyone').emit`); every message reaches all 100, each recipient decoding its own
+ *   value (redpool: one decode per member; socket.io: the stand-in parses the packet per socket).
+ * - group fan-out, one decoded value per process: the same, decoded once per message on the
+ *   receiving process (redpool: the `sharedValues` option; socket.io: the stand-ins parse a
+ *   broadcast's packet once — its adapter encodes it once and hands every socket the same array).
+ * The redpool receiver uses `consume(channel, handler)` per recipient (what a WebSocket fan-out
+ * uses: a synchronous call per message, no promise); `--api receive` runs one `receive()` loop per
+ * recipient instead. Latency is send call → the recipient's handler, across processes
+ * (`performance.timeOrigin + performance.now()` on one machine). Throughput is deliveries / (last
+ * delivery − first send). Socket.IO recipients are socket stand-ins in the receiver's namespace
+ * (`client.writeToEngine` records the packet), so neither side pays for WebSocket frames. Both
+ * senders connect before the first message (redpool: `pool.ready()`; socket.io: 300 ms for its
+ * subscriptions). The redpool sender has at most 100 sends (or group sends) in flight and respects
+ * capacity (1000 per channel; `waitMs` for room); Socket.IO's emit has no backpressure, so its
+ * sender yields to the event loop every 100 emits. Each cell also reports the Redis server's CPU
+ * time (user + sys) it cost.
  */
 import { spawn } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
@@ -34,7 +43,7 @@ import { createChannelLayer } from '../src/channels/index.js';
 import { startRedis } from '../test/support/redis-process.js';
 
 type System = 'redpool' | 'socket.io';
-type Scenario = 'p2p' | 'group';
+type Scenario = 'p2p' | 'group' | 'group-shared';
 const RECIPIENTS = 100;
 const now = (): number => performance.timeOrigin + performance.now();
 
@@ -49,7 +58,11 @@ interface RecvResult {
 
 // ---------------------------------------------------------------- receiver (child process)
 
-async function receiver(system: System, scenario: Scenario, url: string, expect: number): Promise<void> {
+/** How the redpool receiver gets its messages: `consume` handlers (the default) or `receive()` loops. */
+type Api = 'consume' | 'receive';
+
+async function receiver(system: System, scenario: Scenario, url: string, expect: number, api: Api): Promise<void> {
+  const sharedValues = scenario === 'group-shared';
   const lat: number[] = [];
   let last = 0;
   let first = Infinity;
@@ -73,15 +86,18 @@ async function receiver(system: System, scenario: Scenario, url: string, expect:
       capacity: 1000,
       channelCapacity: { 'specific.*': 100_000 },
       expiryMs: 60_000,
+      sharedValues,
     });
     const chans = Array.from({ length: RECIPIENTS }, () => layer.newChannel());
-    if (scenario === 'group') for (const c of chans) await layer.groupAdd('everyone', c);
+    if (scenario !== 'p2p') for (const c of chans) await layer.groupAdd('everyone', c);
     const stop = new AbortController();
-    setMaxListeners(0, stop.signal); // one signal shared by the 100 receive loops
+    setMaxListeners(0, stop.signal); // one signal shared by the 100 receivers
     for (const c of chans) {
-      void (async () => {
-        while (!stop.signal.aborted) onMessage((await layer.receive(c, { signal: stop.signal })) as { t: number });
-      })().catch(() => {});
+      if (api === 'receive') {
+        void (async () => {
+          while (!stop.signal.aborted) onMessage((await layer.receive(c, { signal: stop.signal })) as { t: number });
+        })().catch(() => {});
+      } else void layer.consume(c, (m) => onMessage(m as { t: number }), { signal: stop.signal });
     }
     process.stdout.write(`ready ${JSON.stringify(chans)}\n`);
     cleanup = async () => {
@@ -96,6 +112,17 @@ async function receiver(system: System, scenario: Scenario, url: string, expect:
     io.adapter(createAdapter(pub, sub));
     const nsp = io.of('/');
     const rooms = Array.from({ length: RECIPIENTS }, (_, i) => `r${i}`);
+    // A broadcast encodes its packet once and hands the same array to every socket. With
+    // sharedValues the stand-ins parse it once per broadcast too (as redpool decodes once per
+    // process); without, once per socket (as redpool decodes once per member).
+    let lastPackets: unknown[] | undefined;
+    let lastValue: { t: number } | undefined;
+    const parse = (packets: unknown[]): { t: number } => {
+      if (sharedValues && packets === lastPackets) return lastValue!;
+      const s = String(packets[0]);
+      lastPackets = packets;
+      return (lastValue = (JSON.parse(s.slice(s.indexOf('['))) as [string, { t: number }])[1]);
+    };
     for (const room of rooms) {
       const id = `fake-${room}`;
       // A socket stand-in: the adapter's local broadcast calls client.writeToEngine per socket.
@@ -103,13 +130,12 @@ async function receiver(system: System, scenario: Scenario, url: string, expect:
         id,
         client: {
           writeToEngine(packets: unknown[]): void {
-            const s = String(packets[0]);
-            onMessage((JSON.parse(s.slice(s.indexOf('['))) as [string, { t: number }])[1]);
+            onMessage(parse(packets));
           },
         },
       };
       (nsp.sockets as unknown as Map<string, unknown>).set(id, fake);
-      void nsp.adapter.addAll(id, new Set(scenario === 'group' ? ['everyone'] : [room]));
+      void nsp.adapter.addAll(id, new Set(scenario !== 'p2p' ? ['everyone'] : [room]));
     }
     await new Promise((r) => setTimeout(r, 300)); // PSUBSCRIBE settled
     process.stdout.write(`ready ${JSON.stringify(rooms)}\n`);
@@ -157,6 +183,7 @@ async function send(system: System, scenario: Scenario, url: string, targets: st
   if (system === 'redpool') {
     const pool = createPool({ url, max: 10, name: 'bench-send' });
     const layer = createChannelLayer(pool, { prefix: 'bench', capacity: 1000, channelCapacity: { 'specific.*': 100_000 } });
+    await pool.ready();
     let next = 0;
     const inFlight = 100;
     await Promise.all(
@@ -191,12 +218,34 @@ function pct(sorted: number[], p: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function cell(system: System, scenario: Scenario, url: string, messages: number, redisMem: () => Promise<number>): Promise<Row> {
+async function cell(
+  system: System,
+  scenario: Scenario,
+  url: string,
+  messages: number,
+  redisMem: () => Promise<number>,
+  api: Api,
+): Promise<Row> {
   const expect = scenario === 'p2p' ? messages : messages * RECIPIENTS;
   const self = fileURLToPath(import.meta.url);
   const child = spawn(
     process.execPath,
-    [...process.execArgv, self, '--role', 'recv', '--system', system, '--scenario', scenario, '--url', url, '--expect', String(expect)],
+    [
+      ...process.execArgv,
+      self,
+      '--role',
+      'recv',
+      '--system',
+      system,
+      '--scenario',
+      scenario,
+      '--url',
+      url,
+      '--expect',
+      String(expect),
+      '--api',
+      api,
+    ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -254,12 +303,15 @@ async function main(): Promise<void> {
       rounds: { type: 'string' },
       out: { type: 'string' },
       only: { type: 'string' },
+      api: { type: 'string' },
     },
   });
-  if (values.role === 'recv') return receiver(values.system as System, values.scenario as Scenario, values.url!, Number(values.expect));
+  const api: Api = values.api === 'receive' ? 'receive' : 'consume';
+  if (values.role === 'recv')
+    return receiver(values.system as System, values.scenario as Scenario, values.url!, Number(values.expect), api);
   const quick = values.quick ?? false;
   const rounds = Number(values.rounds ?? (quick ? 1 : 3));
-  const sizes: Record<Scenario, number> = { p2p: quick ? 5000 : 20_000, group: quick ? 100 : 500 };
+  const sizes: Record<Scenario, number> = { p2p: quick ? 5000 : 20_000, group: quick ? 100 : 500, 'group-shared': quick ? 100 : 500 };
   const server = await startRedis();
   try {
     const redisMem = async (): Promise<number> =>
@@ -271,7 +323,7 @@ async function main(): Promise<void> {
     };
     const rows: Row[] = [];
     const log: string[] = [];
-    const scenarios = (['p2p', 'group'] as const).filter((s) => values.scenario === undefined || s === values.scenario);
+    const scenarios = (['p2p', 'group', 'group-shared'] as const).filter((s) => values.scenario === undefined || s === values.scenario);
     for (const scenario of scenarios) {
       const byRound: Row[][] = [];
       for (let round = 0; round < rounds; round++) {
@@ -283,7 +335,7 @@ async function main(): Promise<void> {
         for (const system of order) {
           await server.command('FLUSHALL');
           const cpu0 = await redisCpu();
-          const row = await cell(system, scenario, server.url, sizes[scenario], redisMem);
+          const row = await cell(system, scenario, server.url, sizes[scenario], redisMem, api);
           row.redisCpuMs = (await redisCpu()) - cpu0;
           const line = `${scenario} ${system} round ${round + 1}: ${Math.round(row.perSecond)}/s p99 ${fmtMs(row.p99)} delivered ${row.delivered} redis cpu ${Math.round(row.redisCpuMs ?? NaN)}ms`;
           console.error(line);
@@ -298,11 +350,15 @@ async function main(): Promise<void> {
         if (mine.length > 0) rows.push(mine[Math.floor(mine.length / 2)]!);
       }
     }
-    const title: Record<Scenario, string> = { p2p: 'point-to-point (100 recipients)', group: `group fan-out (${RECIPIENTS} members)` };
+    const title: Record<Scenario, string> = {
+      p2p: 'point-to-point (100 recipients)',
+      group: `group fan-out (${RECIPIENTS} members)`,
+      'group-shared': `group fan-out (${RECIPIENTS} members), one decoded value per process`,
+    };
     const out = [
       '# Channel layer benchmark',
       '',
-      `Produced by \`node build/bench/channels.js${quick ? ' --quick' : ''} --rounds ${rounds}\` on ${new Date().toISOString()}: two processes (sender, receiver) on one machine and one redis-server; median round by throughput. See the header of bench/channels.ts for the method.`,
+      `Produced by \`node build/bench/channels.js${quick ? ' --quick' : ''} --rounds ${rounds}${api === 'receive' ? ' --api receive' : ''}\` on ${new Date().toISOString()}: two processes (sender, receiver) on one machine and one redis-server; median round by throughput. See the header of bench/channels.ts for the method.`,
       '',
       `Machine: ${cpus().length} cores, load average ${loadavg()
         .map((l) => l.toFixed(2))

@@ -19,7 +19,7 @@ export type { SubscriberOptions, SubscriberState, SubscriberEvents, SubscriberCo
 export { Batch } from './commands/batch.js';
 export type { PoolEvents } from './pool/events.js';
 export type { EventArgs, PoolWithOptions } from './pool/pool.js';
-export type { PoolLike } from './pool/api.js';
+export type { PoolLike, CommandPool, SubscriberLike, PrimaryNode } from './pool/api.js';
 export type { Role } from './pool/pooled-connection.js';
 export type { PoolStats, HealthStatus, DestroyReason, ErrorKind } from './pool/stats.js';
 export type { ConnState } from './pool/pooled-connection.js';

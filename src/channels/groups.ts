@@ -5,10 +5,10 @@
  * message per list: several process-local members of one process share a list and get one
  * message naming them all.
  */
-import type { Pool } from '../index.js';
+import type { CommandPool } from '../index.js';
 import type { Envelope } from './envelope.js';
 import { checkChannel, checkGroup, isProcessLocal, type Keys } from './keys.js';
-import type { Deliveries, Delivery } from './deliver.js';
+import { MAX_BATCH, type Deliveries, type Delivery, type Guard, type Stale } from './deliver.js';
 import { capacityOf, type ResolvedChannelOptions } from './options.js';
 import { scripts } from './scripts.js';
 import type { Counters } from './stats.js';
@@ -27,7 +27,7 @@ export interface GroupSendResult {
 
 /** What group operations need from their layer. */
 export interface GroupContext {
-  pool: Pool;
+  pool: CommandPool;
   o: ResolvedChannelOptions;
   keys: Keys;
   envelope: Envelope;
@@ -108,6 +108,20 @@ export class GroupCache {
     }
   }
 
+  readonly #counted = new WeakSet<object>();
+
+  /** True the first time `stale` is seen (each member check's lapsed members are counted once). */
+  firstSeen(stale: object): boolean {
+    if (this.#counted.has(stale)) return false;
+    this.#counted.add(stale);
+    return true;
+  }
+
+  /** The last plan of `group` (its members as of the last lookup or guarded delivery). */
+  cached(group: string): Plan | undefined {
+    return this.#plans.get(group);
+  }
+
   /** The member lists of `live`, from cache while the member set is unchanged. */
   plan(c: GroupContext, group: string, live: readonly string[]): Plan {
     const signature = live.join('\n');
@@ -138,22 +152,48 @@ export async function groupMembers(c: GroupContext, group: string): Promise<stri
 
 export async function groupSend(c: GroupContext, group: string, message: unknown): Promise<GroupSendResult> {
   checkGroup('groupSend', group);
-  const m = await c.groups.lookup(c, group);
+  const serialized = c.envelope.serialize(message);
+  // A plan from an earlier send, on one endpoint: deliver at once, guarded by that member set
+  // (checked in the delivery script: no lookup round trip). Otherwise, or when the members
+  // changed, look them up first (the script's own reading, or a lookup).
+  const cached = c.deliveries.bySlot ? undefined : c.groups.cached(group);
+  let m: Lookup | undefined;
+  if (cached && cached.targets.length <= MAX_BATCH) {
+    const guard = { key: c.keys.group(group), members: cached.signature };
+    const stored = await c.deliveries.submit(items(c, cached, serialized, guard));
+    const stale = stored.find((s): s is Stale => typeof s === 'object');
+    if (!stale) return tally(c, cached, stored as boolean[], { members: {}, delivered: 0, full: 0, expired: 0 });
+    if (stale.checked) {
+      m = { lapsed: stale.lapsed, live: stale.live };
+      // Sends of one call with the same plan share one check (one Stale): count its lapsed once.
+      if (c.groups.firstSeen(stale)) c.counters.groupExpired += m.lapsed.length;
+    }
+  }
+  m ??= await c.groups.lookup(c, group);
   const result: GroupSendResult = { members: {}, delivered: 0, full: 0, expired: m.lapsed.length };
   for (const ch of m.lapsed) result.members[ch] = 'expired';
   if (m.live.length === 0) return result;
-  const serialized = c.envelope.serialize(message);
   const plan = c.groups.plan(c, group, m.live);
+  // One script for every member (one per slot when the pool routes by slot): see deliver.ts.
+  const stored = await c.deliveries.submit(items(c, plan, serialized));
+  return tally(c, plan, stored as boolean[], result);
+}
+
+/** One delivery per member list of `plan`; process-local lists get their members' header. */
+function items(c: GroupContext, plan: Plan, serialized: Buffer, guard?: Guard): Delivery[] {
   const shared = c.envelope.seal(serialized);
   const id = c.id();
-  const items: Delivery[] = plan.targets.map((t) => ({
+  return plan.targets.map((t) => ({
     key: t.key,
     id,
     capacity: t.capacity,
     payload: t.header ? c.envelope.seal(serialized, t.header) : shared,
+    ...(guard && { guard }),
   }));
-  // One script for every member (one per slot when the pool routes by slot): see deliver.ts.
-  const stored = await c.deliveries.submit(items);
+}
+
+/** Adds the per-member outcome of a delivery of `plan` to `result`. */
+function tally(c: GroupContext, plan: Plan, stored: boolean[], result: GroupSendResult): GroupSendResult {
   plan.targets.forEach((t, i) => {
     const ok = stored[i] === true;
     for (const ch of t.channels) {

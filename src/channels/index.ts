@@ -5,7 +5,7 @@
  * keys. See docs/channels.md.
  */
 export { ChannelLayer, createChannelLayer } from './layer.js';
-export type { SendOptions, ReceiveOptions } from './layer.js';
+export type { SendOptions, ReceiveOptions, ConsumeOptions } from './layer.js';
 export type { ChannelLayerOptions, CapacityPattern, CapacityRule, ResolvedChannelOptions, Serializer } from './options.js';
 export { jsonSerializer } from './options.js';
 export type { GroupSendResult, MemberStatus } from './groups.js';

@@ -4,7 +4,7 @@
  * for blocking reads).
  */
 import { randomBytes } from 'node:crypto';
-import { ArgumentError, ChannelFullError, PoolClosedError, type Pool } from '../index.js';
+import { ArgumentError, ChannelFullError, PoolClosedError, type CommandPool } from '../index.js';
 import { Envelope } from './envelope.js';
 import { GroupCache, groupAdd, groupDiscard, groupMembers, groupSend, type GroupSendResult } from './groups.js';
 import { checkChannel, isProcessLocal, Keys, nonLocal } from './keys.js';
@@ -26,6 +26,15 @@ export interface SendOptions {
 /** Options of {@link ChannelLayer.receive}. */
 export interface ReceiveOptions {
   /** Abort the wait. A message is never lost or duplicated by an abort. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link ChannelLayer.consume}. */
+export interface ConsumeOptions {
+  /**
+   * Stops the consumer: its handler is not called after the abort, and what the reader had
+   * already moved for it stays buffered for the next receiver (nothing lost or duplicated).
+   */
   signal?: AbortSignal;
 }
 
@@ -51,9 +60,13 @@ function onAbort(signal: AbortSignal, fn: () => void): () => void {
   return () => owned.delete(fn);
 }
 
+function consumedError(op: string, channel: string): ArgumentError {
+  return new ArgumentError(op, 0, `"${channel}" has a consume() handler; stop it (its signal) first`);
+}
+
 /** A channel layer. Create with {@link createChannelLayer}. */
 export class ChannelLayer {
-  readonly #pool: Pool;
+  readonly #pool: CommandPool;
   readonly #o: ResolvedChannelOptions;
   readonly #keys: Keys;
   readonly #envelope: Envelope;
@@ -64,6 +77,8 @@ export class ChannelLayer {
   readonly #deliveries: Deliveries;
   readonly #groups = new GroupCache();
   readonly #room: RoomWaiters;
+  /** Channels with a `consume` handler. */
+  readonly #consumed = new Set<string>();
   /** Lists this process sent to or read from, by capacity label (for depth). */
   readonly #seen = new Map<string, string>();
   /** Random per layer: names process-local channels and in-flight lists. */
@@ -73,7 +88,7 @@ export class ChannelLayer {
   #closed = false;
   #closing: Promise<void> | undefined;
 
-  constructor(pool: Pool, options?: ChannelLayerOptions) {
+  constructor(pool: CommandPool, options?: ChannelLayerOptions) {
     this.#pool = pool;
     this.#o = resolveChannelOptions(options, pool.options.max - pool.options.lanes);
     this.#keys = new Keys(this.#o.prefix);
@@ -98,10 +113,15 @@ export class ChannelLayer {
         }
       },
     };
-    this.#deliveries = new Deliveries(pool, this.#o.expiryMs, (expired, now) => {
-      this.#counters.expired += expired;
-      this.#host.serverOffset = now - Date.now();
-    });
+    this.#deliveries = new Deliveries(
+      pool,
+      this.#o.expiryMs,
+      (expired, now) => {
+        this.#counters.expired += expired;
+        this.#host.serverOffset = now - Date.now();
+      },
+      this.#o.groupExpiryMs,
+    );
     this.#room = new RoomWaiters(pool, this.#keys.room);
     this.#local = new LocalReader(this.#host, `specific.${this.processId}!`);
     this.#see(`specific.${this.processId}!`);
@@ -154,7 +174,7 @@ export class ChannelLayer {
     for (;;) {
       const mark = this.#room.mark(key);
       const [stored] = await this.#deliveries.submit([delivery]);
-      if (stored) {
+      if (stored === true) {
         this.#counters.sent++;
         return;
       }
@@ -194,12 +214,13 @@ export class ChannelLayer {
       return Promise.reject(
         new ArgumentError('receive', 0, `"${channel}" is another layer's process-local channel; only its creator can receive on it`),
       );
+    if (this.#consumed.has(channel)) return Promise.reject(consumedError('receive', channel));
     // Already buffered and nobody ahead: no waiter, no listener (a receive loop behind a backlog).
     const ready = local ? this.#local.takeNow(channel) : this.#readers.get(channel)?.takeNow();
     if (ready) return Promise.resolve(ready.v);
     return new Promise((resolve, reject) => {
       const signal = options.signal;
-      let list: Waiter[];
+      const list = this.#waitersOf(channel, local);
       const aborted = (): void => {
         const i = list.indexOf(waiter);
         if (i >= 0) list.splice(i, 1);
@@ -213,25 +234,97 @@ export class ChannelLayer {
         reject,
         cleanup: () => off?.(),
       };
-      if (local) {
-        let ws = this.#local.waiters.get(channel);
-        if (!ws) this.#local.waiters.set(channel, (ws = []));
-        list = ws;
-        ws.push(waiter);
-        this.#local.drainOne(channel);
-        this.#local.kick();
-      } else {
-        let reader = this.#readers.get(channel);
-        if (!reader) {
-          this.#readers.set(channel, (reader = new ChannelReader(this.#host, channel)));
-          this.#see(channel);
-        }
-        list = reader.waiters;
-        list.push(waiter);
-        reader.drain();
-        reader.kick();
-      }
+      this.#enqueue(channel, local, list, waiter);
     });
+  }
+
+  /**
+   * Calls `handler` with each message of `channel`, in order, synchronously as the reader hands
+   * it out (no promise per message: what a WebSocket fan-out wants), until `signal` aborts or
+   * the layer closes. Same delivery rules as {@link receive}: a message counts as delivered
+   * (acknowledged) once the handler was called; a handler that throws is reported to `onError`
+   * and the next message still comes. One consumer per channel, and no `receive` beside it
+   * (ArgumentError). Resolves when it stops (abort or close); rejects with PoolClosedError if the
+   * pool under the layer closes.
+   */
+  consume(channel: string, handler: (message: unknown) => void, options: ConsumeOptions = {}): Promise<void> {
+    try {
+      checkChannel('consume', channel);
+      this.#check();
+      if (typeof handler !== 'function') throw new ArgumentError('consume', 1, 'must be a function');
+      options.signal?.throwIfAborted();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const local = isProcessLocal(channel);
+    if (local && nonLocal(channel) !== `specific.${this.processId}!`)
+      return Promise.reject(
+        new ArgumentError('consume', 0, `"${channel}" is another layer's process-local channel; only its creator can consume it`),
+      );
+    if (this.#consumed.has(channel)) return Promise.reject(consumedError('consume', channel));
+    const busy = local ? this.#local.waiters.get(channel)?.length : this.#readers.get(channel)?.waiters.length;
+    if (busy)
+      return Promise.reject(new ArgumentError('consume', 0, `"${channel}" has pending receive() calls; consume it when they settled`));
+    this.#consumed.add(channel);
+    return new Promise((resolve, reject) => {
+      const signal = options.signal;
+      const list = this.#waitersOf(channel, local);
+      const stop = (): void => {
+        off?.();
+        this.#consumed.delete(channel);
+        const i = list.indexOf(waiter);
+        if (i >= 0) list.splice(i, 1);
+        if (local && list.length === 0 && this.#local.waiters.get(channel) === list) this.#local.waiters.delete(channel);
+      };
+      const off = signal ? onAbort(signal, () => (stop(), resolve())) : undefined;
+      const waiter: Waiter = {
+        channel,
+        startedAt: Date.now(),
+        persistent: true,
+        resolve: (message) => {
+          try {
+            handler(message);
+          } catch (err) {
+            this.#host.report(err instanceof Error ? err : new Error(String(err)));
+          }
+        },
+        // close() ends a consumer normally; a pool closed under the layer is an error.
+        reject: (err) => (stop(), this.#closed ? resolve() : reject(err)),
+        cleanup: () => off?.(),
+      };
+      this.#enqueue(channel, local, list, waiter);
+    });
+  }
+
+  /** The waiter list of `channel` (creating its reader or local list). */
+  #waitersOf(channel: string, local: boolean): Waiter[] {
+    if (local) {
+      let ws = this.#local.waiters.get(channel);
+      if (!ws) this.#local.waiters.set(channel, (ws = []));
+      return ws;
+    }
+    let reader = this.#readers.get(channel);
+    if (!reader) {
+      this.#readers.set(channel, (reader = new ChannelReader(this.#host, channel)));
+      this.#see(channel);
+    }
+    return reader.waiters;
+  }
+
+  /**
+   * Queues `waiter` on `list` (from {@link #waitersOf}), hands it what is buffered, starts the
+   * reader. The list exists before: a consumer's handler may stop it from inside this call.
+   */
+  #enqueue(channel: string, local: boolean, list: Waiter[], waiter: Waiter): void {
+    list.push(waiter);
+    if (local) {
+      this.#local.drainOne(channel);
+      this.#local.kick();
+    } else {
+      const reader = this.#readers.get(channel)!;
+      reader.drain();
+      reader.kick();
+    }
   }
 
   /** Adds `channel` to `group` (refreshing its membership); see {@link ChannelLayerOptions.groupExpiryMs}. */
@@ -312,14 +405,37 @@ export class ChannelLayer {
     return depth;
   }
 
-  /** Deletes every key of this layer's prefix (SCAN + UNLINK, never KEYS). Returns how many. */
+  /**
+   * Deletes every key of this layer's prefix (SCAN + UNLINK, never KEYS) and returns how many.
+   * On a cluster pool it scans every primary (`pool.primaries()`) and unlinks key by key in one
+   * pipeline per batch (routed by key: one UNLINK of several slots would be refused).
+   */
   async flush(): Promise<number> {
+    const nodes = this.#pool.primaries?.();
+    if (!nodes) return this.#flushNode(this.#pool, (keys) => this.#pool.unlink(...keys));
+    const counts = await Promise.all(
+      nodes.map((node) =>
+        this.#flushNode(node.commands, async (keys) => {
+          const res = await this.#pool.pipeline(keys.map((k) => ['unlink', k])).exec();
+          let n = 0;
+          for (const [err, v] of res ?? []) {
+            if (err) throw err;
+            n += Number(v);
+          }
+          return n;
+        }),
+      ),
+    );
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  async #flushNode(node: Pick<CommandPool, 'scan'>, unlink: (keys: string[]) => Promise<number>): Promise<number> {
     let cursor = '0';
     let n = 0;
     do {
-      const [next, keys] = await this.#pool.scan(cursor, 'MATCH', this.#keys.all, 'COUNT', 1000);
+      const [next, keys] = await node.scan(cursor, 'MATCH', this.#keys.all, 'COUNT', 1000);
       cursor = next;
-      if (keys.length > 0) n += await this.#pool.unlink(...keys);
+      if (keys.length > 0) n += await unlink(keys);
     } while (cursor !== '0');
     return n;
   }
@@ -360,6 +476,6 @@ export class ChannelLayer {
  * const layer = createChannelLayer(pool, { capacity: 1500, expiryMs: 10_000, channelCapacity: { 'chat.*': 2000 } });
  * await layer.groupAdd('room', layer.newChannel());
  */
-export function createChannelLayer(pool: Pool, options?: ChannelLayerOptions): ChannelLayer {
+export function createChannelLayer(pool: CommandPool, options?: ChannelLayerOptions): ChannelLayer {
   return new ChannelLayer(pool, options);
 }

@@ -39,7 +39,7 @@ export class LocalReader extends Reader {
     const h = this.host;
     // Everything pulled belongs to this process at once: it is acknowledged with the next call.
     this.pendingAck.push(el.id);
-    let targets: string[];
+    let targets: readonly string[];
     let body: Buffer;
     try {
       ({ targets, body } = h.envelope.open(this.list, el.env));
@@ -48,7 +48,11 @@ export class LocalReader extends Reader {
       h.report(err as Error);
       return;
     }
-    const decode = h.envelope.decoder(body);
+    if (this.isExpired(el.ts)) {
+      h.counters.expired += targets.length;
+      return;
+    }
+    const decode = h.envelope.decoder(body, h.o.sharedValues);
     for (const target of targets) {
       let value: unknown;
       try {
@@ -58,7 +62,21 @@ export class LocalReader extends Reader {
         h.report(err as Error);
         continue;
       }
+      const ws = this.waiters.get(target);
       let q = this.#queues.get(target);
+      if (ws && !q) {
+        // Someone waits and nothing is queued ahead: hand it over now (a consumer's handler runs here).
+        const w = ws[0]!;
+        h.counters.received++;
+        if (!w.persistent) {
+          ws.shift();
+          if (ws.length === 0) this.waiters.delete(target);
+          h.counters.observeWait(Date.now() - w.startedAt);
+          w.cleanup();
+        }
+        w.resolve(value);
+        continue;
+      }
       if (!q) this.#queues.set(target, (q = []));
       q.push({ ts: el.ts, value });
       // Bounded like channels_redis's receive buffer, but counted: the oldest goes first.
@@ -69,7 +87,7 @@ export class LocalReader extends Reader {
           h.counters.dropped++;
         }
       }
-      if (this.waiters.has(target)) this.drainOne(target);
+      if (ws) this.drainOne(target);
     }
   }
 
@@ -109,10 +127,13 @@ export class LocalReader extends Reader {
         h.counters.expired++;
         continue;
       }
-      const w = ws.shift()!;
+      const w = ws[0]!;
       h.counters.received++;
-      h.counters.observeWait(Date.now() - w.startedAt);
-      w.cleanup();
+      if (!w.persistent) {
+        ws.shift();
+        h.counters.observeWait(Date.now() - w.startedAt);
+        w.cleanup();
+      }
       w.resolve(item.value);
     }
     if (q && q.length === 0) this.#queues.delete(channel);

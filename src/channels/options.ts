@@ -46,7 +46,9 @@ export interface ChannelLayerOptions {
   serializer?: Serializer;
   /**
    * Most exclusive leases used for blocking reads of ordinary channels at once; one more serves
-   * every process-local channel. Must leave leases for the application.
+   * every process-local channel, and one more is the room subscriber (taken the first time a
+   * `send` waits for room). Must leave at least one lease for the application:
+   * `maxReaders <= max - lanes - 3`.
    * @default min(4, floor((max - lanes) / 2) - 1), at least 1
    */
   maxReaders?: number;
@@ -61,8 +63,16 @@ export interface ChannelLayerOptions {
    * the channel once this has passed. Must be at least `2 * blockMs`. @default 10000
    */
   leaseMs?: number;
-  /** Called once for every message that was dropped because it could not be opened. */
+  /** Called once for every message that was dropped because it could not be opened, and with every error a `consume` handler throws. */
   onError?: (err: Error) => void;
+  /**
+   * Process-local members of one process that one `groupSend` reaches get the same decoded value
+   * (decoded once per process), instead of one value each. Only for receivers that treat messages
+   * as read-only (a WebSocket fan-out that serializes them again): a receiver that mutates its
+   * value changes what the other members see. Ordinary channels and `send` are not affected.
+   * @default false
+   */
+  sharedValues?: boolean;
 }
 
 /** A compiled capacity rule. */
@@ -101,6 +111,8 @@ export interface ResolvedChannelOptions {
   readonly leaseMs: number;
   /** Gets each dropped message's error, once. */
   readonly onError: (err: Error) => void;
+  /** One decoded value for all process-local members of one group send. */
+  readonly sharedValues: boolean;
 }
 
 const KNOWN = new Set([
@@ -116,6 +128,7 @@ const KNOWN = new Set([
   'readBatch',
   'leaseMs',
   'onError',
+  'sharedValues',
 ]);
 
 /** JSON over UTF-8. */
@@ -130,6 +143,12 @@ function int(name: string, value: unknown, min: number, max: number, fallback: n
     throw new ConfigError(name, `must be an integer, got ${typeof value === 'number' ? value : typeof value}`);
   if (value < min) throw new ConfigError(name, `must be >= ${min}, got ${value}`);
   if (value > max) throw new ConfigError(name, `must be <= ${max}, got ${value}`);
+  return value;
+}
+
+function bool(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new ConfigError(name, `must be a boolean, got ${typeof value}`);
   return value;
 }
 
@@ -208,7 +227,8 @@ export function resolveChannelOptions(options: ChannelLayerOptions | undefined, 
     throw new ConfigError('serializer', 'must have encode(message) and decode(bytes) functions');
   const onError = o['onError'] ?? (() => {});
   if (typeof onError !== 'function') throw new ConfigError('onError', 'must be a function');
-  const room = leaseBudget - 1; // one lease for the process-local reader
+  // One lease for the process-local reader, one for the room subscriber (pool.subscriber() is a lease).
+  const room = leaseBudget - 2;
   if (room < 2)
     throw new ConfigError(
       'maxReaders',
@@ -229,6 +249,7 @@ export function resolveChannelOptions(options: ChannelLayerOptions | undefined, 
     readBatch: int('readBatch', o['readBatch'], 1, 10_000, 256),
     leaseMs: int('leaseMs', o['leaseMs'], 2 * blockMs, 3_600_000, Math.max(10_000, 2 * blockMs)),
     onError: onError as (err: Error) => void,
+    sharedValues: bool('sharedValues', o['sharedValues'], false),
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Blocking readers. A reader owns one channel list while someone in this process waits on it:
  * it holds an exclusive lease (never a shared lane) and moves messages from the list into this
- * process's in-flight backup (`LMOVE`/`BLMOVE`, so a message is never only in a socket buffer),
+ * process's in-flight backup (in the pull script, or `BLMOVE`: a message is never only in a socket buffer),
  * hands them out in order, and acknowledges them by id once handed out. What it moved but did not
  * hand out (its receiver aborted) stays buffered for the next receiver; when the reader stops, a
  * script puts it back at the head of the list, in order, for any process. After a connection
@@ -12,7 +12,7 @@
  * others wait and its channel is empty). All process-local channels share one list and one
  * `LocalReader` (local-reader.ts), outside that budget.
  */
-import { PoolClosedError, type Lease, type Pool } from '../index.js';
+import { PoolClosedError, type CommandPool, type Lease } from '../index.js';
 import type { Envelope } from './envelope.js';
 import type { Keys } from './keys.js';
 import { capacityOf, type ResolvedChannelOptions } from './options.js';
@@ -33,7 +33,7 @@ export function parseElement(raw: Buffer): Element {
 
 /** What readers share with their layer. */
 export interface ReaderHost {
-  readonly pool: Pool;
+  readonly pool: CommandPool;
   readonly o: ResolvedChannelOptions;
   readonly keys: Keys;
   readonly processId: string;
@@ -46,10 +46,15 @@ export interface ReaderHost {
   report(err: Error): void;
 }
 
-/** A pending `receive()`. */
+/**
+ * A pending `receive()`, or a `consume()` handler: a persistent waiter that stays at the head of
+ * its channel's list and takes every message (`resolve` calls the handler) until it is removed.
+ */
 export interface Waiter {
   readonly channel: string;
   readonly startedAt: number;
+  /** A consumer: not removed when it takes a message; no receive-wait is observed for it. */
+  readonly persistent?: boolean;
   resolve(value: unknown): void;
   reject(err: unknown): void;
   cleanup(): void;
@@ -110,7 +115,7 @@ export abstract class Reader {
   readonly readers: string;
   /** Ids handed out (or dropped) and not yet acknowledged, in in-flight order. */
   protected pendingAck: string[] = [];
-  #lease: Lease | undefined;
+  #lease: Lease<unknown> | undefined;
   #running: Promise<void> | undefined;
   #wake: (() => void) | undefined;
   /** The next pull is a session's first: it creates this reader's lease entry. */
@@ -201,7 +206,7 @@ export abstract class Reader {
     let backoff = 50;
     try {
       while (!h.isClosed() && this.wanted()) {
-        let lease: Lease | undefined;
+        let lease: Lease<unknown> | undefined;
         try {
           // Pinned to the list's slot on a pool that routes by slot (ignored on one endpoint).
           lease = await h.pool.acquire({ key: this.list });
@@ -234,7 +239,7 @@ export abstract class Reader {
     }
   }
 
-  async #restore(lease: Lease): Promise<void> {
+  async #restore(lease: Lease<unknown>): Promise<void> {
     const acks = this.pendingAck;
     this.pendingAck = [];
     try {
@@ -268,7 +273,7 @@ export abstract class Reader {
   }
 
   /** One pull round trip, carrying the acknowledgements collected so far. */
-  async #pull(lease: Lease): Promise<Pulled> {
+  async #pull(lease: Lease<unknown>): Promise<Pulled> {
     const h = this.host;
     const acks = this.pendingAck;
     this.pendingAck = [];
@@ -292,7 +297,7 @@ export abstract class Reader {
     return { expired: r[0], now: r[1], elements: r[2], reclaimed: r[3], lost: r[4] === 1 };
   }
 
-  async #session(lease: Lease): Promise<'idle' | 'yield'> {
+  async #session(lease: Lease<unknown>): Promise<'idle' | 'yield'> {
     const h = this.host;
     this.touched = true;
     await this.#restore(lease); // a previous session's leftovers go back first, in order
@@ -389,13 +394,16 @@ export class ChannelReader extends Reader {
         this.pendingAck.push(head.id);
         continue;
       }
-      const w = this.waiters.shift();
+      const w = this.waiters[0];
       if (!w) return;
       this.#buffer.shift();
       this.pendingAck.push(head.id);
       h.counters.received++;
-      h.counters.observeWait(Date.now() - w.startedAt);
-      w.cleanup();
+      if (!w.persistent) {
+        this.waiters.shift();
+        h.counters.observeWait(Date.now() - w.startedAt);
+        w.cleanup();
+      }
       w.resolve(head.value.v);
     }
   }

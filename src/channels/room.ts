@@ -12,7 +12,7 @@
  * when messages expire or a reader takes the last one with a blocking pop, which publishes
  * nothing; so every wait is also bounded by a fallback re-check (250 ms doubling to 2 s).
  */
-import type { Pool, Subscriber } from '../index.js';
+import type { CommandPool, SubscriberLike } from '../index.js';
 
 /** First fallback re-check of a waiting send, in ms; it doubles per attempt up to {@link ROOM_RECHECK_MAX_MS}. */
 export const ROOM_RECHECK_MS = 250;
@@ -20,16 +20,16 @@ export const ROOM_RECHECK_MS = 250;
 export const ROOM_RECHECK_MAX_MS = 2000;
 
 export class RoomWaiters {
-  readonly #pool: Pool;
+  readonly #pool: CommandPool;
   readonly #channel: string;
   readonly #seen = new Map<string, number>();
   readonly #waiters = new Map<string, Set<() => void>>();
-  #sub: Subscriber | undefined;
+  #sub: SubscriberLike | undefined;
   #ready: Promise<boolean> | undefined;
   /** Room messages received (stats and tests). */
   wakeups = 0;
 
-  constructor(pool: Pool, channel: string) {
+  constructor(pool: CommandPool, channel: string) {
     this.#pool = pool;
     this.#channel = channel;
   }

@@ -30,46 +30,117 @@ local function trim(key, cutoff)
   end
 end
 `;
+// Pops each id in turn if it is the in-flight head: over one LRANGE of the head, then one LTRIM.
 const ACK = `
 local function ack(inflight, ids)
+  local n = math.floor(#ids / 16)
+  if n < 1 then return end
+  local head = redis.call('LRANGE', inflight, 0, n - 1)
+  local k = 0
   for i = 1, #ids, 16 do
-    local h = redis.call('LINDEX', inflight, 0)
-    if h and string.sub(h, 1, 16) == string.sub(ids, i, i + 15) then redis.call('LPOP', inflight) end
+    local h = head[k + 1]
+    if h and string.sub(h, 1, 16) == string.sub(ids, i, i + 15) then k = k + 1 end
   end
+  if k > 0 then redis.call('LTRIM', inflight, k, -1) end
 end
 `;
 
 /**
  * Stores messages, each atomically checked against its list's capacity: one call for many sends
  * (the layer coalesces concurrent sends) and for a group send's members (one call per slot).
- * KEYS: lists (a list may repeat: its messages are stored in order). ARGV: expiryMs, payload
- * count P, P envelopes, then the ids (concatenated, 16 characters each), the capacities and the
- * 1-based payload indexes (each comma-separated), in key order: three arguments, not three per key.
- * → {expired, now, {1 added | 0 full per key}}.
+ * KEYS: lists (a list may repeat: its messages are stored in order). ARGV: expiryMs, the distinct
+ * envelopes concatenated and their byte lengths (comma-separated), then the ids (concatenated, 16
+ * characters each), the capacities and the 1-based envelope indexes (each comma-separated), in
+ * key order: six arguments in all, not several per key (one Buffer argument per envelope made
+ * the request a writev of hundreds of pieces).
+ * Guards (group sends on a cached member plan, one endpoint only): G more KEYS after the lists
+ * (group keys) and ARGV: G, groupExpiryMs, each list's 1-based guard (comma-separated, 0: none),
+ * then per guard the planned members ('\n'-separated). A guard first drops lapsed members (as
+ * GROUP_MEMBERS does); it holds when none lapsed and the live members are the planned set. The
+ * lists of a guard that does not hold get nothing (2).
+ * → {expired, now, {1 added | 0 full | 2 guard failed per list}, {0 held | {lapsed, live} per guard}}.
  */
 export const DELIVER = `${NOW}${TS}
 local cutoff = now - tonumber(ARGV[1])
-local p = tonumber(ARGV[2])
-local ids = ARGV[3 + p]
+local blob = ARGV[2]
+local payloads = {}
+local off = 1
+for l in string.gmatch(ARGV[3], '%d+') do
+  local n = tonumber(l)
+  payloads[#payloads + 1] = string.sub(blob, off, off + n - 1)
+  off = off + n
+end
+local ids = ARGV[4]
 local caps = {}
-for c in string.gmatch(ARGV[4 + p], '%d+') do caps[#caps + 1] = tonumber(c) end
+for c in string.gmatch(ARGV[5], '%d+') do caps[#caps + 1] = tonumber(c) end
 local which = {}
-for w in string.gmatch(ARGV[5 + p], '%d+') do which[#which + 1] = tonumber(w) end
-local expired = 0
-local out = {}
-local touched = {}
-for i, key in ipairs(KEYS) do
-  expired = expired + trim(key, cutoff)
-  if redis.call('LLEN', key) < caps[i] then
-    redis.call('RPUSH', key, string.sub(ids, 16 * i - 15, 16 * i) .. ':' .. now .. ':' .. ARGV[2 + which[i]])
-    touched[key] = true
-    out[i] = 1
-  else
-    out[i] = 0
+for w in string.gmatch(ARGV[6], '%d+') do which[#which + 1] = tonumber(w) end
+local g = tonumber(ARGV[7] or '0')
+local n = #KEYS - g
+local held = {}
+local guards = {}
+local gidx = {}
+if g > 0 then
+  local gcut = now - tonumber(ARGV[8])
+  for x in string.gmatch(ARGV[9], '%d+') do gidx[#gidx + 1] = tonumber(x) end
+  for j = 1, g do
+    local gk = KEYS[n + j]
+    local lapsed = redis.call('ZRANGEBYSCORE', gk, '-inf', gcut)
+    if #lapsed > 0 then redis.call('ZREMRANGEBYSCORE', gk, '-inf', gcut) end
+    local live = redis.call('ZRANGE', gk, 0, -1)
+    local ok = #lapsed == 0
+    if ok then
+      local want = {}
+      local count = 0
+      for m in string.gmatch(ARGV[9 + j], '[^\\n]+') do
+        want[m] = true
+        count = count + 1
+      end
+      ok = count == #live
+      for _, m in ipairs(live) do
+        if not want[m] then ok = false end
+      end
+    end
+    held[j] = ok
+    guards[j] = ok and 0 or {lapsed, live}
   end
 end
-for key in pairs(touched) do redis.call('PEXPIRE', key, ARGV[1]) end
-return {expired, now, out}`;
+local expired = 0
+local out = {}
+-- Per list: trimmed and measured once (time stands still inside a script), then its new
+-- elements pushed together, in order.
+local len = {}
+local pushes = {}
+local order = {}
+for i = 1, n do
+  local key = KEYS[i]
+  if g > 0 and gidx[i] > 0 and not held[gidx[i]] then
+    out[i] = 2
+  else
+    if not len[key] then
+      expired = expired + trim(key, cutoff)
+      len[key] = redis.call('LLEN', key)
+      pushes[key] = {}
+      order[#order + 1] = key
+    end
+    if len[key] < caps[i] then
+      local p = pushes[key]
+      p[#p + 1] = string.sub(ids, 16 * i - 15, 16 * i) .. ':' .. now .. ':' .. payloads[which[i]]
+      len[key] = len[key] + 1
+      out[i] = 1
+    else
+      out[i] = 0
+    end
+  end
+end
+for _, key in ipairs(order) do
+  local p = pushes[key]
+  if #p > 0 then
+    for from = 1, #p, 1000 do redis.call('RPUSH', key, unpack(p, from, math.min(from + 999, #p))) end
+    redis.call('PEXPIRE', key, ARGV[1])
+  end
+end
+return {expired, now, out, guards}`;
 
 /** KEYS: group. ARGV: channel, groupExpiryMs. Score = server time, so expiry needs no clock agreement. */
 export const GROUP_ADD = `${NOW}
@@ -143,12 +214,11 @@ if lost == 0 then ack(KEYS[2], ARGV[8]) end
 local cutoff = now - tonumber(ARGV[2])
 local expired = trim(KEYS[1], cutoff)
 local before = redis.call('LLEN', KEYS[1])
-local out = {}
-local max = tonumber(ARGV[1])
-while #out < max do
-  local v = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
-  if not v then break end
-  out[#out + 1] = v
+-- Up to max from the head into the in-flight list, in order: one LRANGE, one LTRIM, RPUSHes.
+local out = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+if #out > 0 then
+  redis.call('LTRIM', KEYS[1], #out, -1)
+  for from = 1, #out, 1000 do redis.call('RPUSH', KEYS[2], unpack(out, from, math.min(from + 999, #out))) end
 end
 if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
 if #out > 0 and ARGV[7] ~= '' and before >= tonumber(ARGV[3]) then redis.call('PUBLISH', ARGV[7], KEYS[1]) end

@@ -16,7 +16,15 @@ import { installCommands, kDispatch, kFail } from '../commands/surface.js';
 import { commandView } from '../commands/view.js';
 import { ArgumentError, CrossSlotError, ForeignLeaseError, PoolClosedError, UnavailableError, type RedpoolError } from '../errors.js';
 import { resolveOptions, type PoolOptions, type ResolvedOptions } from '../options.js';
-import type { CloseOptions, EventArgs, PoolWithOptions, SharedCommands } from '../pool/api.js';
+import {
+  kBatch,
+  kCall,
+  type CloseOptions,
+  type EventArgs,
+  type PoolWithOptions,
+  type PrimaryNode,
+  type SharedCommands,
+} from '../pool/api.js';
 import { BudgetGate } from '../pool/budget.js';
 import type { AcquireOptions, CallOptions, PoolState } from '../pool/core.js';
 import type { PoolEvents } from '../pool/events.js';
@@ -307,6 +315,32 @@ export class ClusterPool<Raw = Redis> extends EventEmitter<EventArgs> {
       lastError: failed?.lastError ?? null,
       nodes,
     };
+  }
+
+  /**
+   * Every primary of the current slot map, each with commands that go to that node only (past
+   * slot routing, on its own pool): for commands about one node's keyspace, such as `SCAN`
+   * (through the cluster pool it reaches one node) or `DBSIZE`. A keyed command for a slot the node
+   * does not serve gets its `MOVED` error, not followed. A snapshot: a node added later is not in it.
+   * @example
+   * for (const node of cluster.primaries()) console.log(node.address, await node.commands.dbsize());
+   */
+  primaries(): PrimaryNode[] {
+    if (this.#state !== 'open') throw new PoolClosedError(`pool is ${this.#state}`);
+    return this.#nodes.entries.map((entry) => {
+      const closed = (): boolean => this.#state !== 'open';
+      const commands = commandView(
+        (name, args, buffer) => (closed() ? Promise.reject(new PoolClosedError()) : entry.pool[kCall](name, args, buffer, undefined)),
+        (atomic, cmds) =>
+          new Batch(
+            (c, isAtomic) => (closed() ? Promise.reject(new PoolClosedError()) : entry.pool[kBatch](c, isAtomic, undefined)),
+            atomic,
+            true,
+            cmds,
+          ),
+      ) as PoolWithOptions;
+      return { id: entry.id, address: entry.address, commands };
+    });
   }
 
   /**

@@ -15,6 +15,7 @@ import type { PoolEvents } from './events.js';
 import type { Lease } from './lease.js';
 import type { HealthStatus, PoolStats } from './stats.js';
 import type { Subscriber, SubscriberOptions } from './subscriber.js';
+import type { SubscriberConnectInfo } from './subscriber-types.js';
 
 /** The shared command surface: every ioredis command except those that need a lease. */
 export type SharedCommands = Omit<RedisCommander, StateChangingCommand | 'multi' | 'pipeline'>;
@@ -78,4 +79,58 @@ export interface NodePool extends EventEmitter<EventArgs> {
   subscriber(opts?: SubscriberOptions): Subscriber;
   close(opts?: CloseOptions): Promise<void>;
   destroy(): Promise<void>;
+}
+
+/**
+ * The classic-channel part of a subscriber that both pool kinds return (`Subscriber`,
+ * `ClusterSubscriber`): enough for wake-ups on one channel.
+ */
+export interface SubscriberLike {
+  /** A message on a subscribed channel. */
+  on(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  /** (Re)connected with its subscriptions; `reconnect` is true after a loss (messages meanwhile are lost). */
+  on(event: 'connect', listener: (info: SubscriberConnectInfo) => void): unknown;
+  /** Subscribes to classic channels; resolves the subscription count. */
+  subscribe(...channels: Array<string | Buffer>): Promise<number>;
+  /** Unsubscribes and returns the connection. */
+  close(): Promise<void>;
+}
+
+/** One primary of a cluster's current slot map, as `ClusterPool.primaries()` lists it. */
+export interface PrimaryNode {
+  /** The node id (as in the cluster's stats). */
+  readonly id: string;
+  /** `host:port` dialled. */
+  readonly address: string;
+  /**
+   * Commands sent to this node only, past slot routing, on its own pool (its lanes and deadlines):
+   * for commands about one node's keyspace (`SCAN`, `DBSIZE`, `INFO`). A keyed command for a slot
+   * the node does not serve gets the node's `MOVED` reply as an error; it is not followed.
+   */
+  readonly commands: SharedCommands;
+}
+
+/**
+ * What a library built on the shared commands needs of a pool, whichever kind: a single-node
+ * `Pool` (standalone or Sentinel) and a `ClusterPool` both are one (`redpool/channels` takes it).
+ * Commands and pipelines are routed by key on a cluster; `acquire({ key })` pins a lease to the
+ * key's node there.
+ */
+export interface CommandPool extends SharedCommands {
+  /** The validated options (`max` and `lanes` are per node on a cluster). */
+  readonly options: ResolvedOptions;
+  /** Lifecycle state. */
+  readonly state: PoolState;
+  /** Records a pipeline (split by node on a cluster, replies in order). */
+  pipeline(commands?: unknown[][]): Batch;
+  /** An exclusive connection; `{ key }` pins it to that key's node on a cluster. */
+  acquire(opts?: AcquireOptions): Promise<Lease<unknown>>;
+  /** A pub/sub connection from the pool's budget. */
+  subscriber(opts?: SubscriberOptions): SubscriberLike;
+  /**
+   * Cluster pools only: every primary of the current slot map, for commands that see one node's
+   * keyspace (a `SCAN` through the routed pool reaches one node). Absent on a single-node pool,
+   * whose commands see the whole keyspace.
+   */
+  primaries?(): readonly PrimaryNode[];
 }

@@ -3,14 +3,16 @@
  * members hash to slots on every node is split by slot (one DELIVER script per slot group, after
  * the pool refused the cross-slot one before sending it) and reaches every member; readers pin
  * their leases to their list's slot; a waiting send is woken by the pop that makes room; a
- * process-local member gets its message.
+ * process-local member gets its message; flush() scans every primary and refreshDepth() sums the
+ * lists of every node.
  */
 import assert from 'node:assert/strict';
 import diagnostics from 'node:diagnostics_channel';
 import { after, describe, test } from 'node:test';
 import calculateSlot from 'cluster-key-slot';
-import { createPool, type Pool } from '../../../src/index.js';
+import { createPool, type SharedCommands } from '../../../src/index.js';
 import { createChannelLayer } from '../../../src/channels/index.js';
+import { waitFor } from '../../helpers/redis.js';
 import { useCluster } from '../../helpers/topology.js';
 
 void describe('channel layer on Redis Cluster', () => {
@@ -19,8 +21,8 @@ void describe('channel layer on Redis Cluster', () => {
   void test('group send across slots, send/receive, waiting for room', { timeout: 60_000 }, async () => {
     const cpool = createPool({ cluster: { nodes: cluster().seeds() }, max: 12, logger: false, name: 'ch-cluster' });
     after(() => cpool.close());
-    // The layer is typed for a Pool; the cluster pool presents the same API for what it uses.
-    const layer = createChannelLayer(cpool as unknown as Pool, { prefix: 'cl', capacity: 5 });
+    // Typed for a CommandPool: a ClusterPool is one, no cast.
+    const layer = createChannelLayer(cpool, { prefix: 'cl', capacity: 5 });
     after(() => layer.close());
 
     await layer.send('a', 1);
@@ -60,5 +62,48 @@ void describe('channel layer on Redis Cluster', () => {
     assert.equal(await layer.receive('full'), 0);
     await waiting;
     for (const want of [1, 2, 3, 4, 5]) assert.equal(await layer.receive('full'), want);
+  });
+
+  /** Keys matching `pattern` on one node (SCAN there). */
+  async function countKeys(node: Pick<SharedCommands, 'scan'>, pattern: string): Promise<number> {
+    let cursor = '0';
+    let n = 0;
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      n += keys.length;
+    } while (cursor !== '0');
+    return n;
+  }
+
+  void test('flush() deletes the prefix on every primary; refreshDepth() counts the lists of every node', { timeout: 60_000 }, async () => {
+    const cpool = createPool({ cluster: { nodes: cluster().seeds() }, max: 12, logger: false, name: 'ch-cluster-flush' });
+    after(() => cpool.close());
+    const layer = createChannelLayer(cpool, { prefix: 'fl', capacity: 100 });
+    after(() => layer.close());
+    const channels = Array.from({ length: 30 }, (_, i) => `f${i}`);
+    let messages = 0;
+    for (const [i, c] of channels.entries()) for (let k = 0; k <= i % 3; k++, messages++) await layer.send(c, k);
+    await layer.groupAdd('g', 'f1');
+    const primaries = cpool.primaries();
+    assert.equal(primaries.length, 3);
+    const perNode = await Promise.all(primaries.map((p) => countKeys(p.commands, 'fl:*')));
+    assert.ok(
+      perNode.every((n) => n > 0),
+      `keys on every primary (${perNode.join(', ')})`,
+    );
+    assert.equal(
+      perNode.reduce((a, b) => a + b),
+      channels.length + 1,
+    );
+    assert.deepEqual(await layer.refreshDepth(), { default: messages });
+    // The reader moved all of f2 into its in-flight list: counted there until acknowledged.
+    assert.equal(await layer.receive('f2'), 0);
+    await waitFor(async () => (await layer.refreshDepth())['default'] === messages - 1);
+    assert.equal(layer.stats().depth['default'], messages - 1);
+
+    await layer.close(); // its readers put back what they held first
+    assert.equal(await layer.flush(), channels.length + 1, 'every list and the group');
+    for (const p of primaries) assert.equal(await countKeys(p.commands, 'fl:*'), 0, `nothing left on ${p.address}`);
   });
 });

@@ -8,7 +8,7 @@ import diagnostics from 'node:diagnostics_channel';
 import { after, describe, test } from 'node:test';
 import calculateSlot from 'cluster-key-slot';
 import { createPool, type Pool } from '../../../src/index.js';
-import { ChannelFullError, createChannelLayer, type ChannelLayer } from '../../../src/channels/index.js';
+import { ChannelFullError, createChannelLayer, type ChannelLayer, type GroupSendResult } from '../../../src/channels/index.js';
 import { useRedis, waitFor } from '../../helpers/redis.js';
 
 void describe('channel layer', () => {
@@ -243,6 +243,62 @@ void describe('channel layer', () => {
     assert.equal(r.full, 1);
     assert.equal(r.members['member.full'], 'full');
     for (const m of members) assert.equal(await layer.receive(m), 'hi');
+  });
+
+  void test('a later group send is one script (members checked inside it) and sees another process changing the group', async () => {
+    const { pool, layer } = setup();
+    const other = createChannelLayer(pool, { prefix: layer.options.prefix }); // another process, same layer
+    layers.push(other);
+    const name = pool.options.name;
+    let scripts = 0;
+    const onCommand = (m: unknown): void => {
+      const c = m as { pool: string; command: string };
+      if (c.pool === name && c.command.toLowerCase() === 'evalsha') scripts++;
+    };
+    const counted = async (fn: () => Promise<GroupSendResult>): Promise<[GroupSendResult, number]> => {
+      scripts = 0;
+      diagnostics.subscribe('redpool:command', onCommand);
+      try {
+        const r = await fn();
+        return [r, scripts];
+      } finally {
+        diagnostics.unsubscribe('redpool:command', onCommand);
+      }
+    };
+    await layer.groupAdd('g', 'x');
+    await layer.groupAdd('g', 'y');
+    assert.equal((await layer.groupSend('g', 1)).delivered, 2); // member lookup + delivery: the plan is kept
+    let [r, n] = await counted(() => layer.groupSend('g', 2));
+    assert.deepEqual([r.members, n], [{ x: 'delivered', y: 'delivered' }, 1], 'one script, no lookup');
+    await other.groupAdd('g', 'z');
+    [r, n] = await counted(() => layer.groupSend('g', 3));
+    assert.deepEqual(r.members, { x: 'delivered', y: 'delivered', z: 'delivered' }, 'the new member is seen');
+    assert.equal(n, 2, 'the guarded delivery found the members changed, then the delivery to them');
+    await other.groupDiscard('g', 'x');
+    [r] = await counted(() => layer.groupSend('g', 4));
+    assert.deepEqual(r.members, { y: 'delivered', z: 'delivered' }, 'the discarded member is not sent to');
+    await other.groupAdd('g', 'y'); // a refresh reorders the set, it does not change it
+    [r, n] = await counted(() => layer.groupSend('g', 5));
+    assert.deepEqual([r.delivered, n], [2, 1]);
+    const drain = async (ch: string, k: number): Promise<unknown[]> => Promise.all(Array.from({ length: k }, () => layer.receive(ch)));
+    assert.deepEqual(await drain('x', 3), [1, 2, 3]);
+    assert.deepEqual(await drain('y', 5), [1, 2, 3, 4, 5]);
+    assert.deepEqual(await drain('z', 3), [3, 4, 5]);
+  });
+
+  void test('lapsed members found by the member check of two concurrent sends: both report them, counted once', async () => {
+    const { layer } = setup({ groupExpiryMs: 300 });
+    await layer.groupAdd('room', 'a');
+    await layer.groupAdd('room', 'b');
+    assert.equal((await layer.groupSend('room', 0)).delivered, 2); // the plan is kept
+    await new Promise((r) => setTimeout(r, 200));
+    await layer.groupAdd('room', 'c');
+    await new Promise((r) => setTimeout(r, 200)); // a and b lapsed, c did not
+    const before = layer.stats().groupExpired;
+    const results = await Promise.all([layer.groupSend('room', 1), layer.groupSend('room', 2)]);
+    for (const r of results) assert.deepEqual(r.members, { a: 'expired', b: 'expired', c: 'delivered' });
+    assert.equal(layer.stats().groupExpired - before, 2);
+    assert.deepEqual((await Promise.all([layer.receive('c'), layer.receive('c')])).sort(), [1, 2]);
   });
 
   void test('flush() deletes this prefix only (SCAN + UNLINK)', async () => {

@@ -16,6 +16,8 @@ import type { ScriptTarget } from '../../../src/channels/scripts.js';
 interface Call {
   keys: string[];
   payloads: string[];
+  /** Guard arguments (G, groupExpiryMs, per-list guard index, members…), when any. */
+  guards: string[];
 }
 
 /** A script target that answers DELIVER; `routesBySlot` refuses keys of several slots, as a Cluster pool does. */
@@ -30,10 +32,27 @@ function target(routesBySlot: boolean): ScriptTarget & { calls: Call[] } {
       const slots = keys.map((k) => calculateSlot(k));
       const other = slots.findIndex((s) => s !== slots[0]);
       if (routesBySlot && other > 0) return Promise.reject(new CrossSlotError('EVALSHA', [2, 2 + other], [slots[0]!, slots[other]!]));
+      // ARGV: expiryMs, the distinct envelopes concatenated, their lengths, ids, capacities, indexes.
       const rest = args.slice(2 + n);
-      const p = Number(rest[1]);
-      calls.push({ keys, payloads: rest.slice(2, 2 + p).map(String) });
-      return Promise.resolve([0, 1_700_000_000_000, keys.map((k) => (k.includes('full') ? 0 : 1))]);
+      const blob = rest[1] as Buffer;
+      let at = 0;
+      const payloads = String(rest[2])
+        .split(',')
+        .map((len) => blob.toString('utf8', at, (at += Number(len))));
+      assert.equal(at, blob.length);
+      const guards = rest.slice(6).map(String);
+      calls.push({ keys, payloads, guards });
+      // A guard holds unless its group key says 'stale'; the lists of one that does not get 2.
+      const g = Number(guards[0] ?? 0);
+      const lists = keys.slice(0, keys.length - g);
+      const held = keys.slice(lists.length).map((k) => !k.includes('stale'));
+      const idx = g > 0 ? guards[2]!.split(',').map(Number) : [];
+      return Promise.resolve([
+        0,
+        1_700_000_000_000,
+        lists.map((k, i) => (idx[i]! > 0 && !held[idx[i]! - 1] ? 2 : k.includes('full') ? 0 : 1)),
+        held.map((ok) => (ok ? 0 : [[Buffer.from('gone')], [Buffer.from('a'), Buffer.from('new')]])),
+      ]);
     },
   };
 }
@@ -106,5 +125,45 @@ void describe('delivery routing', () => {
     assert.equal(t.calls.length, 1);
     assert.deepEqual(r, [true, true, true]);
     assert.equal(q.bySlot, false);
+  });
+
+  void test('guards: one check per group and member set in a call; a failed one leaves its lists alone and says what it found', async () => {
+    const t = target(false);
+    const q = new Deliveries(t, 1000, () => {}, 5000);
+    const ok = { key: 't:group:{ok}', members: 'a\nb' };
+    const stale = { key: 't:group:{stale}', members: 'a' };
+    const guarded = (names: string[], guard: typeof ok): Delivery[] => items(names).map((d) => ({ ...d, guard }));
+    const [r1, r2, r3, r4] = await Promise.all([
+      q.submit(guarded(['a', 'b'], ok)),
+      q.submit(guarded(['a', 'full.b'], { ...ok })), // same group and members: the same check
+      q.submit(guarded(['a'], stale)),
+      q.submit(items(['plain'])),
+    ]);
+    assert.equal(t.calls.length, 1, 'one script');
+    const call = t.calls[0]!;
+    assert.deepEqual(call.keys.slice(-2), [ok.key, stale.key], 'the group keys follow the lists, once each');
+    assert.deepEqual(call.guards, ['2', '5000', '1,1,1,1,2,0', 'a\nb', 'a']);
+    assert.deepEqual(r1, [true, true]);
+    assert.deepEqual(r2, [true, false]);
+    assert.deepEqual(r3, [{ checked: true, lapsed: ['gone'], live: ['a', 'new'] }]);
+    assert.deepEqual(r4, [true]);
+  });
+
+  void test('guards on a pool that routes by slot: not sent (unchecked), the rest delivered', async () => {
+    const t = target(true);
+    const q = new Deliveries(t, 1000, () => {});
+    const guard = { key: 't:group:{g}', members: 'a\nb' };
+    const [guarded, plain] = await Promise.all([q.submit(items(['a', 'b']).map((d) => ({ ...d, guard }))), q.submit(items(['d', 'e']))]);
+    assert.equal(q.bySlot, true);
+    assert.deepEqual(guarded, [
+      { checked: false, lapsed: [], live: [] },
+      { checked: false, lapsed: [], live: [] },
+    ]);
+    assert.deepEqual(plain, [true, true]);
+    assert.ok(
+      t.calls.every((c) => c.guards.length === 0 && !c.keys.includes(guard.key)),
+      'no guard ever sent',
+    );
+    assert.deepEqual(t.calls.flatMap((c) => c.keys).sort(), [keys.channel('d'), keys.channel('e')].sort());
   });
 });

@@ -32,6 +32,28 @@ void describe('envelope', () => {
     assert.deepEqual(e.decode('c', o.body), { a: 1 });
   });
 
+  void test('process-local targets of one process: compact header (prefix once, hex suffixes as bytes), exact round trip', () => {
+    const e = new Envelope([], jsonSerializer);
+    const hex = Array.from({ length: 100 }, (_, i) => `specific.0a1b2c3d4e5f!${i.toString(16).padStart(16, '0')}`);
+    const odd = ['specific.0a1b2c3d4e5f!', 'specific.0a1b2c3d4e5f!ABCD', 'specific.0a1b2c3d4e5f!x.y-z', 'specific.0a1b2c3d4e5f!abc'];
+    for (const targets of [hex, odd, [...odd, ...hex]]) {
+      const o = e.open('c', e.seal(e.serialize('m'), targets));
+      assert.deepEqual(o.targets, targets);
+      assert.equal(e.decode('c', o.body), 'm');
+    }
+    // 9 bytes per 16-hex-digit member (a newChannel() name) plus the prefix once; the long form is ~40 per member.
+    assert.ok(e.header(hex).length <= 3 + 22 + 100 * 9, `compact: ${e.header(hex).length} bytes`);
+    // Different processes (or an ordinary name) among the targets: the long form, still exact.
+    const mixed = ['specific.aaa!01', 'specific.bbb!02', 'plain'];
+    assert.deepEqual(e.open('c', e.seal(e.serialize(1), mixed)).targets, mixed);
+    // A truncated compact header is malformed, never a wrong name.
+    const body = Buffer.concat([Buffer.from([0x01]), e.header(hex).subarray(0, 40)]);
+    assert.equal(
+      reason(() => e.open('c', body)),
+      'malformed',
+    );
+  });
+
   void test('encrypted: the plaintext is not in the envelope; the first key encrypts, every key decrypts', () => {
     const old = new Envelope([A], jsonSerializer);
     const rotated = new Envelope([B, A], jsonSerializer);

@@ -50,6 +50,10 @@ void describe('channel layer options', () => {
       ['serializer', { serializer: { encode: 1 } }],
       ['maxReaders', { maxReaders: 7 }],
       ['maxReaders', {}, 2],
+      // Budget 8: 1 process-local reader + 1 room subscriber + 5 readers leave 1 lease; 6 would leave none.
+      ['maxReaders', { maxReaders: 6 }],
+      ['maxReaders', {}, 3],
+      ['sharedValues', { sharedValues: 'yes' }],
       ['blockMs', { blockMs: 1 }],
       ['leaseMs', { blockMs: 1000, leaseMs: 1999 }],
       ['leaseMs', { leaseMs: 1.5 }],
