@@ -142,6 +142,13 @@ export class ChannelLayer {
     if (this.#closed) throw new PoolClosedError('channel layer is closed');
   }
 
+  /** The refusal of a process-local channel this layer did not create (only its creator's reader serves it). */
+  #foreign(verb: 'receive' | 'consume', channel: string): ArgumentError | undefined {
+    if (nonLocal(channel) === `specific.${this.processId}!`) return undefined;
+    const what = verb === 'receive' ? 'receive on it' : 'consume it';
+    return new ArgumentError(verb, 0, `"${channel}" is another layer's process-local channel; only its creator can ${what}`);
+  }
+
   #see(channel: string): void {
     const key = this.#keys.channel(channel);
     if (!this.#seen.has(key)) this.#seen.set(key, capacityOf(this.#o, channel).label);
@@ -210,10 +217,8 @@ export class ChannelLayer {
       return Promise.reject(err);
     }
     const local = isProcessLocal(channel);
-    if (local && nonLocal(channel) !== `specific.${this.processId}!`)
-      return Promise.reject(
-        new ArgumentError('receive', 0, `"${channel}" is another layer's process-local channel; only its creator can receive on it`),
-      );
+    const foreign = local ? this.#foreign('receive', channel) : undefined;
+    if (foreign) return Promise.reject(foreign);
     if (this.#consumed.has(channel)) return Promise.reject(consumedError('receive', channel));
     // Already buffered and nobody ahead: no waiter, no listener (a receive loop behind a backlog).
     const ready = local ? this.#local.takeNow(channel) : this.#readers.get(channel)?.takeNow();
@@ -257,10 +262,8 @@ export class ChannelLayer {
       return Promise.reject(err);
     }
     const local = isProcessLocal(channel);
-    if (local && nonLocal(channel) !== `specific.${this.processId}!`)
-      return Promise.reject(
-        new ArgumentError('consume', 0, `"${channel}" is another layer's process-local channel; only its creator can consume it`),
-      );
+    const foreign = local ? this.#foreign('consume', channel) : undefined;
+    if (foreign) return Promise.reject(foreign);
     if (this.#consumed.has(channel)) return Promise.reject(consumedError('consume', channel));
     const busy = local ? this.#local.waiters.get(channel)?.length : this.#readers.get(channel)?.waiters.length;
     if (busy)

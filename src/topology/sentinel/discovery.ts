@@ -86,14 +86,20 @@ export function parseMasterAddr(reply: unknown): NodeAddress | undefined {
   return { host, port };
 }
 
+/** One entry of a `SENTINEL SENTINELS|REPLICAS` reply (a flat field array on RESP2, a map on RESP3) as a map. */
+function fieldsOf(entry: unknown): Map<string, unknown> {
+  const f = new Map<string, unknown>();
+  if (Array.isArray(entry)) for (let i = 0; i + 1 < entry.length; i += 2) f.set(text(entry[i]), entry[i + 1]);
+  else if (entry instanceof Map) for (const [k, v] of entry) f.set(text(k), v);
+  return f;
+}
+
 /** Parses `SENTINEL SENTINELS <name>` (a list of flat field arrays or maps) into addresses. */
 export function parseSentinels(reply: unknown): NodeAddress[] {
   if (!Array.isArray(reply)) return [];
   const out: NodeAddress[] = [];
   for (const entry of reply) {
-    const f = new Map<string, unknown>();
-    if (Array.isArray(entry)) for (let i = 0; i + 1 < entry.length; i += 2) f.set(text(entry[i]), entry[i + 1]);
-    else if (entry instanceof Map) for (const [k, v] of entry) f.set(text(k), v);
+    const f = fieldsOf(entry);
     const host = text(f.get('ip'));
     const port = Number(text(f.get('port')));
     const flags = text(f.get('flags'));
@@ -107,9 +113,7 @@ export function parseReplicas(reply: unknown): ReplicaInfo[] {
   if (!Array.isArray(reply)) return [];
   const out: ReplicaInfo[] = [];
   for (const entry of reply) {
-    const f = new Map<string, unknown>();
-    if (Array.isArray(entry)) for (let i = 0; i + 1 < entry.length; i += 2) f.set(text(entry[i]), entry[i + 1]);
-    else if (entry instanceof Map) for (const [k, v] of entry) f.set(text(k), v);
+    const f = fieldsOf(entry);
     const host = text(f.get('ip'));
     const port = Number(text(f.get('port')));
     if (host === '' || !Number.isInteger(port) || port < 1 || port > 65535) continue;

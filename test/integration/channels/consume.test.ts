@@ -7,26 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { createPool, type Pool } from '../../../src/index.js';
-import { createChannelLayer, type ChannelLayer } from '../../../src/channels/index.js';
 import { useRedis, waitFor } from '../../helpers/redis.js';
+import { layerFactory } from './layers.js';
 
 void describe('channel layer consume()', () => {
   const server = useRedis();
-  const pools: Pool[] = [];
-  const layers: ChannelLayer[] = [];
-  let n = 0;
-  function setup(options: Parameters<typeof createChannelLayer>[1] = {}): { pool: Pool; layer: ChannelLayer } {
-    const pool = createPool({ url: server().url, max: 10, name: `consume-${n}` });
-    const layer = createChannelLayer(pool, { prefix: `cs${n++}`, ...options });
-    pools.push(pool);
-    layers.push(layer);
-    return { pool, layer };
-  }
-  after(async () => {
-    for (const l of layers) await l.close();
-    for (const p of pools) await p.close();
-  });
+  const setup = layerFactory(() => server().url, 'consume', 'cs');
 
   for (const kind of ['ordinary', 'process-local'] as const) {
     void test(`${kind}: in order; an abort mid-stream hands the rest to receive(): 0 lost, 0 duplicated`, { timeout: 30_000 }, async () => {

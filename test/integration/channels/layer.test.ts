@@ -5,28 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import diagnostics from 'node:diagnostics_channel';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import calculateSlot from 'cluster-key-slot';
-import { createPool, type Pool } from '../../../src/index.js';
-import { ChannelFullError, createChannelLayer, type ChannelLayer, type GroupSendResult } from '../../../src/channels/index.js';
+import { createPool } from '../../../src/index.js';
+import { ChannelFullError, createChannelLayer, type GroupSendResult } from '../../../src/channels/index.js';
 import { useRedis, waitFor } from '../../helpers/redis.js';
+import { layerFactory } from './layers.js';
 
 void describe('channel layer', () => {
   const server = useRedis();
-  const pools: Pool[] = [];
-  const layers: ChannelLayer[] = [];
-  let n = 0;
-  function setup(options: Parameters<typeof createChannelLayer>[1] = {}): { pool: Pool; layer: ChannelLayer } {
-    const pool = createPool({ url: server().url, max: 10, name: `ch-${n}` });
-    const layer = createChannelLayer(pool, { prefix: `t${n++}`, ...options });
-    pools.push(pool);
-    layers.push(layer);
-    return { pool, layer };
-  }
-  after(async () => {
-    for (const l of layers) await l.close();
-    for (const p of pools) await p.close();
-  });
+  const setup = layerFactory(() => server().url, 'ch', 't');
 
   void test('send rejects with ERR_CHANNEL_FULL at capacity; nothing is stored; receive frees room', async () => {
     const { layer } = setup({ capacity: 3 });
@@ -245,10 +233,10 @@ void describe('channel layer', () => {
     for (const m of members) assert.equal(await layer.receive(m), 'hi');
   });
 
-  void test('a later group send is one script (members checked inside it) and sees another process changing the group', async () => {
+  void test('a later group send is one script (members checked inside it) and sees another process changing the group', async (t) => {
     const { pool, layer } = setup();
     const other = createChannelLayer(pool, { prefix: layer.options.prefix }); // another process, same layer
-    layers.push(other);
+    t.after(() => other.close());
     const name = pool.options.name;
     let scripts = 0;
     const onCommand = (m: unknown): void => {
