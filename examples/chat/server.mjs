@@ -40,13 +40,17 @@ wss.on('connection', (ws) => {
   const stop = new AbortController();
   clients.add(ws);
   const heartbeat = setInterval(() => layer.groupAdd('lobby', channel).catch(() => {}), 60_000);
-  // Deliver: one receive loop per client on its process-local channel (one reader per process).
-  const pump = (async () => {
-    for (;;) {
-      const msg = await layer.receive(channel, { signal: stop.signal });
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
-    }
-  })().catch(() => {}); // aborted on disconnect, or layer closed
+  // Deliver: a handler per client on its process-local channel (one reader per process serves
+  // them all), called synchronously per message, in order; it ends on disconnect (abort).
+  const pump = layer
+    .consume(
+      channel,
+      (msg) => {
+        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
+      },
+      { signal: stop.signal },
+    )
+    .catch(() => {}); // the pool closed under the layer
   layer.groupAdd('lobby', channel).then(
     () => ws.send(JSON.stringify({ system: 'joined', via: NAME })),
     () => ws.close(1011),
