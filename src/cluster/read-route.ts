@@ -10,8 +10,12 @@
  *   connection after the write: read-only, so running it again is safe. It goes to another
  *   replica of the shard, then (`'preferReplica'`) to the primary. The failed replica is left
  *   out of routing for a while (`replicas.ts`) and asked about in the next topology refresh.
- * - A deadline on the replica is the caller's verdict (`ERR_COMMAND_TIMEOUT`), as on a primary;
- *   the replica is left out of routing for the next reads.
+ * - While another node could answer (another replica, or the primary for `'preferReplica'`), an
+ *   attempt gets half of the time left (`replicaAttemptMs`, the rule the Sentinel router uses
+ *   too): a frozen replica costs a read half its deadline, then the read runs elsewhere (a read
+ *   may so run twice, which changes no data). The replica is left out of routing for the next
+ *   reads. The last chance gets all the time left; its timeout ends the read (`'replica'`:
+ *   `ERR_NO_REPLICA` with the timeout as its cause).
  * - No usable replica: `'preferReplica'` reads from the primary; `'replica'` fails with
  *   `NoReplicaError` (`ERR_NO_REPLICA`, `not-sent`) at once when the map lists none, without
  *   waiting for the deadline.
@@ -21,6 +25,7 @@ import { NoReplicaError, type RedpoolError } from '../errors.js';
 import type { ReadFrom } from '../options.js';
 import { kCall } from '../pool/api.js';
 import type { CallOptions } from '../pool/core.js';
+import { replicaAttemptMs, replicaReadMovable } from '../resilience/classify.js';
 import { parseRedirect } from '../topology/cluster/redirect.js';
 import type { ClusterNodes, NodeEntry } from './nodes.js';
 
@@ -60,15 +65,6 @@ export interface ReadRouter {
   expired(req: RouteRequest, timeoutMs: number, cause: unknown): Error;
 }
 
-/**
- * A replica read that failed this way may run elsewhere: the replica could not take it or lost
- * the connection, whatever the outcome (read-only: running it again is safe).
- */
-export function readRetryable(err: unknown): boolean {
-  const code = (err as RedpoolError | undefined)?.code;
-  return typeof code === 'string' && NOT_TAKEN.has(code);
-}
-
 function noReplica(nodes: ClusterNodes, name: string, slot: number | undefined, tried: number, cause: unknown): NoReplicaError {
   const where = slot === undefined ? 'the cluster' : `slot ${slot}`;
   const known = nodes.replicas.known(slot);
@@ -84,7 +80,7 @@ function noReplica(nodes: ClusterNodes, name: string, slot: number | undefined, 
 /** A replica read failed on `entry` this way: leave it out of routing and tell the refresher. */
 function failed(nodes: ClusterNodes, entry: NodeEntry, err: unknown): void {
   const code = (err as RedpoolError | undefined)?.code;
-  if (code !== 'ERR_COMMAND_TIMEOUT' && !readRetryable(err)) return;
+  if (!replicaReadMovable(err)) return;
   nodes.replicas.penalize(entry);
   nodes.suspect(entry, code === 'ERR_COMMAND_TIMEOUT' ? 'timeout' : 'connection-error');
 }
@@ -99,7 +95,9 @@ export function replicaRead(nodes: ClusterNodes, router: ReadRouter, req: RouteR
   const replica = replicas.enabled && nodes.map ? replicas.pick(req.slot) : undefined;
   if (!replica) return replicaLoop(nodes, router, req, mode, undefined, undefined);
   router.counters.replicaReads++;
-  return replica.pool[kCall](req.name, req.args, req.buffer, req.call).catch((err: unknown) =>
+  const remaining = req.started + (req.call?.timeoutMs ?? router.commandTimeoutMs) - nodes.clock.now();
+  const attempt = { ...req.call, timeoutMs: replicaAttemptMs(remaining, mode === 'preferReplica' || replicas.known(req.slot) > 1) };
+  return replica.pool[kCall](req.name, req.args, req.buffer, attempt).catch((err: unknown) =>
     replicaLoop(nodes, router, req, mode, replica, err),
   );
 }
@@ -123,7 +121,7 @@ async function replicaLoop(
     const e = first as RedpoolError;
     if (e?.code === 'ERR_REPLY' && parseRedirect(e.message)) return router.continue(req, first, from);
     failed(nodes, from, first);
-    if (!readRetryable(first)) throw first;
+    if (!replicaReadMovable(first)) throw first;
     tried = [from];
     last = first;
   }
@@ -136,21 +134,25 @@ async function replicaLoop(
     const replica = nodes.replicas.pick(req.slot, tried);
     if (!replica) {
       if (mode === 'preferReplica' && router.open) {
+        // The primary gets what is left of the caller's deadline (an attempt may have used half).
+        const now = clock.now();
+        if (deadline - now <= 0) throw router.expired(req, timeoutMs, last);
         router.counters.replicaFallbacks++;
-        return router.primary(req);
+        return router.primary({ ...req, started: now, call: { ...req.call, timeoutMs: deadline - now } });
       }
       throw noReplica(nodes, req.name, req.slot, tried?.length ?? 0, last);
     }
     const remaining = deadline - clock.now();
     if (remaining <= 0 || !router.open) throw router.expired(req, timeoutMs, last);
     router.counters.replicaReads++;
+    const fallback = mode === 'preferReplica' || nodes.replicas.known(req.slot) - (tried?.length ?? 0) > 1;
     try {
-      return await replica.pool[kCall](req.name, req.args, req.buffer, { ...req.call, timeoutMs: remaining });
+      return await replica.pool[kCall](req.name, req.args, req.buffer, { ...req.call, timeoutMs: replicaAttemptMs(remaining, fallback) });
     } catch (err) {
       const e = err as RedpoolError;
       if (e?.code === 'ERR_REPLY' && parseRedirect(e.message)) return router.continue(req, err, replica);
       failed(nodes, replica, err);
-      if (!readRetryable(err)) throw err;
+      if (!replicaReadMovable(err)) throw err;
       (tried ??= []).push(replica);
       last = err;
     }
@@ -166,7 +168,7 @@ export interface PartOutcome {
 /**
  * A pipeline part whose commands all may run on a replica (`batchRunsOnReplica`): on a replica
  * of `slot`'s shard; when the whole part fails in a way that proves it can run elsewhere
- * (`readRetryable` for every command), on the next replica, then (`'preferReplica'`) on
+ * (`replicaReadMovable` for every command), on the next replica, then (`'preferReplica'`) on
  * `primary` through `send`. With `'replica'` and none left, each command gets `NoReplicaError`.
  * Commands answered `MOVED`/`ASK` come back as they are: the caller follows them from `entry`.
  */
@@ -190,7 +192,7 @@ export async function replicaPart(
     router.counters.replicaReads++;
     const results = await send(replica, cmds);
     const err = results[0]?.[0];
-    if (!(err && results.every(([e]) => e !== null && readRetryable(e)))) {
+    if (!(err && results.every(([e]) => e !== null && replicaReadMovable(e)))) {
       for (const [e] of results) if (e) failed(nodes, replica, e);
       return { entry: replica, results };
     }

@@ -77,3 +77,41 @@ export function worstOutcome<E extends RedpoolError>(error: E, earlierMayHaveRun
   });
   return copy;
 }
+
+/**
+ * Codes of a replica read that did not answer: the node could not take it (unavailable, closed,
+ * overloaded, no connection in time), its connection was lost, or its attempt's deadline passed.
+ * Errors of the call itself (a bad argument, a cross-slot key set) are not here: they would fail
+ * the same way anywhere.
+ */
+const REPLICA_UNANSWERED: ReadonlySet<string> = new Set([
+  'ERR_UNAVAILABLE',
+  'ERR_POOL_CLOSED',
+  'ERR_POOL_EXHAUSTED',
+  'ERR_ACQUIRE_TIMEOUT',
+  'ERR_CONNECT_TIMEOUT',
+  'ERR_CONNECTION',
+  'ERR_COMMAND_TIMEOUT',
+]);
+
+/**
+ * Whether a replica read (`readFrom`) that failed with `err` is tried on another node: the
+ * replica did not answer it (see above) or answered "not executed" (`LOADING`, `MASTERDOWN`, …).
+ * It is a read, so running it a second time changes no data, whatever its outcome. Any other
+ * reply (`WRONGTYPE`, …) is the answer. One rule for the Sentinel and the Cluster read routers.
+ */
+export function replicaReadMovable(err: unknown): boolean {
+  const e = err as Partial<RedpoolError> & { prefix?: string };
+  if (typeof e?.code !== 'string') return false;
+  if (REPLICA_UNANSWERED.has(e.code)) return true;
+  return e.code === 'ERR_REPLY' && e.prefix !== undefined && NOT_EXECUTED_REPLIES.has(e.prefix);
+}
+
+/**
+ * The deadline one replica attempt gets, ms: half of what is left of the caller's while another
+ * node could still answer (`fallback`: another replica, or the primary for `'preferReplica'`), so
+ * a frozen replica costs a read half its deadline, not all of it; all of it for the last chance.
+ */
+export function replicaAttemptMs(remainingMs: number, fallback: boolean): number {
+  return fallback ? Math.max(1, Math.floor(remainingMs / 2)) : remainingMs;
+}

@@ -144,7 +144,7 @@ void test("'replica' with no online replica in the map: ERR_NO_REPLICA at once; 
   await pool.destroy();
 });
 
-void test('a read whose replica connection breaks after the write is read again on the primary within its deadline (preferReplica); a timeout is the verdict', async () => {
+void test('a read whose replica connection breaks after the write is read again on the primary within its deadline (preferReplica); a hung replica read moves to the primary after half its deadline', async () => {
   const fc = new FakeCluster({ replicas: true });
   const clock = new ManualClock();
   const pool = await openFakeClusterPool(fc, clock, { readFrom: 'preferReplica', commandTimeoutMs: 1000 });
@@ -168,16 +168,43 @@ void test('a read whose replica connection breaks after the write is read again 
   }
   assert.equal(await hung, `v:${KEYS[1]!}`);
   assert.equal(fc.count(7002), 1, 'read again on the primary');
-  // A GET that outlives its deadline on a replica is the caller's timeout (never read again elsewhere).
+  // A GET hung on a replica (frozen) gets half its deadline there while the primary can still
+  // answer, then is read on the primary with the half that is left (a read may run twice).
   fc.hook = (port, name) => (port === 7006 && name === 'get' ? new Promise(() => undefined) : undefined);
   const late = pool.get(KEYS[2]!);
   await settle();
-  clock.advance(1000);
-  await assert.rejects(late, (e: unknown) => (e as { code: string }).code === 'ERR_COMMAND_TIMEOUT');
-  assert.equal(fc.count(7003), 0);
+  clock.advance(499);
+  await settle();
+  assert.equal(fc.count(7003), 0, 'still waiting on the replica before half the deadline');
+  clock.advance(1);
+  for (let i = 0; i < 5; i++) await settle();
+  assert.equal(await late, `v:${KEYS[2]!}`, 'read again on the primary within the deadline');
+  assert.equal(fc.count(7003), 1);
   fc.hook = undefined;
   assert.equal(await pool.get(KEYS[2]!), `v:${KEYS[2]!}`, 'the next read avoids the replica that timed out');
-  assert.equal(fc.count(7003), 1);
+  assert.equal(fc.count(7003), 2);
+  // With 'replica' and no other replica the attempt gets the whole deadline, and its timeout ends
+  // the read: ERR_NO_REPLICA whose cause is the timeout (nothing else could answer).
+  clock.advance(10_000); // the timed-out replica's penalty lapses
+  fc.hook = (port, name) => (port === 7006 && name === 'get' ? new Promise(() => undefined) : undefined);
+  const strict = pool.with({ readFrom: 'replica' }).get(KEYS[2]!);
+  await settle();
+  clock.advance(999);
+  await settle();
+  let done = false;
+  void strict.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  await settle();
+  assert.equal(done, false, "'replica' with one replica waits its whole deadline there");
+  clock.advance(1);
+  await assert.rejects(strict, (e: unknown) => {
+    const err = e as { code: string; cause?: { code?: string } };
+    return err.code === 'ERR_NO_REPLICA' && err.cause?.code === 'ERR_COMMAND_TIMEOUT';
+  });
+  assert.equal(fc.count(7003), 2, "'replica' never reads on the primary");
+  fc.hook = undefined;
   await pool.destroy();
 });
 

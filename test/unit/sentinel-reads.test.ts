@@ -10,11 +10,20 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { checkCallOptions } from '../../src/commands/call-options.js';
 import type { DriverConnection } from '../../src/driver/driver.js';
-import { ConfigError, ConnectionError, ReplyError, UnavailableError, type RedpoolError } from '../../src/errors.js';
+import {
+  ArgumentError,
+  ConfigError,
+  ConnectionError,
+  CrossSlotError,
+  ReplyError,
+  UnavailableError,
+  type RedpoolError,
+} from '../../src/errors.js';
 import { createPool } from '../../src/index.js';
 import type { CallOptions } from '../../src/pool/core.js';
 import { parseReplicas, type ReplicaInfo } from '../../src/topology/sentinel/discovery.js';
-import { ReplicaRouter, triedElsewhere } from '../../src/topology/sentinel/replica-router.js';
+import { ReplicaRouter } from '../../src/topology/sentinel/replica-router.js';
+import { replicaReadMovable } from '../../src/resilience/classify.js';
 import { ReplicaSet, replicaTopology, type ReplicaPool } from '../../src/topology/sentinel/replica-set.js';
 import { eventMasterName } from '../../src/topology/sentinel/watcher.js';
 import { FakeDriver, ManualClock } from '../../src/testing/index.js';
@@ -235,13 +244,17 @@ void describe('ReplicaRouter', () => {
     assert.equal(r.primaryCalls.length, 0);
   });
 
-  void test('triedElsewhere: not-sent, connection, timeout and not-executed replies yes; other replies and plain errors no', () => {
-    assert.equal(triedElsewhere(new UnavailableError('x')), true);
-    assert.equal(triedElsewhere(new ConnectionError('x', 'unknown')), true);
-    assert.equal(triedElsewhere(new ReplyError('LOADING Redis is loading the dataset in memory', 'GET')), true);
-    assert.equal(triedElsewhere(new ReplyError('MASTERDOWN Link with MASTER is down', 'GET')), true);
-    assert.equal(triedElsewhere(new ReplyError('ERR syntax error', 'GET')), false);
-    assert.equal(triedElsewhere(new Error('x')), false);
+  void test('replicaReadMovable: unanswered (not taken, connection, timeout) and not-executed replies yes; other replies, call errors and plain errors no', () => {
+    assert.equal(replicaReadMovable(new UnavailableError('x')), true);
+    assert.equal(replicaReadMovable(new ConnectionError('x', 'unknown')), true);
+    assert.equal(replicaReadMovable(new ReplyError('LOADING Redis is loading the dataset in memory', 'GET')), true);
+    assert.equal(replicaReadMovable(new ReplyError('MASTERDOWN Link with MASTER is down', 'GET')), true);
+    assert.equal(replicaReadMovable(new ReplyError('ERR syntax error', 'GET')), false);
+    assert.equal(replicaReadMovable(new Error('x')), false);
+    // The call's own errors fail the same way on any node: not moved (a 'replica' caller would get
+    // ERR_NO_REPLICA hiding them).
+    assert.equal(replicaReadMovable(new ArgumentError('GET', 0, 'bad')), false);
+    assert.equal(replicaReadMovable(new CrossSlotError('MGET', [1, 2], [0, 1])), false);
   });
 });
 

@@ -16,12 +16,12 @@
  */
 export type { ReplicaRouterStats } from '../../pool/stats.js';
 import type { BatchCommand, BatchResult } from '../../driver/driver.js';
-import { CommandTimeoutError, NoReplicaError, type PoolSnapshot, type RedpoolError } from '../../errors.js';
+import { CommandTimeoutError, NoReplicaError, type PoolSnapshot } from '../../errors.js';
 import type { Clock } from '../../internal/clock.js';
 import type { ReadFrom } from '../../options/types.js';
 import type { CallOptions } from '../../pool/core.js';
 import type { ReplicaRouterStats } from '../../pool/stats.js';
-import { NOT_EXECUTED_REPLIES } from '../../resilience/classify.js';
+import { replicaAttemptMs, replicaReadMovable } from '../../resilience/classify.js';
 import { SUSPECT_MS, type ReplicaNode, type ReplicaPool, type ReplicaSet } from './replica-set.js';
 
 /** Where a fallback to the primary goes (the Sentinel pool's own engine). */
@@ -30,15 +30,6 @@ export interface PrimaryPath {
   batch(cmds: BatchCommand[], call: CallOptions): Promise<BatchResult | null>;
   /** The primary pool's occupancy, for a timeout's message. */
   snapshot(): PoolSnapshot;
-}
-
-/** Whether a failed replica read may be tried elsewhere (it did not run, or running it again is harmless: a read). */
-export function triedElsewhere(err: unknown): boolean {
-  const e = err as Partial<RedpoolError> & { outcome?: string; prefix?: string };
-  if (typeof e?.code !== 'string') return false;
-  if (e.outcome === 'not-sent') return true;
-  if (e.code === 'ERR_CONNECTION' || e.code === 'ERR_COMMAND_TIMEOUT') return true;
-  return e.code === 'ERR_REPLY' && e.prefix !== undefined && NOT_EXECUTED_REPLIES.has(e.prefix);
 }
 
 /** See the module comment. */
@@ -99,7 +90,7 @@ export class ReplicaRouter {
       if (!node) break;
       if (remaining <= 0) throw lastError ?? new CommandTimeoutError(label, total, 'not-sent', this.#primary.snapshot());
       const fallback = mode === 'preferReplica' || set.left(tried) > 1;
-      const c: CallOptions = { ...call, timeoutMs: fallback ? Math.max(1, Math.floor(remaining / 2)) : remaining };
+      const c: CallOptions = { ...call, timeoutMs: replicaAttemptMs(remaining, fallback) };
       node.inflight++;
       try {
         const value = await onReplica(node.pool, c);
@@ -107,7 +98,7 @@ export class ReplicaRouter {
         this.counters.replicaReads++;
         return value;
       } catch (err) {
-        if (!triedElsewhere(err)) throw err;
+        if (!replicaReadMovable(err)) throw err;
         lastError = err;
         tried.add(node);
         node.failures++;
