@@ -29,11 +29,13 @@ import { BudgetGate } from '../pool/budget.js';
 import type { AcquireOptions, CallOptions, PoolState } from '../pool/core.js';
 import type { PoolEvents } from '../pool/events.js';
 import { kGuard, type Lease } from '../pool/lease.js';
+import { logPoolEvent } from '../pool/log.js';
 import type { HealthStatus } from '../pool/stats.js';
 import type { SubscriberOptions } from '../pool/subscriber-types.js';
 import { commandSlot, keySlot, SLOT_COUNT } from '../topology/cluster/keys.js';
 import { parseRedirect } from '../topology/cluster/redirect.js';
 import { clusterBatch } from './batch.js';
+import { budgetShortfall } from './budget-check.js';
 import { ClusterSubscriber } from './cluster-subscriber.js';
 import { ClusterNodes, type MakeNodePool, type NodeEntry } from './nodes.js';
 import { Router } from './router.js';
@@ -72,6 +74,8 @@ export class ClusterPool<Raw = Redis> extends EventEmitter<EventArgs> {
   #closed: Promise<void> | undefined;
   readonly #leases = new WeakSet<Lease<unknown>>();
   readonly #subscribers = new Set<ClusterSubscriber>();
+  /** The `maxTotal` shortfall last warned about (one warning per distinct shortfall). */
+  #budgetWarning: string | undefined;
 
   /** Use `createPool({ cluster })`. `make`: the per-node pool factory (`createPool` passes `new Pool(options, { gate })`). */
   constructor(options: PoolOptions, make: MakeNodePool) {
@@ -79,7 +83,11 @@ export class ClusterPool<Raw = Redis> extends EventEmitter<EventArgs> {
     this.#o = resolveOptions(options);
     this.#gate = new BudgetGate(this.#o.maxTotal ?? Number.MAX_SAFE_INTEGER);
     this.#nodes = new ClusterNodes(this.#o, options, make, this.#gate, {
-      added: (entry) => this.#watch(entry),
+      added: (entry) => {
+        this.#watch(entry);
+        // After the map update that added it has finished (replicas are counted then).
+        queueMicrotask(() => this.#checkBudget());
+      },
       removed: () => undefined,
     });
     this.#router = new Router(this.#nodes, this.#o, () => this.#state === 'open');
@@ -102,6 +110,17 @@ export class ClusterPool<Raw = Redis> extends EventEmitter<EventArgs> {
           (this.emit as (e: string, p: unknown) => boolean)(event, { ...(payload as object), node: entry.id, address: entry.address });
       });
     }
+  }
+
+  #checkBudget(): void {
+    const n = this.#nodes;
+    const message = budgetShortfall(this.#o.maxTotal, this.#o.lanes, n.entries.length, n.replicas.entries.length);
+    if (message === this.#budgetWarning) return;
+    this.#budgetWarning = message;
+    if (message === undefined) return;
+    const log = this.#o.logger;
+    if (log) logPoolEvent(log, { pool: this.#o.name, endpoint: this.#o.endpoint }, 'warning', { message });
+    if (this.listenerCount('warning') > 0) this.emit('warning', { message });
   }
 
   /** The validated options (secrets non-enumerable). */

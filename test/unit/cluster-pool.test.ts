@@ -235,3 +235,37 @@ void test('no seed answers: ready() rejects with ERR_UNAVAILABLE naming the caus
   assert.equal(pool.stats().health, 'unavailable');
   await pool.destroy();
 });
+
+void test('a maxTotal below the lanes of every pooled node (replicas included) is a warning once the map is known, once per shortfall', async () => {
+  const warnings: Array<{ event?: unknown; message?: unknown }> = [];
+  const logger = { info: () => undefined, error: () => undefined, warn: (obj: object) => void warnings.push(obj as never) };
+  const mine = (): typeof warnings => warnings.filter((w) => w.event === 'redis_pool_warning' && /maxTotal/.test(String(w.message)));
+  // ready() may not finish when lanes cannot all open: load the map and look, without waiting for it.
+  const start = async (fc: FakeCluster, extra: Parameters<typeof createPool>[0] & object): Promise<{ destroy(): Promise<void> }> => {
+    const pool = createPool({
+      driver: fc.driver,
+      clock: new ManualClock(),
+      max: 4,
+      ...extra,
+      logger,
+      cluster: { nodes: [{ host: '127.0.0.1', port: PORTS[0]! }], refreshIntervalMs: Infinity },
+    });
+    void pool.ready().catch(() => undefined);
+    await settle();
+    return pool;
+  };
+  // 3 primaries × 2 lanes = 6 > 5.
+  const short = await start(new FakeCluster(), { maxTotal: 5 });
+  assert.equal(mine().length, 1, 'one warning for the one shortfall');
+  assert.match(String(mine()[0]!.message), /maxTotal 5 is below .*2 lane\(s\) × 3 primaries = 6/);
+  await short.destroy();
+  warnings.length = 0;
+  const fine = await start(new FakeCluster(), { maxTotal: 6 });
+  assert.equal(mine().length, 0, 'no warning when every node gets its lanes');
+  await fine.destroy();
+  // Enough for the primaries, but replica pools (readFrom) need their lanes too: 6 nodes × 1 lane.
+  const withReplicas = await start(new FakeCluster({ replicas: true }), { max: 3, lanes: 1, maxTotal: 5, readFrom: 'preferReplica' });
+  assert.equal(mine().length, 1);
+  assert.match(String(mine()[0]!.message), /1 lane\(s\) × 3 primaries \+ 3 replicas = 6/);
+  await withReplicas.destroy();
+});
