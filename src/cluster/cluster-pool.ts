@@ -25,7 +25,7 @@ import {
   type PrimaryNode,
   type SharedCommands,
 } from '../pool/api.js';
-import { BudgetGate } from '../pool/budget.js';
+import { BudgetGate, budgetShortfall } from '../pool/budget.js';
 import type { AcquireOptions, CallOptions, PoolState } from '../pool/core.js';
 import type { PoolEvents } from '../pool/events.js';
 import { kGuard, type Lease } from '../pool/lease.js';
@@ -35,7 +35,6 @@ import type { SubscriberOptions } from '../pool/subscriber-types.js';
 import { commandSlot, keySlot, SLOT_COUNT } from '../topology/cluster/keys.js';
 import { parseRedirect } from '../topology/cluster/redirect.js';
 import { clusterBatch } from './batch.js';
-import { budgetShortfall } from './budget-check.js';
 import { ClusterSubscriber } from './cluster-subscriber.js';
 import { ClusterNodes, type MakeNodePool, type NodeEntry } from './nodes.js';
 import { Router } from './router.js';

@@ -125,7 +125,7 @@ export const OPTIONS = {
     max: 1_000_000,
     section: 'size',
     defaultDoc: 'none',
-    doc: 'cluster, or Sentinel with `readFrom` other than `primary`: connections at most across all nodes (each node keeps its own `max`: each primary, and each replica read from); lanes are served first, so give at least `lanes` per node (a cluster warns, `redis_pool_warning`, once its map shows it short)',
+    doc: 'cluster, or Sentinel with `readFrom` other than `primary`: connections at most across all nodes (each node keeps its own `max`: each primary, and each replica read from); lanes are served first, so give at least `lanes` per node (the pool warns, `redis_pool_warning`, once the topology shows it short)',
   },
   min: { kind: 'int', min: 0, max: 100_000, query: true, default: 1, section: 'size', doc: 'connections opened at `ready()` and kept' },
   lanes: {

@@ -157,8 +157,8 @@ export interface PoolOptions {
    * Cluster, or Sentinel with `readFrom` other than `'primary'`: connections at most across
    * every node (each node also keeps its own `max`: every primary, and on Sentinel the primary
    * and each replica it reads from). Lanes are served first, so it must be at least `lanes`
-   * per node to serve every node; a cluster pool emits a `warning` (logged as
-   * `redis_pool_warning`) once its map shows fewer.
+   * per node to serve every node; the pool emits a `warning` (logged as `redis_pool_warning`)
+   * once the topology (cluster map, Sentinel replica listing) shows fewer.
    * @default none (only `max` per node)
    */
   maxTotal?: number;

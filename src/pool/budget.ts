@@ -108,3 +108,20 @@ export class BudgetGate {
     });
   }
 }
+
+/**
+ * The one budget shape a shared `maxTotal` cannot serve well: fewer connections than every
+ * pooled node's lanes (a cluster's primaries, and the replicas read from on a cluster or
+ * Sentinel). Lanes are served first, so some node's lanes wait for connections other nodes
+ * hold, and its commands with them. Known only once the topology is (the option check can only
+ * ask for one node's lanes), so it is a warning. Returns its text, or `undefined` when the
+ * budget covers every node's lanes.
+ */
+export function budgetShortfall(maxTotal: number | undefined, lanes: number, primaries: number, replicas: number): string | undefined {
+  if (maxTotal === undefined) return undefined;
+  const need = lanes * (primaries + replicas);
+  if (maxTotal >= need) return undefined;
+  const p = `${primaries} ${primaries === 1 ? 'primary' : 'primaries'}`;
+  const which = replicas > 0 ? `${p} + ${replicas} ${replicas === 1 ? 'replica' : 'replicas'}` : p;
+  return `maxTotal ${maxTotal} is below the lanes of every pooled node (${lanes} lane(s) × ${which} = ${need}): some nodes' commands wait for connections other nodes hold; raise maxTotal to at least ${need} or lower lanes`;
+}

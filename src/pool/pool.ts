@@ -107,6 +107,7 @@ export class Pool<Raw = Redis> extends EventEmitter<EventArgs> {
           gate,
           label,
           make: (opts, parts) => new Pool(opts, parts),
+          warning: (message) => this.#onEvent('warning', { message }),
           primary: {
             command: (name, args, buffer, call) => this.#engine.command(name, args, buffer, call),
             batch: (cmds, call) => this.#engine.batch(cmds, false, call),

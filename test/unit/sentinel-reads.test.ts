@@ -28,7 +28,9 @@ import { ReplicaSet, replicaTopology, type ReplicaPool } from '../../src/topolog
 import { eventMasterName } from '../../src/topology/sentinel/watcher.js';
 import { FakeDriver, ManualClock } from '../../src/testing/index.js';
 import { Pool } from '../../src/pool/pool.js';
-import { asReplicaPool } from '../../src/topology/sentinel/reads.js';
+import { asReplicaPool, SentinelReads } from '../../src/topology/sentinel/reads.js';
+import { budgetShortfall } from '../../src/pool/budget.js';
+import { resolveOptions } from '../../src/options.js';
 import { flush, QUIET, Script } from '../helpers/pool-fixtures.js';
 
 type Answer = (call: CallOptions) => Promise<unknown>;
@@ -413,5 +415,54 @@ void describe('a replica pool on the fake driver (real Pool and engine, replica 
     assert.ok(refreshes > 0, 'the failed role check asked for a new listing');
     await set.close(undefined, true);
     for (const p of pools) assert.equal(p.state, 'closed');
+  });
+});
+
+void describe('budget', () => {
+  void test('budgetShortfall: maxTotal below lanes × pooled nodes is named with the numbers; enough or unset is no warning', () => {
+    assert.equal(budgetShortfall(undefined, 2, 1, 5), undefined);
+    assert.equal(budgetShortfall(6, 2, 1, 2), undefined);
+    assert.match(budgetShortfall(5, 2, 1, 2) ?? '', /maxTotal 5 .*2 lane\(s\) × 1 primary \+ 2 replicas = 6.*at least 6/);
+    assert.match(budgetShortfall(5, 2, 3, 0) ?? '', /× 3 primaries = 6/);
+  });
+
+  void test('Sentinel reads warn once per shortfall when the listing brings more replicas than maxTotal covers', () => {
+    const o = resolveOptions({
+      sentinel: { name: 'm', sentinels: [{ host: '127.0.0.1', port: 1 }] },
+      readFrom: 'replica',
+      max: 4,
+      lanes: 2,
+      maxTotal: 5,
+    });
+    const made: string[] = [];
+    const fake = {
+      state: 'open',
+      ready: () => Promise.resolve('healthy'),
+      stats: () => ({}),
+      close: () => Promise.resolve(),
+      destroy: () => Promise.resolve(),
+    };
+    const warnings: string[] = [];
+    const reads = new SentinelReads({
+      o,
+      input: { sentinel: o.sentinel!, readFrom: 'replica', max: 4, lanes: 2, maxTotal: 5 } as never,
+      gate: undefined,
+      label: (h, p) => `${h}:${p}`,
+      make: (opts) => {
+        made.push(`${opts.host}:${opts.port}`);
+        return fake as never;
+      },
+      warning: (m) => warnings.push(m),
+      primary: { command: () => Promise.resolve(null), batch: () => Promise.resolve(null), snapshot: () => ({}) as never },
+    });
+    const replica = (port: number): ReplicaInfo => ({ address: { host: '127.0.0.1', port }, usable: true, flags: 'slave' });
+    reads.update([replica(7001)]); // 2 lanes × (1 + 1) = 4 <= 5
+    assert.deepEqual(warnings, []);
+    reads.update([replica(7001), replica(7002)]); // 6 > 5
+    reads.update([replica(7001), replica(7002)]); // the same shortfall: not again
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /1 primary \+ 2 replicas = 6/);
+    assert.deepEqual(made, ['127.0.0.1:7001', '127.0.0.1:7002']);
+    void reads.close(0, true);
   });
 });

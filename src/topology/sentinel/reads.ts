@@ -10,7 +10,7 @@ import type { BatchCommand, BatchResult } from '../../driver/driver.js';
 import type { PoolOptions, ResolvedOptions } from '../../options.js';
 import type { ReadFrom } from '../../options/types.js';
 import { kBatch, kCall, type NodePool } from '../../pool/api.js';
-import type { BudgetGate } from '../../pool/budget.js';
+import { budgetShortfall, type BudgetGate } from '../../pool/budget.js';
 import type { CallOptions } from '../../pool/core.js';
 import type { EngineTopology } from '../../pool/endpoint-source.js';
 import type { SentinelStats } from '../../pool/stats.js';
@@ -33,6 +33,8 @@ export interface SentinelReadsOptions {
   readonly primary: PrimaryPath;
   readonly make: MakeSentinelNodePool;
   label(host: string, port: number): string;
+  /** Something worth a `warning` event (a `maxTotal` short of every node's lanes). */
+  warning(message: string): void;
 }
 
 /** A single-node pool seen as a {@link ReplicaPool} (its internal command and pipeline entry points). */
@@ -59,11 +61,17 @@ export class SentinelReads {
   #topology: SentinelTopology | undefined;
   /** Longest wait for the first listing at `ready()`, ms. */
   readonly #warmMs: number;
+  readonly #o: ResolvedOptions;
+  readonly #warning: (message: string) => void;
+  /** The `maxTotal` shortfall last warned about (one warning per distinct shortfall). */
+  #budgetWarning: string | undefined;
 
   constructor(options: SentinelReadsOptions) {
     const { o, input } = options;
     this.readFrom = o.readFrom;
     this.#warmMs = o.connectTimeoutMs;
+    this.#o = o;
+    this.#warning = options.warning;
     const { sentinel: _s, maxTotal: _m, readFrom: _r, ...rest } = input;
     this.set = new ReplicaSet({
       clock: o.clock,
@@ -91,6 +99,10 @@ export class SentinelReads {
   /** The topology's listing (every discovery). */
   update(list: ReplicaInfo[]): void {
     this.set.update(list);
+    const message = budgetShortfall(this.#o.maxTotal, this.#o.lanes, 1, this.set.size);
+    if (message === this.#budgetWarning) return;
+    this.#budgetWarning = message;
+    if (message !== undefined) this.#warning(message);
   }
 
   /** The primary moved (the promoted node must stop taking reads). */
