@@ -6,7 +6,8 @@
  * the server reports `cluster_enabled:1`.
  */
 import { createPool, parseRedisUrl, type ClusterPool, type HealthStatus, type PoolOptions } from '../index.js';
-import { infoNumber, openToolPool, readInfo, toolPoolOptions, type InfoFields } from '../load/server-info.js';
+import { infoNumber, toolPoolOptions } from '../load/server-info.js';
+import { AddressPools, within } from './address-pools.js';
 
 /** One node as `CLUSTER NODES` lists it. */
 export interface TopologyNode {
@@ -85,52 +86,15 @@ export function openClusterToolPool(url: string | undefined, timeoutMs: number):
   });
 }
 
-/** Resolves `p`, or undefined after `ms` (never rejects: a failure is undefined too). */
-export function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.catch(() => undefined),
-    new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms))),
-  ]).finally(() => clearTimeout(timer));
-}
-
 /** `CLUSTER NODES` through the cluster pool (any primary answers), or undefined. */
 export async function readTopology(pool: ClusterPool, timeoutMs: number): Promise<TopologyNode[] | undefined> {
   const text = await within(pool.call('CLUSTER', 'NODES') as Promise<unknown>, timeoutMs);
   return typeof text === 'string' ? parseClusterNodes(text) : undefined;
 }
 
-/** One tool pool per node address, opened on first use, all destroyed by {@link NodePools.destroy}. */
-export class NodePools {
-  readonly #pools = new Map<string, ReturnType<typeof openToolPool>>();
-  readonly #seed: Seed;
-  readonly #timeoutMs: number;
-
-  constructor(url: string | undefined, timeoutMs: number) {
-    this.#seed = seedOf(url);
-    this.#timeoutMs = timeoutMs;
-  }
-
-  /** The tool pool of `address` (`host:port`). */
-  get(address: string): ReturnType<typeof openToolPool> {
-    let pool = this.#pools.get(address);
-    if (!pool) {
-      const i = address.lastIndexOf(':');
-      pool = openToolPool({ ...this.#seed.common, host: address.slice(0, i), port: Number(address.slice(i + 1)) }, this.#timeoutMs);
-      this.#pools.set(address, pool);
-    }
-    return pool;
-  }
-
-  /** INFO of `address`, or undefined when it does not answer in time. */
-  info(address: string): Promise<InfoFields | undefined> {
-    return within(readInfo(this.get(address)), this.#timeoutMs * 2);
-  }
-
-  async destroy(): Promise<void> {
-    await Promise.all([...this.#pools.values()].map((p) => p.destroy()));
-    this.#pools.clear();
-  }
+/** Tool pools for a cluster's nodes, with the URL's credentials and TLS. */
+export function nodePools(url: string | undefined, timeoutMs: number): AddressPools {
+  return new AddressPools(seedOf(url).common, timeoutMs);
 }
 
 /** One node in `redpool health --json` (cluster mode). */
@@ -183,7 +147,7 @@ export interface ClusterCheck {
 /** Runs the cluster check. Never rejects; no answering seed gives status 'unavailable'. */
 export async function checkCluster(url: string | undefined, timeoutMs: number): Promise<ClusterCheck> {
   const pool = openClusterToolPool(url, timeoutMs);
-  const nodePools = new NodePools(url, timeoutMs);
+  const pools = nodePools(url, timeoutMs);
   try {
     // Steps in parallel where they can be: ready (2 × timeout), then health + topology + CLUSTER
     // INFO (2 ×), then every node's INFO and the replicas' PINGs (2 ×).
@@ -196,10 +160,10 @@ export async function checkCluster(url: string | undefined, timeoutMs: number): 
     const topology = found ?? [];
     const stats = pool.stats();
     const [infos, singles] = await Promise.all([
-      Promise.all(topology.map((n) => nodePools.info(n.address))),
+      Promise.all(topology.map((n) => pools.info(n.address))),
       Promise.all(
         topology.map((n) =>
-          report?.nodes[n.id] ? Promise.resolve(undefined) : within(nodePools.get(n.address).health({ timeoutMs }), timeoutMs * 2),
+          report?.nodes[n.id] ? Promise.resolve(undefined) : within(pools.get(n.address).health({ timeoutMs }), timeoutMs * 2),
         ),
       ),
     ]);
@@ -276,6 +240,6 @@ export async function checkCluster(url: string | undefined, timeoutMs: number): 
       },
     };
   } finally {
-    await Promise.all([pool.destroy(), nodePools.destroy()]);
+    await Promise.all([pool.destroy(), pools.destroy()]);
   }
 }

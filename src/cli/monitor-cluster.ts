@@ -4,9 +4,9 @@
  * INFO through its own one-connection pool, with rates per node between samples.
  */
 import { fmtCount } from '../load/format.js';
-import { openClusterToolPool, NodePools, readTopology, type TopologyNode } from './cluster.js';
+import { nodePools, openClusterToolPool, readTopology, type TopologyNode } from './cluster.js';
 import { sampleFrom, sampleLine, type MonitorSample, type Raw } from './monitor-sample.js';
-import { failureMessage, print, printErr } from './output.js';
+import { failureMessage, print, printErr, table } from './output.js';
 
 /** One node in a cluster monitor sample. */
 export interface ClusterMonitorNode extends Omit<MonitorSample, 'time'> {
@@ -59,9 +59,7 @@ export function clusterBlock(s: ClusterMonitorSample, header: string): string {
     v(n.rejectedConnections),
     v(n.evictedKeys),
   ]);
-  const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => `  ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}`;
-  return [header, line(cols), ...rows.map(line)].join('\n');
+  return [header, table(cols, rows, { left: 2, indent: '  ' })].join('\n');
 }
 
 /** One line per node: the single-node line with the node's address and role after the time. */
@@ -72,7 +70,7 @@ export function clusterLines(s: ClusterMonitorSample): string {
 /** Runs the cluster monitor loop; resolves with the exit code (1 when any node's sample failed). */
 export async function monitorCluster(run: ClusterMonitorRun): Promise<number> {
   const pool = openClusterToolPool(run.url, run.timeoutMs);
-  const nodePools = new NodePools(run.url, run.timeoutMs);
+  const pools = nodePools(run.url, run.timeoutMs);
   const prev = new Map<string, Raw>();
   let topology: TopologyNode[] = [];
   let failures = 0;
@@ -89,7 +87,7 @@ export async function monitorCluster(run: ClusterMonitorRun): Promise<number> {
         continue;
       }
       const at = Date.now();
-      const infos = await Promise.all(topology.map((n) => nodePools.info(n.address)));
+      const infos = await Promise.all(topology.map((n) => pools.info(n.address)));
       const nodes: ClusterMonitorNode[] = [];
       topology.forEach((n, k) => {
         const info = infos[k];
@@ -122,6 +120,6 @@ export async function monitorCluster(run: ClusterMonitorRun): Promise<number> {
     }
     return failures > 0 ? 1 : 0;
   } finally {
-    await Promise.all([pool.destroy(), nodePools.destroy()]);
+    await Promise.all([pool.destroy(), pools.destroy()]);
   }
 }

@@ -10,8 +10,9 @@ import { infoNumber } from '../load/server-info.js';
 import type { SentinelStats } from '../index.js';
 import type { ClusterMonitorRun } from './monitor-cluster.js';
 import { sampleFrom, sampleLine, type MonitorSample, type Raw } from './monitor-sample.js';
-import { print, printErr } from './output.js';
-import { AddressPools, openSentinelToolPool, replicasOf, viewOfSentinels, type SentinelTarget } from './sentinel.js';
+import { print, printErr, table } from './output.js';
+import { AddressPools } from './address-pools.js';
+import { openSentinelToolPool, replicasOf, viewOfSentinels, type SentinelTarget } from './sentinel.js';
 
 /** One data node in a Sentinel monitor sample. */
 export interface SentinelMonitorNode extends Omit<MonitorSample, 'time'> {
@@ -62,9 +63,7 @@ export function sentinelBlock(s: SentinelMonitorSample, header: string): string 
     pct(n.intervalHitRatio ?? n.hitRatio),
     v(n.rejectedConnections),
   ]);
-  const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => `  ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}`;
-  return [header, summary(s), line(cols), ...rows.map(line)].join('\n');
+  return [header, summary(s), table(cols, rows, { left: 2, indent: '  ' })].join('\n');
 }
 
 /** One line per node: the single-node line with address, role, offset and lag after the time. */

@@ -60,16 +60,21 @@ export function printJson(value: unknown): void {
 }
 
 /**
- * Formats rows as an aligned table: the first column left-aligned, the others right-aligned.
+ * Formats rows as an aligned table: the first `left` columns left-aligned, the others
+ * right-aligned, two spaces between columns, each line after `indent`.
  * @param header - Column titles.
  * @param rows - Cells, already formatted.
+ * @param opts - `left`: left-aligned columns (default 1); `indent`: line prefix (default none).
  */
-export function table(header: string[], rows: string[][]): string {
+export function table(header: string[], rows: string[][], opts: { left?: number; indent?: string } = {}): string {
+  const left = opts.left ?? 1;
+  const indent = opts.indent ?? '';
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]): string =>
+    indent +
     r
-      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .map((c, i) => (i < left ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
       .join('  ')
       .trimEnd();
   return all.map(line).join('\n');

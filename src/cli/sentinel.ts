@@ -10,9 +10,9 @@
  * command line, never printed).
  */
 import { parseRedisUrl, type HealthStatus, type Pool, type PoolOptions, type SentinelStats } from '../index.js';
-import { infoNumber, openToolPool, readInfo, type InfoFields } from '../load/server-info.js';
+import { infoNumber, openToolPool, type InfoFields } from '../load/server-info.js';
 import { str, UsageError, type Parsed } from './args.js';
-import { within } from './cluster.js';
+import { AddressPools, within } from './address-pools.js';
 
 /** Sentinels listed at most (as the `sentinel` option allows). */
 const MAX_SENTINELS = 16;
@@ -157,34 +157,6 @@ export interface SentinelCheck {
   problems: string[];
   sentinel: SentinelSection;
   pool: { total: number; lanes: number; idle: number; busy: number; pending: number; connecting: number } | null;
-}
-
-/** Tool pools per address (sentinels and data nodes), destroyed together. */
-export class AddressPools {
-  readonly #pools = new Map<string, Pool>();
-  readonly #base: PoolOptions;
-  readonly #timeoutMs: number;
-  constructor(base: PoolOptions, timeoutMs: number) {
-    this.#base = base;
-    this.#timeoutMs = timeoutMs;
-  }
-  get(address: string): Pool {
-    let pool = this.#pools.get(address);
-    if (!pool) {
-      const i = address.lastIndexOf(':');
-      const host = address.slice(0, i).replace(/^\[(.*)\]$/, '$1');
-      pool = openToolPool({ ...this.#base, host, port: Number(address.slice(i + 1)) }, this.#timeoutMs);
-      this.#pools.set(address, pool);
-    }
-    return pool;
-  }
-  info(address: string): Promise<InfoFields | undefined> {
-    return within(readInfo(this.get(address)), this.#timeoutMs * 2);
-  }
-  async destroy(): Promise<void> {
-    await Promise.all([...this.#pools.values()].map((p) => p.destroy()));
-    this.#pools.clear();
-  }
 }
 
 /** What one sentinel says: its report, plus its `SENTINEL REPLICAS` list. */
